@@ -1,0 +1,159 @@
+"""Content-addressed artifact store on disk.
+
+Blobs live at <root>/objects/<sha[:2]>/<sha>, written through a temporary file
+in <root>/tmp and renamed into place only after their hash is verified, so a
+reader never sees a partial or wrong blob and a crash leaves only temporaries
+(swept on open). Names come only from validated hex digests: a client can
+never make the store touch a path outside its root.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from .errors import IntegrityError, NotFoundError, UserError
+
+CHUNK = 1 << 20  # 1 MiB: the chunk size of the wire protocol
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_sha(sha: str) -> str:
+    """Validates a sha256 hex digest; raises UserError otherwise."""
+    if not isinstance(sha, str) or not _SHA.match(sha):
+        raise UserError(f"not a sha256 hex digest: {sha!r:.80}", code="BAD_DIGEST")
+    return sha
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+class ArtifactWriter:
+    """Streams bytes into the store; `commit()` verifies and publishes them."""
+
+    def __init__(self, store: "ArtifactStore", expected_sha: str | None, expected_size: int | None):
+        self._store = store
+        self._expected_sha = expected_sha
+        self._expected_size = expected_size
+        fd, name = tempfile.mkstemp(dir=store.tmp_dir, prefix="put-")
+        self._tmp = Path(name)
+        self._file: BinaryIO = os.fdopen(fd, "wb")
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        if self._expected_size is not None and self.size + len(data) > self._expected_size:
+            self.abort()
+            raise IntegrityError(
+                f"artifact {self._expected_sha} is larger than its declared {self._expected_size} bytes"
+            )
+        self._file.write(data)
+        self._hash.update(data)
+        self.size += len(data)
+
+    def commit(self) -> str:
+        """Verifies hash and size, renames into place; returns the sha256."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        sha = self._hash.hexdigest()
+        if self._expected_sha is not None and sha != self._expected_sha:
+            self._tmp.unlink(missing_ok=True)
+            raise IntegrityError(
+                f"artifact bytes hash to {sha}, not the declared {self._expected_sha}: "
+                "the upload was corrupted in transit"
+            )
+        if self._expected_size is not None and self.size != self._expected_size:
+            self._tmp.unlink(missing_ok=True)
+            raise IntegrityError(f"artifact {sha} has {self.size} bytes, not the declared {self._expected_size}")
+        dest = self._store.path(sha)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self._tmp, dest)
+        return sha
+
+    def abort(self) -> None:
+        if not self._file.closed:
+            self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+
+class ArtifactStore:
+    """A directory of immutable blobs named by their sha256."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.objects = self.root / "objects"
+        self.tmp_dir = self.root / "tmp"
+        self.objects.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.tmp_dir.iterdir():  # leftovers of a crashed writer
+            if stale.is_file():
+                stale.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(stale, ignore_errors=True)
+
+    def path(self, sha: str) -> Path:
+        check_sha(sha)
+        return self.objects / sha[:2] / sha
+
+    def has(self, sha: str) -> bool:
+        return self.path(sha).is_file()
+
+    def require(self, sha: str) -> Path:
+        """Returns the blob's path; NotFoundError if absent."""
+        p = self.path(sha)
+        if not p.is_file():
+            raise NotFoundError(f"artifact {sha} is not on this runner; upload it first")
+        return p
+
+    def size(self, sha: str) -> int:
+        return self.require(sha).stat().st_size
+
+    def writer(self, expected_sha: str | None = None, expected_size: int | None = None) -> ArtifactWriter:
+        if expected_sha is not None:
+            check_sha(expected_sha)
+        return ArtifactWriter(self, expected_sha, expected_size)
+
+    def put_bytes(self, data: bytes) -> str:
+        """Stores bytes produced on the runner; returns their sha256."""
+        sha = hashlib.sha256(data).hexdigest()
+        if self.has(sha):
+            return sha
+        w = self.writer(sha, len(data))
+        w.write(data)
+        return w.commit()
+
+    def put_file(self, path: Path) -> str:
+        """Moves a file produced on the runner into the store; returns its sha256."""
+        sha = sha256_file(path)
+        dest = self.path(sha)
+        if dest.is_file():
+            Path(path).unlink(missing_ok=True)
+            return sha
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, dest)
+        return sha
+
+    def read_bytes(self, sha: str) -> bytes:
+        return self.require(sha).read_bytes()
+
+    def iter_chunks(self, sha: str) -> Iterator[bytes]:
+        with open(self.require(sha), "rb") as f:
+            while chunk := f.read(CHUNK):
+                yield chunk
+
+    def scratch_dir(self) -> Path:
+        """A fresh private directory for a stage's temporary files."""
+        return Path(tempfile.mkdtemp(dir=self.tmp_dir, prefix="stage-"))
+
+    def free_bytes(self) -> int:
+        return shutil.disk_usage(self.root).free

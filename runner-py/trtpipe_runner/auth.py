@@ -1,0 +1,40 @@
+"""Bearer-token check for every call except the standard health service."""
+from __future__ import annotations
+
+import hmac
+
+import grpc
+
+HEALTH_PREFIX = "/grpc.health.v1.Health/"
+
+
+class BearerTokenInterceptor(grpc.ServerInterceptor):
+    """Refuses calls whose `authorization` metadata is not `Bearer <token>`."""
+
+    def __init__(self, token: str):
+        self._expected = f"Bearer {token}".encode()
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        if handler is None or handler_call_details.method.startswith(HEALTH_PREFIX):
+            return handler
+        sent = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+        if hmac.compare_digest(sent.encode(), self._expected):
+            return handler
+        message = "missing bearer token" if not sent else "wrong bearer token"
+        return _refusing(handler, message)
+
+
+def _refusing(handler, message: str):
+    """A handler of the same kind as `handler` that aborts with UNAUTHENTICATED."""
+
+    def abort(_request, context):
+        context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+
+    if handler.request_streaming and handler.response_streaming:
+        return grpc.stream_stream_rpc_method_handler(abort)
+    if handler.request_streaming:
+        return grpc.stream_unary_rpc_method_handler(abort)
+    if handler.response_streaming:
+        return grpc.unary_stream_rpc_method_handler(abort)
+    return grpc.unary_unary_rpc_method_handler(abort)

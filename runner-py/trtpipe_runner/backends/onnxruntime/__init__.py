@@ -1,0 +1,1 @@
+"""ONNX Runtime backend (CPU everywhere): the embedded default."""

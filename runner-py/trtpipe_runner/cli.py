@@ -1,0 +1,82 @@
+"""`python -m trtpipe_runner` / `trtpipe-runner`: serve, capabilities."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+TOKEN_ENV = "TRTPIPE_RUNNER_TOKEN"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trtpipe-runner", description="trtpipe's gRPC runner")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the runner API")
+    serve.add_argument("--listen", default="127.0.0.1:0", help="host:port (port 0 picks a free one)")
+    serve.add_argument("--store", default=os.environ.get("TRTPIPE_RUNNER_STORE", ".trtpipe-runner"),
+                       help="artifact store directory")
+    serve.add_argument("--workers", type=int, default=16, help="concurrent calls")
+    serve.add_argument("--grace", type=float, default=5.0, help="seconds running stages get on SIGTERM")
+    serve.add_argument("--tls-cert", help="PEM certificate (enables TLS)")
+    serve.add_argument("--tls-key", help="PEM private key")
+    serve.add_argument("--log-level", default="info")
+    caps = sub.add_parser("capabilities", help="print what this runner can do, as JSON")
+    caps.add_argument("--store", default=".")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return _capabilities(args)
+
+
+def _serve(args) -> int:
+    logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
+                        format="%(asctime)s runner %(levelname)s %(message)s")
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        print(f"trtpipe-runner: set {TOKEN_ENV} to the bearer token clients must send", file=sys.stderr)
+        return 2
+    from .server import create_server
+
+    credentials = None
+    if args.tls_cert or args.tls_key:
+        import grpc
+
+        if not (args.tls_cert and args.tls_key):
+            print("trtpipe-runner: --tls-cert and --tls-key go together", file=sys.stderr)
+            return 2
+        credentials = grpc.ssl_server_credentials([(Path(args.tls_key).read_bytes(), Path(args.tls_cert).read_bytes())])
+    try:
+        server = create_server(args.listen, token, Path(args.store), args.workers, credentials)
+    except (OSError, RuntimeError) as exc:
+        print(f"trtpipe-runner: cannot listen on {args.listen}: {exc}", file=sys.stderr)
+        return 3
+    # The one line on stdout: the bound port, for whoever spawned us.
+    print(server.port, flush=True)
+    logging.getLogger("trtpipe_runner").info("serving on port %d, store %s", server.port, args.store)
+    stopping = threading.Event()
+
+    def on_signal(signum, _frame):
+        logging.getLogger("trtpipe_runner").info("signal %d: stopping (grace %.1fs)", signum, args.grace)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    # Exit when the parent closes our stdin (the orchestrator died) as well.
+    if not sys.stdin.isatty() and os.environ.get("TRTPIPE_RUNNER_WATCH_STDIN") == "1":
+        threading.Thread(target=lambda: (sys.stdin.read(), stopping.set()), daemon=True).start()
+    stopping.wait()
+    server.stop(args.grace)
+    return 0
+
+
+def _capabilities(args) -> int:
+    from .capabilities import probe_all
+    from .jsonsafe import sanitize
+
+    print(json.dumps(sanitize(probe_all(args.store)), indent=2))
+    return 0

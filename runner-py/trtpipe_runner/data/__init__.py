@@ -1,0 +1,1 @@
+"""Calibration and evaluation data: reading and checking it against a model."""

@@ -1,0 +1,1 @@
+"""Accuracy of a built model against the FP32 reference."""

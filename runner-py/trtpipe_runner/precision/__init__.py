@@ -1,0 +1,1 @@
+"""Precision policy -> per-node decisions -> precision-annotated ONNX graph."""

@@ -1,0 +1,204 @@
+"""Resolving a precision policy into one decision per ONNX node.
+
+Order of resolution for every node (documented in docs/precision.md):
+1. `default` precision, reason POLICY_DEFAULT;
+2. `rules` in file order; the LAST rule that matches wins (general rules
+   first, exceptions after, as in .gitignore), reason POLICY_RULE;
+3. safety rules (INIT_OVERFLOW, RANGE_OVERFLOW, ...) move nodes the default
+   placed in a low precision back to fp32; nodes a rule pinned are never moved;
+4. what the graph can express: a node whose op has no FP16/BF16 variant at the
+   model's opset, or that states its own output type, stays fp32.
+
+A rule that matches no node is an error naming the closest names/op types.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..errors import UserError
+from ..model.load import opset_version
+from ..model.tensors import tensor_types
+from .op_support import does_float_math, plan_lowering
+from .types import ELEM_TYPE, NOT_FLOAT, PRECISIONS, is_low
+
+FP16_MAX = 65504.0
+
+
+@dataclass
+class Rule:
+    index: int
+    use: str
+    ops: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # globs, full match
+    regexes: list[str] = field(default_factory=list)
+    why: str = ""
+
+    def matches(self, node) -> bool:
+        if self.ops and node.op_type not in self.ops:
+            return False
+        if self.names and not any(fnmatch.fnmatchcase(node.name, g) for g in self.names):
+            return False
+        if self.regexes and not any(re.search(r, node.name) for r in self.regexes):
+            return False
+        return True
+
+    def describe(self) -> str:
+        parts = []
+        if self.ops:
+            parts.append("op " + "|".join(self.ops))
+        if self.names:
+            parts.append("name " + "|".join(self.names))
+        if self.regexes:
+            parts.append("name_regex " + "|".join(self.regexes))
+        return f"rules[{self.index}] ({', '.join(parts)} -> {self.use})"
+
+
+@dataclass
+class Safety:
+    init_max: float | None = FP16_MAX
+    data_max: float | None = None
+
+
+@dataclass
+class Policy:
+    default: str = "fp32"
+    io: str = "keep"
+    rules: list[Rule] = field(default_factory=list)
+    safety: Safety = field(default_factory=Safety)
+
+
+@dataclass
+class NodeDecision:
+    """One lockfile row: what was asked for a node, what it got, and why."""
+
+    node: str
+    op: str
+    requested: str
+    resolved: str
+    reason: str
+    rule: int | None = None
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        if d["rule"] is None:
+            del d["rule"]
+        if not d["detail"]:
+            del d["detail"]
+        return d
+
+
+def parse_policy(params: dict) -> Policy:
+    """Builds a Policy from the stage parameters (the pipeline's `precision`)."""
+    def as_list(v) -> list[str]:
+        if v is None:
+            return []
+        return [v] if isinstance(v, str) else list(v)
+
+    default = params.get("default", "fp32")
+    if default not in PRECISIONS:
+        raise UserError(f"unknown precision '{default}' (one of {', '.join(PRECISIONS)})", code="BAD_PRECISION")
+    rules = []
+    for i, r in enumerate(params.get("rules") or []):
+        match = r.get("match") or {}
+        rule = Rule(i, r.get("use", "fp32"), as_list(match.get("op")), as_list(match.get("name")),
+                    as_list(match.get("name_regex")), r.get("why", ""))
+        for rx in rule.regexes:
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise UserError(f"precision.rules[{i}].match.name_regex: invalid regex {rx!r} ({exc})",
+                                code="BAD_RULE") from None
+        rules.append(rule)
+    s = params.get("safety") or {}
+    safety = Safety(init_max=s.get("init_max", FP16_MAX), data_max=s.get("data_max"))
+    return Policy(default=default, io=params.get("io", "keep"), rules=rules, safety=safety)
+
+
+def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> list[NodeDecision]:
+    """One NodeDecision per node, in graph order.
+
+    Args:
+        model: the FP32 model, nodes named (model.load.load_model).
+        policy: the parsed policy.
+        ranges: max |value| per tensor from the FP32 reference run, for data_max.
+    """
+    _check_rules_match(model, policy.rules)
+    types = tensor_types(model)
+    opset = opset_version(model)
+    inits = {i.name: i for i in model.graph.initializer}
+    decisions = []
+    for node in model.graph.node:
+        requested, reason, rule = policy.default, "POLICY_DEFAULT", None
+        for r in policy.rules:
+            if r.matches(node):
+                requested, reason, rule = r.use, "POLICY_RULE", r.index
+        d = NodeDecision(node.name, node.op_type, requested, requested, reason, rule)
+        if not does_float_math(node, types):
+            d.resolved, d.reason = NOT_FLOAT, "NO_FLOAT_MATH"
+        elif is_low(requested):
+            _place_low(d, node, types, opset, inits, policy.safety, ranges, pinned=rule is not None)
+        decisions.append(d)
+    return decisions
+
+
+def _place_low(d: NodeDecision, node, types, opset, inits, safety: Safety, ranges, pinned: bool) -> None:
+    plan = plan_lowering(node, ELEM_TYPE[d.requested], types, opset)
+    if not plan.ok:
+        d.resolved, d.reason, d.detail = "fp32", plan.reason, plan.detail
+        return
+    if pinned:
+        return
+    if safety.init_max is not None:
+        for name in node.input:
+            init = inits.get(name)
+            if init is not None and types.get(name) == 1:  # FLOAT
+                peak = _abs_max(init)
+                if peak > safety.init_max:
+                    d.resolved, d.reason = "fp32", "INIT_OVERFLOW"
+                    d.detail = f"initializer '{name}' reaches |{peak:.4g}| > init_max {safety.init_max:g}"
+                    return
+    if safety.data_max is not None and ranges:
+        for name in list(node.input) + list(node.output):
+            peak = ranges.get(name)
+            if peak is not None and peak > safety.data_max and name not in inits:
+                d.resolved, d.reason = "fp32", "RANGE_OVERFLOW"
+                d.detail = f"tensor '{name}' reaches |{peak:.4g}| > data_max {safety.data_max:g} in the FP32 reference"
+                return
+
+
+def _abs_max(init) -> float:
+    from onnx import numpy_helper
+
+    arr = numpy_helper.to_array(init)
+    return float(np.abs(arr).max()) if arr.size else 0.0
+
+
+def _check_rules_match(model, rules: list[Rule]) -> None:
+    nodes = list(model.graph.node)
+    names = [n.name for n in nodes]
+    ops = sorted({n.op_type for n in nodes})
+    for rule in rules:
+        if any(rule.matches(n) for n in nodes):
+            continue
+        hints = []
+        for op in rule.ops:
+            if op not in ops:
+                close = difflib.get_close_matches(op, ops, n=3)
+                hints.append(f"op '{op}' is not in the model" + (f" (did you mean {_quote(close)}?)" if close else ""))
+        for glob in rule.names:
+            close = difflib.get_close_matches(glob, names, n=3, cutoff=0.4)
+            hints.append(f"no node name matches '{glob}'" + (f" (closest: {_quote(close)})" if close else ""))
+        if not hints:
+            hints.append("its conditions never hold together")
+        raise UserError(f"precision.{rule.describe()} matches no node: {'; '.join(hints)}",
+                        code="RULE_MATCHES_NOTHING")
+
+
+def _quote(items: list[str]) -> str:
+    return ", ".join(f"'{i}'" for i in items)

@@ -1,0 +1,212 @@
+"""The gRPC service: protocol messages in, domain calls, protocol messages out.
+
+This is the only module that maps runner errors to gRPC status codes
+(`_status_for`), and the only one that knows the generated message types.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import traceback
+from typing import Iterator
+
+import grpc
+
+from .artifacts import ArtifactStore, check_sha
+from .cancel import CancelToken
+from .capabilities import probe_all
+from .errors import (Cancelled, IntegrityError, InternalError, NotFoundError, RunnerError, UnsupportedError,
+                     UserError)
+from .gen import runner_pb2 as pb
+from .gen import runner_pb2_grpc as pb_grpc
+from .jsonsafe import dumps
+from .stages import get_stage
+from .stages.context import StageContext, StageOutput
+
+log = logging.getLogger("trtpipe_runner")
+ERROR_METADATA_KEY = "trtpipe-error-bin"
+MAX_CHUNK = 1 << 20
+LEVELS = {"debug": pb.LOG_LEVEL_DEBUG, "info": pb.LOG_LEVEL_INFO, "warning": pb.LOG_LEVEL_WARNING,
+          "error": pb.LOG_LEVEL_ERROR}
+
+
+def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, pb.ErrorDetail]:
+    if isinstance(exc, RunnerError):
+        kind = pb.ERROR_KIND_INTERNAL if isinstance(exc, InternalError) else pb.ERROR_KIND_USER
+        detail = pb.ErrorDetail(kind=kind, code=exc.code, message=exc.message, node=exc.node, input=exc.input)
+        if isinstance(exc, InternalError):
+            detail.traceback = traceback.format_exc()
+        code = (
+            grpc.StatusCode.NOT_FOUND if isinstance(exc, NotFoundError)
+            else grpc.StatusCode.DATA_LOSS if isinstance(exc, IntegrityError)
+            else grpc.StatusCode.UNIMPLEMENTED if isinstance(exc, UnsupportedError)
+            else grpc.StatusCode.CANCELLED if isinstance(exc, Cancelled)
+            else grpc.StatusCode.INTERNAL if isinstance(exc, InternalError)
+            else grpc.StatusCode.INVALID_ARGUMENT
+        )
+        return code, detail
+    detail = pb.ErrorDetail(kind=pb.ERROR_KIND_INTERNAL, code="INTERNAL",
+                            message=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    return grpc.StatusCode.INTERNAL, detail
+
+
+def _abort(context: grpc.ServicerContext, exc: BaseException):
+    code, detail = _status_for(exc)
+    if detail.kind == pb.ERROR_KIND_INTERNAL:
+        log.error("internal error: %s\n%s", detail.message, detail.traceback)
+    context.set_trailing_metadata(((ERROR_METADATA_KEY, detail.SerializeToString()),))
+    context.abort(code, detail.message)
+
+
+class RunnerServicer(pb_grpc.RunnerServiceServicer):
+    def __init__(self, store: ArtifactStore, max_artifact_bytes: int = 64 << 30):
+        self.store = store
+        self.max_artifact_bytes = max_artifact_bytes
+        self._active: set[CancelToken] = set()
+        self._lock = threading.Lock()
+
+    def cancel_all(self) -> None:
+        """Cancels every running stage (server shutdown)."""
+        with self._lock:
+            tokens = list(self._active)
+        for t in tokens:
+            t.cancel()
+
+    # ------------------------------------------------------------ capabilities
+    def GetCapabilities(self, request, context):
+        try:
+            caps = probe_all(str(self.store.root))
+        except Exception as exc:  # noqa: BLE001
+            _abort(context, exc)
+        return pb.GetCapabilitiesResponse(
+            runner_version=caps["runner_version"],
+            protocol=caps["protocol"],
+            backends=[pb.Backend(name=b.name, available=b.available, version=b.version,
+                                 unavailable_reason=b.reason, precisions=b.precisions) for b in caps["backends"]],
+            gpus=[pb.Gpu(index=g.index, name=g.name, compute_capability=g.compute_capability,
+                         memory_bytes=g.memory_bytes, driver_version=g.driver_version, cuda_version=g.cuda_version)
+                  for g in caps["gpus"]],
+            versions=caps["versions"], hostname=caps["hostname"], cpu_count=caps["cpu_count"],
+            free_disk_bytes=caps["free_disk_bytes"], memory_bytes=caps["memory_bytes"],
+        )
+
+    # --------------------------------------------------------------- artifacts
+    def PutArtifact(self, request_iterator, context):
+        writer = None
+        try:
+            first = next(request_iterator, None)
+            if first is None or first.WhichOneof("part") != "header":
+                raise UserError("PutArtifact must start with a header message", code="PROTOCOL")
+            header = first.header
+            check_sha(header.sha256)
+            if header.size > self.max_artifact_bytes:
+                raise UserError(f"artifact of {header.size} bytes exceeds this runner's limit of "
+                                f"{self.max_artifact_bytes} bytes", code="TOO_LARGE")
+            if self.store.has(header.sha256):
+                for _ in request_iterator:  # drain: the client may already be sending
+                    pass
+                return pb.PutArtifactResponse(artifact=header, already_present=True)
+            writer = self.store.writer(header.sha256, header.size)
+            for msg in request_iterator:
+                if msg.WhichOneof("part") != "chunk":
+                    raise UserError("PutArtifact: only the first message may be a header", code="PROTOCOL")
+                if len(msg.chunk) > MAX_CHUNK:
+                    raise UserError(f"chunk of {len(msg.chunk)} bytes exceeds 1 MiB", code="PROTOCOL")
+                writer.write(msg.chunk)
+            if not context.is_active():
+                raise Cancelled("upload cancelled")
+            writer.commit()
+            writer = None
+            return pb.PutArtifactResponse(artifact=header, already_present=False)
+        except Exception as exc:  # noqa: BLE001
+            if writer is not None:
+                writer.abort()
+            _abort(context, exc)
+
+    def HasArtifacts(self, request, context):
+        try:
+            return pb.HasArtifactsResponse(present=[s for s in request.sha256 if self.store.has(check_sha(s))])
+        except Exception as exc:  # noqa: BLE001
+            _abort(context, exc)
+
+    def GetArtifact(self, request, context):
+        try:
+            sha = check_sha(request.sha256)
+            size = self.store.size(sha)
+            yield pb.GetArtifactResponse(header=pb.ArtifactRef(sha256=sha, size=size))
+            for chunk in self.store.iter_chunks(sha):
+                if not context.is_active():
+                    return
+                yield pb.GetArtifactResponse(chunk=chunk)
+        except Exception as exc:  # noqa: BLE001
+            _abort(context, exc)
+
+    # ------------------------------------------------------------------ stages
+    def RunStage(self, request, context) -> Iterator[pb.RunStageResponse]:
+        token = CancelToken()
+        context.add_callback(token.cancel)
+        with self._lock:
+            self._active.add(token)
+        events: queue.Queue = queue.Queue()
+        try:
+            run = get_stage(request.stage)
+            try:
+                params = json.loads(request.params_json) if request.params_json else {}
+            except json.JSONDecodeError as exc:
+                raise UserError(f"params_json is not JSON: {exc}", code="PROTOCOL") from None
+            inputs = {k: check_sha(v.sha256) for k, v in request.inputs.items()}
+            ctx = StageContext(self.store, token, inputs, params, request.cell,
+                               emit=lambda kind, payload: events.put((kind, payload)))
+            worker = threading.Thread(target=_work, args=(run, ctx, events), name=f"stage-{request.stage}",
+                                      daemon=True)
+            log.info("stage %s for %s: start", request.stage, request.cell or "-")
+            worker.start()
+            while True:
+                kind, payload = events.get()
+                if kind == "progress":
+                    yield pb.RunStageResponse(progress=pb.Progress(fraction=payload[0], message=payload[1]))
+                elif kind == "log":
+                    yield pb.RunStageResponse(log=pb.LogLine(level=LEVELS.get(payload[0], pb.LOG_LEVEL_INFO),
+                                                             message=payload[1]))
+                elif kind == "result":
+                    log.info("stage %s for %s: done in %.2fs", request.stage, request.cell or "-", payload[1])
+                    yield pb.RunStageResponse(result=_result_message(*payload))
+                    return
+                elif kind == "error":
+                    raise payload
+        except Exception as exc:  # noqa: BLE001
+            if token.cancelled and not isinstance(exc, Cancelled):
+                exc = Cancelled("the stage was cancelled by the client")
+            log.info("stage %s for %s: %s", request.stage, request.cell or "-", type(exc).__name__)
+            _abort(context, exc)
+        finally:
+            with self._lock:
+                self._active.discard(token)
+
+
+def _work(run, ctx: StageContext, events: queue.Queue) -> None:
+    import time
+
+    t0 = time.perf_counter()
+    try:
+        result = run(ctx)
+        events.put(("result", (result, time.perf_counter() - t0)))
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the client
+        events.put(("error", exc))
+    finally:
+        ctx.cleanup()
+
+
+def _result_message(result: StageOutput, seconds: float) -> pb.StageResult:
+    return pb.StageResult(
+        outputs={k: pb.ArtifactRef(sha256=o.sha256, size=o.size, media_type=o.media_type)
+                 for k, o in result.outputs.items()},
+        metrics={k: float(v) for k, v in result.metrics.items()},
+        details_json=dumps(result.details),
+        diagnostics=[pb.Diagnostic(level=LEVELS.get(d.get("level", "info"), pb.LOG_LEVEL_INFO), code=d.get("code", ""),
+                                   message=d.get("message", ""), node=d.get("node", ""))
+                     for d in result.diagnostics],
+        seconds=seconds,
+    )

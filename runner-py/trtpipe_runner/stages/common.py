@@ -1,0 +1,48 @@
+"""Helpers several stages share: loading the model's data sets and batching."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from ..data.dataset import Dataset, fixed_batch, load_npz
+from ..errors import UserError
+from ..model.tensors import TensorSpec
+from .context import StageContext
+
+WHAT = {"eval_data": "evaluation data", "calib_data": "calibration data"}
+
+
+def load_dataset(ctx: StageContext, name: str, specs: list[TensorSpec]) -> Dataset:
+    """Loads input `name` ("eval_data" / "calib_data") with its params.
+
+    Params read: `<name>.labels` (labels key), `<name>.samples` (first N).
+    """
+    opts = ctx.params.get(name) or {}
+    ds = load_npz(ctx.input_path(name), specs, labels_key=opts.get("labels"),
+                  samples=opts.get("samples"), what=WHAT.get(name, name))
+    for w in ds.warnings:
+        ctx.log(w, "warning")
+    return ds
+
+
+def batch_size(ctx: StageContext, specs: list[TensorSpec], default: int = 32) -> int:
+    """The batch to run data in: the model's fixed batch if it has one."""
+    fixed = fixed_batch(specs)
+    wanted = int(ctx.params.get("batch", default))
+    if fixed is not None:
+        return fixed
+    if wanted < 1:
+        raise UserError(f"batch must be >= 1, got {wanted}", code="BAD_PARAM")
+    return wanted
+
+
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def load_npz_artifact(ctx: StageContext, name: str) -> dict[str, np.ndarray]:
+    with np.load(ctx.input_path(name), allow_pickle=False) as npz:
+        return {k: npz[k] for k in npz.files}

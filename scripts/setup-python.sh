@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Creates the project's Python environment (.venv) for the local runner and the
+# Python tests: the pinned lock first, then the runner itself (editable).
+# Idempotent: an existing .venv is reused and brought up to the lock.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+  echo "trtpipe needs Python >= 3.10 for its runner; found: $("$PY" --version 2>&1)" >&2
+  exit 2
+fi
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r runner-py/requirements.lock
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e runner-py
+echo "python runner environment ready: .venv ($(.venv/bin/python --version))"

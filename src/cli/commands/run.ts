@@ -1,0 +1,87 @@
+/** `trtpipe run <pipeline.yaml>` */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { executePipeline } from '../../run/execute.js';
+import { ExitCode } from '../exit-codes.js';
+import { loadOrExit } from '../load-or-exit.js';
+import { listrProgress } from '../progress/listr.js';
+import { plainProgress } from '../progress/plain.js';
+import type { ProgressSink } from '../progress/sink.js';
+import { summaryTable } from '../summary-table.js';
+import { UserError } from '../user-error.js';
+
+export default async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        verbose: { type: 'boolean', short: 'v' },
+        'state-dir': { type: 'string' },
+        python: { type: 'string' },
+        'on-error': { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new UserError(`${(err as Error).message}; see trtpipe --help`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UserError('usage: trtpipe run <pipeline.yaml> [--verbose] [--state-dir DIR]');
+  const onError = values['on-error'] ?? 'fail';
+  if (onError !== 'fail' && onError !== 'keep-going') throw new UserError(`--on-error must be fail or keep-going, not '${onError}'`);
+  const pipeline = await loadOrExit(positionals[0]!);
+  const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = () => {
+    interrupts += 1;
+    if (interrupts > 1) process.exit(ExitCode.Interrupted);
+    process.stderr.write('\ntrtpipe: interrupted; cancelling running stages (Ctrl-C again to quit at once)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const interactive = process.stdout.isTTY && !values.verbose && !process.env.CI;
+  let sink: ProgressSink | undefined;
+  const write = (s: string) => process.stdout.write(s);
+  try {
+    const { record, runDir, outcome } = await executePipeline(pipeline, {
+      stateRoot,
+      python: values.python,
+      signal: controller.signal,
+      onError,
+      onEvent: (e) => {
+        if (e.type === 'planned') {
+          write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
+          sink = interactive ? listrProgress(e.graph) : plainProgress(write, Boolean(values.verbose));
+        } else if (e.type === 'runners-ready') {
+          if (!interactive) write(`runners ready in ${e.seconds.toFixed(2)}s\n`);
+        } else sink?.event(e);
+      },
+    });
+    await sink?.done();
+    write(`\n${summaryTable(record.cells, pipeline.benchmark.batch)}\n\n`);
+    for (const c of record.cells.filter((x) => x.failure)) {
+      const f = c.failure!;
+      process.stderr.write(`trtpipe: cell ${c.name}: stage ${f.stage} failed${f.node ? ` at node '${f.node}'` : ''}: ${f.message}\n`);
+    }
+    const rel = path.relative(process.cwd(), runDir) || runDir;
+    write(`run ${record.id}: ${record.status}. Report: ${path.join(rel, 'report.md')}\n`);
+    if (outcome.interrupted) return ExitCode.Interrupted;
+    if (outcome.failures.size) {
+      const all = [...outcome.failures.values()];
+      return all.every((f) => f.unavailable) ? ExitCode.RunnerUnavailable : ExitCode.StageFailed;
+    }
+    return ExitCode.Ok;
+  } catch (err) {
+    await sink?.done();
+    if (controller.signal.aborted && !(err instanceof UserError)) return ExitCode.Interrupted;
+    throw err;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

@@ -1,0 +1,24 @@
+/** Help text; kept free of imports so `trtpipe --help` loads nothing else. */
+export const VERSION = '0.1.0';
+
+export const HELP = `trtpipe ${VERSION}: declarative TensorRT precision pipelines
+
+Usage: trtpipe <command> [options]
+
+Commands:
+  run <pipeline.yaml>      plan and run a pipeline: transform, build, evaluate, benchmark, report
+  validate [files...]      check pipeline files (all of pipelines/ by default)
+  schema                   print the pipeline JSON Schema
+
+Options for run:
+  --verbose                plain line-by-line progress, runner logs included
+  --state-dir <dir>        where results go (default: .trtpipe in the current folder)
+  --python <path>          Python for the local runner (default: .venv/bin/python of trtpipe, then python3)
+
+General:
+  -h, --help               this help
+  -V, --version            print the version
+
+Exit codes: 0 ok, 1 a stage failed, 2 invalid pipeline or arguments,
+3 runner unreachable or incompatible, 4 a gate failed, 130 interrupted.
+`;

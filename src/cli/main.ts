@@ -1,0 +1,37 @@
+/**
+ * Entry point: parses the command word and hands over to the command module,
+ * loaded on demand so `--help` and `--version` start fast.
+ */
+import { ExitCode } from './exit-codes.js';
+import { HELP, VERSION } from './help.js';
+
+type Command = (args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
+  run: () => import('./commands/run.js'),
+  validate: () => import('./commands/validate.js'),
+  schema: () => import('./commands/schema.js'),
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || command === 'help') {
+    process.stdout.write(HELP);
+    process.exitCode = command ? ExitCode.Ok : ExitCode.InvalidInput;
+    return;
+  }
+  if (command === '-V' || command === '--version') {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  const load = COMMANDS[command];
+  if (!load) {
+    const { suggest } = await import('../config/suggest.js');
+    const hint = suggest(command, Object.keys(COMMANDS));
+    process.stderr.write(`trtpipe: unknown command '${command}'${hint ? `; did you mean '${hint}'?` : ''}\nRun 'trtpipe --help' for the list.\n`);
+    process.exitCode = ExitCode.InvalidInput;
+    return;
+  }
+  const { runCommand } = await import('./run-command.js');
+  process.exitCode = await runCommand(() => load().then((m) => m.default), rest);
+}

@@ -1,0 +1,26 @@
+import { ExitCode } from './exit-codes.js';
+import { UserError } from './user-error.js';
+
+/**
+ * Runs a command and turns whatever it throws into an exit code: user errors
+ * print their message, anything else is a bug and prints its stack.
+ */
+export async function runCommand(
+  load: () => Promise<(args: string[]) => Promise<number>>,
+  args: string[],
+): Promise<number> {
+  try {
+    const command = await load();
+    return await command(args);
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`trtpipe: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const stack = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(
+      `trtpipe: internal error (a bug in trtpipe; please report it with this output)\n${stack}\n`,
+    );
+    return ExitCode.Internal;
+  }
+}

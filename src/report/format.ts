@@ -1,0 +1,24 @@
+/** Number formatting shared by the text reports. */
+
+export function fmt(v: number | undefined, digits = 4): string {
+  if (v === undefined || v === null) return '–';
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
+  if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5)) return v.toExponential(2);
+  return v.toFixed(digits).replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m)) || '0';
+}
+
+export function pct(v: number | undefined): string {
+  return v === undefined ? '–' : `${(v * 100).toFixed(2)}%`;
+}
+
+export function ms(v: number | undefined): string {
+  return v === undefined ? '–' : v < 1 ? `${(v * 1000).toFixed(0)} µs` : `${v.toFixed(v < 10 ? 2 : 1)} ms`;
+}
+
+/** A GitHub-flavoured Markdown table. */
+export function mdTable(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
+  const sep = header.map((_, i) => ((align?.[i] ?? 'l') === 'r' ? '---:' : '---'));
+  const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [line(header), line(sep), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,62 @@
+/**
+ * Per-cell summary of a run: accuracy, latency and precision counts pulled
+ * from the stage results. metrics.json is this structure; the reports render it.
+ */
+import type { Cell } from '../plan/matrix.js';
+import type { StageGraph } from '../plan/graph.js';
+import type { NodeFailure, NodeResult } from '../run/events.js';
+
+export interface CellSummary {
+  id: string;
+  name: string;
+  precision: string;
+  target: string;
+  status: 'ok' | 'failed' | 'skipped';
+  /** The first failed stage and why. */
+  failure?: { stage: string; message: string; code: string; node?: string };
+  accuracy: Record<string, number>;
+  /** Per batch size: latency_p50_ms, latency_p99_ms, throughput_per_s, ... */
+  latency: Record<string, Record<string, number>>;
+  precisionCounts: Record<string, number>;
+  build: Record<string, unknown>;
+}
+
+export interface RunOutcomeView {
+  graph: StageGraph;
+  results: Map<string, NodeResult>;
+  failures: Map<string, NodeFailure>;
+  skipped: Map<string, string>;
+}
+
+export function summarizeCells(o: RunOutcomeView): CellSummary[] {
+  return o.graph.cells.map((cell) => summarizeCell(cell, o));
+}
+
+function summarizeCell(cell: Cell, o: RunOutcomeView): CellSummary {
+  const nodes = o.graph.nodes.filter((n) => n.cells.includes(cell.id));
+  const failed = nodes.find((n) => o.failures.has(n.id));
+  const evaluate = o.results.get(`evaluate@${cell.id}`);
+  const bench = o.results.get(`benchmark@${cell.id}`);
+  const transform = o.results.get(`transform@${cell.precision}`);
+  const build = o.results.get(`build@${cell.id}`);
+  const latency: CellSummary['latency'] = {};
+  for (const [k, v] of Object.entries(bench?.metrics ?? {})) {
+    const m = /^b(\d+)\.(.+)$/.exec(k);
+    if (m) (latency[m[1]!] ??= {})[m[2]!] = v;
+  }
+  const allDone = nodes.every((n) => o.results.has(n.id));
+  const status: CellSummary['status'] = failed ? 'failed' : allDone ? 'ok' : 'skipped';
+  const f = failed ? o.failures.get(failed.id)! : undefined;
+  return {
+    id: cell.id,
+    name: cell.name,
+    precision: cell.precision,
+    target: cell.target,
+    status,
+    ...(failed && f ? { failure: { stage: failed.id, message: f.message, code: f.code, ...(f.node ? { node: f.node } : {}) } } : {}),
+    accuracy: evaluate?.metrics ?? {},
+    latency,
+    precisionCounts: (transform?.details.resolved_counts as Record<string, number> | undefined) ?? {},
+    build: build?.details ?? {},
+  };
+}

@@ -1,0 +1,205 @@
+/**
+ * RunnerClient: one thin adapter over the generated grpc-js client. Every
+ * method takes an AbortSignal and a timeout; every failure is a
+ * RunnerCallError naming the method, status and the runner's detail.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { ChannelCredentials, credentials, Metadata, type ClientOptions } from '@grpc/grpc-js';
+import { HealthClient, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
+import {
+  type ArtifactRef,
+  type GetCapabilitiesResponse,
+  type RunStageRequest,
+  RunnerServiceClient,
+  type StageResult,
+  type LogLine,
+  type Progress,
+} from '../gen/trtpipe/runner/v1/runner.js';
+import { type CallOpts, grpcCallOptions, linkAbort } from './call-options.js';
+import { RunnerCallError } from './runner-call-error.js';
+
+export const CHUNK_BYTES = 1 << 20;
+
+/**
+ * grpc-js receives slowly with HTTP/2's default 64 KiB flow-control window;
+ * a 16 MiB window lets 1 MiB chunks stream (measured in bench/transfer).
+ */
+export const CHANNEL_OPTIONS: ClientOptions = {
+  'grpc-node.flow_control_window': 16 << 20,
+  'grpc.max_receive_message_length': 16 << 20,
+  'grpc.max_send_message_length': 16 << 20,
+  'grpc.keepalive_time_ms': 30_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  'grpc.keepalive_permit_without_calls': 1,
+};
+
+export interface RunnerClientOptions {
+  /** Bearer token sent with every call. */
+  token?: string;
+  /** TLS: true for system roots, or PEM buffers. Default plaintext. */
+  tls?: boolean | { ca?: Buffer; cert?: Buffer; key?: Buffer };
+}
+
+export type StageEvent = { kind: 'progress'; value: Progress } | { kind: 'log'; value: LogLine };
+
+export class RunnerClient {
+  readonly address: string;
+  private readonly client: RunnerServiceClient;
+  private readonly health: HealthClient;
+  private readonly token?: string;
+
+  /** @param address host:port (no scheme) */
+  constructor(address: string, opts: RunnerClientOptions = {}) {
+    this.address = address;
+    this.token = opts.token;
+    let creds: ChannelCredentials = credentials.createInsecure();
+    if (opts.tls) {
+      creds = opts.tls === true ? credentials.createSsl() : credentials.createSsl(opts.tls.ca ?? null, opts.tls.key ?? null, opts.tls.cert ?? null);
+    }
+    this.client = new RunnerServiceClient(address, creds, CHANNEL_OPTIONS);
+    this.health = new HealthClient(address, creds, CHANNEL_OPTIONS);
+  }
+
+  close(): void {
+    this.client.close();
+    this.health.close();
+  }
+
+  private metadata(): Metadata {
+    const md = new Metadata();
+    if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    return md;
+  }
+
+  private fail(method: string, err: unknown): RunnerCallError {
+    return RunnerCallError.from(method, err as Error, this.address);
+  }
+
+  /** True when the runner's health service says SERVING (no token needed). */
+  async healthy(opts: CallOpts = {}): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const call = this.health.check({ service: '' }, new Metadata(), grpcCallOptions(opts), (err, res) => {
+        unlink();
+        if (err) reject(this.fail('Health.Check', err));
+        else resolve(res.status === HealthCheckResponse_ServingStatus.SERVING);
+      });
+      const unlink = linkAbort(opts.signal, call);
+    });
+  }
+
+  getCapabilities(opts: CallOpts = {}): Promise<GetCapabilitiesResponse> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.getCapabilities({}, this.metadata(), grpcCallOptions(opts), (err, res) => {
+        unlink();
+        if (err) reject(this.fail('GetCapabilities', err));
+        else resolve(res);
+      });
+      const unlink = linkAbort(opts.signal, call);
+    });
+  }
+
+  /** The subset of `sha256s` the runner already holds. */
+  hasArtifacts(sha256s: string[], opts: CallOpts = {}): Promise<Set<string>> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.hasArtifacts({ sha256: sha256s }, this.metadata(), grpcCallOptions(opts), (err, res) => {
+        unlink();
+        if (err) reject(this.fail('HasArtifacts', err));
+        else resolve(new Set(res.present));
+      });
+      const unlink = linkAbort(opts.signal, call);
+    });
+  }
+
+  /**
+   * Streams a file to the runner in 1 MiB chunks; the runner verifies `ref`.
+   * @returns true if the runner already had it
+   */
+  async putArtifact(file: string, ref: ArtifactRef, opts: CallOpts = {}): Promise<boolean> {
+    let unlink = () => {};
+    const done = new Promise<boolean>((resolve, reject) => {
+      const call = this.client.putArtifact(this.metadata(), grpcCallOptions(opts), (err, res) => {
+        unlink();
+        if (err) reject(this.fail('PutArtifact', err));
+        else resolve(res.alreadyPresent);
+      });
+      unlink = linkAbort(opts.signal, call);
+      void (async () => {
+        try {
+          call.write({ part: { $case: 'header', value: ref } });
+          for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES })) {
+            if (!call.write({ part: { $case: 'chunk', value: chunk as Buffer } })) await once(call, 'drain');
+          }
+          call.end();
+        } catch (err) {
+          call.cancel();
+          reject(err);
+        }
+      })();
+    });
+    return done;
+  }
+
+  /**
+   * Downloads an artifact into `dest` (atomically: temporary file, verified
+   * against its sha256, then renamed).
+   */
+  async getArtifact(sha256: string, dest: string, opts: CallOpts = {}): Promise<ArtifactRef> {
+    await mkdir(path.dirname(dest), { recursive: true });
+    const tmp = `${dest}.${randomBytes(6).toString('hex')}.part`;
+    const out = createWriteStream(tmp);
+    const hash = createHash('sha256');
+    const call = this.client.getArtifact({ sha256 }, this.metadata(), grpcCallOptions(opts));
+    const unlink = linkAbort(opts.signal, call);
+    let header: ArtifactRef | undefined;
+    try {
+      for await (const msg of call as AsyncIterable<{ part?: { $case: 'header'; value: ArtifactRef } | { $case: 'chunk'; value: Buffer } }>) {
+        if (msg.part?.$case === 'header') header = msg.part.value;
+        else if (msg.part?.$case === 'chunk') {
+          hash.update(msg.part.value);
+          if (!out.write(msg.part.value)) await once(out, 'drain');
+        }
+      }
+      out.end();
+      await once(out, 'finish');
+      const got = hash.digest('hex');
+      if (got !== sha256) throw new RunnerCallError('GetArtifact', 15, `downloaded bytes hash to ${got}, not ${sha256}`, undefined, this.address);
+      await rename(tmp, dest);
+      return header ?? { sha256, size: 0, mediaType: '' };
+    } catch (err) {
+      out.destroy();
+      await rm(tmp, { force: true });
+      throw this.fail('GetArtifact', err);
+    } finally {
+      unlink();
+    }
+  }
+
+  /**
+   * Runs a stage; progress/log events go to `onEvent`. Resolves with the
+   * stage's result. Aborting `signal` cancels the stage on the runner.
+   */
+  async runStage(req: RunStageRequest, onEvent: (e: StageEvent) => void, opts: CallOpts = {}): Promise<StageResult> {
+    const call = this.client.runStage(req, this.metadata(), grpcCallOptions(opts));
+    const unlink = linkAbort(opts.signal, call);
+    try {
+      let result: StageResult | undefined;
+      for await (const msg of call as AsyncIterable<{ event?: { $case: string; value: unknown } }>) {
+        const ev = msg.event;
+        if (!ev) continue;
+        if (ev.$case === 'result') result = ev.value as StageResult;
+        else if (ev.$case === 'progress') onEvent({ kind: 'progress', value: ev.value as Progress });
+        else if (ev.$case === 'log') onEvent({ kind: 'log', value: ev.value as LogLine });
+      }
+      if (!result) throw new RunnerCallError('RunStage', 13, `stage ${req.stage} ended without a result`, undefined, this.address);
+      return result;
+    } catch (err) {
+      throw this.fail('RunStage', err);
+    } finally {
+      unlink();
+    }
+  }
+}

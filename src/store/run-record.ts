@@ -1,0 +1,53 @@
+/**
+ * The run record (run.json, schema `trtpipe.run/1`) and the run folder it is
+ * written to, together with metrics.json and report.md, atomically.
+ */
+import path from 'node:path';
+import type { CellSummary } from '../report/summary.js';
+import { writeDirAtomic, writeFileAtomic } from './atomic.js';
+
+export const RUN_SCHEMA = 'trtpipe.run/1';
+
+export interface StageRecord {
+  stage: string;
+  target: string;
+  cells: string[];
+  key?: string;
+  status: 'done' | 'failed' | 'skipped' | 'not-run';
+  cached?: boolean;
+  seconds?: number;
+  runner?: string;
+  params: Record<string, unknown>;
+  metrics?: Record<string, number>;
+  details?: Record<string, unknown>;
+  diagnostics?: unknown[];
+  outputs?: Record<string, { sha256: string; size: number; mediaType: string }>;
+  error?: { message: string; code: string; node?: string; traceback?: string };
+  reason?: string;
+}
+
+export interface RunRecord {
+  schema: typeof RUN_SCHEMA;
+  id: string;
+  status: 'ok' | 'failed' | 'interrupted';
+  started: string;
+  finished: string;
+  trtpipe: { version: string };
+  pipeline: { name: string; file: string; sha256: string };
+  inputs: Record<string, { path: string; sha256: string; size: number }>;
+  runners: Record<string, { address: string; local: boolean; runnerVersion: string; hostname: string; backends: unknown[]; gpus: unknown[]; versions: Record<string, string> }>;
+  timings: { runnerStartSeconds: number; uploadSeconds: number; totalSeconds: number };
+  cells: CellSummary[];
+  stages: Record<string, StageRecord>;
+}
+
+export async function writeRunDir(runsDir: string, record: RunRecord, reportMd: string): Promise<string> {
+  const dest = path.join(runsDir, record.id);
+  await writeDirAtomic(dest, async (tmp) => {
+    await writeFileAtomic(path.join(tmp, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+    const metrics = Object.fromEntries(record.cells.map((c) => [c.name, { status: c.status, precision: c.precision, target: c.target, accuracy: c.accuracy, latency: c.latency }]));
+    await writeFileAtomic(path.join(tmp, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+    await writeFileAtomic(path.join(tmp, 'report.md'), reportMd);
+  });
+  return dest;
+}
