@@ -2,20 +2,17 @@
 
 Inputs are real evaluation samples (repeated to fill a batch), so the numbers
 are not flattered by all-zero data. Each batch size gets `warmup` untimed runs,
-then `iterations` timed ones (or fewer if `max_seconds` runs out).
+then `iterations` timed ones (fewer if `max_seconds` runs out); the backend's
+session decides the timer (host clock on CPU, CUDA events on GPUs).
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from ..backends.onnxruntime.session import make_session
+from ..backends import get_backend
 from ..errors import UserError
-from .context import StageContext, StageOutput
-from .evaluate_stage import _np_dtype
-from ..model.tensors import TensorSpec
 from .common import load_dataset
+from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
@@ -25,54 +22,39 @@ def run(ctx: StageContext) -> StageOutput:
     max_seconds = float(p.get("max_seconds", 60))
     if not batches or min(batches) < 1 or iterations < 1 or warmup < 0:
         raise UserError("benchmark needs batches >= 1, iterations >= 1 and warmup >= 0", code="BAD_PARAM")
-    session = make_session(ctx.input_path("engine"), opt_level=p.get("opt_level", "all"),
-                           threads=int(p.get("threads", 0)))
-    specs = [TensorSpec(i.name, _np_dtype(i.type), tuple(d if isinstance(d, int) else "?" for d in i.shape))
-             for i in session.get_inputs()]
-    data = load_dataset(ctx, "eval_data", specs)
-    out = StageOutput()
-    results = {}
-    for k, b in enumerate(batches):
-        fixed = specs[0].shape[0] if specs and isinstance(specs[0].shape[0], int) else None
-        if fixed is not None and fixed != b:
-            raise UserError(f"the model fixes batch {fixed}; benchmark batch {b} cannot run", code="BAD_PARAM")
-        feed = {name: _fill(arr, b) for name, arr in data.inputs.items()}
-        times = time_runs(session, feed, warmup, iterations, max_seconds, ctx,
-                          lambda f: ctx.progress((k + f) / len(batches), f"batch {b}"))
-        stats = summarize(times, b)
-        results[str(b)] = stats
-        for key, value in stats.items():
-            out.metrics[f"b{b}.{key}"] = value
-    out.details = {"batches": results, "warmup": warmup, "iterations": iterations, "timer": "host perf_counter"}
-    return out
+    session = get_backend(p.get("backend", "onnxruntime")).load(ctx.input_path("engine"), p)
+    session.on_cancel(ctx.cancel)
+    try:
+        specs = session.inputs()
+        data = load_dataset(ctx, "eval_data", specs)
+        out = StageOutput()
+        results = {}
+        fixed = specs[0].shape[0] if specs and specs[0].shape and isinstance(specs[0].shape[0], int) else None
+        for k, b in enumerate(batches):
+            if fixed is not None and fixed != b:
+                raise UserError(f"the model fixes batch {fixed}; benchmark batch {b} cannot run", code="BAD_PARAM")
+            feed = {name: fill_batch(arr, b) for name, arr in data.inputs.items()}
+            times = session.time_runs(feed, warmup, iterations, max_seconds, ctx.cancel,
+                                      lambda f, k=k, b=b: ctx.progress((k + f) / len(batches), f"batch {b}"))
+            stats = summarize(times, b)
+            results[str(b)] = stats
+            for key, value in stats.items():
+                out.metrics[f"b{b}.{key}"] = value
+        out.details = {"batches": results, "warmup": warmup, "iterations": iterations, "timer": session.timer_name()}
+        return out
+    finally:
+        session.close()
 
 
-def _fill(arr: np.ndarray, b: int) -> np.ndarray:
+def fill_batch(arr: np.ndarray, b: int) -> np.ndarray:
+    """The first `b` samples, repeating the data set if it is smaller."""
     reps = -(-b // len(arr))
-    return np.ascontiguousarray(np.concatenate([arr] * reps, axis=0)[:b]) if reps > 1 else np.ascontiguousarray(arr[:b])
-
-
-def time_runs(session, feed, warmup: int, iterations: int, max_seconds: float, ctx: StageContext, report) -> list[float]:
-    names = [o.name for o in session.get_outputs()]
-    for _ in range(warmup):
-        ctx.cancel.check()
-        session.run(names, feed)
-    times = []
-    deadline = time.perf_counter() + max_seconds
-    for i in range(iterations):
-        ctx.cancel.check()
-        t0 = time.perf_counter_ns()
-        session.run(names, feed)
-        times.append((time.perf_counter_ns() - t0) / 1e6)
-        if i % 20 == 0:
-            report((i + 1) / iterations)
-        if time.perf_counter() > deadline and len(times) >= 10:
-            break
-    return times
+    src = np.concatenate([arr] * reps, axis=0) if reps > 1 else arr
+    return np.ascontiguousarray(src[:b])
 
 
 def summarize(times_ms: list[float], batch: int) -> dict[str, float]:
-    """p50/p90/p99/mean/min latency (ms), their spread and throughput (samples/s)."""
+    """p50/p90/p99/mean/min latency (ms), their spread (MAD) and throughput (samples/s)."""
     t = np.asarray(times_ms)
     mean = float(t.mean())
     return {

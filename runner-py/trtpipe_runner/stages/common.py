@@ -46,3 +46,16 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 def load_npz_artifact(ctx: StageContext, name: str) -> dict[str, np.ndarray]:
     with np.load(ctx.input_path(name), allow_pickle=False) as npz:
         return {k: npz[k] for k in npz.files}
+
+
+def run_session(session, dataset, bs: int, ctx: StageContext, label: str) -> dict[str, np.ndarray]:
+    """Runs every batch of `dataset` through a backend Session; concatenates outputs."""
+    session.on_cancel(ctx.cancel)
+    nb = -(-dataset.count // bs)
+    parts: dict[str, list[np.ndarray]] = {}
+    for i, feed in enumerate(dataset.batches(bs)):
+        ctx.cancel.check()
+        for name, value in session.run(feed).items():
+            parts.setdefault(name, []).append(value)
+        ctx.progress((i + 1) / nb, f"{label} batch {i + 1}/{nb}")
+    return {k: np.concatenate(v, axis=0) for k, v in parts.items()}

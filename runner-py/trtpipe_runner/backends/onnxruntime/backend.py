@@ -1,0 +1,95 @@
+"""ONNX Runtime backend: build = a session's optimized graph; run on CPU.
+
+With `numerics: emulated`, the low-precision storage of the annotated graph
+is emulated first (precision/emulate.py): ONNX Runtime's CPU provider would
+otherwise compute FP16 graphs in FP32 and hide FP16 rounding and overflow.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...cancel import CancelToken
+from ...errors import UserError
+from ...model.tensors import TensorSpec
+from ..base import Backend, BuildOutput, ExplainRow, Session
+from .session import OPT_LEVELS, make_session, ort_version
+
+_ORT_TYPES = {
+    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+    "tensor(bfloat16)": "bfloat16", "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(int8)": "int8",
+    "tensor(uint8)": "uint8", "tensor(bool)": "bool",
+}
+
+
+class OrtSession(Session):
+    def __init__(self, session):
+        self._s = session
+        self._names = [o.name for o in session.get_outputs()]
+        import onnxruntime as ort
+
+        self._run_options = ort.RunOptions()
+
+    def inputs(self) -> list[TensorSpec]:
+        return [TensorSpec(i.name, _ORT_TYPES.get(i.type, i.type),
+                           tuple(d if isinstance(d, int) else (d or "?") for d in i.shape))
+                for i in self._s.get_inputs()]
+
+    def output_names(self) -> list[str]:
+        return list(self._names)
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return dict(zip(self._names, self._s.run(self._names, feeds, self._run_options)))
+
+    def on_cancel(self, cancel: CancelToken) -> None:
+        cancel.on_cancel(lambda: setattr(self._run_options, "terminate", True))
+
+
+class OnnxRuntimeBackend(Backend):
+    name = "onnxruntime"
+
+    def build(self, model_path: Path, scratch: Path, settings: dict[str, Any], cancel: CancelToken,
+              log=None) -> BuildOutput:
+        import onnx
+
+        from ...precision.emulate import emulate_low_precision
+
+        numerics = settings.get("numerics", "native")
+        opt_level = settings.get("opt_level", "all")
+        if opt_level not in OPT_LEVELS:
+            raise UserError(f"opt_level must be one of {', '.join(OPT_LEVELS)}, got '{opt_level}'", code="BAD_PARAM")
+        details: dict[str, Any] = {"backend": self.name, "version": ort_version(), "device": "cpu",
+                                   "numerics": numerics, "opt_level": opt_level}
+        metrics: dict[str, float] = {}
+        model = onnx.load(str(model_path))
+        if numerics == "emulated":
+            model, points = emulate_low_precision(model)
+            details["emulated_rounding_points"] = points
+            metrics["emulated_rounding_points"] = float(points)
+        elif numerics != "native":
+            raise UserError(f"numerics must be 'native' or 'emulated', got '{numerics}'", code="BAD_PARAM")
+        cancel.check()
+        out = scratch / "session.onnx"
+        # "all" adds layout transforms specific to this CPU to the saved graph;
+        # the stored artifact stays portable at "extended" and the runtime
+        # session applies the rest when it loads it.
+        save_level = "extended" if opt_level == "all" else opt_level
+        make_session(model.SerializeToString(), opt_level=save_level, optimized_out=out,
+                     threads=int(settings.get("threads", 0)))
+        details["saved_level"] = save_level
+        return BuildOutput(out, "application/onnx", details, metrics)
+
+    def load(self, engine_path: Path, settings: dict[str, Any]) -> Session:
+        return OrtSession(make_session(engine_path, opt_level=settings.get("opt_level", "all"),
+                                       threads=int(settings.get("threads", 0))))
+
+    def explain(self, model_path: Path, engine_path: Path, settings: dict[str, Any]) -> list[ExplainRow]:
+        from .explain import explain_session_graph
+
+        return explain_session_graph(model_path, engine_path)
+
+
+def create() -> Backend:
+    return OnnxRuntimeBackend()
