@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Iterator
 
 from .errors import IntegrityError, NotFoundError, UserError
 
@@ -38,7 +40,15 @@ def sha256_file(path: Path) -> str:
 
 
 class ArtifactWriter:
-    """Streams bytes into the store; `commit()` verifies and publishes them."""
+    """Streams bytes into the store; `commit()` verifies and publishes them.
+
+    Hashing and writing run on a helper thread fed through a small bounded
+    queue, so they overlap with receiving the next chunk (hashlib and file
+    writes release the GIL). Blobs are not fsynced: the store is a cache whose
+    entries are named by, and checked against, their hash.
+    """
+
+    QUEUE_CHUNKS = 8
 
     def __init__(self, store: "ArtifactStore", expected_sha: str | None, expected_size: int | None):
         self._store = store
@@ -46,9 +56,28 @@ class ArtifactWriter:
         self._expected_size = expected_size
         fd, name = tempfile.mkstemp(dir=store.tmp_dir, prefix="put-")
         self._tmp = Path(name)
-        self._file: BinaryIO = os.fdopen(fd, "wb")
+        self._fd = fd
         self._hash = hashlib.sha256()
+        self._queue: queue.Queue = queue.Queue(self.QUEUE_CHUNKS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="artifact-writer", daemon=True)
+        self._thread.start()
         self.size = 0
+
+    def _drain(self) -> None:
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                self._hash.update(data)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self._fd, view):]
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+                self._error = exc
 
     def write(self, data: bytes) -> None:
         if self._expected_size is not None and self.size + len(data) > self._expected_size:
@@ -56,15 +85,26 @@ class ArtifactWriter:
             raise IntegrityError(
                 f"artifact {self._expected_sha} is larger than its declared {self._expected_size} bytes"
             )
-        self._file.write(data)
-        self._hash.update(data)
+        if self._error is not None:
+            self.abort()
+            raise self._error
+        self._queue.put(data)
         self.size += len(data)
+
+    def _finish(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def commit(self) -> str:
         """Verifies hash and size, renames into place; returns the sha256."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        self._finish()
+        if self._error is not None:
+            self._tmp.unlink(missing_ok=True)
+            raise self._error
         sha = self._hash.hexdigest()
         if self._expected_sha is not None and sha != self._expected_sha:
             self._tmp.unlink(missing_ok=True)
@@ -81,8 +121,7 @@ class ArtifactWriter:
         return sha
 
     def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        self._finish()
         self._tmp.unlink(missing_ok=True)
 
 

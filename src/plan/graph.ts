@@ -70,18 +70,25 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
       id: 'reference',
       stage: 'reference',
       target: home,
-      inputs: { model, eval_data: evalData, ...(calibData ? { calib_data: calibData } : {}) },
-      params: {
-        batch: p.evaluate.batch,
-        eval_data: evalParams,
-        ...(calibData ? { calib_data: { samples: p.data.calibration!.samples } } : {}),
-      },
+      inputs: { model, eval_data: evalData },
+      params: { batch: p.evaluate.batch, eval_data: evalParams },
     }, cell.id);
+    // Activation ranges come from the calibration data alone, in their own
+    // node, so changing the evaluation data does not invalidate transforms.
+    if (calibData) {
+      add({
+        id: 'ranges',
+        stage: 'reference',
+        target: home,
+        inputs: { model, calib_data: calibData },
+        params: { batch: p.evaluate.batch, calib_data: { samples: p.data.calibration!.samples } },
+      }, cell.id);
+    }
     const transform = add({
       id: `transform@${cell.precision}`,
       stage: 'transform',
       target: home,
-      inputs: { model, ...(calibData ? { ranges: { kind: 'stage', node: 'reference', output: 'ranges' } } : {}) },
+      inputs: { model, ...(calibData ? { ranges: { kind: 'stage', node: 'ranges', output: 'ranges' } } : {}) },
       params: {
         policy: {
           default: cell.precision,

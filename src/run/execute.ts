@@ -16,7 +16,7 @@ import { RUN_SCHEMA, writeRunDir, type RunRecord, type StageRecord } from '../st
 import { newRunId, stateDir } from '../store/state-dir.js';
 import type { SchedulerEvent } from './events.js';
 import { hashInputFiles } from './input-files.js';
-import { openRunners } from './runner-pool.js';
+import { openRunners, type RunnerPool } from './runner-pool.js';
 import { runGraph, type SchedulerOutcome } from './scheduler.js';
 
 export interface ExecuteOptions {
@@ -71,6 +71,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
         opts.onEvent(e);
       },
     });
+    await explainRunnerDeath(pool, outcome);
     const summaries = summarizeCells({ graph, ...outcome });
     const stages: Record<string, StageRecord> = {};
     for (const n of graph.nodes) {
@@ -129,12 +130,30 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   }
 }
 
+/**
+ * If the local runner process died, the calls it was serving failed with a
+ * bare transport error; say what really happened instead.
+ */
+async function explainRunnerDeath(pool: RunnerPool, outcome: SchedulerOutcome) {
+  const proc = pool.local?.process;
+  if (!proc || ![...outcome.failures.values()].some((f) => !f.user)) return;
+  // The transport error can arrive before Node has reaped the child: wait briefly.
+  await Promise.race([pool.local!.exited, new Promise((r) => setTimeout(r, 1000))]);
+  if (!proc || (proc.exitCode === null && proc.signalCode === null)) return;
+  const how = proc.signalCode ? `killed by ${proc.signalCode}` : `exit code ${proc.exitCode}`;
+  const tail = pool.local!.stderrTail().split('\n').slice(-5).join('\n');
+  for (const f of outcome.failures.values()) {
+    if (f.user) continue;
+    f.unavailable = true;
+    f.code = 'RUNNER_DIED';
+    f.message = `the local runner died (${how}) while this stage ran${tail ? `; its last output:\n${tail}` : ''}`;
+  }
+}
+
 function dataNotes(outcome: SchedulerOutcome): string[] {
-  const ref = outcome.results.get('reference');
-  if (!ref) return [];
   const notes: string[] = [];
-  for (const [key, label] of [['eval_data', 'evaluation'], ['calib_data', 'calibration']] as const) {
-    const d = ref.details[key] as { samples?: number; synthetic?: boolean; inputs?: Record<string, { min: number; max: number; shape: number[] }> } | undefined;
+  for (const [node, key, label] of [['reference', 'eval_data', 'evaluation'], ['ranges', 'calib_data', 'calibration']] as const) {
+    const d = outcome.results.get(node)?.details[key] as { samples?: number; synthetic?: boolean; inputs?: Record<string, { min: number; max: number; shape: number[] }> } | undefined;
     if (!d) continue;
     const ranges = Object.entries(d.inputs ?? {}).map(([k, v]) => `\`${k}\` ${JSON.stringify(v.shape)} in [${v.min.toPrecision(3)}, ${v.max.toPrecision(3)}]`);
     notes.push(`${label}: ${d.samples} samples${d.synthetic ? ' (**SYNTHETIC: random data**)' : ''}; ${ranges.join(', ')}`);

@@ -166,7 +166,8 @@ def _retype_value_info(g, stored: dict[str, int]) -> None:
 def _convert_initializer(init: onnx.TensorProto, want: int) -> None:
     arr = numpy_helper.to_array(init)
     if want == TensorProto.FLOAT16:
-        converted = arr.astype(np.float16)
+        with np.errstate(over="ignore"):  # only nodes a rule pinned get here with |w| > 65504
+            converted = arr.astype(np.float16)
     elif want == TensorProto.BFLOAT16:
         import ml_dtypes
 

@@ -48,7 +48,11 @@ def float_slots(node, types: dict[str, int]) -> tuple[list[int], list[int]]:
 
 
 def does_float_math(node, types: dict[str, int]) -> bool:
+    """False for nodes whose precision cannot matter: no FP32 tensor at all,
+    or ops that only read their input's metadata (Shape, Size)."""
     ins, outs = float_slots(node, types)
+    if node.op_type in ("Shape", "Size"):
+        return False
     return bool(ins or outs)
 
 

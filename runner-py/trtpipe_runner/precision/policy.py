@@ -152,17 +152,20 @@ def _place_low(d: NodeDecision, node, types, opset, inits, safety: Safety, range
     if not plan.ok:
         d.resolved, d.reason, d.detail = "fp32", plan.reason, plan.detail
         return
-    if pinned:
-        return
     if safety.init_max is not None:
         for name in node.input:
             init = inits.get(name)
             if init is not None and types.get(name) == 1:  # FLOAT
                 peak = _abs_max(init)
                 if peak > safety.init_max:
+                    if pinned:  # the user's rule wins; say what it costs
+                        d.detail = f"pinned by rule although initializer '{name}' reaches |{peak:.4g}| > init_max"
+                        return
                     d.resolved, d.reason = "fp32", "INIT_OVERFLOW"
                     d.detail = f"initializer '{name}' reaches |{peak:.4g}| > init_max {safety.init_max:g}"
                     return
+    if pinned:
+        return
     if safety.data_max is not None and ranges:
         for name in list(node.input) + list(node.output):
             peak = ranges.get(name)

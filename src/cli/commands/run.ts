@@ -9,6 +9,8 @@ import { plainProgress } from '../progress/plain.js';
 import type { ProgressSink } from '../progress/sink.js';
 import { summaryTable } from '../summary-table.js';
 import { UserError } from '../user-error.js';
+import type { Pipeline } from '../../config/types.js';
+import type { NodeFailure } from '../../run/events.js';
 
 export default async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -66,16 +68,12 @@ export default async function run(argv: string[]): Promise<number> {
     write(`\n${summaryTable(record.cells, pipeline.benchmark.batch)}\n\n`);
     for (const c of record.cells.filter((x) => x.failure)) {
       const f = c.failure!;
-      process.stderr.write(`trtpipe: cell ${c.name}: stage ${f.stage} failed${f.node ? ` at node '${f.node}'` : ''}: ${f.message}\n`);
+      process.stderr.write(`trtpipe: cell ${c.name}: stage ${f.stage} failed${f.node ? ` at node '${f.node}'` : ''}: ${withInputFiles(f, pipeline)}\n`);
     }
     const rel = path.relative(process.cwd(), runDir) || runDir;
     write(`run ${record.id}: ${record.status}. Report: ${path.join(rel, 'report.md')}\n`);
     if (outcome.interrupted) return ExitCode.Interrupted;
-    if (outcome.failures.size) {
-      const all = [...outcome.failures.values()];
-      return all.every((f) => f.unavailable) ? ExitCode.RunnerUnavailable : ExitCode.StageFailed;
-    }
-    return ExitCode.Ok;
+    return exitCodeFor([...outcome.failures].map(([node, f]) => ({ node, ...f })));
   } catch (err) {
     await sink?.done();
     if (controller.signal.aborted && !(err instanceof UserError)) return ExitCode.Interrupted;
@@ -84,4 +82,26 @@ export default async function run(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Stages that validate the user's model and data: their user errors are invalid input. */
+const INPUT_STAGES = new Set(['inspect', 'reference']);
+
+function exitCodeFor(failures: (NodeFailure & { node: string })[]): number {
+  if (!failures.length) return ExitCode.Ok;
+  if (failures.every((f) => f.unavailable)) return ExitCode.RunnerUnavailable;
+  if (failures.every((f) => f.user && INPUT_STAGES.has(f.node.split('@')[0]!))) return ExitCode.InvalidInput;
+  return ExitCode.StageFailed;
+}
+
+/** Names the user's file a model/data error is about (the runner only sees artifacts). */
+function withInputFiles(f: { stage: string; message: string; code: string }, p: Pipeline): string {
+  const rel = (file: string) => path.relative(process.cwd(), file) || file;
+  if (f.stage === 'inspect') return `model ${rel(p.model.path)}: ${f.message}`;
+  if (f.code.startsWith('DATA_')) {
+    const files = [`evaluation data ${rel(p.data.evaluation.npz ?? p.data.evaluation.dir ?? '(synthetic)')}`];
+    if (p.data.calibration) files.push(`calibration data ${rel(p.data.calibration.npz ?? p.data.calibration.dir ?? '(synthetic)')}`);
+    return `${f.message} (${files.join('; ')})`;
+  }
+  return f.message;
 }
