@@ -3,14 +3,14 @@
  * transform per precision) and per-cell stages (build, evaluate, benchmark).
  * Pure: no I/O beyond what the caller passes in.
  */
-import type { Pipeline } from '../config/types.js';
+import type { DataSource, Pipeline } from '../config/types.js';
 import type { Cell } from './matrix.js';
 
-export type StageName = 'inspect' | 'reference' | 'transform' | 'build' | 'evaluate' | 'benchmark';
+export type StageName = 'inspect' | 'reference' | 'calibrate' | 'transform' | 'build' | 'evaluate' | 'benchmark';
 
 /** Where a stage input comes from: a file of the user's, or another stage's output. */
 export type InputRef =
-  | { kind: 'file'; path: string; role: 'model' | 'calib_data' | 'eval_data' }
+  | { kind: 'file'; path: string; role: 'model' | 'calib_data' | 'eval_data'; data?: DataSource }
   | { kind: 'stage'; node: string; output: string };
 
 export interface StageNode {
@@ -36,6 +36,7 @@ export interface StageGraph {
 export const STAGE_VERSIONS: Record<StageName, number> = {
   inspect: 1,
   reference: 1,
+  calibrate: 1,
   transform: 1,
   build: 1,
   evaluate: 1,
@@ -84,11 +85,31 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
         params: { batch: p.evaluate.batch, calib_data: { samples: p.data.calibration!.samples } },
       }, cell.id);
     }
+    // Q/DQ scales, only where this cell's policy can quantize something.
+    const quantizes = isQuantized(cell.precision) || p.precision.rules.some((r) => isQuantized(r.use));
+    if (quantizes && calibData) {
+      add({
+        id: 'calibrate',
+        stage: 'calibrate',
+        target: home,
+        inputs: { model, calib_data: calibData },
+        params: {
+          batch: p.evaluate.batch,
+          method: p.calibration.method,
+          percentile: p.calibration.percentile,
+          calib_data: { samples: p.data.calibration!.samples },
+        },
+      }, cell.id);
+    }
     const transform = add({
       id: `transform@${cell.precision}`,
       stage: 'transform',
       target: home,
-      inputs: { model, ...(calibData ? { ranges: { kind: 'stage', node: 'ranges', output: 'ranges' } } : {}) },
+      inputs: {
+        model,
+        ...(calibData ? { ranges: { kind: 'stage', node: 'ranges', output: 'ranges' } } : {}),
+        ...(quantizes && calibData ? { scales: { kind: 'stage', node: 'calibrate', output: 'scales' } } : {}),
+      },
       params: {
         policy: {
           default: cell.precision,
@@ -134,8 +155,12 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
   return { cells, nodes };
 }
 
-function dataRef(d: { npz?: string; dir?: string }, role: 'eval_data' | 'calib_data'): InputRef {
-  // Directories and synthetic data are packed into one .npz before upload
-  // (run/data-pack.ts); the graph only needs a stable path to key on.
-  return { kind: 'file', path: d.npz ?? d.dir ?? `synthetic:${role}`, role };
+function isQuantized(p: string): boolean {
+  return p === 'int8' || p === 'fp8';
+}
+
+function dataRef(d: DataSource, role: 'eval_data' | 'calib_data'): InputRef {
+  // Folders and synthetic data travel as a manifest (run/input-files.ts);
+  // the path is only the name the graph knows the input by.
+  return { kind: 'file', path: d.npz ?? d.dir ?? `synthetic:${role}`, role, data: d };
 }

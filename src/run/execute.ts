@@ -43,7 +43,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   const cells = expandMatrix(p);
   const graph = buildGraph(p, cells);
   opts.onEvent({ type: 'planned', graph });
-  const files = await hashInputFiles(graph);
+  const files = await hashInputFiles(graph, path.join(opts.stateRoot, 'tmp'));
   const targets = [...new Set(graph.nodes.map((n) => n.target))];
   const pool = await openRunners(p, targets, {
     storeDir: dirs.runnerStore,
@@ -99,7 +99,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       finished: new Date().toISOString(),
       trtpipe: { version: VERSION },
       pipeline: { name: p.name, file: path.relative(cwd, p.file), sha256: (await hashFile(p.file)).sha256 },
-      inputs: Object.fromEntries([...files.values()].map((f) => [path.relative(cwd, f.path), { path: path.relative(cwd, f.path), sha256: f.sha256, size: f.size }])),
+      inputs: Object.fromEntries([...files].map(([name, f]) => [relName(cwd, name), { path: relName(cwd, name), sha256: f.sha256, size: f.size }])),
       runners: Object.fromEntries(
         [...pool.info].map(([t, i]) => [t, {
           address: i.local ? 'local' : i.address,
@@ -148,6 +148,11 @@ async function explainRunnerDeath(pool: RunnerPool, outcome: SchedulerOutcome) {
     f.code = 'RUNNER_DIED';
     f.message = `the local runner died (${how}) while this stage ran${tail ? `; its last output:\n${tail}` : ''}`;
   }
+}
+
+/** Files relative to the working directory; `synthetic:<role>` names as they are. */
+function relName(cwd: string, name: string): string {
+  return name.startsWith('synthetic:') ? name : path.relative(cwd, name) || name;
 }
 
 function dataNotes(outcome: SchedulerOutcome): string[] {

@@ -14,6 +14,8 @@ export interface FileArtifact {
   sha256: string;
   size: number;
   mediaType: string;
+  /** Artifacts this one refers to (a data manifest's files): uploaded with it. */
+  dependencies?: FileArtifact[];
 }
 
 export interface SchedulerOptions {
@@ -58,16 +60,21 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
   const uploaded = new Map<string, Promise<void>>();
   let stopLaunching = false;
 
+  const ensureOne = (file: FileArtifact, client: RunnerClient, target: string): Promise<void> => {
+    const key = `${client.address}|${file.sha256}`;
+    if (!uploaded.has(key)) {
+      uploaded.set(key, (async () => {
+        await Promise.all((file.dependencies ?? []).map((d) => ensureOne(d, client, target)));
+        await upload(client, target, file, opts, signal);
+      })());
+    }
+    return uploaded.get(key)!;
+  };
   const ensureFiles = (node: StageNode, client: RunnerClient) =>
     Promise.all(
       Object.values(node.inputs)
         .filter((i) => i.kind === 'file')
-        .map((i) => {
-          const file = opts.files.get((i as { path: string }).path)!;
-          const key = `${client.address}|${file.sha256}`;
-          if (!uploaded.has(key)) uploaded.set(key, upload(client, node.target, file, opts, signal));
-          return uploaded.get(key)!;
-        }),
+        .map((i) => ensureOne(opts.files.get((i as { path: string }).path)!, client, node.target)),
     );
 
   const launch = (node: StageNode) => {

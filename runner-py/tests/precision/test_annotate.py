@@ -11,6 +11,7 @@ from trtpipe_runner.model.load import load_model, name_nodes
 from trtpipe_runner.model.tensors import tensor_types
 from trtpipe_runner.precision.annotate import annotate, check_annotated
 from trtpipe_runner.precision.emulate import emulate_low_precision
+from trtpipe_runner.precision.opset import convert_opset
 from trtpipe_runner.precision.policy import parse_policy, resolve
 
 from ..fixtures import models
@@ -127,6 +128,8 @@ def test_unnamed_nodes_get_stable_names():
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
 def test_examples_annotate_to_valid_graphs_that_run(example, precision):
     m = load_model(EXAMPLES / example / "model.onnx")
+    if precision == "bf16":
+        m = convert_opset(m, 22)  # bf16 Conv/MaxPool need opset 22
     out, _, _ = _annotated(m, {"default": precision})
     x = np.load(EXAMPLES / example / "eval.npz")["input"][:16]
     emulated, points = emulate_low_precision(out)
@@ -145,3 +148,28 @@ def test_emulation_shows_the_fp16_overflow_that_ort_cpu_hides():
     emulated = _run(emulate_low_precision(out)[0], x)
     assert (native.argmax(-1) == labels).mean() > 0.95
     assert (emulated.argmax(-1) == labels).mean() < 0.5
+
+
+def test_bf16_below_opset_22_is_an_explicit_error_naming_the_nodes():
+    from trtpipe_runner.errors import UserError
+
+    m = load_model(EXAMPLES / "digits" / "model.onnx")
+    with pytest.raises(UserError) as info:
+        resolve(m, parse_policy({"default": "bf16"}))
+    e = info.value
+    assert e.code == "OPSET_TOO_OLD" and e.node == "/features/conv1/Conv"
+    assert "'/features/conv1/Conv' (Conv, needs opset 22)" in e.message and "precision.opset: 22" in e.message
+    # A rule keeping them in fp32 is the other way out.
+    decisions = resolve(m, parse_policy({"default": "bf16", "rules": [
+        {"match": {"op": ["Conv", "MaxPool"]}, "use": "fp32"}]}))
+    assert {d.resolved for d in decisions if d.op in ("Conv", "MaxPool")} == {"fp32"}
+
+
+def test_reduction_depth_keeps_long_reductions_fp32():
+    m = load_model(EXAMPLES / "digits" / "model.onnx")
+    decisions = resolve(m, parse_policy({"default": "fp16", "safety": {"reduction_depth": 256}}))
+    by = {d.node: d for d in decisions}
+    # fc1 sums 512 products (32*4*4), conv2 144 (16*3*3), fc2 64
+    assert by["/head/fc1/Gemm"].reason == "REDUCTION_DEPTH" and "512" in by["/head/fc1/Gemm"].detail
+    assert by["/features/conv2/Conv"].resolved == "fp16"
+    assert by["/head/fc2/Gemm"].resolved == "fp16"

@@ -70,6 +70,10 @@ export default async function run(argv: string[]): Promise<number> {
       const f = c.failure!;
       process.stderr.write(`trtpipe: cell ${c.name}: stage ${f.stage} failed${f.node ? ` at node '${f.node}'` : ''}: ${withInputFiles(f, pipeline)}\n`);
     }
+    const internal = [...outcome.failures].filter(([, f]) => !f.user && !f.unavailable && f.traceback);
+    for (const [node, f] of internal.slice(0, 1)) {
+      process.stderr.write(`\ntrtpipe: ${node} hit an internal error (a bug in trtpipe; please report it with this output):\n${f.traceback}\n`);
+    }
     const rel = path.relative(process.cwd(), runDir) || runDir;
     write(`run ${record.id}: ${record.status}. Report: ${path.join(rel, 'report.md')}\n`);
     if (outcome.interrupted) return ExitCode.Interrupted;
