@@ -6,7 +6,9 @@
 import path from 'node:path';
 import { VERSION } from '../cli/help.js';
 import type { Pipeline } from '../config/types.js';
-import { buildGraph, type StageGraph } from '../plan/graph.js';
+import { buildGraph, type StageGraph, type StageNode } from '../plan/graph.js';
+import { pruneGraph } from '../plan/prune.js';
+import { diffLock, type Lockfile, type LockRow } from '../store/lockfile.js';
 import { computeKeys } from '../plan/keys.js';
 import { expandMatrix } from '../plan/matrix.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -27,6 +29,12 @@ export interface ExecuteOptions {
   onEvent: (e: SchedulerEvent | { type: 'planned'; graph: StageGraph } | { type: 'runners-ready'; seconds: number }) => void;
   onError?: 'fail' | 'keep-going';
   cwd?: string;
+  /** Run only the nodes selected (and what they depend on). */
+  only?: (n: StageNode) => boolean;
+  /** Write the run folder (default true). */
+  writeRun?: boolean;
+  /** `--frozen`: transforms must resolve exactly as this lockfile says. */
+  frozen?: { file: string; lock: Lockfile };
 }
 
 export interface ExecuteResult {
@@ -41,7 +49,8 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   const dirs = stateDir(opts.stateRoot);
   const runId = newRunId(started);
   const cells = expandMatrix(p);
-  const graph = buildGraph(p, cells);
+  const full = buildGraph(p, cells);
+  const graph = opts.only ? pruneGraph(full, opts.only) : full;
   opts.onEvent({ type: 'planned', graph });
   const files = await hashInputFiles(graph, path.join(opts.stateRoot, 'tmp'));
   const targets = [...new Set(graph.nodes.map((n) => n.target))];
@@ -66,13 +75,14 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       keys,
       signal: opts.signal,
       onError: opts.onError,
+      ...(opts.frozen ? { check: frozenCheck(opts.frozen) } : {}),
       onEvent: (e) => {
         if (e.type === 'upload') uploadSeconds += e.seconds;
         opts.onEvent(e);
       },
     });
     await explainRunnerDeath(pool, outcome);
-    const summaries = summarizeCells({ graph, ...outcome });
+    const summaries = summarizeCells({ graph, ...outcome, tolerances: p.evaluate.tolerances });
     const stages: Record<string, StageRecord> = {};
     for (const n of graph.nodes) {
       const r = outcome.results.get(n.id);
@@ -123,11 +133,28 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       batches: p.benchmark.batch,
       dataNotes: dataNotes(outcome),
     });
-    const runDir = await writeRunDir(dirs.runs, record, md);
+    const runDir = opts.writeRun === false ? '' : await writeRunDir(dirs.runs, record, md);
     return { record, runDir, outcome };
   } finally {
     await pool.close();
   }
+}
+
+/** A transform whose lock rows differ from the committed lockfile fails, naming the nodes. */
+function frozenCheck(frozen: { file: string; lock: Lockfile }) {
+  return (node: StageNode, result: { details: Record<string, unknown> }) => {
+    if (node.stage !== 'transform') return undefined;
+    const precision = node.id.split('@')[1]!;
+    const expected = frozen.lock.precisions[precision];
+    const fix = `run \`trtpipe lock\` and commit ${path.basename(frozen.file)}`;
+    if (!expected) {
+      return { message: `${path.basename(frozen.file)} has no entry for ${precision}; ${fix}`, code: 'LOCK_MISMATCH', user: true, unavailable: false };
+    }
+    const changed = diffLock(expected.nodes, result.details.lock as LockRow[]);
+    if (!changed.length) return undefined;
+    const listing = changed.slice(0, 8).join('; ') + (changed.length > 8 ? `; and ${changed.length - 8} more` : '');
+    return { message: `resolution differs from ${path.basename(frozen.file)} for ${changed.length} node(s): ${listing}. If intended, ${fix}`, code: 'LOCK_MISMATCH', user: true, unavailable: false };
+  };
 }
 
 /**

@@ -32,6 +32,8 @@ export interface SchedulerOptions {
   perRunner?: number;
   /** fail: start nothing new after a failure; keep-going: run what does not depend on it. */
   onError?: 'fail' | 'keep-going';
+  /** Checks a finished stage's result (e.g. against the lockfile); a returned failure fails the node. */
+  check?: (node: StageNode, result: NodeResult) => NodeFailure | undefined;
 }
 
 export interface SchedulerOutcome {
@@ -117,6 +119,8 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
           runner: client.address,
           cached: false,
         };
+        const rejected = opts.check?.(node, result);
+        if (rejected) throw rejected;
         results.set(node.id, result);
         opts.onEvent({ type: 'stage-done', node: node.id, result });
       } catch (err) {
@@ -171,6 +175,7 @@ async function upload(client: RunnerClient, target: string, file: FileArtifact, 
 }
 
 function toFailure(err: unknown, signal: AbortSignal): NodeFailure {
+  if (isNodeFailure(err)) return err;
   if (err instanceof RunnerCallError) {
     return {
       message: signal.aborted && err.code === 1 ? 'cancelled' : err.message,
@@ -183,4 +188,8 @@ function toFailure(err: unknown, signal: AbortSignal): NodeFailure {
   }
   const e = err as Error;
   return { message: e.message ?? String(err), code: 'CLIENT_ERROR', user: false, unavailable: false, traceback: e.stack };
+}
+
+function isNodeFailure(x: unknown): x is NodeFailure {
+  return typeof x === 'object' && x !== null && !(x instanceof Error) && 'code' in x && 'message' in x && 'user' in x;
 }

@@ -53,6 +53,7 @@ def run(ctx: StageContext) -> StageOutput:
     for d in decisions:
         by_precision[d.resolved] += flops.get(d.node, 0)
     out.details["flops"] = dict(sorted(by_precision.items()))
+    out.details["node_flops"] = {d.node: flops.get(d.node, 0) for d in decisions}
     total_flops = sum(by_precision.values()) or 1
     float_nodes = sum(n for p, n in resolved.items() if p != "-")
     out.metrics["nodes_float"] = float(float_nodes)

@@ -11,6 +11,8 @@ import { summaryTable } from '../summary-table.js';
 import { UserError } from '../user-error.js';
 import type { Pipeline } from '../../config/types.js';
 import type { NodeFailure } from '../../run/events.js';
+import { lockPath, readLockfile, type Lockfile } from '../../store/lockfile.js';
+import { describeTolerance } from '../../report/tolerances.js';
 
 export default async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -23,6 +25,7 @@ export default async function run(argv: string[]): Promise<number> {
         'state-dir': { type: 'string' },
         python: { type: 'string' },
         'on-error': { type: 'string' },
+        frozen: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -34,6 +37,13 @@ export default async function run(argv: string[]): Promise<number> {
   if (onError !== 'fail' && onError !== 'keep-going') throw new UserError(`--on-error must be fail or keep-going, not '${onError}'`);
   const pipeline = await loadOrExit(positionals[0]!);
   const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  let frozen: { file: string; lock: Lockfile } | undefined;
+  if (values.frozen) {
+    const file = lockPath(pipeline.file);
+    const lock = readLockfile(file);
+    if (!lock) throw new UserError(`--frozen: no lockfile ${path.relative(process.cwd(), file)}; create it with \`trtpipe lock ${positionals[0]}\``);
+    frozen = { file, lock };
+  }
 
   const controller = new AbortController();
   let interrupts = 0;
@@ -55,6 +65,7 @@ export default async function run(argv: string[]): Promise<number> {
       python: values.python,
       signal: controller.signal,
       onError,
+      ...(frozen ? { frozen } : {}),
       onEvent: (e) => {
         if (e.type === 'planned') {
           write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
@@ -77,7 +88,11 @@ export default async function run(argv: string[]): Promise<number> {
     const rel = path.relative(process.cwd(), runDir) || runDir;
     write(`run ${record.id}: ${record.status}. Report: ${path.join(rel, 'report.md')}\n`);
     if (outcome.interrupted) return ExitCode.Interrupted;
-    return exitCodeFor([...outcome.failures].map(([node, f]) => ({ node, ...f })));
+    const code = exitCodeFor([...outcome.failures].map(([node, f]) => ({ node, ...f })));
+    if (code !== ExitCode.Ok) return code;
+    const outOfTolerance = record.cells.flatMap((c) => c.tolerances.filter((t) => !t.pass).map((t) => `${c.name}: ${describeTolerance(t)}`));
+    for (const line of outOfTolerance) process.stderr.write(`trtpipe: out of tolerance: ${line}\n`);
+    return outOfTolerance.length ? ExitCode.GateFailed : ExitCode.Ok;
   } catch (err) {
     await sink?.done();
     if (controller.signal.aborted && !(err instanceof UserError)) return ExitCode.Interrupted;
@@ -88,8 +103,12 @@ export default async function run(argv: string[]): Promise<number> {
   }
 }
 
-/** Stages that validate the user's model and data: their user errors are invalid input. */
-const INPUT_STAGES = new Set(['inspect', 'reference']);
+/**
+ * Stages that read the user's model, data and policy: their user errors
+ * (not ONNX, data that does not fit, a rule matching nothing, an outdated
+ * lockfile) are invalid input. Later stages failing is a failed stage.
+ */
+const INPUT_STAGES = new Set(['inspect', 'reference', 'ranges', 'calibrate', 'transform']);
 
 function exitCodeFor(failures: (NodeFailure & { node: string })[]): number {
   if (!failures.length) return ExitCode.Ok;

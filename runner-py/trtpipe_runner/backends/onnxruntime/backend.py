@@ -86,8 +86,10 @@ class OnnxRuntimeBackend(Backend):
                                        threads=int(settings.get("threads", 0))))
 
     def explain(self, model_path: Path, engine_path: Path, settings: dict[str, Any]) -> list[ExplainRow]:
-        from .explain import explain_session_graph
+        from .explain import explain_emulated, explain_session_graph
 
+        if settings.get("numerics") == "emulated":
+            return explain_emulated(model_path)
         return explain_session_graph(model_path, engine_path)
 
 

@@ -62,7 +62,7 @@ def explain_session_graph(annotated_path: Path, session_path: Path) -> list[Expl
     annotated = onnx.load(str(annotated_path))
     session = onnx.load(str(session_path))
     a_types = tensor_types(annotated)
-    s_types = tensor_types(session)
+    s_types = _propagate(session, tensor_types(session))
     s_by_name = {n.name: n for n in session.graph.node}
     s_by_output = {o: n for n in session.graph.node for o in n.output}
     quantized = quantized_nodes(annotated)
@@ -82,15 +82,85 @@ def explain_session_graph(annotated_path: Path, session_path: Path) -> list[Expl
             continue
         got = node_type(s_node, s_types) if s_node is not None else None
         if got is None:
-            rows.append(ExplainRow(node.name, "?", "NOT_IN_SESSION_GRAPH",
-                                   "ONNX Runtime folded or removed it; its output is not in the session graph"))
-            continue
-        reason, detail = ("FUSED", f"fused into {s_node.op_type} '{s_node.name}'") if fused else ("", "")
+            # Fused away (e.g. a spelled-out LayerNorm into LayerNormalization):
+            # the fused kernel computes in the type of the chain's inputs.
+            got = _upstream_type(node, annotated, s_types)
+            if got is None:
+                rows.append(ExplainRow(node.name, "?", "NOT_IN_SESSION_GRAPH",
+                                       "ONNX Runtime folded or removed it; nothing around it is in the session graph"))
+                continue
+            s_node, fused = None, True
+        reason, detail = ("", "")
+        if fused:
+            reason = "FUSED"
+            detail = f"fused into {s_node.op_type} '{s_node.name}'" if s_node is not None else \
+                "fused away by ONNX Runtime's optimizer"
         if got != want:
             reason = "NO_KERNEL_ON_BACKEND"
             detail = (f"ONNX Runtime (CPU) has no {SHORT.get(want, want)} kernel here and computes in "
                       f"{SHORT.get(got, got)}, inserting casts")
         rows.append(ExplainRow(node.name, SHORT.get(got, "?"), reason, detail))
+    return rows
+
+
+def _propagate(session, types: dict[str, int]) -> dict[str, int]:
+    """Fills tensor types ONNX shape inference leaves out (it stops at ONNX
+    Runtime's contrib ops such as FusedConv): an output takes the type of the
+    node's first float input, except where the op states its output type."""
+    inits = {i.name: i for i in session.graph.initializer}
+    for node in session.graph.node:
+        for k, out in enumerate(node.output):
+            if not out or out in types:
+                continue
+            if node.op_type == "Cast":
+                types[out] = next(a.i for a in node.attribute if a.name == "to")
+            elif node.op_type == "QuantizeLinear" and len(node.input) > 2 and node.input[2] in inits:
+                types[out] = inits[node.input[2]].data_type
+            elif node.op_type == "DequantizeLinear":
+                types[out] = types.get(node.input[1], onnx.TensorProto.FLOAT) if len(node.input) > 1 else onnx.TensorProto.FLOAT
+            elif k == 0:
+                t = next((types[i] for i in node.input if types.get(i) in FLOATS), None)
+                if t is not None:
+                    types[out] = t
+    return types
+
+
+def _upstream_type(node, annotated, s_types: dict[str, int]) -> int | None:
+    """The session-graph type of the nearest tensor feeding `node` that survived fusion."""
+    producers = {o: n for n in annotated.graph.node for o in n.output}
+    frontier, seen = list(node.input), set()
+    while frontier:
+        t = frontier.pop(0)
+        if not t or t in seen:
+            continue
+        seen.add(t)
+        if s_types.get(t) in FLOATS:
+            return s_types[t]
+        if t in producers:
+            frontier.extend(producers[t].input)
+    return None
+
+
+def explain_emulated(annotated_path: Path) -> list[ExplainRow]:
+    """With numerics: emulated the session computes in FP32 but rounds every
+    tensor to the annotated type, so the annotated types are what is modelled."""
+    annotated = onnx.load(str(annotated_path))
+    types = tensor_types(annotated)
+    quantized = quantized_nodes(annotated)
+    rows = []
+    for node in annotated.graph.node:
+        if node.name.startswith("trtpipe/"):
+            continue
+        if node.name in quantized:
+            rows.append(ExplainRow(node.name, quantized[node.name], "EMULATED", "Q/DQ run as quantize-dequantize"))
+            continue
+        t = node_type(node, types)
+        if t is None:
+            rows.append(ExplainRow(node.name, "-", "NO_FLOAT_MATH"))
+        else:
+            rows.append(ExplainRow(node.name, SHORT.get(t, "?"), "EMULATED" if t != onnx.TensorProto.FLOAT else "",
+                                   "computed in fp32, stored rounded to this type (numerics: emulated)"
+                                   if t != onnx.TensorProto.FLOAT else ""))
     return rows
 
 
