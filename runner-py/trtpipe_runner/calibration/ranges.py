@@ -64,9 +64,14 @@ def thresholds(model_path: Path, tensors: list[str], batches: Iterator[dict[str,
         raise UserError(f"calibration method must be one of {', '.join(METHODS)}, got '{method}'", code="BAD_PARAM")
     ort_method = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                   "percentile": CalibrationMethod.Percentile}[method]
-    extra = {"symmetric": True}
+    extra: dict = {"symmetric": True}
     if method == "percentile":
-        extra["percentile"] = float(percentile)
+        extra.update(percentile=float(percentile), num_bins=2048)
+    elif method == "entropy":
+        # ONNX Runtime's default is 128 histogram bins for 128 quantized bins,
+        # which leaves the KL search a single candidate: the maximum. TensorRT's
+        # entropy calibrator uses 2048 bins folded into 128.
+        extra.update(num_bins=2048, num_quantized_bins=128)
     calibrator = create_calibrator(
         str(model_path), op_types_to_calibrate=list(QUANTIZABLE_OPS),
         augmented_model_path=str(scratch / "augmented.onnx"), calibrate_method=ort_method,

@@ -53,7 +53,7 @@ export default async function lock(argv: string[]): Promise<number> {
     const counts = new Map<string, number>();
     for (const r of nodes) counts.set(r.resolved, (counts.get(r.resolved) ?? 0) + 1);
     const changed = before?.precisions[precision] ? diffLock(before.precisions[precision]!.nodes, nodes).length : undefined;
-    process.stdout.write(`${precision.padEnd(5)} ${nodes.length} nodes: ${[...counts].map(([p, n]) => `${n} ${p}`).join(', ')}${changed === undefined ? '' : `; ${changed} changed`}\n`);
+    process.stdout.write(`${precision.padEnd(5)} ${nodes.length} nodes: ${[...counts].sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${n} ${p}`).join(', ')}${changed === undefined ? '' : `; ${changed} changed`}\n`);
   }
   process.stdout.write(`wrote ${rel}\n`);
   return ExitCode.Ok;
