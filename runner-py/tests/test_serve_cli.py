@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import grpc
 
@@ -29,10 +28,9 @@ def test_prints_the_port_serves_and_stops_on_sigterm(tmp_path):
             stub = pb_grpc.RunnerServiceStub(ch)
             caps = stub.GetCapabilities(pb.GetCapabilitiesRequest(), metadata=(("authorization", "Bearer tok"),))
             assert caps.runner_version
-        t0 = time.perf_counter()
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=10) == 0
-        assert time.perf_counter() - t0 < 5
+        # A deadline against hanging, not a timing assertion (bench/cancel measures).
+        assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
