@@ -24,6 +24,16 @@ CHUNK = 1 << 20  # 1 MiB: the chunk size of the wire protocol
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def check_sha(sha: str) -> str:
     """Validates a sha256 hex digest; raises UserError otherwise."""
     if not isinstance(sha, str) or not _SHA.match(sha):
@@ -131,14 +141,18 @@ class ArtifactStore:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.objects = self.root / "objects"
-        self.tmp_dir = self.root / "tmp"
         self.objects.mkdir(parents=True, exist_ok=True)
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.tmp_dir.iterdir():  # leftovers of a crashed writer
-            if stale.is_file():
-                stale.unlink(missing_ok=True)
-            else:
+        # Several runners may share one store (concurrent `trtpipe run`s on a
+        # machine): each writes temporaries in its own folder and sweeps only
+        # the folders of processes that no longer exist.
+        tmp_root = self.root / "tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        for stale in tmp_root.iterdir():
+            owner = stale.name.split("-", 1)[0]
+            if owner.isdigit() and not _alive(int(owner)):
                 shutil.rmtree(stale, ignore_errors=True)
+        self.tmp_dir = Path(tempfile.mkdtemp(dir=tmp_root, prefix=f"{os.getpid()}-"))
+        self._verified: dict[str, tuple[int, int]] = {}
 
     def path(self, sha: str) -> Path:
         check_sha(sha)
@@ -148,10 +162,19 @@ class ArtifactStore:
         return self.path(sha).is_file()
 
     def require(self, sha: str) -> Path:
-        """Returns the blob's path; NotFoundError if absent."""
+        """Returns the blob's path; NotFoundError if absent, IntegrityError if its
+        bytes no longer hash to its name (checked once per file version)."""
         p = self.path(sha)
-        if not p.is_file():
-            raise NotFoundError(f"artifact {sha} is not on this runner; upload it first")
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            raise NotFoundError(f"artifact {sha} is not on this runner; upload it first") from None
+        stamp = (st.st_mtime_ns, st.st_size)
+        if self._verified.get(sha) != stamp:
+            if sha256_file(p) != sha:
+                p.unlink(missing_ok=True)
+                raise IntegrityError(f"artifact {sha} on this runner was corrupt and has been removed; upload it again")
+            self._verified[sha] = stamp
         return p
 
     def size(self, sha: str) -> int:
