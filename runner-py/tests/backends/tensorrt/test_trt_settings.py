@@ -10,7 +10,8 @@ from trtpipe_runner.errors import UnsupportedError, UserError
 
 def test_defaults():
     s = parse_settings({})
-    assert (s.precision, s.workspace_mib, s.optimization_level, s.hardware_compatibility) == ("fp32", None, None, "none")
+    assert (s.precision, s.workspace_mib, s.optimization_level) == ("fp32", None, None)
+    assert s.hardware_compatibility == "none"
     assert not s.version_compatible and not s.legacy_weak_typing and s.timing_cache
     assert s.max_batch == DEFAULT_MAX_BATCH and not s.max_batch_given
 

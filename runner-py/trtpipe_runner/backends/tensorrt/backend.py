@@ -17,7 +17,7 @@ import onnx
 from onnx import TensorProto
 
 from ...cancel import CancelToken
-from ...errors import UserError
+from ...errors import UnsupportedError, UserError
 from ...model.tensors import tensor_types
 from ..base import Backend, BuildOutput, ExplainRow, Session
 from .config import create_config
@@ -57,9 +57,15 @@ class TensorRTBackend(Backend):
         cc = parse_cc(identity.compute_capability)
         _check_hardware(model, cc, identity.gpu)
         logger = make_logger(trt, log)
-        builder = trt.Builder(logger)
+        try:
+            builder = trt.Builder(logger)
+        except Exception as exc:  # noqa: BLE001 - pybind raises TypeError when CUDA cannot initialize
+            builder, why = None, str(exc)
+        else:
+            why = ""
         if builder is None:
-            raise UserError("TensorRT could not create a Builder (no usable GPU or CUDA driver)", code="TRT_NO_GPU")
+            raise UnsupportedError("TensorRT could not create a Builder: no usable GPU or CUDA driver "
+                                   f"({why or 'Builder() returned None'})", code="TRT_NO_GPU")
         node_names = [n.name for n in model.graph.node]
         network, parser = network_from_onnx(trt, builder, logger, model_path,
                                             network_creation_flags(trt, version, s.legacy_weak_typing),
@@ -71,7 +77,7 @@ class TensorRTBackend(Backend):
         legacy = _apply_legacy(trt, model, network, config, s, report) if s.legacy_weak_typing else None
         store, cache_bytes = _timing_cache(s, identity)
         if store is not None:
-            config.set_timing_cache(config.create_timing_cache(cache_bytes or b""), False)
+            cache_bytes = _attach_timing_cache(config, cache_bytes, say)
         cancel.check()
         say(f"building with TensorRT {version} on {identity.gpu} (sm {identity.compute_capability})")
         t0 = time.perf_counter()
@@ -80,7 +86,7 @@ class TensorRTBackend(Backend):
         build_seconds = time.perf_counter() - t0
         cache_info = {"enabled": store is not None}
         if store is not None:
-            path = store.save(identity, bytes(config.get_timing_cache().serialize()))
+            path = store.save(identity, bytes(memoryview(config.get_timing_cache().serialize())))
             cache_info.update(key=identity.key(), path=str(path), reused=cache_bytes is not None)
         del parser, network, config, builder
         _, engine = engine_from_bytes(trt, logger, plan, s.version_compatible)
@@ -153,6 +159,23 @@ def _timing_cache(s: TrtBuildSettings, identity):
         return None, None
     store = TimingCacheStore(cache_dir(s.timing_cache_dir))
     return store, store.load(identity)
+
+
+def _attach_timing_cache(config, stored: bytes | None, say) -> bytes | None:
+    """Gives the config the stored cache (or an empty one); returns what was reused.
+
+    A cache TensorRT cannot read (truncated file, other build) is replaced by
+    an empty one rather than failing the build.
+    """
+    if stored:
+        try:
+            cache = config.create_timing_cache(stored)
+            if cache is not None and config.set_timing_cache(cache, False):
+                return stored
+        except Exception as exc:  # noqa: BLE001 - any reading problem means "start fresh"
+            say(f"timing cache not reusable ({exc}); starting an empty one", "warning")
+    config.set_timing_cache(config.create_timing_cache(b""), False)
+    return None
 
 
 def _inspect_live(art: EngineArtifact) -> str:

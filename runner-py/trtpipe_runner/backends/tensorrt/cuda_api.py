@@ -204,7 +204,9 @@ class TorchCudaApi(CudaApi):
 
     def capture(self, stream, enqueue):
         graph = self.torch.cuda.CUDAGraph()
-        with self.torch.cuda.graph(graph, stream=stream):
+        # Thread-local, as trtexec captures: global mode would also forbid
+        # unsafe CUDA calls on the runner's other threads during the capture.
+        with self.torch.cuda.graph(graph, stream=stream, capture_error_mode="thread_local"):
             enqueue()
         return graph
 

@@ -147,7 +147,7 @@ def engine_from_network(trt, builder, network, config, logger, cancel: CancelTok
         raise Cancelled("the build was cancelled by the client")
     if plan is None:
         raise build_error(getattr(logger, "errors", []))
-    return bytes(plan)
+    return bytes(memoryview(plan))
 
 
 _REGION_IN_LOG = re.compile(r"\{ForeignNode\[.*?\]\}")

@@ -63,7 +63,8 @@ class TrtSession(Session):
         self._out_shapes: dict[str, tuple[int, ...]] = {}
 
     def inputs(self) -> list[TensorSpec]:
-        return [TensorSpec(n, str(self._dtype[n]), tuple(d if d >= 0 else "?" for d in self._engine.get_tensor_shape(n)))
+        return [TensorSpec(n, str(self._dtype[n]),
+                           tuple(d if d >= 0 else "?" for d in self._engine.get_tensor_shape(n)))
                 for n in self._inputs]
 
     def output_names(self) -> list[str]:
@@ -126,7 +127,9 @@ class TrtSession(Session):
                   cancel: CancelToken, report=None) -> list[float]:
         """Device latencies (ms) of `iterations` inferences; see the module docstring."""
         self._stage_inputs(feeds)
-        for _ in range(warmup):
+        # At least one synchronized run before timing or capture: TensorRT does
+        # shape-dependent setup on the first enqueue (trtexec does the same).
+        for _ in range(max(warmup, 1)):
             cancel.check()
             self._enqueue()
         self._cuda.synchronize(self._stream)
