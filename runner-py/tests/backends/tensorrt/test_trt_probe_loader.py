@@ -7,10 +7,11 @@ import types
 import pytest
 from fake_tensorrt import FakeTensorRT
 
+from trtpipe_runner.backends.tensorrt.cuda_api import get_cuda_api
 from trtpipe_runner.backends.tensorrt.loader import ParserProblem, build_error, network_from_onnx, parser_error
 from trtpipe_runner.backends.tensorrt.probe import probe
 from trtpipe_runner.capabilities import GpuInfo, probe_tensorrt
-from trtpipe_runner.errors import UserError
+from trtpipe_runner.errors import UnsupportedError, UserError
 
 
 def gpu(cc: str, name="NVIDIA L4"):
@@ -122,3 +123,18 @@ def test_build_error_names_the_region():
     assert err.code == "TRT_BUILD_FAILED" and err.node == "/blk/attn/MatMul"
     assert "raise workspace_mib" in err.message
     assert build_error([]).message.startswith("TensorRT could not build the engine: the builder returned no engine")
+
+
+def test_cuda_api_choice_is_validated(monkeypatch):
+    monkeypatch.setenv("TRTPIPE_CUDA_API", "pycuda")
+    with pytest.raises(UnsupportedError, match="must be 'torch' or 'cuda-python'"):
+        get_cuda_api()
+
+
+def test_cuda_api_missing_says_what_to_install(monkeypatch):
+    if importlib.util.find_spec("cuda") is not None or importlib.util.find_spec("torch") is not None:
+        pytest.skip("cuda-python or torch is installed here")
+    monkeypatch.delenv("TRTPIPE_CUDA_API", raising=False)
+    with pytest.raises(UnsupportedError) as exc:
+        get_cuda_api()
+    assert exc.value.code == "CUDA_API_MISSING" and "pip install cuda-python" in exc.value.message

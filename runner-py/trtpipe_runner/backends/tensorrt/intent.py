@@ -69,7 +69,11 @@ def _from_graph(node, types: dict[str, int], producer: dict, constants: set[str]
     for t in float_inputs:
         p = producer.get(t)
         if p is not None and p.op_type == "DequantizeLinear" and p.input:
-            quantized.add(QUANT_TYPES.get(types.get(p.input[0])))
+            # An int32 bias behind its own DequantizeLinear (ONNX Runtime's
+            # quantize_static writes those) is a constant, not an operand.
+            q = QUANT_TYPES.get(types.get(p.input[0]))
+            if q is not None:
+                quantized.add(q)
         else:
             quantized.add(None)
     if len(quantized) == 1 and None not in quantized:
