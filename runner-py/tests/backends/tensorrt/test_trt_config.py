@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-from fake_tensorrt import FakeLayer, FakeNetwork, FakeTensorRT
 
 from trtpipe_runner.backends.tensorrt.config import ConfigReport, create_config
 from trtpipe_runner.backends.tensorrt.legacy import apply_weak_typing, precision_flags
@@ -10,6 +9,8 @@ from trtpipe_runner.backends.tensorrt.profiles import NetworkInput, derive_profi
 from trtpipe_runner.backends.tensorrt.settings import parse_settings
 from trtpipe_runner.backends.tensorrt.version import parse_version
 from trtpipe_runner.errors import UnsupportedError, UserError
+
+from .fake_tensorrt import FakeLayer, FakeNetwork, FakeTensorRT
 
 
 def build_config(version: str, params: dict, inputs=None, **fake):
@@ -92,4 +93,5 @@ def test_legacy_pins_layers_and_obeys_constraints():
     assert {trt.BuilderFlag.FP16, trt.BuilderFlag.OBEY_PRECISION_CONSTRAINTS} <= config.flags
     assert out.to_json() == {"flags": ["FP16", "OBEY_PRECISION_CONSTRAINTS"], "layers_pinned": 3,
                              "layers_skipped": 1}
+
     assert "OBEY_PRECISION_CONSTRAINTS" in report.flags_set

@@ -1,14 +1,14 @@
 """Explain: realized precision per ONNX node and the reason codes."""
 from __future__ import annotations
 
-import onnx
-from conftest import annotated
-from onnx import TensorProto, helper, numpy_helper
-
 import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
 from trtpipe_runner.backends.tensorrt.explain import BuildFacts, explain_engine, layer_precision
 from trtpipe_runner.backends.tensorrt.inspector import EngineInfo, LayerInfo, TensorInfo, parse_engine_information
+
+from .helpers import annotated
 
 
 def rows_by_node(model, info, **facts):
@@ -133,12 +133,15 @@ def test_int8_from_qdq_graph():
         layer(0, "/q", ["fp32"], ["int8"], ["/q"]),
         layer(1, "/conv/Conv + /relu/Relu", ["int8"], ["fp32"], ["/dq", "/w_dq", "/conv/Conv", "/relu/Relu"]),
     ], [])
+
     rows = rows_by_node(qdq_model(), info)
     assert (rows["/q"].realized, rows["/q"].reason) == ("int8", "")
     assert (rows["/conv/Conv"].realized, rows["/conv/Conv"].reason) == ("int8", "")  # intent read from Q/DQ
     assert (rows["/dq"].realized, rows["/w_dq"].realized) == ("int8", "int8")
-    # Relu intends fp32 (its input is the Conv's float output) but runs inside the int8 conv.
-    assert (rows["/relu/Relu"].realized, rows["/relu/Relu"].reason) == ("int8", "FUSED_INTO_LOWER_LAYER")
+    # Relu intends fp32 (its input is the Conv's float output); fused into the int8 conv it runs in
+    # the kernel's epilogue and leaves in the layer's fp32 output type.
+    assert (rows["/relu/Relu"].realized, rows["/relu/Relu"].reason) == ("fp32", "")
+    assert "epilogue of the int8 layer" in rows["/relu/Relu"].detail
 
 
 def test_layer_precision_rules():

@@ -16,14 +16,15 @@ import shutil
 import numpy as np
 import onnx
 import pytest
-from conftest import EXAMPLES, annotated
 
 from trtpipe_runner.artifacts import ArtifactStore
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
-from trtpipe_runner.stages import benchmark_stage, build_stage, evaluate_stage
+from trtpipe_runner.stages import benchmark_stage, build_stage, calibrate_stage, evaluate_stage, transform_stage
 from trtpipe_runner.stages.common import npz_bytes
 from trtpipe_runner.stages.context import StageContext
+
+from .helpers import EXAMPLES, annotated
 
 pytestmark = pytest.mark.gpu
 
@@ -92,28 +93,19 @@ def explain_rows(out) -> dict[str, dict]:
     return {r["node"]: r for r in out.details["explain"]}
 
 
-def qdq_digits(tmp_path) -> onnx.ModelProto:
-    """examples/digits with explicit INT8 Q/DQ, as ONNX Runtime's quantize_static writes it for TensorRT."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+def trtpipe_int8(store, tmp_path, example: str):
+    """The example quantized by trtpipe's own precision engine: calibrate (entropy) -> transform (Q/DQ).
 
-    with np.load(EXAMPLES / "digits" / "calib.npz") as data:
-        calib = data["input"][:256]
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.batches = iter([{"input": calib[i:i + 32]} for i in range(0, len(calib), 32)])
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    out = tmp_path / "digits_qdq.onnx"
-    # TensorRT-style placement (as ModelOpt does): Q/DQ on the inputs of Conv/Gemm only, symmetric
-    # scales, float bias (TensorRT wants zero points of 0 and folds the bias into the kernel).
-    quantize_static(str(EXAMPLES / "digits" / "model.onnx"), str(out), Reader(), quant_format=QuantFormat.QDQ,
-                    op_types_to_quantize=["Conv", "Gemm"], activation_type=QuantType.QInt8,
-                    weight_type=QuantType.QInt8, per_channel=True,
-                    extra_options={"ActivationSymmetric": True, "WeightSymmetric": True, "QuantizeBias": False})
-    return onnx.load(str(out))
+    Returns (annotated model, lock rows).
+    """
+    model = put_copy(store, EXAMPLES / example / "model.onnx", tmp_path)
+    calib = put_copy(store, EXAMPLES / example / "calib.npz", tmp_path)
+    ctx = StageContext(store, CancelToken(), {"model": model, "calib_data": calib}, {"batch": 32, "method": "entropy"})
+    scales = calibrate_stage.run(ctx).outputs["scales"].sha256
+    ctx = StageContext(store, CancelToken(), {"model": model, "scales": scales},
+                       {"policy": {"default": "int8", "io": "keep"}})
+    out = transform_stage.run(ctx)
+    return onnx.load(str(store.require(out.outputs["model"].sha256))), out.details["lock"]
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
@@ -139,10 +131,14 @@ def test_digits_build_explain_evaluate(trt, store, tmp_path, precision):
 
 
 def test_digits_int8_from_qdq(trt, store, tmp_path):
-    out = run_build(store, tmp_path, qdq_digits(tmp_path), {"precision": "int8", "max_batch": 32})
+    model, lock = trtpipe_int8(store, tmp_path, "digits")
+    out = run_build(store, tmp_path, model, {"precision": "int8", "max_batch": 32, "lock": lock})
+    assert out.details["lock_used"]
     rows = explain_rows(out)
-    convs = [n for n in rows if n.endswith("/Conv")]
-    assert convs and all(rows[n]["realized"] == "int8" for n in convs), [rows[n] for n in convs]
+    quantized = [r["node"] for r in lock if r["resolved"] == "int8"]
+    assert len(quantized) == 4  # conv1, conv2, fc1, fc2
+    for node in quantized:
+        assert (rows[node]["realized"], rows[node]["reason"]) == ("int8", ""), rows[node]
     metrics = run_evaluate(store, tmp_path, out.outputs["engine"].sha256, "digits").metrics
     assert metrics["top1_agreement"] >= 0.95
 
@@ -227,6 +223,7 @@ def test_portable_engine_settings(trt, store, tmp_path):
     out = run_build(store, tmp_path, model, {"precision": "fp16", "hardware_compatibility": "ampere_plus",
                                              "version_compatible": True, "workspace_mib": 512,
                                              "optimization_level": 2})
+
     values = out.details["builder_config"]["values"]
     assert values["hardware_compatibility_level"] == "AMPERE_PLUS" and values["builder_optimization_level"] == 2
     assert "VERSION_COMPATIBLE" in out.details["builder_config"]["flags_set"]

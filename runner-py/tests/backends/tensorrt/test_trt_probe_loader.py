@@ -5,13 +5,14 @@ import importlib.util
 import types
 
 import pytest
-from fake_tensorrt import FakeTensorRT
 
 from trtpipe_runner.backends.tensorrt.cuda_api import get_cuda_api
 from trtpipe_runner.backends.tensorrt.loader import ParserProblem, build_error, network_from_onnx, parser_error
 from trtpipe_runner.backends.tensorrt.probe import probe
 from trtpipe_runner.capabilities import GpuInfo, probe_tensorrt
 from trtpipe_runner.errors import UnsupportedError, UserError
+
+from .fake_tensorrt import FakeTensorRT
 
 
 def gpu(cc: str, name="NVIDIA L4"):
@@ -79,6 +80,7 @@ def test_parser_error_names_the_node():
     err = parser_error([ParserProblem("Assertion failed: axis in range", "INVALID_NODE", 3, "", "Softmax"),
                         ParserProblem("unsupported datatype", "UNSUPPORTED_NODE", -1, "/fc/Gemm", "Gemm")],
                        ["a", "b", "c", "/Softmax"], "10.13.0.35")
+
     assert err.code == "TRT_PARSE_FAILED" and err.node == "/Softmax"
     assert "node '/Softmax' (Softmax): Assertion failed: axis in range [INVALID_NODE]" in err.message
     assert "node '/fc/Gemm' (Gemm): unsupported datatype" in err.message

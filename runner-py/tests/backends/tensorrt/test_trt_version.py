@@ -4,13 +4,14 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from fake_tensorrt import FakeTensorRT
 
 from trtpipe_runner.backends.tensorrt import backend as backend_mod
 from trtpipe_runner.backends.tensorrt.version import (check_supported, legacy_refusal, network_creation_flags,
                                                       parse_version)
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
+
+from .fake_tensorrt import FakeTensorRT
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -78,6 +79,7 @@ def test_backend_build_refuses_legacy_on_11x_before_building(monkeypatch, tmp_pa
     with pytest.raises(UserError) as exc:
         backend_mod.create().build(tmp_path / "model.onnx", tmp_path, {"precision": "fp16",
                                                                         "legacy_weak_typing": True}, CancelToken())
+
     assert exc.value.code == "LEGACY_MODE_UNAVAILABLE"
     assert exc.value.message == legacy_refusal(parse_version("11.1.0")).message
 

@@ -10,6 +10,8 @@ what the build knew (lock, legacy mode, compute capability, TF32). Steps:
 A layer's precision, first rule that applies:
 - it reads or writes int8/fp8 tensors: that quantized type (TensorRT fuses
   DQ -> op -> Q into one quantized kernel whose boundary tensors are int8);
+  nodes fused behind the quantized op (Relu, BatchNormalization) run in the
+  kernel's float epilogue and report the layer's float output type;
 - it has weights (`Weights.Type`, DETAILED verbosity): their type;
 - its float boundary tensors all have one type T: T, unless the layer swallowed
   a Cast or Q/DQ node, in which case the type inside is hidden ("?");
@@ -95,6 +97,22 @@ def layer_precision(layer: LayerInfo, ops: list[str]) -> tuple[str, str]:
     return floats[0], f"mixed boundary types {'/'.join(floats)}: narrowest"
 
 
+def node_precision(layer: LayerInfo, layer_result: tuple[str, str], intended: str) -> tuple[str, str]:
+    """What one ONNX node of a layer ran in.
+
+    A quantized layer (int8/fp8 inputs) runs its quantized operation in that
+    type, but the nodes fused behind it (Relu, BatchNormalization, Add) run in
+    the kernel's float epilogue and leave in the layer's float output type.
+    """
+    precision, basis = layer_result
+    if precision not in ("int8", "fp8") or intended in ("int8", "fp8"):
+        return layer_result
+    floats = sorted({t.dtype for t in layer.outputs if t.dtype in FLOAT_TYPES}, key=lambda d: WIDTH[d])
+    if not floats:
+        return "?", f"epilogue of the {precision} layer, whose outputs are {precision}: its float type is hidden"
+    return floats[0], f"epilogue of the {precision} layer: its {floats[0]} output"
+
+
 def _tf32(precision: str, layer: LayerInfo) -> str:
     return "tf32" if precision == "fp32" and "tf32" in layer.tactic.lower() else precision
 
@@ -132,9 +150,10 @@ def _row(node: str, intent: dict[str, str], lmap: LayerMap, info: EngineInfo, pe
     if not layers:
         return ExplainRow(node, "?", "NOT_IN_ENGINE", f"intended {want}; no engine layer names this node "
                           "(constant-folded, eliminated, or fused without metadata)")
-    seen = [(per_layer[i][0], i) for i in layers]
+    results = {i: node_precision(info.layers[i], per_layer[i], want) for i in layers}
+    seen = [(results[i][0], i) for i in layers]
     known = [(p, i) for p, i in seen if p not in ("?", NOT_FLOAT)]
-    where = "; ".join(_describe(info.layers[i], lmap, per_layer[i]) for i in layers)
+    where = "; ".join(_describe(info.layers[i], lmap, results[i]) for i in layers)
     if not known:
         hidden = any(p == "?" for p, _ in seen)
         return ExplainRow(node, "?", "TYPE_HIDDEN_BY_FUSION" if hidden else "NO_FLOAT_MATH",
