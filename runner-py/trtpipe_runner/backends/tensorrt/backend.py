@@ -45,6 +45,7 @@ class TensorRTBackend(Backend):
 
     def build(self, model_path: Path, scratch: Path, settings: dict[str, Any], cancel: CancelToken,
               log=None) -> BuildOutput:
+        """Strongly typed build of the annotated model (see the module docstring and Backend.build)."""
         s = parse_settings(settings)
         trt = import_tensorrt()
         version = parse_version(trt.__version__)
@@ -89,8 +90,10 @@ class TensorRTBackend(Backend):
             path = store.save(identity, bytes(memoryview(config.get_timing_cache().serialize())))
             cache_info.update(key=identity.key(), path=str(path), reused=cache_bytes is not None)
         del parser, network, config, builder
-        _, engine = engine_from_bytes(trt, logger, plan, s.version_compatible)
+        runtime, engine = engine_from_bytes(trt, logger, plan, s.version_compatible)
         layers_json = inspect_engine(trt, engine, {e.name: e.opt for e in profile})
+        engine_layers = engine.num_layers
+        del engine, runtime  # in this order: an engine must not outlive its runtime
         sidecar = {
             "tensorrt_version": version.text,
             "strongly_typed": not s.legacy_weak_typing,
@@ -109,17 +112,19 @@ class TensorRTBackend(Backend):
         explained = explain_engine(model, parse_engine_information(layers_json), _facts(sidecar, s.lock))
         details = {"backend": self.name, "version": version.text, "device": identity.gpu, **sidecar,
                    "explain_summary": explained.summary}
-        metrics = {"build_seconds": build_seconds, "engine_layers": float(engine.num_layers),
+        metrics = {"build_seconds": build_seconds, "engine_layers": float(engine_layers),
                    "plan_bytes": float(len(plan))}
         return BuildOutput(out, MEDIA_TYPE, details, metrics)
 
     def load(self, engine_path: Path, settings: dict[str, Any]) -> Session:
+        """A TrtSession on the current GPU; settings may carry `cuda_graph: true`."""
         from .runtime import TrtSession
 
         art = read_artifact(engine_path)
         return TrtSession(art.plan, art.settings, settings)
 
     def explain(self, model_path: Path, engine_path: Path, settings: dict[str, Any]) -> list[ExplainRow]:
+        """Realized precision per node from the artifact's inspector JSON; settings may carry `lock`."""
         art = read_artifact(engine_path, with_plan=False)
         if art.layers_json is None:
             art = read_artifact(engine_path)
@@ -181,11 +186,14 @@ def _attach_timing_cache(config, stored: bytes | None, say) -> bytes | None:
 def _inspect_live(art: EngineArtifact) -> str:
     """Inspector JSON for an artifact stored without it (needs TensorRT and the GPU)."""
     trt = import_tensorrt()
-    _, engine = engine_from_bytes(trt, make_logger(trt), art.plan,
-                                  bool(art.settings.get("settings", {}).get("version_compatible")))
+    runtime, engine = engine_from_bytes(trt, make_logger(trt), art.plan,
+                                        bool(art.settings.get("settings", {}).get("version_compatible")))
     shapes = {name: tuple(r["opt"]) for p in art.settings.get("profiles", []) for name, r in p.items()}
-    return inspect_engine(trt, engine, shapes)
+    text = inspect_engine(trt, engine, shapes)
+    del engine, runtime
+    return text
 
 
 def create() -> Backend:
+    """The entry point backends/__init__.get_backend calls."""
     return TensorRTBackend()

@@ -103,6 +103,14 @@ def node_precision(layer: LayerInfo, layer_result: tuple[str, str], intended: st
     A quantized layer (int8/fp8 inputs) runs its quantized operation in that
     type, but the nodes fused behind it (Relu, BatchNormalization, Add) run in
     the kernel's float epilogue and leave in the layer's float output type.
+
+    Args:
+        layer: the engine layer.
+        layer_result: layer_precision() of that layer.
+        intended: the node's intended precision.
+
+    Returns:
+        (precision, basis) for the node.
     """
     precision, basis = layer_result
     if precision not in ("int8", "fp8") or intended in ("int8", "fp8"):

@@ -29,7 +29,15 @@ def import_tensorrt():
 
 
 def make_logger(trt, log=None):
-    """A trt.ILogger that forwards warnings to the stage log and keeps errors for messages."""
+    """A trt.ILogger that forwards warnings to the stage log and keeps errors for messages.
+
+    Args:
+        trt: the tensorrt module.
+        log: optional callable(message, level) of the stage.
+
+    Returns:
+        the logger; its `errors` list holds every error TensorRT reported.
+    """
 
     class StageLogger(trt.ILogger):
         def __init__(self):
@@ -84,6 +92,15 @@ def parser_error(problems: list[ParserProblem], node_names: list[str], version: 
 def network_from_onnx(trt, builder, logger, model_path: Path, flags: int, node_names: list[str], version: str):
     """Parses the ONNX file into a new network (NetworkFromOnnx).
 
+    Args:
+        trt: the tensorrt module.
+        builder: a trt.Builder.
+        logger: the build's logger.
+        model_path: the annotated model (external weights resolve next to it).
+        flags: network creation flags (version.network_creation_flags).
+        node_names: the model's node names by index, for error messages.
+        version: the TensorRT version, for error messages.
+
     Returns:
         (network, parser); the parser must outlive the network's use.
     """
@@ -115,6 +132,11 @@ def make_progress_monitor(trt, cancel: CancelToken, progress=None):
 
     Returning False from `step_complete` makes TensorRT abandon the build
     (IProgressMonitor, TensorRT >= 9.0).
+
+    Args:
+        trt: the tensorrt module.
+        cancel: the stage's cancellation token.
+        progress: optional callable(phase name) for top-level phases.
     """
 
     class CancellableMonitor(trt.IProgressMonitor):
@@ -137,7 +159,18 @@ def make_progress_monitor(trt, cancel: CancelToken, progress=None):
 
 
 def engine_from_network(trt, builder, network, config, logger, cancel: CancelToken, progress=None) -> bytes:
-    """Builds and serializes the engine (EngineFromNetwork); UserError with the log on failure."""
+    """Builds and serializes the engine (EngineFromNetwork).
+
+    Args:
+        trt: the tensorrt module.
+        builder, network, config: from NetworkFromOnnx and config.create_config.
+        logger: the build's logger (its errors go into the failure message).
+        cancel: cancellation, checked between build steps.
+        progress: optional callable(phase name).
+
+    Returns:
+        the serialized plan. Raises UserError (TRT_BUILD_FAILED) naming the node the log mentions.
+    """
     monitor = None
     if hasattr(trt, "IProgressMonitor"):
         monitor = make_progress_monitor(trt, cancel, progress)
@@ -172,7 +205,17 @@ def build_error(messages: list[str]) -> UserError:
 
 
 def engine_from_bytes(trt, logger, plan: bytes, host_code_allowed: bool = False):
-    """Deserializes a plan (EngineFromBytes); returns (runtime, engine) - the runtime must outlive the engine."""
+    """Deserializes a plan (EngineFromBytes).
+
+    Args:
+        trt: the tensorrt module.
+        logger: a TensorRT logger.
+        plan: the serialized engine.
+        host_code_allowed: allow embedded host code (version-compatible engines).
+
+    Returns:
+        (runtime, engine); the runtime must outlive the engine.
+    """
     runtime = trt.Runtime(logger)
     if runtime is None:
         raise UnsupportedError("TensorRT could not create a Runtime (no usable GPU or driver?)", code="TRT_NO_GPU")

@@ -125,7 +125,19 @@ class TrtSession(Session):
 
     def time_runs(self, feeds: dict[str, np.ndarray], warmup: int, iterations: int, max_seconds: float,
                   cancel: CancelToken, report=None) -> list[float]:
-        """Device latencies (ms) of `iterations` inferences; see the module docstring."""
+        """Device latencies (ms) of `iterations` inferences; see the module docstring.
+
+        Args:
+            feeds: one batch of inputs (host arrays), copied to the device once.
+            warmup: untimed runs first (at least one).
+            iterations: timed runs; fewer once `max_seconds` passed (at least 10).
+            max_seconds: time budget for the timed runs.
+            cancel: checked between runs.
+            report: optional callable(fraction done).
+
+        Returns:
+            one latency per timed run, in milliseconds.
+        """
         self._stage_inputs(feeds)
         # At least one synchronized run before timing or capture: TensorRT does
         # shape-dependent setup on the first enqueue (trtexec does the same).
@@ -166,7 +178,15 @@ class TrtSession(Session):
         return f"CUDA events ({self._cuda.name}) around {mode}{fallback}"
 
     def layer_times(self, feeds: dict[str, np.ndarray], iterations: int = 20) -> dict[str, float]:
-        """Median time per engine layer (ms) over `iterations` profiled runs (IProfiler)."""
+        """Median time per engine layer over profiled runs (IProfiler).
+
+        Args:
+            feeds: one batch of inputs.
+            iterations: profiled runs.
+
+        Returns:
+            {engine layer name: median milliseconds}.
+        """
         trt = self._trt
         samples: dict[str, list[float]] = {}
 
@@ -199,6 +219,7 @@ class TrtSession(Session):
         for buf in self._buffers.values():
             self._cuda.free(buf)
         self._buffers.clear()
+        # Context, engine, runtime: each must go before what created it.
         self._context = None
         self._engine = None
         self._runtime = None

@@ -74,6 +74,10 @@ class TimingCacheStore:
     def save(self, identity: TargetIdentity, data: bytes) -> Path:
         """Atomically replaces the stored cache for this identity.
 
+        Args:
+            identity: the target the timings were measured on.
+            data: the serialized timing cache.
+
         Returns:
             the cache file's path.
         """
