@@ -89,67 +89,68 @@ class CudaPythonApi(CudaApi):
     def __init__(self, cudart):
         self.rt = cudart
 
-    def _ok(self, result):
+    def check(self, result):
+        """The values of a cuda-python call; RuntimeError unless its error code is cudaSuccess."""
         err, rest = (result[0], result[1:]) if isinstance(result, tuple) else (result, ())
         if err != self.rt.cudaError_t.cudaSuccess:
             raise RuntimeError(f"CUDA runtime call failed: {err}")
         return rest[0] if len(rest) == 1 else rest
 
     def device(self):
-        dev = self._ok(self.rt.cudaGetDevice())
-        props = self._ok(self.rt.cudaGetDeviceProperties(dev))
+        dev = self.check(self.rt.cudaGetDevice())
+        props = self.check(self.rt.cudaGetDeviceProperties(dev))
         name = props.name.decode(errors="replace").rstrip("\x00") if isinstance(props.name, bytes) else str(props.name)
-        return name, (int(props.major), int(props.minor)), str(self._ok(self.rt.cudaDriverGetVersion()))
+        return name, (int(props.major), int(props.minor)), str(self.check(self.rt.cudaDriverGetVersion()))
 
     def stream(self):
-        return self._ok(self.rt.cudaStreamCreateWithFlags(self.rt.cudaStreamNonBlocking))
+        return self.check(self.rt.cudaStreamCreateWithFlags(self.rt.cudaStreamNonBlocking))
 
     def stream_handle(self, stream) -> int:
         return int(stream)
 
     def alloc(self, nbytes):
-        return DeviceBuffer(int(self._ok(self.rt.cudaMalloc(max(nbytes, 1)))), nbytes)
+        return DeviceBuffer(int(self.check(self.rt.cudaMalloc(max(nbytes, 1)))), nbytes)
 
     def free(self, buf):
-        self._ok(self.rt.cudaFree(buf.ptr))
+        self.check(self.rt.cudaFree(buf.ptr))
 
     def to_device(self, buf, arr, stream):
         kind = self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice
-        self._ok(self.rt.cudaMemcpyAsync(buf.ptr, arr.ctypes.data, arr.nbytes, kind, stream))
+        self.check(self.rt.cudaMemcpyAsync(buf.ptr, arr.ctypes.data, arr.nbytes, kind, stream))
         # Pageable host memory: wait before the caller may free or reuse `arr`.
         self.synchronize(stream)
 
     def to_host(self, buf, nbytes, stream):
         out = np.empty(nbytes, dtype=np.uint8)
         kind = self.rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
-        self._ok(self.rt.cudaMemcpyAsync(out.ctypes.data, buf.ptr, nbytes, kind, stream))
+        self.check(self.rt.cudaMemcpyAsync(out.ctypes.data, buf.ptr, nbytes, kind, stream))
         self.synchronize(stream)
         return out.tobytes()
 
     def event(self):
-        return self._ok(self.rt.cudaEventCreate())
+        return self.check(self.rt.cudaEventCreate())
 
     def record(self, event, stream):
-        self._ok(self.rt.cudaEventRecord(event, stream))
+        self.check(self.rt.cudaEventRecord(event, stream))
 
     def elapsed_ms(self, start, end):
-        self._ok(self.rt.cudaEventSynchronize(end))
-        return float(self._ok(self.rt.cudaEventElapsedTime(start, end)))
+        self.check(self.rt.cudaEventSynchronize(end))
+        return float(self.check(self.rt.cudaEventElapsedTime(start, end)))
 
     def synchronize(self, stream):
-        self._ok(self.rt.cudaStreamSynchronize(stream))
+        self.check(self.rt.cudaStreamSynchronize(stream))
 
     def capture(self, stream, enqueue):
         mode = self.rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal
-        self._ok(self.rt.cudaStreamBeginCapture(stream, mode))
+        self.check(self.rt.cudaStreamBeginCapture(stream, mode))
         try:
             enqueue()
         finally:
-            graph = self._ok(self.rt.cudaStreamEndCapture(stream))
-        return self._ok(self.rt.cudaGraphInstantiate(graph, 0))
+            graph = self.check(self.rt.cudaStreamEndCapture(stream))
+        return self.check(self.rt.cudaGraphInstantiate(graph, 0))
 
     def replay(self, graph, stream):
-        self._ok(self.rt.cudaGraphLaunch(graph, stream))
+        self.check(self.rt.cudaGraphLaunch(graph, stream))
 
 
 class TorchCudaApi(CudaApi):
