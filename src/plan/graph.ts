@@ -127,7 +127,17 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
       stage: 'build',
       target: cell.target,
       inputs: { model: { kind: 'stage', node: transform.id, output: 'model' } },
-      params: { backend: target.backend, numerics: target.numerics, precision: cell.precision, ...target.build },
+      params: {
+        backend: target.backend,
+        numerics: target.numerics,
+        precision: cell.precision,
+        ...target.build,
+        // A TensorRT engine only runs the shapes of its optimization profile: the declared
+        // ranges, else batch 1..the largest batch evaluate/benchmark run (backends/tensorrt/profiles.py).
+        ...(target.backend === 'tensorrt'
+          ? { input_shapes: p.model.inputs, max_batch: Math.max(p.evaluate.batch, ...p.benchmark.batch) }
+          : {}),
+      },
     }, cell.id);
     const engine: InputRef = { kind: 'stage', node: build.id, output: 'engine' };
     add({

@@ -82,4 +82,21 @@ test('a node with an unhashable input gets no key, nor do its dependents', async
   assert.equal(keys.size, 0);
 });
 
+test('TensorRT builds get the input ranges and the largest batch they must run; other backends do not', async () => {
+  const q = await quickstart();
+  const p: Pipeline = {
+    ...q,
+    model: { ...q.model, inputs: { input: { min: [1, 1, 8, 8], max: [8, 1, 8, 8] } } },
+    benchmark: { ...q.benchmark, batch: [1, 64] },
+    targets: [q.targets[0]!, { ...q.targets[0]!, name: 'gpu', backend: 'tensorrt' }],
+    matrix: { precision: ['fp16'], target: ['cpu', 'gpu'], include: [], exclude: [] },
+  };
+  const builds = buildGraph(p, expandMatrix(p)).nodes.filter((n) => n.stage === 'build');
+  const gpu = builds.find((n) => n.id === 'build@fp16-gpu')!;
+  assert.equal(gpu.params.input_shapes, { input: { min: [1, 1, 8, 8], max: [8, 1, 8, 8] } });
+  assert.equal(gpu.params.max_batch, 64);
+  const cpu = builds.find((n) => n.id === 'build@fp16-cpu')!;
+  assert.not.ok('input_shapes' in cpu.params || 'max_batch' in cpu.params, 'ONNX Runtime keys stay unchanged');
+});
+
 test.run();
