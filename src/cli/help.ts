@@ -18,6 +18,8 @@ Options for run:
   --python <path>          Python for the local runner (default: .venv/bin/python of trtpipe, then python3)
   --frozen                 fail if precision resolution differs from the committed lockfile
   --on-error <mode>        fail (default: start nothing new after a failure) or keep-going
+  --no-cache               run every stage even if its result is cached
+  --stage-timeout <s>      cancel a stage that runs longer than this many seconds
 
 General:
   -h, --help               this help

@@ -26,6 +26,8 @@ export default async function run(argv: string[]): Promise<number> {
         python: { type: 'string' },
         'on-error': { type: 'string' },
         frozen: { type: 'boolean' },
+        'no-cache': { type: 'boolean' },
+        'stage-timeout': { type: 'string' },
       },
     });
   } catch (err) {
@@ -35,6 +37,8 @@ export default async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError('usage: trtpipe run <pipeline.yaml> [--verbose] [--state-dir DIR]');
   const onError = values['on-error'] ?? 'fail';
   if (onError !== 'fail' && onError !== 'keep-going') throw new UserError(`--on-error must be fail or keep-going, not '${onError}'`);
+  const stageTimeout = values['stage-timeout'] !== undefined ? Number(values['stage-timeout']) : undefined;
+  if (stageTimeout !== undefined && !(stageTimeout > 0)) throw new UserError(`--stage-timeout must be a number of seconds > 0, not '${values['stage-timeout']}'`);
   const pipeline = await loadOrExit(positionals[0]!);
   const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
   let frozen: { file: string; lock: Lockfile } | undefined;
@@ -65,9 +69,13 @@ export default async function run(argv: string[]): Promise<number> {
       python: values.python,
       signal: controller.signal,
       onError,
+      useCache: !values['no-cache'],
+      ...(stageTimeout ? { stageTimeoutMs: stageTimeout * 1000 } : {}),
       ...(frozen ? { frozen } : {}),
       onEvent: (e) => {
-        if (e.type === 'planned') {
+        if (e.type === 'preflight') {
+          process.stderr.write(`trtpipe: warning: ${e.finding.cell} on target '${e.finding.target}': ${e.finding.message}\n`);
+        } else if (e.type === 'planned') {
           write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
           sink = interactive ? listrProgress(e.graph) : plainProgress(write, Boolean(values.verbose));
         } else if (e.type === 'runners-ready') {
@@ -85,6 +93,10 @@ export default async function run(argv: string[]): Promise<number> {
     for (const [node, f] of internal.slice(0, 1)) {
       process.stderr.write(`\ntrtpipe: ${node} hit an internal error (a bug in trtpipe; please report it with this output):\n${f.traceback}\n`);
     }
+    const skipped = record.cells.filter((c) => c.status === 'skipped').map((c) => c.name);
+    if (skipped.length) process.stderr.write(`trtpipe: skipped (not run because of the failures above): ${skipped.join(', ')}\n`);
+    const cachedStages = Object.values(record.stages).filter((s) => s.cached).length;
+    if (cachedStages) write(`${cachedStages}/${Object.keys(record.stages).length} stages from the cache (--no-cache to rerun them)\n`);
     const rel = path.relative(process.cwd(), runDir) || runDir;
     write(`run ${record.id}: ${record.status}. Report: ${path.join(rel, 'report.md')}\n`);
     if (outcome.interrupted) return ExitCode.Interrupted;
