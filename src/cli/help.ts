@@ -11,6 +11,8 @@ Commands:
   schema                   print the pipeline JSON Schema
   lock <pipeline.yaml>     resolve every precision and write <pipeline>.lock.json beside it
   explain [run] [cell]     per node: requested, resolved and realized precision, and why
+  cache ls|verify|prune    list, re-hash (removing corrupt entries) or prune the stage cache
+  runners [pipeline.yaml]  every runner of the pipeline's targets: backends, GPUs, versions (--json)
 
 Options for run:
   --verbose                plain line-by-line progress, runner logs included

@@ -13,6 +13,8 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   schema: () => import('./commands/schema.js'),
   lock: () => import('./commands/lock.js'),
   explain: () => import('./commands/explain.js'),
+  cache: () => import('./commands/cache.js'),
+  runners: () => import('./commands/runners.js'),
 };
 
 export async function main(argv: string[]): Promise<void> {
