@@ -179,7 +179,8 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         except Exception as exc:  # noqa: BLE001
             if token.cancelled and not isinstance(exc, Cancelled):
                 exc = Cancelled("the stage was cancelled by the client")
-            log.info("stage %s for %s: %s", request.stage, request.cell or "-", type(exc).__name__)
+            (log.warning if isinstance(exc, Cancelled) else log.info)(
+                "stage %s for %s: %s", request.stage, request.cell or "-", type(exc).__name__)
             _abort(context, exc)
         finally:
             with self._lock:

@@ -9,6 +9,7 @@
  * pool (inputs are re-sent from the local object store). Stage timeouts and
  * Ctrl-C cancel the call, which cancels the stage on the runner.
  */
+import { setMaxListeners } from 'node:events';
 import { status } from '@grpc/grpc-js';
 import { LogLevel, type ArtifactRef } from '../gen/trtpipe/runner/v1/runner.js';
 import type { StageGraph, StageNode } from '../plan/graph.js';
@@ -59,6 +60,8 @@ const LEVEL_NAMES: Record<number, string> = {
 
 export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome> {
   const { graph, signal, pool, cache } = opts;
+  // Every call in flight listens on the run's signal; a wide matrix has many.
+  setMaxListeners(0, signal);
   const perRunner = opts.perRunner ?? 1;
   const results = new Map<string, NodeResult>();
   const producers = new Map<string, RunnerHandle>();
