@@ -10,6 +10,7 @@ Commands:
   validate [files...]      check pipeline files (all of pipelines/ by default)
   schema                   print the pipeline JSON Schema
   lock <pipeline.yaml>     resolve every precision and write <pipeline>.lock.json beside it
+  search <pipeline.yaml>   find the fewest nodes to keep in fp32 that meet precision.search.budget
   explain [run] [cell]     per node: requested, resolved and realized precision, and why
   cache ls|verify|prune    list, re-hash (removing corrupt entries) or prune the stage cache
   runners [pipeline.yaml]  every runner of the pipeline's targets: backends, GPUs, versions (--json)

@@ -50,6 +50,8 @@ export interface ExecuteOptions {
   useCache?: boolean;
   /** Per-stage deadline (`--stage-timeout`). */
   stageTimeoutMs?: number;
+  /** A committed search result to use instead of searching. */
+  searchKeep?: { towards: string; kept: string[] };
 }
 
 export interface ExecuteResult {
@@ -64,7 +66,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   const dirs = stateDir(opts.stateRoot);
   const runId = newRunId(started);
   const cells = expandMatrix(p);
-  const full = buildGraph(p, cells);
+  const full = buildGraph(p, cells, { ...(opts.searchKeep ? { searchKeep: opts.searchKeep } : {}) });
   const graph = opts.only ? pruneGraph(full, opts.only) : full;
   opts.onEvent({ type: 'planned', graph });
   const files = await hashInputFiles(graph, path.join(opts.stateRoot, 'tmp'));

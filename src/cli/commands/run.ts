@@ -13,6 +13,9 @@ import type { Pipeline } from '../../config/types.js';
 import type { NodeFailure } from '../../run/events.js';
 import { lockPath, readLockfile, type Lockfile } from '../../store/lockfile.js';
 import { describeTolerance } from '../../report/tolerances.js';
+import { readSearchResult, searchResultPath } from '../../store/search-result.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 export default async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -49,6 +52,7 @@ export default async function run(argv: string[]): Promise<number> {
     frozen = { file, lock };
   }
 
+  const searchKeep = committedSearch(pipeline);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -70,6 +74,7 @@ export default async function run(argv: string[]): Promise<number> {
       signal: controller.signal,
       onError,
       useCache: !values['no-cache'],
+      ...(searchKeep ? { searchKeep } : {}),
       ...(stageTimeout ? { stageTimeoutMs: stageTimeout * 1000 } : {}),
       ...(frozen ? { frozen } : {}),
       onEvent: (e) => {
@@ -139,4 +144,19 @@ function withInputFiles(f: { stage: string; message: string; code: string }, p: 
     return `${f.message} (${files.join('; ')})`;
   }
   return f.message;
+}
+
+/** A committed search result for this pipeline's model, if there is one (a stale one is ignored, loudly). */
+function committedSearch(p: Pipeline): { towards: string; kept: string[] } | undefined {
+  if (!p.precision.search) return undefined;
+  const file = searchResultPath(p.file, p.precision.search.result);
+  const r = readSearchResult(file);
+  if (!r) return undefined;
+  const modelSha = createHash('sha256').update(readFileSync(p.model.path)).digest('hex');
+  const rel = path.relative(process.cwd(), file) || file;
+  if (r.model.sha256 !== modelSha || r.towards !== p.precision.search.towards) {
+    process.stderr.write(`trtpipe: warning: ${rel} was made for another model or precision; searching again (run \`trtpipe search\` and commit the result)\n`);
+    return undefined;
+  }
+  return { towards: r.towards, kept: r.kept };
 }
