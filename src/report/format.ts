@@ -16,6 +16,19 @@ export function ms(v: number | undefined): string {
   return v === undefined ? '–' : v < 1 ? `${(v * 1000).toFixed(0)} µs` : `${v.toFixed(v < 10 ? 2 : 1)} ms`;
 }
 
+/** Bytes in B, KiB or MiB. */
+export function bytes(v: number | undefined): string {
+  if (v === undefined) return '–';
+  const a = Math.abs(v);
+  return a >= 1 << 20 ? `${(v / (1 << 20)).toFixed(2)} MiB` : a >= 1024 ? `${(v / 1024).toFixed(1)} KiB` : `${v} B`;
+}
+
+/** A relative change with its sign: +4.2%. */
+export function signedPct(v: number | undefined, digits = 1): string {
+  if (v === undefined || !Number.isFinite(v)) return '–';
+  return `${v >= 0 ? '+' : ''}${(v * 100).toFixed(digits)}%`;
+}
+
 /** A GitHub-flavoured Markdown table. */
 export function mdTable(header: string[], rows: string[][], align?: ('l' | 'r')[]): string {
   const sep = header.map((_, i) => ((align?.[i] ?? 'l') === 'r' ? '---:' : '---'));
