@@ -5,6 +5,7 @@
 import type { Cell } from '../plan/matrix.js';
 import type { StageGraph } from '../plan/graph.js';
 import type { NodeFailure, NodeResult } from '../run/events.js';
+import type { CellProvenance } from '../store/provenance.js';
 
 export interface CellSummary {
   id: string;
@@ -19,6 +20,8 @@ export interface CellSummary {
   latency: Record<string, Record<string, number>>;
   precisionCounts: Record<string, number>;
   build: Record<string, unknown>;
+  /** Versions, hardware, input hashes, stage timings and cache hits (added after the run, see store/provenance.ts). */
+  provenance?: CellProvenance;
 }
 
 export interface RunOutcomeView {

@@ -11,6 +11,8 @@ import { computeKeys } from '../plan/keys.js';
 import { expandMatrix } from '../plan/matrix.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { summarizeCells } from '../report/summary.js';
+import { writeReports, type ReportsResult } from '../report/write-reports.js'; // reports, baselines, gates
+import type { Baseline } from '../store/baselines.js'; // reports, baselines, gates
 import { hashFile } from '../store/hash-file.js';
 import { RUN_SCHEMA, writeRunDir, type RunRecord, type StageRecord } from '../store/run-record.js';
 import { newRunId, stateDir } from '../store/state-dir.js';
@@ -27,12 +29,16 @@ export interface ExecuteOptions {
   onEvent: (e: SchedulerEvent | { type: 'planned'; graph: StageGraph } | { type: 'runners-ready'; seconds: number }) => void;
   onError?: 'fail' | 'keep-going';
   cwd?: string;
+  /** Compare with this run record and judge the pipeline's gates against it (report/write-reports.ts). */
+  baseline?: Baseline;
 }
 
 export interface ExecuteResult {
   record: RunRecord;
   runDir: string;
   outcome: SchedulerOutcome;
+  /** Gate results and the report files written. */
+  reports: ReportsResult;
 }
 
 export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promise<ExecuteResult> {
@@ -124,7 +130,9 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       dataNotes: dataNotes(outcome),
     });
     const runDir = await writeRunDir(dirs.runs, record, md);
-    return { record, runDir, outcome };
+    // Provenance, baseline comparison, gates, report.md/html, junit.xml, history.jsonl:
+    const reports = await writeReports(runDir, record, { pipeline: p, stateRoot: opts.stateRoot, cwd, baseline: opts.baseline });
+    return { record, runDir, outcome, reports };
   } finally {
     await pool.close();
   }

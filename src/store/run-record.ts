@@ -3,7 +3,10 @@
  * written to, together with metrics.json and report.md, atomically.
  */
 import path from 'node:path';
+import type { RunComparison } from '../report/compare.js';
+import type { GateReport } from '../report/gates.js';
 import type { CellSummary } from '../report/summary.js';
+import type { RunProvenance } from './provenance.js';
 import { writeDirAtomic, writeFileAtomic } from './atomic.js';
 
 export const RUN_SCHEMA = 'trtpipe.run/1';
@@ -39,6 +42,13 @@ export interface RunRecord {
   timings: { runnerStartSeconds: number; uploadSeconds: number; totalSeconds: number };
   cells: CellSummary[];
   stages: Record<string, StageRecord>;
+  // Added without a schema bump (readers treat them as optional; see docs/decisions.md):
+  /** Versions, platform and the pipeline's git commit; per-cell provenance is in cells[].provenance. */
+  provenance?: RunProvenance;
+  /** The comparison with the baseline of `trtpipe run --baseline`, kept so reports re-render without it. */
+  comparison?: RunComparison;
+  /** Gate results; a failed gate makes `trtpipe run` exit with code 4. */
+  gates?: GateReport;
 }
 
 export async function writeRunDir(runsDir: string, record: RunRecord, reportMd: string): Promise<string> {

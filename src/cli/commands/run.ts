@@ -2,6 +2,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { executePipeline } from '../../run/execute.js';
+import { loadBaseline } from '../../store/baselines.js';
+import { gateSummary } from '../gate-summary.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { listrProgress } from '../progress/listr.js';
@@ -23,17 +25,20 @@ export default async function run(argv: string[]): Promise<number> {
         'state-dir': { type: 'string' },
         python: { type: 'string' },
         'on-error': { type: 'string' },
+        baseline: { type: 'string' },
       },
     });
   } catch (err) {
     throw new UserError(`${(err as Error).message}; see trtpipe --help`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UserError('usage: trtpipe run <pipeline.yaml> [--verbose] [--state-dir DIR]');
+  if (positionals.length !== 1) throw new UserError('usage: trtpipe run <pipeline.yaml> [--baseline NAME] [--verbose] [--state-dir DIR]');
   const onError = values['on-error'] ?? 'fail';
   if (onError !== 'fail' && onError !== 'keep-going') throw new UserError(`--on-error must be fail or keep-going, not '${onError}'`);
   const pipeline = await loadOrExit(positionals[0]!);
   const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  // Before anything runs: a missing baseline should not cost a whole run.
+  const baseline = values.baseline !== undefined ? await loadBaseline(stateRoot, values.baseline) : undefined;
 
   const controller = new AbortController();
   let interrupts = 0;
@@ -50,11 +55,12 @@ export default async function run(argv: string[]): Promise<number> {
   let sink: ProgressSink | undefined;
   const write = (s: string) => process.stdout.write(s);
   try {
-    const { record, runDir, outcome } = await executePipeline(pipeline, {
+    const { record, runDir, outcome, reports } = await executePipeline(pipeline, {
       stateRoot,
       python: values.python,
       signal: controller.signal,
       onError,
+      ...(baseline ? { baseline } : {}),
       onEvent: (e) => {
         if (e.type === 'planned') {
           write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
@@ -72,8 +78,11 @@ export default async function run(argv: string[]): Promise<number> {
     }
     const rel = path.relative(process.cwd(), runDir) || runDir;
     write(`run ${record.id}: ${record.status}. Report: ${path.join(rel, 'report.md')}\n`);
+    // Gates: printed after the summary; a failed gate exits 4 unless a stage failure says more.
+    write(`${[...gateSummary(reports.gates), `HTML report: ${path.join(rel, 'report.html')}, JUnit: ${path.join(rel, 'junit.xml')}`].join('\n')}\n`);
     if (outcome.interrupted) return ExitCode.Interrupted;
-    return exitCodeFor([...outcome.failures].map(([node, f]) => ({ node, ...f })));
+    const code = exitCodeFor([...outcome.failures].map(([node, f]) => ({ node, ...f })));
+    return code === ExitCode.Ok && reports.gates.failed ? ExitCode.GateFailed : code;
   } catch (err) {
     await sink?.done();
     if (controller.signal.aborted && !(err instanceof UserError)) return ExitCode.Interrupted;
