@@ -9,11 +9,17 @@ Commands:
   run <pipeline.yaml>      plan and run a pipeline: transform, build, evaluate, benchmark, report
   validate [files...]      check pipeline files (all of pipelines/ by default)
   schema                   print the pipeline JSON Schema
+  report <run>             re-render report.md, report.html and junit.xml from a run's run.json
+  baseline save <run>      keep a run as a named baseline (--name, default main); baseline list
+  compare <runA> <runB>    deltas per cell of B against A (--gates: judge B's gates, exit 4 on failure)
 
 Options for run:
   --verbose                plain line-by-line progress, runner logs included
   --state-dir <dir>        where results go (default: .trtpipe in the current folder)
   --python <path>          Python for the local runner (default: .venv/bin/python of trtpipe, then python3)
+  --baseline <name|run>    compare with a saved baseline (or any run) and apply the pipeline's gates
+
+<run> is a run id (or a unique prefix), latest, a run folder or a run.json file.
 
 General:
   -h, --help               this help

@@ -11,6 +11,9 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   run: () => import('./commands/run.js'),
   validate: () => import('./commands/validate.js'),
   schema: () => import('./commands/schema.js'),
+  report: () => import('./commands/report.js'),
+  baseline: () => import('./commands/baseline.js'),
+  compare: () => import('./commands/compare.js'),
 };
 
 export async function main(argv: string[]): Promise<void> {
