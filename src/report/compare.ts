@@ -5,6 +5,7 @@
  * renderers show it.
  */
 import type { RunRecord } from '../store/run-record.js';
+import type { HistoryEntry } from './history.js';
 import { compareLatency, type LatencySample, type MedianChange } from './noise.js';
 import { effectivePrecision, isWider, precisionRows, type PrecisionRow } from './precision-rows.js';
 import { batchesOf, benchmarkBatch, engineBytes, type BenchmarkBatch } from './record-view.js';
@@ -52,16 +53,36 @@ export interface RunComparison {
   cells: CellComparison[];
 }
 
-export function compareRuns(baseline: RunRecord, current: RunRecord, baselineName?: string): RunComparison {
+/** Earlier runs whose spread sets the run-to-run noise (the most recent ones). */
+const HISTORY_WINDOW = 10;
+
+/**
+ * Compares `current` with `baseline` cell by cell. `history` (history.jsonl
+ * entries) supplies the run-to-run noise: earlier runs of the same pipeline
+ * and cell on the same runner host.
+ */
+export function compareRuns(baseline: RunRecord, current: RunRecord, baselineName?: string, history: HistoryEntry[] = []): RunComparison {
   const byId = new Map(baseline.cells.map((c) => [c.id, c]));
+  const earlier = history.filter((e) => e.pipeline === current.pipeline.name && e.id !== current.id && e.id < current.id);
   return {
     baseline: { id: baseline.id, pipeline: baseline.pipeline.name, ...(baselineName ? { name: baselineName } : {}) },
     current: { id: current.id, pipeline: current.pipeline.name },
-    cells: current.cells.map((c) => compareCell(baseline, byId.get(c.id), current, c)),
+    cells: current.cells.map((c) => compareCell(baseline, byId.get(c.id), current, c, earlier)),
   };
 }
 
-function compareCell(baseRecord: RunRecord, base: CellSummary | undefined, curRecord: RunRecord, cur: CellSummary): CellComparison {
+/** Values of one latency statistic of a cell in earlier runs on the same host, newest last. */
+function pastValues(earlier: HistoryEntry[], record: RunRecord, cell: CellSummary, batch: string, stat: 'p50' | 'p99'): number[] {
+  const host = record.runners[cell.target]?.hostname;
+  return earlier
+    .map((e) => e.cells[cell.id])
+    .filter((h) => h && h.status === 'ok' && (!h.host || !host || h.host === host))
+    .map((h) => h!.latency[batch]?.[stat])
+    .filter((v): v is number => typeof v === 'number')
+    .slice(-HISTORY_WINDOW);
+}
+
+function compareCell(baseRecord: RunRecord, base: CellSummary | undefined, curRecord: RunRecord, cur: CellSummary, earlier: HistoryEntry[]): CellComparison {
   const head = { cell: cur.id, name: cur.name, precision: cur.precision, target: cur.target, latency: [], widened: [], narrowed: [] };
   if (!base) return { ...head, status: 'not-in-baseline' };
   if (base.status !== 'ok' || cur.status !== 'ok') return { ...head, status: 'incomplete' };
@@ -71,8 +92,8 @@ function compareCell(baseRecord: RunRecord, base: CellSummary | undefined, curRe
     const b = benchmarkBatch(baseRecord, base, batch);
     const c = benchmarkBatch(curRecord, cur, batch);
     if (!b || !c) continue;
-    const p50 = pair(b, c, 'latency_p50_ms', 'repeat_p50_ms', 0.5);
-    const p99 = pair(b, c, 'latency_p99_ms', 'repeat_p99_ms', 0.99);
+    const p50 = pair(b, c, 'latency_p50_ms', 'repeat_p50_ms', 0.5, pastValues(earlier, curRecord, cur, batch, 'p50'));
+    const p99 = pair(b, c, 'latency_p99_ms', 'repeat_p99_ms', 0.99, pastValues(earlier, curRecord, cur, batch, 'p99'));
     latency.push({ batch, ...(p50 ? { p50 } : {}), ...(p99 ? { p99 } : {}) });
   }
   const ba = base.accuracy;
@@ -96,9 +117,9 @@ function compareCell(baseRecord: RunRecord, base: CellSummary | undefined, curRe
   };
 }
 
-function pair(b: BenchmarkBatch, c: BenchmarkBatch, key: 'latency_p50_ms' | 'latency_p99_ms', repeatsKey: 'repeat_p50_ms' | 'repeat_p99_ms', q: number): MedianChange | undefined {
+function pair(b: BenchmarkBatch, c: BenchmarkBatch, key: 'latency_p50_ms' | 'latency_p99_ms', repeatsKey: 'repeat_p50_ms' | 'repeat_p99_ms', q: number, past: number[]): MedianChange | undefined {
   if (typeof b[key] !== 'number' || typeof c[key] !== 'number') return undefined;
-  return compareLatency(sample(b, key, repeatsKey), sample(c, key, repeatsKey), q);
+  return compareLatency(sample(b, key, repeatsKey), sample(c, key, repeatsKey), q, past);
 }
 
 function sample(s: BenchmarkBatch, key: 'latency_p50_ms' | 'latency_p99_ms', repeatsKey: 'repeat_p50_ms' | 'repeat_p99_ms'): LatencySample {

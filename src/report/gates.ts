@@ -18,6 +18,7 @@ import type { Pipeline } from '../config/types.js';
 import type { RunRecord } from '../store/run-record.js';
 import type { CellComparison, DriftNode, RunComparison } from './compare.js';
 import { bytes, fmt, ms, signedPct } from './format.js';
+import { MIN_HISTORY_RUNS } from './noise.js';
 
 export type GateConfig = Pipeline['gates'];
 export type GateName = keyof GateConfig;
@@ -33,7 +34,8 @@ export interface BatchVerdict {
   allowedMs: number;
   /** Changes smaller than this (ms) are noise. */
   bandMs: number;
-  noise: 'repeats' | 'within-run' | 'none';
+  /** What set the noise band (noise.ts compareLatency). */
+  noise: 'history' | 'repeats' | 'within-run' | 'none';
   fail: boolean;
 }
 
@@ -175,7 +177,7 @@ function latencyGate(which: 'p50' | 'p99', a: Allowance, c: CellComparison): Ver
       relative: m.relative,
       allowedMs,
       bandMs: m.band,
-      noise: m.baseline.source === 'repeats' && m.current.source === 'repeats' ? 'repeats' : m.baseline.source === 'none' || m.current.source === 'none' ? 'none' : 'within-run',
+      noise: m.bandSource,
       fail,
     });
   }
@@ -184,12 +186,15 @@ function latencyGate(which: 'p50' | 'p99', a: Allowance, c: CellComparison): Ver
   const fail = batches.some((b) => b.fail);
   const parts = batches.map((b) => {
     const inside = b.current - b.baseline > b.allowedMs && !b.fail ? ', inside the noise band' : '';
-    return `b${b.batch} ${ms(b.baseline)} -> ${ms(b.current)} (${signedPct(b.relative)} ±${pctOf(b.bandMs, b.baseline)} noise${inside})`;
+    return `b${b.batch} ${ms(b.baseline)} -> ${ms(b.current)} (${signedPct(b.relative)} ±${pctOf(b.bandMs, b.baseline)} ${b.noise} noise${inside})`;
   });
-  const single = batches.some((b) => b.noise !== 'repeats') ? '; noise from one run only: set benchmark.repeats >= 3 for a trustworthy band' : '';
+  // Without history or repeats the band only knows the spread inside one run, which understates run-to-run noise.
+  const weak = batches.some((b) => b.noise === 'within-run' || b.noise === 'none')
+    ? `; noise from within one run only: set benchmark.repeats >= 3, and the band learns run-to-run noise after ${MIN_HISTORY_RUNS} runs in the history`
+    : '';
   return {
     status: fail ? 'fail' : 'pass',
-    message: `${fail ? `b${worst.batch} slower by ${signedPct(worst.relative)}` : 'within limits'}: ${parts.join('; ')}; allowed +${describeAllowance(a, ms)}${single}`,
+    message: `${fail ? `b${worst.batch} slower by ${signedPct(worst.relative)}` : 'within limits'}: ${parts.join('; ')}; allowed +${describeAllowance(a, ms)}${weak}`,
     batches,
   };
 }

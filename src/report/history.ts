@@ -10,6 +10,8 @@ export interface HistoryCell {
   precision: string;
   target: string;
   status: string;
+  /** The runner's host name: run-to-run noise is only learnt from runs on the same host. */
+  host?: string;
   /** Per batch size: p50 and p99 (ms). */
   latency: Record<string, { p50?: number; p99?: number }>;
   top1?: number;
@@ -41,6 +43,7 @@ export function historyEntry(record: RunRecord): HistoryEntry {
       precision: c.precision,
       target: c.target,
       status: c.status,
+      ...(record.runners[c.target]?.hostname ? { host: record.runners[c.target]!.hostname } : {}),
       latency,
       ...(c.accuracy.top1 !== undefined ? { top1: c.accuracy.top1 } : {}),
       ...(c.accuracy.cosine !== undefined ? { cosine: c.accuracy.cosine } : {}),

@@ -3,10 +3,15 @@
  * change against how much the measurement wobbles on its own.
  *
  * A latency figure (p50 or p99 of one benchmark) comes with an uncertainty
- * from two sources: the spread of the timed iterations inside one run, and the
- * drift between independent runs (clocks, thermal state, other tenants). The
- * second is usually the larger one and only shows up when the benchmark is
- * repeated (`benchmark.repeats`), which reports one p50/p99 per repeat.
+ * from three sources, each estimated from repeated measurements:
+ * - the spread of the timed iterations inside one run (MAD / sqrt(n));
+ * - the spread between repeats of the benchmark inside one run
+ *   (`benchmark.repeats`, one p50/p99 per repeat);
+ * - the spread between whole runs on the same runner (earlier runs of the
+ *   cell in .trtpipe/history.jsonl): another process, other caches, clocks
+ *   and neighbours. On a shared 2-core CI machine this one dominates: medians
+ *   of back-to-back repeats agreed within 2% while two runs a second apart
+ *   differed by 40-70%.
  */
 
 /** The median of a non-empty list (the mean of the middle two for even lengths). */
@@ -21,6 +26,13 @@ export function median(values: number[]): number {
 export function mad(values: number[]): number {
   const m = median(values);
   return median(values.map((v) => Math.abs(v - m)));
+}
+
+/** Sample standard deviation (n - 1); 0 for fewer than two values. */
+export function stdev(values: number[]): number {
+  if (values.length < 2) return 0;
+  const m = values.reduce((s, v) => s + v, 0) / values.length;
+  return Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1));
 }
 
 /** MAD -> standard deviation for normally distributed data. */
@@ -89,7 +101,9 @@ export function estimateLatency(s: LatencySample, q: number): LatencyEstimate {
   const within = s.madMs !== undefined && n > 0 ? (quantileSeFactor(q) * MAD_TO_SIGMA * s.madMs) / Math.sqrt(n) : undefined;
   if (reps.length >= 2) {
     // The median of R values has a standard error of ~1.2533 sigma / sqrt(R).
-    const between = (quantileSeFactor(0.5) * MAD_TO_SIGMA * mad(reps)) / Math.sqrt(reps.length);
+    // sigma is the plain standard deviation, not a robust one: latency noise
+    // has heavy tails, and a gate must not call a tail a regression.
+    const between = (quantileSeFactor(0.5) * stdev(reps)) / Math.sqrt(reps.length);
     return { center: median(reps), se: Math.max(between, within ?? 0), source: 'repeats', repeats: reps.length };
   }
   if (within !== undefined) return { center: s.value, se: within, source: 'within-run', repeats: 1 };
@@ -103,9 +117,29 @@ export function estimateLatency(s: LatencySample, q: number): LatencyEstimate {
  */
 export const NOISE_Z = 3;
 
+/** Fewest earlier runs whose spread is trusted as the run-to-run noise. */
+export const MIN_HISTORY_RUNS = 3;
+
+/**
+ * Run-to-run standard deviation of a statistic from its values in earlier
+ * runs; undefined with fewer than MIN_HISTORY_RUNS values. Deliberately not
+ * robust: on a shared machine the occasional slow run is the noise a gate
+ * must tolerate (measured here: run medians 18, 19, 20, 22, 31 µs; a MAD
+ * ignores the 31 and the gate then fails on the next 22). The price: for as
+ * many runs as the window holds, an accepted step change widens the band.
+ */
+export function runToRunSigma(values: number[]): number | undefined {
+  const v = values.filter((x) => Number.isFinite(x));
+  return v.length >= MIN_HISTORY_RUNS ? stdev(v) : undefined;
+}
+
 export interface MedianChange {
   baseline: LatencyEstimate;
   current: LatencyEstimate;
+  /** Run-to-run spread from the history, when it had enough runs. */
+  history?: { sigma: number; runs: number };
+  /** What set the band: the run-to-run history, both runs' repeats, or only the spread inside one run. */
+  bandSource: 'history' | 'repeats' | 'within-run' | 'none';
   /** current - baseline (ms). */
   delta: number;
   /** delta / baseline. */
@@ -118,14 +152,26 @@ export interface MedianChange {
   significant: boolean;
 }
 
-export function compareLatency(baseline: LatencySample, current: LatencySample, q: number): MedianChange {
+/**
+ * The change of a latency statistic and its noise band: NOISE_Z standard
+ * errors of the difference, from the repeats of both runs or, when larger,
+ * from the run-to-run spread in `history` (values of earlier runs): the
+ * difference of two runs varies by sqrt(2) of one run's spread.
+ */
+export function compareLatency(baseline: LatencySample, current: LatencySample, q: number, history: number[] = []): MedianChange {
   const b = estimateLatency(baseline, q);
   const c = estimateLatency(current, q);
   const delta = c.center - b.center;
-  const band = NOISE_Z * Math.hypot(b.se, c.se);
+  const sigma = runToRunSigma(history);
+  const measured = Math.hypot(b.se, c.se);
+  const fromHistory = sigma !== undefined ? Math.SQRT2 * sigma : 0;
+  const band = NOISE_Z * Math.max(measured, fromHistory);
+  const source = fromHistory > measured ? 'history' : b.source === 'none' || c.source === 'none' ? 'none' : b.source === 'repeats' && c.source === 'repeats' ? 'repeats' : 'within-run';
   return {
     baseline: b,
     current: c,
+    ...(sigma !== undefined ? { history: { sigma, runs: history.length } } : {}),
+    bandSource: source,
     delta,
     relative: b.center > 0 ? delta / b.center : Number.NaN,
     band,

@@ -37,10 +37,10 @@ export interface ReportsResult {
 
 export async function writeReports(runDir: string, record: RunRecord, ctx: ReportContext): Promise<ReportsResult> {
   await addProvenance(record, ctx.pipeline, ctx.cwd);
-  if (ctx.baseline) record.comparison = compareRuns(ctx.baseline.record, record, ctx.baseline.name);
+  const { entries } = await readHistory(ctx.stateRoot);
+  if (ctx.baseline) record.comparison = compareRuns(ctx.baseline.record, record, ctx.baseline.name, entries);
   record.gates = evaluateGates(ctx.pipeline.gates, record, record.comparison);
   await writeFileAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
-  const { entries } = await readHistory(ctx.stateRoot);
   // An interrupted run's numbers are partial: it is reported, not added to the trends.
   const entry = historyEntry(record);
   if (record.status !== 'interrupted') await appendHistory(ctx.stateRoot, entry);

@@ -7,6 +7,7 @@ import { compareRuns } from '../../report/compare.js';
 import { compareTable } from '../../report/compare-text.js';
 import { evaluateGates } from '../../report/gates.js';
 import { loadBaseline } from '../../store/baselines.js';
+import { readHistory } from '../../store/history.js';
 import { ExitCode } from '../exit-codes.js';
 import { gateSummary } from '../gate-summary.js';
 import { parseOrExplain } from '../parse-args.js';
@@ -26,7 +27,8 @@ export default async function compare(argv: string[]): Promise<number> {
   if (a.record.pipeline.name !== b.record.pipeline.name) {
     process.stderr.write(`trtpipe: warning: comparing different pipelines (${a.record.pipeline.name} and ${b.record.pipeline.name}); cells are matched by id\n`);
   }
-  const cmp = compareRuns(a.record, b.record, a.name);
+  const { entries } = await readHistory(stateRoot);
+  const cmp = compareRuns(a.record, b.record, a.name, entries);
   process.stdout.write(`${compareTable(cmp)}\n`);
   if (!values.gates) return ExitCode.Ok;
   const config = b.record.gates?.config;
