@@ -143,7 +143,6 @@ export function precisionDrift(base: PrecisionRow[], cur: PrecisionRow[]): { wid
   for (const r of cur) {
     const b = before.get(r.node);
     if (!b) continue;
-    const reason = r.realizedReason || r.reason;
     const checks: { kind: DriftNode['kind']; from?: string; to?: string }[] = [];
     if (b.realized !== undefined && r.realized !== undefined) checks.push({ kind: 'realized', from: effectivePrecision(b), to: effectivePrecision(r) });
     checks.push({ kind: 'resolved', from: b.resolved, to: r.resolved });
@@ -151,6 +150,8 @@ export function precisionDrift(base: PrecisionRow[], cur: PrecisionRow[]): { wid
     const narrower = wider ? undefined : checks.find((x) => isWider(x.to, x.from));
     const hit = wider ?? narrower;
     if (!hit) continue;
+    // Why it is where it is now: the backend's reason for a realized change, the lockfile's for a resolved one.
+    const reason = hit.kind === 'realized' ? r.realizedReason || r.reason : r.reason;
     (wider ? widened : narrowed).push({ node: r.node, op: r.op, kind: hit.kind, from: hit.from!, to: hit.to!, ...(reason ? { reason } : {}) });
   }
   return { widened, narrowed };

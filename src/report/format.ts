@@ -5,7 +5,9 @@ export function fmt(v: number | undefined, digits = 4): string {
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
   if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5)) return v.toExponential(2);
-  return v.toFixed(digits).replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m)) || '0';
+  const s = v.toFixed(digits);
+  // Trailing zeros say nothing: 0.5000 -> 0.5, 1.000000 -> 1.
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
 export function pct(v: number | undefined): string {

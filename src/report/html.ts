@@ -107,7 +107,7 @@ function comparisonTable(cells: CellComparison[]): string {
       : `<td>${c.narrowed.length ? `${c.narrowed.length} narrower` : 'none'}</td>`;
     return `<tr><th scope="row">${esc(c.name)}</th>${lat.join('')}${top1}${cos}${eng}${drift}</tr>`;
   });
-  return `<p class="muted">Latency: change of the median with its noise band (${NOISE_Z}σ of the difference, from repeats where measured); green/red only outside the band.</p><div class="scroll"><table class="compare"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+  return `<p class="muted">Latency: change of the median with its noise band (${NOISE_Z}σ of the difference, from the benchmark repeats, or from the run-to-run spread in the history when that is larger); red/green only outside the band.</p><div class="scroll"><table class="compare"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function provenanceTable(record: RunRecord): string {
@@ -141,7 +141,7 @@ tbody th{font-weight:500;white-space:nowrap}
 .status.ok,.status.pass{background:#dcf3e3;color:var(--good)}
 .status.failed,.status.fail,.status.gate-failed,.status.interrupted{background:#fbe0de;color:var(--bad)}
 .status.skip,.status.skipped{background:#eee;color:var(--muted)}
-tr.fail td{background:#fff6f5}
+tr.fail td{background:#fff6f5}table.gates td:nth-child(-n+4){white-space:nowrap}
 .worse{color:var(--bad)}.better{color:var(--good)}
 i.sw,.nodes td i,.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
 .legend{display:flex;flex-wrap:wrap;gap:12px;margin:4px 0 10px;font-size:12px}
@@ -154,7 +154,7 @@ details.cell-precision summary{cursor:pointer}
 table.nodes td.node{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
 table.nodes td.detail{color:var(--muted);font-size:12px}
 table.nodes tr.diff td{background:#fff8e6}
-table.history td{vertical-align:middle}.spark-last{font-size:12px;margin-left:6px;font-variant-numeric:tabular-nums}
+table.history td{vertical-align:middle}svg.spark{vertical-align:middle}.spark-last{font-size:12px;margin-left:6px;font-variant-numeric:tabular-nums}
 svg text{font-family:inherit}
 @media print{details{display:block}nav{display:none}}
 `;
