@@ -54,7 +54,7 @@ export function renderHtml(record: RunRecord, input: HtmlInput): string {
 
 function summaryTable(record: RunRecord): string {
   const batches = batchesOf(record);
-  const head = ['cell', 'precision', 'target', 'status', 'top-1', 'Δ vs FP32', 'cosine', 'rel p99', ...batches.flatMap((b) => [`p50 b${b}`, `p99 b${b}`]), 'engine', 'low-precision nodes', 'cached stages'];
+  const head = ['cell', 'precision', 'target', 'status', 'top-1', 'Δ vs FP32', 'cosine', 'rel p99', ...batches.flatMap((b) => [`p50 b${b}`, `p99 b${b}`]), 'engine', 'low-prec. nodes', 'cached'];
   const rows = record.cells.map((c) => {
     const a = c.accuracy;
     const d = top1DeltaPoints(c);
@@ -151,7 +151,7 @@ figure{margin:0;max-width:100%}figure svg{max-width:100%;height:auto}figcaption{
 details.cell-precision{border:1px solid var(--line);border-radius:6px;margin:8px 0;padding:6px 10px}
 details.cell-precision summary{cursor:pointer}
 .graph-wrap{overflow-x:auto;margin:8px 0}
-table.nodes td.node{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
+table.nodes td.node{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowrap}
 table.nodes td.detail{color:var(--muted);font-size:12px}
 table.nodes tr.diff td{background:#fff8e6}
 table.history td{vertical-align:middle}svg.spark{vertical-align:middle}.spark-last{font-size:12px;margin-left:6px;font-variant-numeric:tabular-nums}

@@ -62,7 +62,7 @@ function cellSection(record: RunRecord, cell: CellSummary, open: boolean): strin
   const changed = rows.filter(ranDifferently).length;
   const summary = `${esc(cell.name)}: ${rows.length} nodes; resolved ${counts(rows, (r) => r.resolved)}; realized ${counts(rows, (r) => r.realized)}${changed ? `; <b>${changed} ran in another precision</b>` : ''}`;
   const table = rows.length
-    ? `<table class="nodes"><thead><tr><th>node</th><th>op</th><th>requested</th><th>resolved</th><th>realized</th><th>lock reason</th><th>backend reason</th><th>detail</th></tr></thead><tbody>${body}</tbody></table>`
+    ? `<div class="scroll"><table class="nodes"><thead><tr><th>node</th><th>op</th><th>requested</th><th>resolved</th><th>realized</th><th>lock reason</th><th>backend reason</th><th>detail</th></tr></thead><tbody>${body}</tbody></table></div>`
     : '<p class="muted">No lockfile or explain rows for this cell (its transform or build did not complete).</p>';
   return `<details class="cell-precision"${open ? ' open' : ''}><summary>${summary}</summary><div class="graph-wrap">${graph}</div>${table}</details>`;
 }

@@ -3,7 +3,7 @@
  * run --baseline with a gate that must fail (exit 4), report, compare.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -118,6 +118,15 @@ test('an unknown baseline stops before anything runs, with exit 2 and a hint', a
   assert.is(res.code, 2);
   assert.match(res.stderr, "trtpipe: no baseline 'mian'; did you mean 'main'?");
   assert.not.match(res.stdout, 'cell(s)');
+});
+
+test('a baseline of another pipeline is refused before anything runs', async () => {
+  const other = { ...latestRun(), pipeline: { name: 'other', file: 'x.yaml', sha256: '0' } };
+  mkdirSync(path.join(state, 'baselines'), { recursive: true });
+  writeFileSync(path.join(state, 'baselines', 'other.json'), JSON.stringify(other));
+  const res = await runCli(['run', path.join(work, 'base.yaml'), '--state-dir', state, '--baseline', 'other']);
+  assert.is(res.code, 2);
+  assert.match(res.stderr, "baseline 'other' is a run of pipeline 'other', not 'digits'");
 });
 
 test.run();

@@ -39,6 +39,9 @@ export default async function run(argv: string[]): Promise<number> {
   const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
   // Before anything runs: a missing baseline should not cost a whole run.
   const baseline = values.baseline !== undefined ? await loadBaseline(stateRoot, values.baseline) : undefined;
+  if (baseline && baseline.record.pipeline.name !== pipeline.name) {
+    throw new UserError(`baseline '${values.baseline}' is a run of pipeline '${baseline.record.pipeline.name}', not '${pipeline.name}'; cells would be compared across models`);
+  }
 
   const controller = new AbortController();
   let interrupts = 0;
