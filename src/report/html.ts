@@ -152,7 +152,7 @@ details.cell-precision{border:1px solid var(--line);border-radius:6px;margin:8px
 details.cell-precision summary{cursor:pointer}
 .graph-wrap{overflow-x:auto;margin:8px 0}
 table.nodes td.node{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowrap}
-table.nodes td.detail{color:var(--muted);font-size:12px}
+table.nodes td.detail{color:var(--muted);font-size:12px;min-width:22em}
 table.nodes tr.diff td{background:#fff8e6}
 table.history td{vertical-align:middle}svg.spark{vertical-align:middle}.spark-last{font-size:12px;margin-left:6px;font-variant-numeric:tabular-nums}
 svg text{font-family:inherit}

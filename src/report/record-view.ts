@@ -48,10 +48,6 @@ export interface BenchmarkBatch {
   [k: string]: unknown;
 }
 
-export function stage(record: RunRecord, id: string): StageRecord | undefined {
-  return record.stages[id];
-}
-
 export function transformOf(record: RunRecord, cell: CellSummary): StageRecord | undefined {
   return record.stages[`transform@${cell.precision}`];
 }
@@ -62,10 +58,6 @@ export function buildOf(record: RunRecord, cell: CellSummary): StageRecord | und
 
 export function benchmarkOf(record: RunRecord, cell: CellSummary): StageRecord | undefined {
   return record.stages[`benchmark@${cell.id}`];
-}
-
-export function evaluateOf(record: RunRecord, cell: CellSummary): StageRecord | undefined {
-  return record.stages[`evaluate@${cell.id}`];
 }
 
 export function lockRows(record: RunRecord, cell: CellSummary): LockRow[] {

@@ -19,8 +19,6 @@ import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderRunMarkdown } from './markdown.js';
 
-export const REPORT_FILES = ['report.md', 'report.html', 'junit.xml'] as const;
-
 export interface ReportContext {
   pipeline: Pipeline;
   /** The state folder (.trtpipe): history.jsonl lives there. */

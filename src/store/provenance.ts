@@ -8,6 +8,7 @@
 import path from 'node:path';
 import type { DataSource, Pipeline } from '../config/types.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
+import { buildOf, transformOf } from '../report/record-view.js';
 import type { CellSummary } from '../report/summary.js';
 import { gitCommit, type GitInfo } from './git-commit.js';
 import type { RunRecord } from './run-record.js';
@@ -97,8 +98,8 @@ function cellProvenance(
   known: { git?: GitInfo; model?: string; evaluationData?: string; calibrationData?: string },
 ): CellProvenance {
   const runner = record.runners[cell.target];
-  const transform = record.stages[`transform@${cell.precision}`];
-  const build = record.stages[`build@${cell.id}`];
+  const transform = transformOf(record, cell);
+  const build = buildOf(record, cell);
   const details = (build?.details ?? {}) as { backend?: string; version?: string; device?: string };
   const backendName = String(build?.params.backend ?? details.backend ?? '');
   const backendCaps = (runner?.backends as { name: string; version?: string }[] | undefined)?.find((b) => b.name === backendName);
