@@ -97,6 +97,21 @@ def test_benchmark_reports_percentiles_per_batch(client, digits):
         assert r.metrics[f"b{batch}.throughput_per_s"] > 0
 
 
+def test_benchmark_repeats_report_one_median_per_repeat(client, digits):
+    b = _built(client, digits, "fp32")
+    _, r = client.run_stage("benchmark", {"engine": b.outputs["engine"], "eval_data": digits["eval_data"]},
+                            {"batches": [1, 4], "warmup": 1, "iterations": 10, "repeats": 3})
+    info = details(r)
+    assert info["repeats"] == 3
+    for batch in ("1", "4"):
+        d = info["batches"][batch]
+        assert len(d["repeat_p50_ms"]) == 3 and len(d["repeat_p99_ms"]) == 3
+        assert all(0 < p50 <= p99 for p50, p99 in zip(d["repeat_p50_ms"], d["repeat_p99_ms"]))
+        # The pooled statistics cover every repeat's iterations.
+        assert d["iterations"] == 30 and r.metrics[f"b{batch}.repeats"] == 3
+        assert min(d["repeat_p50_ms"]) <= d["latency_p50_ms"] <= max(d["repeat_p99_ms"])
+
+
 def test_a_file_that_is_not_onnx_is_a_user_error(client):
     ref = client.put(b"this is not a protobuf model at all").artifact
     with pytest.raises(grpc.RpcError) as info:

@@ -14,6 +14,9 @@ Commands:
   explain [run] [cell]     per node: requested, resolved and realized precision, and why
   cache ls|verify|prune    list, re-hash (removing corrupt entries) or prune the stage cache
   runners [pipeline.yaml]  every runner of the pipeline's targets: backends, GPUs, versions (--json)
+  report <run>             re-render report.md, report.html and junit.xml from a run's run.json
+  baseline save <run>      keep a run as a named baseline (--name, default main); baseline list
+  compare <runA> <runB>    deltas per cell of B against A (--gates: judge B's gates, exit 4 on failure)
 
 Options for run:
   --verbose                plain line-by-line progress, runner logs included
@@ -23,6 +26,9 @@ Options for run:
   --on-error <mode>        fail (default: start nothing new after a failure) or keep-going
   --no-cache               run every stage even if its result is cached
   --stage-timeout <s>      cancel a stage that runs longer than this many seconds
+  --baseline <name|run>    compare with a saved baseline (or any run) and apply the pipeline's gates
+
+<run> is a run id (or a unique prefix), latest, a run folder or a run.json file.
 
 General:
   -h, --help               this help

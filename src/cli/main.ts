@@ -16,6 +16,9 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   explain: () => import('./commands/explain.js'),
   cache: () => import('./commands/cache.js'),
   runners: () => import('./commands/runners.js'),
+  report: () => import('./commands/report.js'),
+  baseline: () => import('./commands/baseline.js'),
+  compare: () => import('./commands/compare.js'),
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -192,6 +192,8 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
         warmup: p.benchmark.warmup,
         iterations: p.benchmark.iterations,
         max_seconds: p.benchmark.max_seconds,
+        // Only when set, so existing cache keys of single-repeat benchmarks stay valid.
+        ...(p.benchmark.repeats > 1 ? { repeats: p.benchmark.repeats } : {}),
         ...runtime,
       },
     }, cell.id);

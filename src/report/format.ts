@@ -5,7 +5,9 @@ export function fmt(v: number | undefined, digits = 4): string {
   if (Number.isNaN(v)) return 'NaN';
   if (!Number.isFinite(v)) return v > 0 ? '∞' : '-∞';
   if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e5)) return v.toExponential(2);
-  return v.toFixed(digits).replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m)) || '0';
+  const s = v.toFixed(digits);
+  // Trailing zeros say nothing: 0.5000 -> 0.5, 1.000000 -> 1.
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
 export function pct(v: number | undefined): string {
@@ -14,6 +16,19 @@ export function pct(v: number | undefined): string {
 
 export function ms(v: number | undefined): string {
   return v === undefined ? '–' : v < 1 ? `${(v * 1000).toFixed(0)} µs` : `${v.toFixed(v < 10 ? 2 : 1)} ms`;
+}
+
+/** Bytes in B, KiB or MiB. */
+export function bytes(v: number | undefined): string {
+  if (v === undefined) return '–';
+  const a = Math.abs(v);
+  return a >= 1 << 20 ? `${(v / (1 << 20)).toFixed(2)} MiB` : a >= 1024 ? `${(v / 1024).toFixed(1)} KiB` : `${v} B`;
+}
+
+/** A relative change with its sign: +4.2%. */
+export function signedPct(v: number | undefined, digits = 1): string {
+  if (v === undefined || !Number.isFinite(v)) return '–';
+  return `${v >= 0 ? '+' : ''}${(v * 100).toFixed(digits)}%`;
 }
 
 /** A GitHub-flavoured Markdown table. */

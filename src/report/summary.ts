@@ -7,6 +7,7 @@ import type { StageGraph } from '../plan/graph.js';
 import type { NodeFailure, NodeResult } from '../run/events.js';
 import type { Pipeline } from '../config/types.js';
 import { checkTolerances, type ToleranceResult } from './tolerances.js';
+import type { CellProvenance } from '../store/provenance.js';
 
 export interface CellSummary {
   id: string;
@@ -22,7 +23,9 @@ export interface CellSummary {
   precisionCounts: Record<string, number>;
   build: Record<string, unknown>;
   /** evaluate.tolerances checked on this cell's accuracy (empty when none are set). */
-  tolerances: ToleranceResult[];
+  tolerances?: ToleranceResult[];
+  /** Versions, hardware, input hashes, stage timings and cache hits (added after the run, see store/provenance.ts). */
+  provenance?: CellProvenance;
 }
 
 export interface RunOutcomeView {

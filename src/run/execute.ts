@@ -11,8 +11,9 @@ import { pruneGraph } from '../plan/prune.js';
 import { diffLock, type Lockfile, type LockRow } from '../store/lockfile.js';
 import { computeKeys } from '../plan/keys.js';
 import { expandMatrix } from '../plan/matrix.js';
-import { renderMarkdown } from '../report/markdown.js';
 import { summarizeCells } from '../report/summary.js';
+import { writeReports, type ReportsResult } from '../report/write-reports.js';
+import type { Baseline } from '../store/baselines.js';
 import { hashFile } from '../store/hash-file.js';
 import { RUN_SCHEMA, writeRunDir, type RunRecord, type StageRecord } from '../store/run-record.js';
 import { newRunId, stateDir } from '../store/state-dir.js';
@@ -52,12 +53,17 @@ export interface ExecuteOptions {
   stageTimeoutMs?: number;
   /** A committed search result to use instead of searching. */
   searchKeep?: { towards: string; kept: string[] };
+  /** Compare with this run record and judge the pipeline's gates against it (report/write-reports.ts). */
+  baseline?: Baseline;
 }
 
 export interface ExecuteResult {
   record: RunRecord;
   runDir: string;
   outcome: SchedulerOutcome;
+  /** Gate results and the report files written. */
+  /** Gates and report files (absent when the run folder is not written). */
+  reports?: ReportsResult;
 }
 
 export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promise<ExecuteResult> {
@@ -157,16 +163,14 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       cells: summaries,
       stages,
     };
-    const md = renderMarkdown({
-      pipeline: p.name,
-      runId,
-      status,
-      cells: summaries,
-      batches: p.benchmark.batch,
-      dataNotes: dataNotes(outcome),
+    if (opts.writeRun === false) return { record, runDir: '', outcome };
+    let reports: ReportsResult | undefined;
+    // Everything the run folder holds is written before it appears under runs/:
+    // provenance, baseline comparison, gates, run.json, reports, junit.xml.
+    const runDir = await writeRunDir(dirs.runs, record, async (tmp) => {
+      reports = await writeReports(tmp, record, { pipeline: p, stateRoot: opts.stateRoot, cwd, baseline: opts.baseline });
     });
-    const runDir = opts.writeRun === false ? '' : await writeRunDir(dirs.runs, record, md);
-    return { record, runDir, outcome };
+    return { record, runDir, outcome, ...(reports ? { reports } : {}) };
   } finally {
     await pool.close();
   }
@@ -214,13 +218,3 @@ function relName(cwd: string, name: string): string {
   return name.startsWith('synthetic:') ? name : path.relative(cwd, name) || name;
 }
 
-function dataNotes(outcome: SchedulerOutcome): string[] {
-  const notes: string[] = [];
-  for (const [node, key, label] of [['reference', 'eval_data', 'evaluation'], ['ranges', 'calib_data', 'calibration']] as const) {
-    const d = outcome.results.get(node)?.details[key] as { samples?: number; synthetic?: boolean; inputs?: Record<string, { min: number; max: number; shape: number[] }> } | undefined;
-    if (!d) continue;
-    const ranges = Object.entries(d.inputs ?? {}).map(([k, v]) => `\`${k}\` ${JSON.stringify(v.shape)} in [${v.min.toPrecision(3)}, ${v.max.toPrecision(3)}]`);
-    notes.push(`${label}: ${d.samples} samples${d.synthetic ? ' (**SYNTHETIC: random data**)' : ''}; ${ranges.join(', ')}`);
-  }
-  return notes;
-}

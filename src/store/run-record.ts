@@ -3,7 +3,10 @@
  * written to, together with metrics.json and report.md, atomically.
  */
 import path from 'node:path';
+import type { RunComparison } from '../report/compare.js';
+import type { GateReport } from '../report/gates.js';
 import type { CellSummary } from '../report/summary.js';
+import type { RunProvenance } from './provenance.js';
 import { writeDirAtomic, writeFileAtomic } from './atomic.js';
 
 export const RUN_SCHEMA = 'trtpipe.run/1';
@@ -39,15 +42,27 @@ export interface RunRecord {
   timings: { runnerStartSeconds: number; uploadSeconds: number; totalSeconds: number };
   cells: CellSummary[];
   stages: Record<string, StageRecord>;
+  // Added without a schema bump (readers treat them as optional; see docs/decisions.md):
+  /** Versions, platform and the pipeline's git commit; per-cell provenance is in cells[].provenance. */
+  provenance?: RunProvenance;
+  /** The comparison with the baseline of `trtpipe run --baseline`, kept so reports re-render without it. */
+  comparison?: RunComparison;
+  /** Gate results; a failed gate makes `trtpipe run` exit with code 4. */
+  gates?: GateReport;
 }
 
-export async function writeRunDir(runsDir: string, record: RunRecord, reportMd: string): Promise<string> {
+/**
+ * Writes the run folder as a whole: run.json and metrics.json, then whatever
+ * `fill` adds (the reports), in a temporary folder renamed into place at the
+ * end, so runs/ never holds a half-written run.
+ */
+export async function writeRunDir(runsDir: string, record: RunRecord, fill: (dir: string) => Promise<void>): Promise<string> {
   const dest = path.join(runsDir, record.id);
   await writeDirAtomic(dest, async (tmp) => {
     await writeFileAtomic(path.join(tmp, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
     const metrics = Object.fromEntries(record.cells.map((c) => [c.name, { status: c.status, precision: c.precision, target: c.target, accuracy: c.accuracy, latency: c.latency }]));
     await writeFileAtomic(path.join(tmp, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
-    await writeFileAtomic(path.join(tmp, 'report.md'), reportMd);
+    await fill(tmp);
   });
   return dest;
 }

@@ -1,6 +1,7 @@
 /**
  * Layout of the state folder (.trtpipe by default):
- *   runs/<run-id>/   run.json, metrics.json, report.md (written atomically)
+ *   runs/<run-id>/   run.json, metrics.json, report.md, report.html, junit.xml (written atomically)
+ *   baselines/       saved baselines; history.jsonl: one line per run
  *   runner-store/    the local runner's artifact store
  *   logs/            runner logs
  *   cache/           stage cache: <key>/entry.json, objects/, runner-identity/

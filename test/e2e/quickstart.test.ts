@@ -15,7 +15,7 @@ test('quickstart: fp32 and fp16 on ONNX Runtime, report with accuracy and latenc
   const runs = readdirSync(path.join(state, 'runs'));
   assert.is(runs.length, 1);
   const dir = path.join(state, 'runs', runs[0]!);
-  assert.equal(readdirSync(dir).sort(), ['metrics.json', 'report.md', 'run.json']);
+  assert.equal(readdirSync(dir).sort(), ['junit.xml', 'metrics.json', 'report.html', 'report.md', 'run.json']);
   const record = JSON.parse(readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunRecord;
   assert.is(record.schema, 'trtpipe.run/1');
   assert.is(record.status, 'ok');

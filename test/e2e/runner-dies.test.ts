@@ -32,7 +32,7 @@ benchmark: { batch: [1], warmup: 0, iterations: 100000000, max_seconds: 600 }
   });
   assert.ok(killed, 'the benchmark never started');
   assert.is(r.code, 3, r.stdout + r.stderr);
-  assert.match(r.stderr, /cell long@fp32-cpu: stage benchmark@fp32-cpu failed/);
+  assert.match(r.stderr, /cell long@fp32-cpu: stage benchmark@fp32-cpu failed/, r.stdout + r.stderr);
   assert.match(r.stderr, /local runner .*(died|exited)/);
   const runs = readdirSync(path.join(state, 'runs'));
   assert.is(runs.length, 1);

@@ -2,6 +2,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { executePipeline } from '../../run/execute.js';
+import { loadBaseline } from '../../store/baselines.js';
+import { gateSummary } from '../gate-summary.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { listrProgress } from '../progress/listr.js';
@@ -31,13 +33,14 @@ export default async function run(argv: string[]): Promise<number> {
         frozen: { type: 'boolean' },
         'no-cache': { type: 'boolean' },
         'stage-timeout': { type: 'string' },
+        baseline: { type: 'string' },
       },
     });
   } catch (err) {
     throw new UserError(`${(err as Error).message}; see trtpipe --help`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UserError('usage: trtpipe run <pipeline.yaml> [--verbose] [--state-dir DIR]');
+  if (positionals.length !== 1) throw new UserError('usage: trtpipe run <pipeline.yaml> [--baseline NAME] [--verbose] [--state-dir DIR]');
   const onError = values['on-error'] ?? 'fail';
   if (onError !== 'fail' && onError !== 'keep-going') throw new UserError(`--on-error must be fail or keep-going, not '${onError}'`);
   const stageTimeout = values['stage-timeout'] !== undefined ? Number(values['stage-timeout']) : undefined;
@@ -50,6 +53,11 @@ export default async function run(argv: string[]): Promise<number> {
     const lock = readLockfile(file);
     if (!lock) throw new UserError(`--frozen: no lockfile ${path.relative(process.cwd(), file)}; create it with \`trtpipe lock ${positionals[0]}\``);
     frozen = { file, lock };
+  }
+  // Before anything runs: a missing baseline should not cost a whole run.
+  const baseline = values.baseline !== undefined ? await loadBaseline(stateRoot, values.baseline) : undefined;
+  if (baseline && baseline.record.pipeline.name !== pipeline.name) {
+    throw new UserError(`baseline '${values.baseline}' is a run of pipeline '${baseline.record.pipeline.name}', not '${pipeline.name}'; cells would be compared across models`);
   }
 
   const searchKeep = committedSearch(pipeline);
@@ -68,7 +76,7 @@ export default async function run(argv: string[]): Promise<number> {
   let sink: ProgressSink | undefined;
   const write = (s: string) => process.stdout.write(s);
   try {
-    const { record, runDir, outcome } = await executePipeline(pipeline, {
+    const { record, runDir, outcome, reports } = await executePipeline(pipeline, {
       stateRoot,
       python: values.python,
       signal: controller.signal,
@@ -77,6 +85,7 @@ export default async function run(argv: string[]): Promise<number> {
       ...(searchKeep ? { searchKeep } : {}),
       ...(stageTimeout ? { stageTimeoutMs: stageTimeout * 1000 } : {}),
       ...(frozen ? { frozen } : {}),
+      ...(baseline ? { baseline } : {}),
       onEvent: (e) => {
         if (e.type === 'preflight') {
           process.stderr.write(`trtpipe: warning: ${e.finding.cell} on target '${e.finding.target}': ${e.finding.message}\n`);
@@ -104,12 +113,14 @@ export default async function run(argv: string[]): Promise<number> {
     if (cachedStages) write(`${cachedStages}/${Object.keys(record.stages).length} stages from the cache (--no-cache to rerun them)\n`);
     const rel = path.relative(process.cwd(), runDir) || runDir;
     write(`run ${record.id}: ${record.status}. Report: ${path.join(rel, 'report.md')}\n`);
+    // Gates: printed after the summary; a failed gate exits 4 unless a stage failure says more.
+    if (reports) write(`${[...gateSummary(reports.gates), `HTML report: ${path.join(rel, 'report.html')}, JUnit: ${path.join(rel, 'junit.xml')}`].join('\n')}\n`);
     if (outcome.interrupted) return ExitCode.Interrupted;
     const code = exitCodeFor([...outcome.failures].map(([node, f]) => ({ node, ...f })));
     if (code !== ExitCode.Ok) return code;
-    const outOfTolerance = record.cells.flatMap((c) => c.tolerances.filter((t) => !t.pass).map((t) => `${c.name}: ${describeTolerance(t)}`));
+    const outOfTolerance = record.cells.flatMap((c) => (c.tolerances ?? []).filter((t) => !t.pass).map((t) => `${c.name}: ${describeTolerance(t)}`));
     for (const line of outOfTolerance) process.stderr.write(`trtpipe: out of tolerance: ${line}\n`);
-    return outOfTolerance.length ? ExitCode.GateFailed : ExitCode.Ok;
+    return outOfTolerance.length || reports?.gates.failed ? ExitCode.GateFailed : ExitCode.Ok;
   } catch (err) {
     await sink?.done();
     if (controller.signal.aborted && !(err instanceof UserError)) return ExitCode.Interrupted;

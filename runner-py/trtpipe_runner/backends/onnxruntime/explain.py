@@ -23,6 +23,7 @@ from ...precision.types import SHORT
 from ..base import ExplainRow
 
 FLOATS = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
+PRECISION_FREE = "InsertedPrecisionFreeCast_"
 QUANTIZED_KERNELS = {"QLinearConv", "QLinearMatMul", "QGemm", "ConvInteger", "MatMulInteger",
                      "MatMulIntegerToFloat", "DynamicQuantizeMatMul", "QAttention", "QLinearAdd", "QLinearMul"}
 ZP_KIND = {onnx.TensorProto.INT8: "int8", onnx.TensorProto.UINT8: "int8",
@@ -63,6 +64,11 @@ def explain_session_graph(annotated_path: Path, session_path: Path) -> list[Expl
     session = onnx.load(str(session_path))
     a_types = tensor_types(annotated)
     s_types = _propagate(session, tensor_types(session))
+    # ONNX Runtime's CPU provider computes FP16 graphs on FP32 copies named
+    # "InsertedPrecisionFreeCast_<tensor>": those copies are what ran.
+    for name, t in list(s_types.items()):
+        if name.startswith(PRECISION_FREE):
+            s_types[name[len(PRECISION_FREE):]] = t
     s_by_name = {n.name: n for n in session.graph.node}
     s_by_output = {o: n for n in session.graph.node for o in n.output}
     quantized = quantized_nodes(annotated)
@@ -128,10 +134,11 @@ def _propagate(session, types: dict[str, int]) -> dict[str, int]:
 def _upstream_type(node, annotated, s_types: dict[str, int]) -> int | None:
     """The session-graph type of the nearest tensor feeding `node` that survived fusion."""
     producers = {o: n for n in annotated.graph.node for o in n.output}
+    weights = {i.name for i in annotated.graph.initializer}
     frontier, seen = list(node.input), set()
     while frontier:
         t = frontier.pop(0)
-        if not t or t in seen:
+        if not t or t in seen or t in weights:
             continue
         seen.add(t)
         if s_types.get(t) in FLOATS:

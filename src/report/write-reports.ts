@@ -1,0 +1,58 @@
+/**
+ * Finishing a run folder: provenance into the record, comparison with the
+ * baseline and the gates, then run.json, report.md, report.html and
+ * junit.xml, and one line in .trtpipe/history.jsonl. `trtpipe run` calls
+ * writeReports once the run folder exists; `trtpipe report` calls
+ * renderReports to re-render a folder from its run.json.
+ */
+import path from 'node:path';
+import type { Pipeline } from '../config/types.js';
+import { writeFileAtomic } from '../store/atomic.js';
+import type { Baseline } from '../store/baselines.js';
+import { appendHistory, readHistory } from '../store/history.js';
+import { addProvenance } from '../store/provenance.js';
+import type { RunRecord } from '../store/run-record.js';
+import { compareRuns } from './compare.js';
+import { evaluateGates, type GateReport } from './gates.js';
+import { historyEntry, historyFor, type HistoryEntry } from './history.js';
+import { renderHtml } from './html.js';
+import { renderJunit } from './junit.js';
+import { renderRunMarkdown } from './markdown.js';
+
+export interface ReportContext {
+  pipeline: Pipeline;
+  /** The state folder (.trtpipe): history.jsonl lives there. */
+  stateRoot: string;
+  /** The folder the record's input paths are relative to. */
+  cwd: string;
+  baseline?: Baseline;
+}
+
+export interface ReportsResult {
+  gates: GateReport;
+  files: string[];
+}
+
+export async function writeReports(runDir: string, record: RunRecord, ctx: ReportContext): Promise<ReportsResult> {
+  await addProvenance(record, ctx.pipeline, ctx.cwd);
+  const { entries } = await readHistory(ctx.stateRoot);
+  if (ctx.baseline) record.comparison = compareRuns(ctx.baseline.record, record, ctx.baseline.name, entries);
+  record.gates = evaluateGates(ctx.pipeline.gates, record, record.comparison);
+  await writeFileAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
+  // An interrupted run's numbers are partial: it is reported, not added to the trends.
+  const entry = historyEntry(record);
+  if (record.status !== 'interrupted') await appendHistory(ctx.stateRoot, entry);
+  const files = await renderReports(runDir, record, [...entries, entry]);
+  return { gates: record.gates, files };
+}
+
+/** Writes report.md, report.html and junit.xml of `record` into `dir`; returns their paths. */
+export async function renderReports(dir: string, record: RunRecord, history: HistoryEntry[]): Promise<string[]> {
+  const outputs: [string, string][] = [
+    ['report.md', renderRunMarkdown(record)],
+    ['report.html', renderHtml(record, { history: historyFor(record, history) })],
+    ['junit.xml', renderJunit(record)],
+  ];
+  for (const [name, text] of outputs) await writeFileAtomic(path.join(dir, name), text);
+  return outputs.map(([name]) => path.join(dir, name));
+}

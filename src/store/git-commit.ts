@@ -1,0 +1,25 @@
+/**
+ * The git commit of the repository holding a folder, for the run record's
+ * provenance. Best effort: a folder outside any repository, or a machine
+ * without git, gives `undefined`, never an error.
+ */
+import { execFile } from 'node:child_process';
+
+export interface GitInfo {
+  commit: string;
+  /** Tracked files differ from the commit (untracked files are not counted); absent when unknown. */
+  dirty?: boolean;
+}
+
+function git(args: string[], cwd: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', args, { cwd, timeout: 5000, windowsHide: true }, (err, stdout) => resolve(err ? undefined : stdout.trim()));
+  });
+}
+
+export async function gitCommit(dir: string): Promise<GitInfo | undefined> {
+  const commit = await git(['rev-parse', 'HEAD'], dir);
+  if (!commit || !/^[0-9a-f]{40,64}$/.test(commit)) return undefined;
+  const status = await git(['status', '--porcelain', '--untracked-files=no'], dir);
+  return { commit, ...(status !== undefined ? { dirty: status.length > 0 } : {}) };
+}

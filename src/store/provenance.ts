@@ -1,0 +1,143 @@
+/**
+ * Provenance of every cell of a run: which software on which hardware turned
+ * which inputs into the results. Everything is derived from the run record
+ * (runner capabilities, stage parameters and outputs, input hashes) plus the
+ * pipeline's git commit, so two cells with equal provenance hashes were made
+ * from the same model, policy, data, lockfile and build settings.
+ */
+import path from 'node:path';
+import type { DataSource, Pipeline } from '../config/types.js';
+import { canonicalJson, sha256Hex } from '../plan/canonical.js';
+import { buildOf, transformOf } from '../report/record-view.js';
+import type { CellSummary } from '../report/summary.js';
+import { gitCommit, type GitInfo } from './git-commit.js';
+import type { RunRecord } from './run-record.js';
+
+export interface GpuProvenance {
+  name: string;
+  computeCapability: string;
+  driver: string;
+  cuda: string;
+  memoryBytes?: number;
+}
+
+export interface StageTiming {
+  /** Stage node id (`build@fp16-cpu`). */
+  id: string;
+  status: string;
+  seconds?: number;
+  cached?: boolean;
+}
+
+export interface CellProvenance {
+  trtpipe: string;
+  runner: { target: string; address: string; hostname: string; version: string };
+  backend: { name: string; version?: string; device?: string };
+  /** The runner's GPUs, when the cell ran on a GPU device. */
+  gpus?: GpuProvenance[];
+  /** sha256 of each input that decides the result. */
+  hashes: {
+    model?: string;
+    /** Canonical JSON of the cell's transform parameters (policy, calibration). */
+    policy?: string;
+    evaluationData?: string;
+    calibrationData?: string;
+    /** Canonical JSON of the transform's lock rows. */
+    lockfile?: string;
+    /** Canonical JSON of the build parameters. */
+    buildSettings?: string;
+    annotatedModel?: string;
+    engine?: string;
+  };
+  build: Record<string, unknown>;
+  git?: GitInfo;
+  stages: StageTiming[];
+  cache: { hits: number; stages: number };
+}
+
+export interface RunProvenance {
+  trtpipe: string;
+  node: string;
+  platform: string;
+  /** The commit of the repository holding the pipeline file. */
+  git?: GitInfo;
+}
+
+interface GpuCapability {
+  name?: string;
+  computeCapability?: string;
+  memoryBytes?: number;
+  driverVersion?: string;
+  cudaVersion?: string;
+}
+
+const hashJson = (v: unknown) => sha256Hex(canonicalJson(v));
+
+/**
+ * Adds `provenance` to the record and to each of its cells (mutates `record`).
+ * `cwd` is the folder the record's input paths are relative to.
+ */
+export async function addProvenance(record: RunRecord, pipeline: Pipeline, cwd: string): Promise<void> {
+  const git = await gitCommit(path.dirname(pipeline.file));
+  record.provenance = { trtpipe: record.trtpipe.version, node: process.version, platform: `${process.platform}-${process.arch}`, ...(git ? { git } : {}) };
+  const inputHash = (file: string | undefined) => (file ? record.inputs[path.relative(cwd, file)]?.sha256 : undefined);
+  const dataHash = (d: DataSource | undefined) => (d ? inputHash(d.npz ?? d.dir) ?? (d.synthetic ? hashJson({ synthetic: d.synthetic }) : undefined) : undefined);
+  for (const cell of record.cells) {
+    cell.provenance = cellProvenance(record, cell, {
+      ...(git ? { git } : {}),
+      model: inputHash(pipeline.model.path),
+      evaluationData: dataHash(pipeline.data.evaluation),
+      calibrationData: dataHash(pipeline.data.calibration),
+    });
+  }
+}
+
+function cellProvenance(
+  record: RunRecord,
+  cell: CellSummary,
+  known: { git?: GitInfo; model?: string; evaluationData?: string; calibrationData?: string },
+): CellProvenance {
+  const runner = record.runners[cell.target];
+  const transform = transformOf(record, cell);
+  const build = buildOf(record, cell);
+  const details = (build?.details ?? {}) as { backend?: string; version?: string; device?: string };
+  const backendName = String(build?.params.backend ?? details.backend ?? '');
+  const backendCaps = (runner?.backends as { name: string; version?: string }[] | undefined)?.find((b) => b.name === backendName);
+  const device = details.device;
+  const gpus = ((runner?.gpus ?? []) as GpuCapability[]).map((g) => ({
+    name: g.name ?? '',
+    computeCapability: g.computeCapability ?? '',
+    driver: g.driverVersion ?? '',
+    cuda: g.cudaVersion ?? '',
+    ...(g.memoryBytes ? { memoryBytes: g.memoryBytes } : {}),
+  }));
+  const stages = Object.entries(record.stages)
+    .filter(([, s]) => s.cells.includes(cell.id))
+    .map(([id, s]): StageTiming => ({ id, status: s.status, ...(s.seconds !== undefined ? { seconds: s.seconds } : {}), ...(s.cached !== undefined ? { cached: s.cached } : {}) }));
+  const hashes: CellProvenance['hashes'] = {
+    ...(known.model ? { model: known.model } : {}),
+    ...(transform ? { policy: hashJson(transform.params) } : {}),
+    ...(known.evaluationData ? { evaluationData: known.evaluationData } : {}),
+    ...(known.calibrationData ? { calibrationData: known.calibrationData } : {}),
+    ...(transform?.details?.lock ? { lockfile: hashJson(transform.details.lock) } : {}),
+    ...(build ? { buildSettings: hashJson(build.params) } : {}),
+    ...(transform?.outputs?.model ? { annotatedModel: transform.outputs.model.sha256 } : {}),
+    ...(build?.outputs?.engine ? { engine: build.outputs.engine.sha256 } : {}),
+  };
+  return {
+    trtpipe: record.trtpipe.version,
+    runner: { target: cell.target, address: runner?.address ?? '', hostname: runner?.hostname ?? '', version: runner?.runnerVersion ?? '' },
+    backend: {
+      name: backendName,
+      ...(details.version || backendCaps?.version ? { version: details.version || backendCaps?.version } : {}),
+      ...(device ? { device } : {}),
+    },
+    // A CPU build ran on no GPU, whatever the runner has.
+    ...(gpus.length && device !== 'cpu' ? { gpus } : {}),
+    hashes,
+    build: build?.params ?? {},
+    ...(known.git ? { git: known.git } : {}),
+    stages,
+    cache: { hits: stages.filter((s) => s.cached).length, stages: stages.filter((s) => s.status === 'done').length },
+  };
+}
