@@ -24,7 +24,7 @@ import onnx
 from .compile_node import compile_node
 from .fold import NOT_FOLDABLE, fold_constants
 from .fusion import fuse
-from .graph import Node, op_def, read_graph
+from .graph import Graph, Node, op_def, read_graph
 
 MAX_SPECIALIZED = 8  # plans kept per program (one per distinct set of input shapes)
 
@@ -45,6 +45,26 @@ class Plan:
     frontier: list[str] = field(default_factory=list)
 
 
+@dataclass
+class Prepared:
+    """The device-independent part of a conversion (what explain reads)."""
+
+    graph: Graph
+    nodes: list[Node]  # left to run, fused where fusion applied
+    consts: dict[str, Any]  # CPU tensors: initializers and folded values
+    folded: list[str]  # names of nodes evaluated at load time
+    fused: list[Node]  # the fused nodes among `nodes`
+
+
+def prepare(model: onnx.ModelProto, fuse_patterns: bool = True) -> Prepared:
+    """Reads, checks, folds and (optionally) fuses the graph on the CPU."""
+    graph = read_graph(model)
+    nodes, consts, folded = fold_constants(graph)
+    if fuse_patterns:
+        nodes = fuse(nodes, consts, graph.outputs)
+    return Prepared(graph, nodes, consts, folded, [n for n in nodes if n.fused_from])
+
+
 class Program:
     """An ONNX model compiled for one torch device.
 
@@ -58,13 +78,10 @@ class Program:
         import torch
 
         self.device = torch.device(device)
-        self.graph = read_graph(model)
-        nodes, self.consts, self.folded = fold_constants(self.graph)
-        self.fused: list[Node] = []
-        if fuse_patterns:
-            nodes = fuse(nodes, self.consts, self.graph.outputs)
-            self.fused = [n for n in nodes if n.fused_from]
-        self.nodes = nodes
+        prepared = prepare(model, fuse_patterns)
+        self.graph, self.consts, self.folded = prepared.graph, prepared.consts, prepared.folded
+        self.fused = prepared.fused
+        self.nodes = prepared.nodes
         self.input_names = [s.name for s in self.graph.inputs]
         self.host = self._host_tensors()
         self.specializable = self._can_specialize()
