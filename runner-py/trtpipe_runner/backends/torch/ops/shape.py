@@ -256,6 +256,8 @@ def pad(nv: NodeView):
         flat: list[int] = []
         for a in range(last, -1, -1):  # F.pad lists the last axis first
             flat.extend(per_axis.get(a, (0, 0)))
+        while len(flat) > 2 and flat[-2:] == [0, 0]:  # leading axes left alone (non-constant modes need this)
+            del flat[-2:]
         return flat
 
     kwargs = {"value": value} if mode == "constant" else {}
