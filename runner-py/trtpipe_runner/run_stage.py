@@ -72,10 +72,11 @@ def parse_params(text: str | None) -> dict[str, Any]:
     return params
 
 
-def stderr_events(stream: TextIO = sys.stderr, min_step: float = 0.1, min_seconds: float = 2.0):
+def stderr_events(stream: TextIO | None = None, min_step: float = 0.1, min_seconds: float = 2.0):
     """An emit callback printing log lines, and progress when it moved on by `min_step`,
     `min_seconds` passed, or it is done (stages report every batch)."""
     last = {"fraction": -1.0, "time": 0.0}
+    out = stream or sys.stderr
 
     def emit(kind: str, payload: tuple) -> None:
         if kind == "progress":
@@ -84,10 +85,10 @@ def stderr_events(stream: TextIO = sys.stderr, min_step: float = 0.1, min_second
             if fraction < 1.0 and fraction - last["fraction"] < min_step and now - last["time"] < min_seconds:
                 return
             last.update(fraction=fraction, time=now)
-            print(f"[{fraction * 100:5.1f}%] {message}", file=stream, flush=True)
+            print(f"[{fraction * 100:5.1f}%] {message}", file=out, flush=True)
         elif kind == "log":
             level, message = payload
-            print(f"{level}: {message}", file=stream, flush=True)
+            print(f"{level}: {message}", file=out, flush=True)
     return emit
 
 

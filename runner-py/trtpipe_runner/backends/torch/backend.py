@@ -64,7 +64,7 @@ class TorchBackend(Backend):
         from .program import Program
 
         s = parse_settings(settings)
-        check_device(s.device)
+        check_device(s.device)  # first: says so when torch or the GPU is missing
         model = _load_onnx(model_path)
         cancel.check()
         t0 = time.perf_counter()
@@ -99,7 +99,9 @@ class TorchBackend(Backend):
     def load(self, engine_path: Path, settings: dict[str, Any]) -> Session:
         from .program import Program
         from .session import TorchSession
+        from .settings import require_torch
 
+        require_torch()
         model = _load_onnx(engine_path)
         s = self._settings(model, settings)
         check_device(s.device)
