@@ -33,6 +33,7 @@ import platform
 import sys
 import tempfile
 import time
+import traceback
 import warnings
 from pathlib import Path
 
@@ -134,6 +135,9 @@ def accuracy_part(device: str, workdir: Path, log) -> list[dict]:
                     row.update(metrics_row(got.astype(np.float32), ref, labels))
                 except RunnerError as exc:  # e.g. ORT CPU has no bf16 kernel for some op
                     row["error"] = f"{exc.code}: {exc.message}"
+                except Exception as exc:  # noqa: BLE001 - one failing cell must not lose the others' numbers
+                    row["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                    traceback.print_exc()
                 rows.append(row)
                 log(f"  {name:12s} {precision:5s} {backend:17s} " + (
                     f"cosine {row['cosine']:.6f} top1 {row['top1']:.4f}" if "cosine" in row else row["error"][:90]))
@@ -246,7 +250,6 @@ def latency_part(device: str, quick: bool, workdir: Path, warmup: int, iteration
     """(b): ResNet-50 and the BERT-sized encoder, fp32/fp16/bf16, batch 1 and 64."""
     import torch
 
-    from trtpipe_runner.backends.torch.dtypes import to_numpy
     from trtpipe_runner.model.load import load_model
 
     torch.manual_seed(0)
@@ -271,43 +274,64 @@ def latency_part(device: str, quick: bool, workdir: Path, warmup: int, iteration
         log(f"  exported {name} in {time.perf_counter() - t0:.1f}s ({path.stat().st_size / 1e6:.0f} MB)")
         fp32_model = load_model(path)
         for precision, dtype in dtypes.items():
-            graph_path = save(annotated(fp32_model, precision), workdir, f"{name}-{precision}")
-            session, built = torch_session(graph_path, device)
-            # A fresh copy per dtype: rounding fp32 -> fp16 -> bf16 in place would change the weights.
-            native = copy.deepcopy(module).to(device=device, dtype=dtype)
-            for b in batches:
-                x = sample(b)
-                feed = {in_name: x.numpy()}
-                with torch.inference_mode():
-                    xd = x.to(device)
-                    native_in = xd if not xd.is_floating_point() else xd.to(dtype)
-                    native_out = native(native_in)
-                    ours_out = session.run(feed)[out_name]
-                    row = {"model": name, "precision": precision, "batch": b,
-                           "steps": built.details["conversion"]["steps_generic"],
-                           "cosine_ours_vs_native": cosine(ours_out.astype(np.float32),
-                                                           to_numpy(native_out.float())),
-                           "ours_eager_ms": time_ours(session, feed, warmup, iterations, False),
-                           "ours_graph_ms": time_ours(session, feed, warmup, iterations, True),
-                           "native_eager_ms": time_native(lambda: native(native_in), device, warmup, iterations,
-                                                          False),
-                           "native_graph_ms": time_native(lambda: native(native_in), device, warmup, iterations,
-                                                          True)}
-                rows.append(row)
-                log(f"  {name:9s} {precision} b{b:<3d} ours eager {row['ours_eager_ms']:8.3f} ms  graph "
-                    f"{row['ours_graph_ms']:8.3f} ms | native eager {row['native_eager_ms']:8.3f} ms  graph "
-                    f"{row['native_graph_ms']:8.3f} ms | cosine {row['cosine_ours_vs_native']:.5f}")
-            session.close()
-            del session, native
+            try:
+                rows.extend(measure_precision(module, fp32_model, name, precision, dtype, sample, in_name, out_name,
+                                              batches, device, workdir, warmup, iterations, log))
+            except Exception as exc:  # noqa: BLE001 - keep the other rows; say what failed
+                traceback.print_exc()
+                rows.append({"model": name, "precision": precision, "error": f"{type(exc).__name__}: {exc}"})
             if device != "cpu":
                 torch.cuda.empty_cache()
+    return rows
+
+
+def measure_precision(module, fp32_model, name, precision, dtype, sample, in_name, out_name, batches, device,
+                      workdir, warmup, iterations, log) -> list[dict]:
+    """One model in one dtype: our backend vs the native module, eager and CUDA graph, per batch."""
+    import torch
+
+    from trtpipe_runner.backends.torch.dtypes import to_numpy
+
+    graph_path = save(annotated(fp32_model, precision), workdir, f"{name}-{precision}")
+    session, built = torch_session(graph_path, device)
+    # A fresh copy per dtype: rounding fp32 -> fp16 -> bf16 in place would change the weights.
+    native = copy.deepcopy(module).to(device=device, dtype=dtype)
+    rows = []
+    for b in batches:
+        x = sample(b)
+        feed = {in_name: x.numpy()}
+        row = {"model": name, "precision": precision, "batch": b,
+               "steps": built.details["conversion"]["steps_generic"], "errors": []}
+        with torch.inference_mode():
+            xd = x.to(device)
+            native_in = xd if not xd.is_floating_point() else xd.to(dtype)
+            row["cosine_ours_vs_native"] = cosine(session.run(feed)[out_name].astype(np.float32),
+                                                  to_numpy(native(native_in).float()))
+            measurements = {
+                "ours_eager_ms": lambda: time_ours(session, feed, warmup, iterations, False),
+                "ours_graph_ms": lambda: time_ours(session, feed, warmup, iterations, True),
+                "native_eager_ms": lambda: time_native(lambda: native(native_in), device, warmup, iterations, False),
+                "native_graph_ms": lambda: time_native(lambda: native(native_in), device, warmup, iterations, True),
+            }
+            for key, measure in measurements.items():
+                try:
+                    row[key] = measure()
+                except Exception as exc:  # noqa: BLE001 - e.g. a capture failure: keep the other numbers
+                    row[key] = float("nan")
+                    row["errors"].append(f"{key}: {type(exc).__name__}: {str(exc).strip()[:200]}")
+        rows.append(row)
+        log(f"  {name:9s} {precision} b{b:<3d} ours eager {row['ours_eager_ms']:8.3f} ms  graph "
+            f"{row['ours_graph_ms']:8.3f} ms | native eager {row['native_eager_ms']:8.3f} ms  graph "
+            f"{row['native_graph_ms']:8.3f} ms | cosine {row['cosine_ours_vs_native']:.5f}"
+            + (f" | errors: {row['errors']}" if row["errors"] else ""))
+    session.close()
     return rows
 
 
 def ratios(latency: list[dict]) -> list[dict]:
     """fp16/fp32, bf16/fp32 (ours) and ours/native per dtype, per model, batch and mode."""
     out = []
-    index = {(r["model"], r["precision"], r["batch"]): r for r in latency}
+    index = {(r["model"], r["precision"], r["batch"]): r for r in latency if "batch" in r}
     for (model, precision, batch), r in index.items():
         if precision != "fp32":
             continue
@@ -346,6 +370,9 @@ def print_tables(doc: dict) -> None:
     print(f"{'model':10s} {'prec':5s} {'batch':>5s} {'ours eager':>11s} {'ours graph':>11s} {'native eager':>13s} "
           f"{'native graph':>13s} {'cos vs native':>14s}")
     for r in doc["latency"]:
+        if "batch" not in r:
+            print(f"{r['model']:10s} {r['precision']:5s} error: {r.get('error', '')[:100]}")
+            continue
         print(f"{r['model']:10s} {r['precision']:5s} {r['batch']:5d} {fmt(r['ours_eager_ms'], 11)} "
               f"{fmt(r['ours_graph_ms'], 11)} {fmt(r['native_eager_ms'], 13)} {fmt(r['native_graph_ms'], 13)} "
               f"{r['cosine_ours_vs_native']:14.6f}")
