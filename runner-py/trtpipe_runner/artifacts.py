@@ -10,16 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Iterator
 
 from .errors import IntegrityError, NotFoundError, UserError
 
 CHUNK = 1 << 20  # 1 MiB: the chunk size of the wire protocol
 _SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def check_sha(sha: str) -> str:
@@ -38,7 +50,15 @@ def sha256_file(path: Path) -> str:
 
 
 class ArtifactWriter:
-    """Streams bytes into the store; `commit()` verifies and publishes them."""
+    """Streams bytes into the store; `commit()` verifies and publishes them.
+
+    Hashing and writing run on a helper thread fed through a small bounded
+    queue, so they overlap with receiving the next chunk (hashlib and file
+    writes release the GIL). Blobs are not fsynced: the store is a cache whose
+    entries are named by, and checked against, their hash.
+    """
+
+    QUEUE_CHUNKS = 8
 
     def __init__(self, store: "ArtifactStore", expected_sha: str | None, expected_size: int | None):
         self._store = store
@@ -46,9 +66,28 @@ class ArtifactWriter:
         self._expected_size = expected_size
         fd, name = tempfile.mkstemp(dir=store.tmp_dir, prefix="put-")
         self._tmp = Path(name)
-        self._file: BinaryIO = os.fdopen(fd, "wb")
+        self._fd = fd
         self._hash = hashlib.sha256()
+        self._queue: queue.Queue = queue.Queue(self.QUEUE_CHUNKS)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="artifact-writer", daemon=True)
+        self._thread.start()
         self.size = 0
+
+    def _drain(self) -> None:
+        while True:
+            data = self._queue.get()
+            if data is None:
+                return
+            if self._error is not None:
+                continue
+            try:
+                self._hash.update(data)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(self._fd, view):]
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the caller's thread
+                self._error = exc
 
     def write(self, data: bytes) -> None:
         if self._expected_size is not None and self.size + len(data) > self._expected_size:
@@ -56,15 +95,26 @@ class ArtifactWriter:
             raise IntegrityError(
                 f"artifact {self._expected_sha} is larger than its declared {self._expected_size} bytes"
             )
-        self._file.write(data)
-        self._hash.update(data)
+        if self._error is not None:
+            self.abort()
+            raise self._error
+        self._queue.put(data)
         self.size += len(data)
+
+    def _finish(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
     def commit(self) -> str:
         """Verifies hash and size, renames into place; returns the sha256."""
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        self._finish()
+        if self._error is not None:
+            self._tmp.unlink(missing_ok=True)
+            raise self._error
         sha = self._hash.hexdigest()
         if self._expected_sha is not None and sha != self._expected_sha:
             self._tmp.unlink(missing_ok=True)
@@ -81,8 +131,7 @@ class ArtifactWriter:
         return sha
 
     def abort(self) -> None:
-        if not self._file.closed:
-            self._file.close()
+        self._finish()
         self._tmp.unlink(missing_ok=True)
 
 
@@ -92,14 +141,18 @@ class ArtifactStore:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.objects = self.root / "objects"
-        self.tmp_dir = self.root / "tmp"
         self.objects.mkdir(parents=True, exist_ok=True)
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.tmp_dir.iterdir():  # leftovers of a crashed writer
-            if stale.is_file():
-                stale.unlink(missing_ok=True)
-            else:
+        # Several runners may share one store (concurrent `trtpipe run`s on a
+        # machine): each writes temporaries in its own folder and sweeps only
+        # the folders of processes that no longer exist.
+        tmp_root = self.root / "tmp"
+        tmp_root.mkdir(parents=True, exist_ok=True)
+        for stale in tmp_root.iterdir():
+            owner = stale.name.split("-", 1)[0]
+            if owner.isdigit() and not _alive(int(owner)):
                 shutil.rmtree(stale, ignore_errors=True)
+        self.tmp_dir = Path(tempfile.mkdtemp(dir=tmp_root, prefix=f"{os.getpid()}-"))
+        self._verified: dict[str, tuple[int, int]] = {}
 
     def path(self, sha: str) -> Path:
         check_sha(sha)
@@ -109,10 +162,19 @@ class ArtifactStore:
         return self.path(sha).is_file()
 
     def require(self, sha: str) -> Path:
-        """Returns the blob's path; NotFoundError if absent."""
+        """Returns the blob's path; NotFoundError if absent, IntegrityError if its
+        bytes no longer hash to its name (checked once per file version)."""
         p = self.path(sha)
-        if not p.is_file():
-            raise NotFoundError(f"artifact {sha} is not on this runner; upload it first")
+        try:
+            st = p.stat()
+        except FileNotFoundError:
+            raise NotFoundError(f"artifact {sha} is not on this runner; upload it first") from None
+        stamp = (st.st_mtime_ns, st.st_size)
+        if self._verified.get(sha) != stamp:
+            if sha256_file(p) != sha:
+                p.unlink(missing_ok=True)
+                raise IntegrityError(f"artifact {sha} on this runner was corrupt and has been removed; upload it again")
+            self._verified[sha] = stamp
         return p
 
     def size(self, sha: str) -> int:

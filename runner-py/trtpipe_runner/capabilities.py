@@ -41,19 +41,10 @@ def probe_onnxruntime() -> BackendInfo:
 
 
 def probe_tensorrt() -> BackendInfo:
-    """Importing tensorrt proves nothing; creating a Builder needs a working GPU."""
-    try:
-        import tensorrt as trt  # noqa: F401
-    except ImportError:
-        return BackendInfo("tensorrt", False, reason="tensorrt: not installed")
-    try:
-        logger = trt.Logger(trt.Logger.ERROR)
-        builder = trt.Builder(logger)
-        if builder is None:
-            raise RuntimeError("Builder() returned None")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
-        return BackendInfo("tensorrt", False, trt.__version__, reason=f"tensorrt: cannot create a Builder ({exc})")
-    return BackendInfo("tensorrt", True, trt.__version__, precisions=["fp32", "tf32", "fp16", "bf16", "int8", "fp8"])
+    """Importing tensorrt proves nothing; backends/tensorrt/probe.py creates a Builder and reads the GPU."""
+    from .backends.tensorrt.probe import probe
+
+    return BackendInfo("tensorrt", **probe(gpus=probe_gpus))
 
 
 def probe_torch() -> BackendInfo:

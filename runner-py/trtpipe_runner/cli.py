@@ -68,8 +68,11 @@ def _serve(args) -> int:
     except (OSError, RuntimeError) as exc:
         print(f"trtpipe-runner: cannot listen on {args.listen}: {exc}", file=sys.stderr)
         return 3
-    # The one line on stdout: the bound port, for whoever spawned us.
+    # The one line on stdout: the bound port, for whoever spawned us. Anything
+    # else printed later (libraries print progress) goes to stderr, so the
+    # parent never has to drain a stdout pipe.
     print(server.port, flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     logging.getLogger("trtpipe_runner").info("serving on port %d, store %s", server.port, args.store)
     stopping = threading.Event()
 

@@ -9,11 +9,15 @@ Commands:
   run <pipeline.yaml>      plan and run a pipeline: transform, build, evaluate, benchmark, report
   validate [files...]      check pipeline files (all of pipelines/ by default)
   schema                   print the pipeline JSON Schema
+  lock <pipeline.yaml>     resolve every precision and write <pipeline>.lock.json beside it
+  explain [run] [cell]     per node: requested, resolved and realized precision, and why
 
 Options for run:
   --verbose                plain line-by-line progress, runner logs included
   --state-dir <dir>        where results go (default: .trtpipe in the current folder)
   --python <path>          Python for the local runner (default: .venv/bin/python of trtpipe, then python3)
+  --frozen                 fail if precision resolution differs from the committed lockfile
+  --on-error <mode>        fail (default: start nothing new after a failure) or keep-going
 
 General:
   -h, --help               this help

@@ -11,9 +11,16 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   run: () => import('./commands/run.js'),
   validate: () => import('./commands/validate.js'),
   schema: () => import('./commands/schema.js'),
+  lock: () => import('./commands/lock.js'),
+  explain: () => import('./commands/explain.js'),
 };
 
 export async function main(argv: string[]): Promise<void> {
+  // `trtpipe explain | head`: a closed pipe ends the output, not the process with a stack.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
     process.stdout.write(HELP);

@@ -22,7 +22,7 @@ function validator() {
     // ajv ships CommonJS; createRequire avoids the ESM default-export dance.
     const require = createRequire(import.meta.url);
     const Ajv2020 = require('ajv/dist/2020').default as typeof import('ajv').default;
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
     ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
     const schema = loadSchema();
     compiled = { validate: ajv.compile(schema), schema };

@@ -27,7 +27,7 @@ export function parseSource(text: string, display: string, absolute: string): { 
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
   const errors: Diagnostic[] = [];
   for (const e of [...doc.errors, ...doc.warnings]) {
-    const pos = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const pos = lines.linePos(e.pos[0]);
     errors.push({
       severity: doc.errors.includes(e as never) ? 'error' : 'warning',
       code: e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax',

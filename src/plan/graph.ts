@@ -3,14 +3,14 @@
  * transform per precision) and per-cell stages (build, evaluate, benchmark).
  * Pure: no I/O beyond what the caller passes in.
  */
-import type { Pipeline } from '../config/types.js';
+import type { DataSource, Pipeline } from '../config/types.js';
 import type { Cell } from './matrix.js';
 
-export type StageName = 'inspect' | 'reference' | 'transform' | 'build' | 'evaluate' | 'benchmark';
+export type StageName = 'inspect' | 'reference' | 'calibrate' | 'transform' | 'build' | 'evaluate' | 'benchmark';
 
 /** Where a stage input comes from: a file of the user's, or another stage's output. */
 export type InputRef =
-  | { kind: 'file'; path: string; role: 'model' | 'calib_data' | 'eval_data' }
+  | { kind: 'file'; path: string; role: 'model' | 'calib_data' | 'eval_data'; data?: DataSource }
   | { kind: 'stage'; node: string; output: string };
 
 export interface StageNode {
@@ -36,6 +36,7 @@ export interface StageGraph {
 export const STAGE_VERSIONS: Record<StageName, number> = {
   inspect: 1,
   reference: 1,
+  calibrate: 1,
   transform: 1,
   build: 1,
   evaluate: 1,
@@ -70,18 +71,45 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
       id: 'reference',
       stage: 'reference',
       target: home,
-      inputs: { model, eval_data: evalData, ...(calibData ? { calib_data: calibData } : {}) },
-      params: {
-        batch: p.evaluate.batch,
-        eval_data: evalParams,
-        ...(calibData ? { calib_data: { samples: p.data.calibration!.samples } } : {}),
-      },
+      inputs: { model, eval_data: evalData },
+      params: { batch: p.evaluate.batch, eval_data: evalParams },
     }, cell.id);
+    // Activation ranges come from the calibration data alone, in their own
+    // node, so changing the evaluation data does not invalidate transforms.
+    if (calibData) {
+      add({
+        id: 'ranges',
+        stage: 'reference',
+        target: home,
+        inputs: { model, calib_data: calibData },
+        params: { batch: p.evaluate.batch, calib_data: { samples: p.data.calibration!.samples } },
+      }, cell.id);
+    }
+    // Q/DQ scales, only where this cell's policy can quantize something.
+    const quantizes = isQuantized(cell.precision) || p.precision.rules.some((r) => isQuantized(r.use));
+    if (quantizes && calibData) {
+      add({
+        id: 'calibrate',
+        stage: 'calibrate',
+        target: home,
+        inputs: { model, calib_data: calibData },
+        params: {
+          batch: p.evaluate.batch,
+          method: p.calibration.method,
+          percentile: p.calibration.percentile,
+          calib_data: { samples: p.data.calibration!.samples },
+        },
+      }, cell.id);
+    }
     const transform = add({
       id: `transform@${cell.precision}`,
       stage: 'transform',
       target: home,
-      inputs: { model, ...(calibData ? { ranges: { kind: 'stage', node: 'reference', output: 'ranges' } } : {}) },
+      inputs: {
+        model,
+        ...(calibData ? { ranges: { kind: 'stage', node: 'ranges', output: 'ranges' } } : {}),
+        ...(quantizes && calibData ? { scales: { kind: 'stage', node: 'calibrate', output: 'scales' } } : {}),
+      },
       params: {
         policy: {
           default: cell.precision,
@@ -99,7 +127,17 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
       stage: 'build',
       target: cell.target,
       inputs: { model: { kind: 'stage', node: transform.id, output: 'model' } },
-      params: { backend: target.backend, numerics: target.numerics, precision: cell.precision, ...target.build },
+      params: {
+        backend: target.backend,
+        numerics: target.numerics,
+        precision: cell.precision,
+        ...target.build,
+        // A TensorRT engine only runs the shapes of its optimization profile: the declared
+        // ranges, else batch 1..the largest batch evaluate/benchmark run (backends/tensorrt/profiles.py).
+        ...(target.backend === 'tensorrt'
+          ? { input_shapes: p.model.inputs, max_batch: Math.max(p.evaluate.batch, ...p.benchmark.batch) }
+          : {}),
+      },
     }, cell.id);
     const engine: InputRef = { kind: 'stage', node: build.id, output: 'engine' };
     add({
@@ -127,8 +165,12 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
   return { cells, nodes };
 }
 
-function dataRef(d: { npz?: string; dir?: string }, role: 'eval_data' | 'calib_data'): InputRef {
-  // Directories and synthetic data are packed into one .npz before upload
-  // (run/data-pack.ts); the graph only needs a stable path to key on.
-  return { kind: 'file', path: d.npz ?? d.dir ?? `synthetic:${role}`, role };
+function isQuantized(p: string): boolean {
+  return p === 'int8' || p === 'fp8';
+}
+
+function dataRef(d: DataSource, role: 'eval_data' | 'calib_data'): InputRef {
+  // Folders and synthetic data travel as a manifest (run/input-files.ts);
+  // the path is only the name the graph knows the input by.
+  return { kind: 'file', path: d.npz ?? d.dir ?? `synthetic:${role}`, role, data: d };
 }

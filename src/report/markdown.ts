@@ -1,6 +1,7 @@
 /** report.md: fits a pull-request comment. */
 import type { CellSummary } from './summary.js';
 import { fmt, mdTable, ms, pct } from './format.js';
+import { describeTolerance } from './tolerances.js';
 
 export interface MarkdownInput {
   pipeline: string;
@@ -38,6 +39,8 @@ export function renderMarkdown(r: MarkdownInput): string {
     }
     out.push('');
   }
+  const outOfTolerance = r.cells.flatMap((c) => c.tolerances.filter((t) => !t.pass).map((t) => `- **${c.name}**: ${describeTolerance(t)}`));
+  if (outOfTolerance.length) out.push('## Out of tolerance', '', ...outOfTolerance, '');
   if (r.dataNotes.length) {
     out.push('## Data', '', ...r.dataNotes.map((n) => `- ${n}`), '');
   }

@@ -5,6 +5,8 @@
 import type { Cell } from '../plan/matrix.js';
 import type { StageGraph } from '../plan/graph.js';
 import type { NodeFailure, NodeResult } from '../run/events.js';
+import type { Pipeline } from '../config/types.js';
+import { checkTolerances, type ToleranceResult } from './tolerances.js';
 
 export interface CellSummary {
   id: string;
@@ -19,10 +21,13 @@ export interface CellSummary {
   latency: Record<string, Record<string, number>>;
   precisionCounts: Record<string, number>;
   build: Record<string, unknown>;
+  /** evaluate.tolerances checked on this cell's accuracy (empty when none are set). */
+  tolerances: ToleranceResult[];
 }
 
 export interface RunOutcomeView {
   graph: StageGraph;
+  tolerances?: Pipeline['evaluate']['tolerances'];
   results: Map<string, NodeResult>;
   failures: Map<string, NodeFailure>;
   skipped: Map<string, string>;
@@ -58,5 +63,6 @@ function summarizeCell(cell: Cell, o: RunOutcomeView): CellSummary {
     latency,
     precisionCounts: (transform?.details.resolved_counts as Record<string, number> | undefined) ?? {},
     build: build?.details ?? {},
+    tolerances: evaluate && o.tolerances ? checkTolerances(o.tolerances, evaluate.metrics) : [],
   };
 }

@@ -6,7 +6,9 @@
 import path from 'node:path';
 import { VERSION } from '../cli/help.js';
 import type { Pipeline } from '../config/types.js';
-import { buildGraph, type StageGraph } from '../plan/graph.js';
+import { buildGraph, type StageGraph, type StageNode } from '../plan/graph.js';
+import { pruneGraph } from '../plan/prune.js';
+import { diffLock, type Lockfile, type LockRow } from '../store/lockfile.js';
 import { computeKeys } from '../plan/keys.js';
 import { expandMatrix } from '../plan/matrix.js';
 import { renderMarkdown } from '../report/markdown.js';
@@ -16,7 +18,7 @@ import { RUN_SCHEMA, writeRunDir, type RunRecord, type StageRecord } from '../st
 import { newRunId, stateDir } from '../store/state-dir.js';
 import type { SchedulerEvent } from './events.js';
 import { hashInputFiles } from './input-files.js';
-import { openRunners } from './runner-pool.js';
+import { openRunners, type RunnerPool } from './runner-pool.js';
 import { runGraph, type SchedulerOutcome } from './scheduler.js';
 
 export interface ExecuteOptions {
@@ -27,6 +29,12 @@ export interface ExecuteOptions {
   onEvent: (e: SchedulerEvent | { type: 'planned'; graph: StageGraph } | { type: 'runners-ready'; seconds: number }) => void;
   onError?: 'fail' | 'keep-going';
   cwd?: string;
+  /** Run only the nodes selected (and what they depend on). */
+  only?: (n: StageNode) => boolean;
+  /** Write the run folder (default true). */
+  writeRun?: boolean;
+  /** `--frozen`: transforms must resolve exactly as this lockfile says. */
+  frozen?: { file: string; lock: Lockfile };
 }
 
 export interface ExecuteResult {
@@ -41,9 +49,10 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   const dirs = stateDir(opts.stateRoot);
   const runId = newRunId(started);
   const cells = expandMatrix(p);
-  const graph = buildGraph(p, cells);
+  const full = buildGraph(p, cells);
+  const graph = opts.only ? pruneGraph(full, opts.only) : full;
   opts.onEvent({ type: 'planned', graph });
-  const files = await hashInputFiles(graph);
+  const files = await hashInputFiles(graph, path.join(opts.stateRoot, 'tmp'));
   const targets = [...new Set(graph.nodes.map((n) => n.target))];
   const pool = await openRunners(p, targets, {
     storeDir: dirs.runnerStore,
@@ -66,12 +75,14 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       keys,
       signal: opts.signal,
       onError: opts.onError,
+      ...(opts.frozen ? { check: frozenCheck(opts.frozen) } : {}),
       onEvent: (e) => {
         if (e.type === 'upload') uploadSeconds += e.seconds;
         opts.onEvent(e);
       },
     });
-    const summaries = summarizeCells({ graph, ...outcome });
+    await explainRunnerDeath(pool, outcome);
+    const summaries = summarizeCells({ graph, ...outcome, tolerances: p.evaluate.tolerances });
     const stages: Record<string, StageRecord> = {};
     for (const n of graph.nodes) {
       const r = outcome.results.get(n.id);
@@ -98,7 +109,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       finished: new Date().toISOString(),
       trtpipe: { version: VERSION },
       pipeline: { name: p.name, file: path.relative(cwd, p.file), sha256: (await hashFile(p.file)).sha256 },
-      inputs: Object.fromEntries([...files.values()].map((f) => [path.relative(cwd, f.path), { path: path.relative(cwd, f.path), sha256: f.sha256, size: f.size }])),
+      inputs: Object.fromEntries([...files].map(([name, f]) => [relName(cwd, name), { path: relName(cwd, name), sha256: f.sha256, size: f.size }])),
       runners: Object.fromEntries(
         [...pool.info].map(([t, i]) => [t, {
           address: i.local ? 'local' : i.address,
@@ -122,19 +133,59 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       batches: p.benchmark.batch,
       dataNotes: dataNotes(outcome),
     });
-    const runDir = await writeRunDir(dirs.runs, record, md);
+    const runDir = opts.writeRun === false ? '' : await writeRunDir(dirs.runs, record, md);
     return { record, runDir, outcome };
   } finally {
     await pool.close();
   }
 }
 
+/** A transform whose lock rows differ from the committed lockfile fails, naming the nodes. */
+function frozenCheck(frozen: { file: string; lock: Lockfile }) {
+  return (node: StageNode, result: { details: Record<string, unknown> }) => {
+    if (node.stage !== 'transform') return undefined;
+    const precision = node.id.split('@')[1]!;
+    const expected = frozen.lock.precisions[precision];
+    const fix = `run \`trtpipe lock\` and commit ${path.basename(frozen.file)}`;
+    if (!expected) {
+      return { message: `${path.basename(frozen.file)} has no entry for ${precision}; ${fix}`, code: 'LOCK_MISMATCH', user: true, unavailable: false };
+    }
+    const changed = diffLock(expected.nodes, result.details.lock as LockRow[]);
+    if (!changed.length) return undefined;
+    const listing = changed.slice(0, 8).join('; ') + (changed.length > 8 ? `; and ${changed.length - 8} more` : '');
+    return { message: `resolution differs from ${path.basename(frozen.file)} for ${changed.length} node(s): ${listing}. If intended, ${fix}`, code: 'LOCK_MISMATCH', user: true, unavailable: false };
+  };
+}
+
+/**
+ * If the local runner process died, the calls it was serving failed with a
+ * bare transport error; say what really happened instead.
+ */
+async function explainRunnerDeath(pool: RunnerPool, outcome: SchedulerOutcome) {
+  const proc = pool.local?.process;
+  if (!proc || ![...outcome.failures.values()].some((f) => !f.user)) return;
+  // The transport error can arrive before Node has reaped the child: wait briefly.
+  await Promise.race([pool.local!.exited, new Promise((r) => setTimeout(r, 1000))]);
+  if (!proc || (proc.exitCode === null && proc.signalCode === null)) return;
+  const how = proc.signalCode ? `killed by ${proc.signalCode}` : `exit code ${proc.exitCode}`;
+  const tail = pool.local!.stderrTail().split('\n').slice(-5).join('\n');
+  for (const f of outcome.failures.values()) {
+    if (f.user) continue;
+    f.unavailable = true;
+    f.code = 'RUNNER_DIED';
+    f.message = `the local runner died (${how}) while this stage ran${tail ? `; its last output:\n${tail}` : ''}`;
+  }
+}
+
+/** Files relative to the working directory; `synthetic:<role>` names as they are. */
+function relName(cwd: string, name: string): string {
+  return name.startsWith('synthetic:') ? name : path.relative(cwd, name) || name;
+}
+
 function dataNotes(outcome: SchedulerOutcome): string[] {
-  const ref = outcome.results.get('reference');
-  if (!ref) return [];
   const notes: string[] = [];
-  for (const [key, label] of [['eval_data', 'evaluation'], ['calib_data', 'calibration']] as const) {
-    const d = ref.details[key] as { samples?: number; synthetic?: boolean; inputs?: Record<string, { min: number; max: number; shape: number[] }> } | undefined;
+  for (const [node, key, label] of [['reference', 'eval_data', 'evaluation'], ['ranges', 'calib_data', 'calibration']] as const) {
+    const d = outcome.results.get(node)?.details[key] as { samples?: number; synthetic?: boolean; inputs?: Record<string, { min: number; max: number; shape: number[] }> } | undefined;
     if (!d) continue;
     const ranges = Object.entries(d.inputs ?? {}).map(([k, v]) => `\`${k}\` ${JSON.stringify(v.shape)} in [${v.min.toPrecision(3)}, ${v.max.toPrecision(3)}]`);
     notes.push(`${label}: ${d.samples} samples${d.synthetic ? ' (**SYNTHETIC: random data**)' : ''}; ${ranges.join(', ')}`);

@@ -1,30 +1,68 @@
-/** The user's files a graph reads (model, data), hashed for upload and keys. */
+/**
+ * The user's files a graph reads (model, data), hashed for upload and keys.
+ * A data folder becomes a manifest naming each of its files by sha256 (each
+ * file is uploaded as its own artifact); synthetic data becomes a manifest
+ * with the generator spec. The manifest's hash is the data set's identity.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { UserError } from '../cli/user-error.js';
+import type { DataSource } from '../config/types.js';
+import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import type { StageGraph } from '../plan/graph.js';
+import { writeFileAtomic } from '../store/atomic.js';
 import { hashFile } from '../store/hash-file.js';
 import type { FileArtifact } from './scheduler.js';
 
 const MEDIA: Record<string, string> = { model: 'application/onnx', eval_data: 'application/x-npz', calib_data: 'application/x-npz' };
+export const MANIFEST_KIND = 'trtpipe.dataset/1';
 
-export async function hashInputFiles(graph: StageGraph): Promise<Map<string, FileArtifact>> {
-  const refs = new Map<string, string>();
+export async function hashInputFiles(graph: StageGraph, tmpDir: string): Promise<Map<string, FileArtifact>> {
+  const refs = new Map<string, { role: string; data?: DataSource }>();
   for (const n of graph.nodes) {
-    for (const i of Object.values(n.inputs)) if (i.kind === 'file') refs.set(i.path, i.role);
+    for (const i of Object.values(n.inputs)) if (i.kind === 'file') refs.set(i.path, { role: i.role, ...(i.data ? { data: i.data } : {}) });
   }
   const files = new Map<string, FileArtifact>();
   await Promise.all(
-    [...refs].map(async ([file, role]) => {
-      if (file.startsWith('synthetic:')) {
-        throw new UserError(`synthetic data is not supported by this version of trtpipe yet; use an .npz file`);
-      }
-      try {
-        const { sha256, size } = await hashFile(file);
-        files.set(file, { path: file, sha256, size, mediaType: MEDIA[role] ?? 'application/octet-stream' });
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        throw new UserError(e.code === 'EISDIR' ? `data folders are not supported yet: ${file}` : `cannot read ${file}: ${e.message}`);
+    [...refs].map(async ([file, { role, data }]) => {
+      if (data?.synthetic) {
+        files.set(file, await manifest(tmpDir, { kind: MANIFEST_KIND, synthetic: data.synthetic }, []));
+      } else if (data?.dir) {
+        files.set(file, await folderManifest(data.dir, tmpDir));
+      } else {
+        files.set(file, await hashed(file, MEDIA[role] ?? 'application/octet-stream'));
       }
     }),
   );
   return files;
+}
+
+async function hashed(file: string, mediaType: string): Promise<FileArtifact> {
+  try {
+    const { sha256, size } = await hashFile(file);
+    return { path: file, sha256, size, mediaType };
+  } catch (err) {
+    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+async function folderManifest(dir: string, tmpDir: string): Promise<FileArtifact> {
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((n) => /\.(npz|npy)$/.test(n) && statSync(path.join(dir, n)).isFile()).sort();
+  } catch (err) {
+    throw new UserError(`cannot read data folder ${dir}: ${(err as Error).message}`);
+  }
+  if (!names.length) throw new UserError(`data folder ${dir} has no .npz or .npy files`);
+  const parts = await Promise.all(names.map((n) => hashed(path.join(dir, n), 'application/octet-stream')));
+  const body = { kind: MANIFEST_KIND, source: path.basename(dir), files: parts.map((p, i) => ({ name: names[i]!, sha256: p.sha256, size: p.size })) };
+  return manifest(tmpDir, body, parts);
+}
+
+async function manifest(tmpDir: string, body: Record<string, unknown>, dependencies: FileArtifact[]): Promise<FileArtifact> {
+  const text = canonicalJson(body);
+  const sha256 = sha256Hex(text);
+  const file = path.join(tmpDir, `manifest-${sha256}.json`);
+  await writeFileAtomic(file, text);
+  return { path: file, sha256, size: Buffer.byteLength(text), mediaType: 'application/vnd.trtpipe.dataset+json', dependencies };
 }

@@ -14,6 +14,8 @@ export interface FileArtifact {
   sha256: string;
   size: number;
   mediaType: string;
+  /** Artifacts this one refers to (a data manifest's files): uploaded with it. */
+  dependencies?: FileArtifact[];
 }
 
 export interface SchedulerOptions {
@@ -30,6 +32,8 @@ export interface SchedulerOptions {
   perRunner?: number;
   /** fail: start nothing new after a failure; keep-going: run what does not depend on it. */
   onError?: 'fail' | 'keep-going';
+  /** Checks a finished stage's result (e.g. against the lockfile); a returned failure fails the node. */
+  check?: (node: StageNode, result: NodeResult) => NodeFailure | undefined;
 }
 
 export interface SchedulerOutcome {
@@ -58,16 +62,21 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
   const uploaded = new Map<string, Promise<void>>();
   let stopLaunching = false;
 
+  const ensureOne = (file: FileArtifact, client: RunnerClient, target: string): Promise<void> => {
+    const key = `${client.address}|${file.sha256}`;
+    if (!uploaded.has(key)) {
+      uploaded.set(key, (async () => {
+        await Promise.all((file.dependencies ?? []).map((d) => ensureOne(d, client, target)));
+        await upload(client, target, file, opts, signal);
+      })());
+    }
+    return uploaded.get(key)!;
+  };
   const ensureFiles = (node: StageNode, client: RunnerClient) =>
     Promise.all(
       Object.values(node.inputs)
         .filter((i) => i.kind === 'file')
-        .map((i) => {
-          const file = opts.files.get((i as { path: string }).path)!;
-          const key = `${client.address}|${file.sha256}`;
-          if (!uploaded.has(key)) uploaded.set(key, upload(client, node.target, file, opts, signal));
-          return uploaded.get(key)!;
-        }),
+        .map((i) => ensureOne(opts.files.get((i as { path: string }).path)!, client, node.target)),
     );
 
   const launch = (node: StageNode) => {
@@ -110,6 +119,8 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
           runner: client.address,
           cached: false,
         };
+        const rejected = opts.check?.(node, result);
+        if (rejected) throw rejected;
         results.set(node.id, result);
         opts.onEvent({ type: 'stage-done', node: node.id, result });
       } catch (err) {
@@ -164,6 +175,7 @@ async function upload(client: RunnerClient, target: string, file: FileArtifact, 
 }
 
 function toFailure(err: unknown, signal: AbortSignal): NodeFailure {
+  if (isNodeFailure(err)) return err;
   if (err instanceof RunnerCallError) {
     return {
       message: signal.aborted && err.code === 1 ? 'cancelled' : err.message,
@@ -176,4 +188,8 @@ function toFailure(err: unknown, signal: AbortSignal): NodeFailure {
   }
   const e = err as Error;
   return { message: e.message ?? String(err), code: 'CLIENT_ERROR', user: false, unavailable: false, traceback: e.stack };
+}
+
+function isNodeFailure(x: unknown): x is NodeFailure {
+  return typeof x === 'object' && x !== null && !(x instanceof Error) && 'code' in x && 'message' in x && 'user' in x;
 }

@@ -42,6 +42,8 @@ export interface RunnerClientOptions {
   token?: string;
   /** TLS: true for system roots, or PEM buffers. Default plaintext. */
   tls?: boolean | { ca?: Buffer; cert?: Buffer; key?: Buffer };
+  /** Overrides of CHANNEL_OPTIONS (benchmarks compare settings side by side). */
+  channelOptions?: ClientOptions;
 }
 
 export type StageEvent = { kind: 'progress'; value: Progress } | { kind: 'log'; value: LogLine };
@@ -60,8 +62,9 @@ export class RunnerClient {
     if (opts.tls) {
       creds = opts.tls === true ? credentials.createSsl() : credentials.createSsl(opts.tls.ca ?? null, opts.tls.key ?? null, opts.tls.cert ?? null);
     }
-    this.client = new RunnerServiceClient(address, creds, CHANNEL_OPTIONS);
-    this.health = new HealthClient(address, creds, CHANNEL_OPTIONS);
+    const options = { ...CHANNEL_OPTIONS, ...opts.channelOptions };
+    this.client = new RunnerServiceClient(address, creds, options);
+    this.health = new HealthClient(address, creds, options);
   }
 
   close(): void {

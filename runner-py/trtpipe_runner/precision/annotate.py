@@ -68,8 +68,17 @@ def annotate(model: onnx.ModelProto, decisions: list, keep_io: bool = True) -> t
 
     counts = {"casts": 0, "initializers_converted": 0, "initializer_copies": 0}
     graph_inputs = {i.name for i in g.input}
+    graph_outputs = {o.name for o in g.output}
+    constants = {n.output[0]: n for n in g.node if n.op_type == "Constant" and n.output}
     init_copy: dict[tuple[str, int], str] = {}
     for name, wants in consumers_want.items():
+        const = constants.get(name)
+        if const is not None and name not in graph_outputs and len(wants) == 1 and wants != {FLOAT}:
+            # A float Constant read only in one low type becomes that type (no Cast).
+            if _convert_constant(const, next(iter(wants))):
+                stored[name] = next(iter(wants))
+                counts["initializers_converted"] += 1
+            continue
         if name in inits and name not in graph_inputs:
             if wants != {FLOAT} and len(wants) == 1:
                 _convert_initializer(inits[name], next(iter(wants)))
@@ -166,7 +175,8 @@ def _retype_value_info(g, stored: dict[str, int]) -> None:
 def _convert_initializer(init: onnx.TensorProto, want: int) -> None:
     arr = numpy_helper.to_array(init)
     if want == TensorProto.FLOAT16:
-        converted = arr.astype(np.float16)
+        with np.errstate(over="ignore"):  # only nodes a rule pinned get here with |w| > 65504
+            converted = arr.astype(np.float16)
     elif want == TensorProto.BFLOAT16:
         import ml_dtypes
 
@@ -174,6 +184,15 @@ def _convert_initializer(init: onnx.TensorProto, want: int) -> None:
     else:
         raise InternalError(f"cannot convert an initializer to element type {want}")
     init.CopyFrom(numpy_helper.from_array(converted, init.name))
+
+
+def _convert_constant(node, want: int) -> bool:
+    """Retypes a Constant's `value` tensor in place; False if it has another form."""
+    for attr in node.attribute:
+        if attr.name == "value" and attr.t.data_type == TensorProto.FLOAT:
+            _convert_initializer(attr.t, want)
+            return True
+    return False
 
 
 def _copy(model: onnx.ModelProto) -> onnx.ModelProto:

@@ -48,7 +48,12 @@ def float_slots(node, types: dict[str, int]) -> tuple[list[int], list[int]]:
 
 
 def does_float_math(node, types: dict[str, int]) -> bool:
+    """False for nodes whose precision cannot matter: no FP32 tensor at all,
+    ops that only read their input's metadata (Shape, Size), and constants
+    (a Constant computes nothing; its consumers decide the type they read)."""
     ins, outs = float_slots(node, types)
+    if node.op_type in ("Shape", "Size", "Constant"):
+        return False
     return bool(ins or outs)
 
 

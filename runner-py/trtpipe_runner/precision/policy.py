@@ -23,8 +23,10 @@ import numpy as np
 from ..errors import UserError
 from ..model.load import opset_version
 from ..model.tensors import tensor_types
-from .op_support import does_float_math, plan_lowering
-from .types import ELEM_TYPE, NOT_FLOAT, PRECISIONS, is_low
+from ..calibration.ranges import QUANTIZABLE_OPS
+from .op_support import does_float_math, first_opset_supporting, plan_lowering
+from .reduction import all_reduction_depths
+from .types import ELEM_TYPE, NOT_FLOAT, PRECISIONS, QUANTIZED, is_low
 
 FP16_MAX = 65504.0
 
@@ -62,6 +64,7 @@ class Rule:
 class Safety:
     init_max: float | None = FP16_MAX
     data_max: float | None = None
+    reduction_depth: int | None = None
 
 
 @dataclass
@@ -116,7 +119,8 @@ def parse_policy(params: dict) -> Policy:
                                 code="BAD_RULE") from None
         rules.append(rule)
     s = params.get("safety") or {}
-    safety = Safety(init_max=s.get("init_max", FP16_MAX), data_max=s.get("data_max"))
+    safety = Safety(init_max=s.get("init_max", FP16_MAX), data_max=s.get("data_max"),
+                    reduction_depth=s.get("reduction_depth"))
     return Policy(default=default, io=params.get("io", "keep"), rules=rules, safety=safety)
 
 
@@ -132,7 +136,9 @@ def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> li
     types = tensor_types(model)
     opset = opset_version(model)
     inits = {i.name: i for i in model.graph.initializer}
+    depths = all_reduction_depths(model) if policy.safety.reduction_depth else {}
     decisions = []
+    too_old: list[tuple[str, str, int]] = []
     for node in model.graph.node:
         requested, reason, rule = policy.default, "POLICY_DEFAULT", None
         for r in policy.rules:
@@ -141,18 +147,36 @@ def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> li
         d = NodeDecision(node.name, node.op_type, requested, requested, reason, rule)
         if not does_float_math(node, types):
             d.resolved, d.reason = NOT_FLOAT, "NO_FLOAT_MATH"
+        elif requested in QUANTIZED:
+            if node.op_type not in QUANTIZABLE_OPS:
+                d.resolved, d.reason = "fp32", "NOT_QUANTIZABLE"
+                d.detail = f"{requested} applies to {', '.join(QUANTIZABLE_OPS)}; {node.op_type} stays fp32"
         elif is_low(requested):
-            _place_low(d, node, types, opset, inits, policy.safety, ranges, pinned=rule is not None)
+            _place_low(d, node, types, opset, inits, policy.safety, ranges, pinned=rule is not None,
+                       depth=depths.get(node.name))
+            if d.reason == "UNSUPPORTED_TYPE":
+                newer = first_opset_supporting(node, ELEM_TYPE[requested], types, opset)
+                if newer is not None:
+                    too_old.append((node.name, node.op_type, newer))
         decisions.append(d)
+    if too_old:
+        needed = max(n for _, _, n in too_old)
+        listing = ", ".join(f"'{name}' ({op}, needs opset {n})" for name, op, n in too_old[:4])
+        more = f" and {len(too_old) - 4} more" if len(too_old) > 4 else ""
+        precision = next(d.requested for d in decisions if d.node == too_old[0][0])
+        raise UserError(
+            f"{precision}: {len(too_old)} node(s) cannot compute in {precision} at the model's opset {opset}: "
+            f"{listing}{more}. Set precision.opset: {needed} to convert the model first, "
+            f"or keep these nodes in fp32 with a rule",
+            code="OPSET_TOO_OLD", node=too_old[0][0])
     return decisions
 
 
-def _place_low(d: NodeDecision, node, types, opset, inits, safety: Safety, ranges, pinned: bool) -> None:
+def _place_low(d: NodeDecision, node, types, opset, inits, safety: Safety, ranges, pinned: bool,
+               depth: int | None = None) -> None:
     plan = plan_lowering(node, ELEM_TYPE[d.requested], types, opset)
     if not plan.ok:
         d.resolved, d.reason, d.detail = "fp32", plan.reason, plan.detail
-        return
-    if pinned:
         return
     if safety.init_max is not None:
         for name in node.input:
@@ -160,9 +184,18 @@ def _place_low(d: NodeDecision, node, types, opset, inits, safety: Safety, range
             if init is not None and types.get(name) == 1:  # FLOAT
                 peak = _abs_max(init)
                 if peak > safety.init_max:
+                    if pinned:  # the user's rule wins; say what it costs
+                        d.detail = f"pinned by rule although initializer '{name}' reaches |{peak:.4g}| > init_max"
+                        return
                     d.resolved, d.reason = "fp32", "INIT_OVERFLOW"
                     d.detail = f"initializer '{name}' reaches |{peak:.4g}| > init_max {safety.init_max:g}"
                     return
+    if pinned:
+        return
+    if safety.reduction_depth is not None and depth is not None and depth > safety.reduction_depth:
+        d.resolved, d.reason = "fp32", "REDUCTION_DEPTH"
+        d.detail = f"reduces over {depth} values > reduction_depth {safety.reduction_depth}"
+        return
     if safety.data_max is not None and ranges:
         for name in list(node.input) + list(node.output):
             peak = ranges.get(name)

@@ -38,9 +38,12 @@ def run(ctx: StageContext) -> StageOutput:
                                       lambda f, k=k, b=b: ctx.progress((k + f) / len(batches), f"batch {b}"))
             stats = summarize(times, b)
             results[str(b)] = stats
+            if p.get("profile_layers") and hasattr(session, "layer_times"):
+                # Per-layer times come from a separate profiled run (backends that can: tensorrt).
+                out.details.setdefault("layer_times_ms", {})[str(b)] = session.layer_times(feed)
             for key, value in stats.items():
                 out.metrics[f"b{b}.{key}"] = value
-        out.details = {"batches": results, "warmup": warmup, "iterations": iterations, "timer": session.timer_name()}
+        out.details.update(batches=results, warmup=warmup, iterations=iterations, timer=session.timer_name())
         return out
     finally:
         session.close()

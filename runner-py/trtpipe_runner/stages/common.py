@@ -6,6 +6,7 @@ import io
 import numpy as np
 
 from ..data.dataset import Dataset, fixed_batch, load_npz
+from ..data.manifest import is_manifest, load_manifest
 from ..errors import UserError
 from ..model.tensors import TensorSpec
 from .context import StageContext
@@ -19,8 +20,12 @@ def load_dataset(ctx: StageContext, name: str, specs: list[TensorSpec]) -> Datas
     Params read: `<name>.labels` (labels key), `<name>.samples` (first N).
     """
     opts = ctx.params.get(name) or {}
-    ds = load_npz(ctx.input_path(name), specs, labels_key=opts.get("labels"),
-                  samples=opts.get("samples"), what=WHAT.get(name, name))
+    path = ctx.input_path(name)
+    what = WHAT.get(name, name)
+    if is_manifest(path):
+        ds = load_manifest(path, ctx.store, specs, opts.get("labels"), opts.get("samples"), what)
+    else:
+        ds = load_npz(path, specs, labels_key=opts.get("labels"), samples=opts.get("samples"), what=what)
     for w in ds.warnings:
         ctx.log(w, "warning")
     return ds

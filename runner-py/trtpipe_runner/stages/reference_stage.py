@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 
 from ..backends.onnxruntime.session import make_session, ort_version, run_batches
+from ..errors import UserError
 from ..evaluation.metrics import top1_accuracy
 from ..model.load import load_model
 from ..model.tensors import graph_inputs, tensor_types
@@ -28,17 +29,21 @@ def run(ctx: StageContext) -> StageOutput:
     out = StageOutput()
     out.details["backend"] = {"name": "onnxruntime", "version": ort_version(), "device": "cpu", "precision": "fp32"}
 
-    evald = load_dataset(ctx, "eval_data", specs)
-    out.details["eval_data"] = evald.summary()
-    session = make_session(model.SerializeToString(), opt_level="disable", threads=int(ctx.params.get("threads", 0)))
-    nb = -(-evald.count // bs)
-    ref = run_batches(session, evald.batches(bs), ctx.cancel,
-                      on_batch=lambda i: ctx.progress(0.5 * (i + 1) / nb, "reference outputs"))
-    out.outputs["reference"] = ctx.save_bytes(npz_bytes(ref), "application/x-npz")
-    if evald.labels is not None:
-        first = next(iter(ref.values()))
-        out.metrics["top1"] = top1_accuracy(first, evald.labels)
-        out.details["labels"] = True
+    if not ctx.has_input("eval_data") and not ctx.has_input("calib_data"):
+        raise UserError("reference needs eval_data and/or calib_data", code="STAGE_INPUT_MISSING")
+    if ctx.has_input("eval_data"):
+        evald = load_dataset(ctx, "eval_data", specs)
+        out.details["eval_data"] = evald.summary()
+        session = make_session(model.SerializeToString(), opt_level="disable",
+                               threads=int(ctx.params.get("threads", 0)))
+        nb = -(-evald.count // bs)
+        ref = run_batches(session, evald.batches(bs), ctx.cancel,
+                          on_batch=lambda i: ctx.progress(0.5 * (i + 1) / nb, "reference outputs"))
+        out.outputs["reference"] = ctx.save_bytes(npz_bytes(ref), "application/x-npz")
+        if evald.labels is not None:
+            first = next(iter(ref.values()))
+            out.metrics["top1"] = top1_accuracy(first, evald.labels)
+            out.details["labels"] = True
 
     if ctx.has_input("calib_data"):
         calib = load_dataset(ctx, "calib_data", specs)

@@ -9,6 +9,10 @@ import { plainProgress } from '../progress/plain.js';
 import type { ProgressSink } from '../progress/sink.js';
 import { summaryTable } from '../summary-table.js';
 import { UserError } from '../user-error.js';
+import type { Pipeline } from '../../config/types.js';
+import type { NodeFailure } from '../../run/events.js';
+import { lockPath, readLockfile, type Lockfile } from '../../store/lockfile.js';
+import { describeTolerance } from '../../report/tolerances.js';
 
 export default async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -21,6 +25,7 @@ export default async function run(argv: string[]): Promise<number> {
         'state-dir': { type: 'string' },
         python: { type: 'string' },
         'on-error': { type: 'string' },
+        frozen: { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -32,6 +37,13 @@ export default async function run(argv: string[]): Promise<number> {
   if (onError !== 'fail' && onError !== 'keep-going') throw new UserError(`--on-error must be fail or keep-going, not '${onError}'`);
   const pipeline = await loadOrExit(positionals[0]!);
   const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  let frozen: { file: string; lock: Lockfile } | undefined;
+  if (values.frozen) {
+    const file = lockPath(pipeline.file);
+    const lock = readLockfile(file);
+    if (!lock) throw new UserError(`--frozen: no lockfile ${path.relative(process.cwd(), file)}; create it with \`trtpipe lock ${positionals[0]}\``);
+    frozen = { file, lock };
+  }
 
   const controller = new AbortController();
   let interrupts = 0;
@@ -53,6 +65,7 @@ export default async function run(argv: string[]): Promise<number> {
       python: values.python,
       signal: controller.signal,
       onError,
+      ...(frozen ? { frozen } : {}),
       onEvent: (e) => {
         if (e.type === 'planned') {
           write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
@@ -66,16 +79,20 @@ export default async function run(argv: string[]): Promise<number> {
     write(`\n${summaryTable(record.cells, pipeline.benchmark.batch)}\n\n`);
     for (const c of record.cells.filter((x) => x.failure)) {
       const f = c.failure!;
-      process.stderr.write(`trtpipe: cell ${c.name}: stage ${f.stage} failed${f.node ? ` at node '${f.node}'` : ''}: ${f.message}\n`);
+      process.stderr.write(`trtpipe: cell ${c.name}: stage ${f.stage} failed${f.node ? ` at node '${f.node}'` : ''}: ${withInputFiles(f, pipeline)}\n`);
+    }
+    const internal = [...outcome.failures].filter(([, f]) => !f.user && !f.unavailable && f.traceback);
+    for (const [node, f] of internal.slice(0, 1)) {
+      process.stderr.write(`\ntrtpipe: ${node} hit an internal error (a bug in trtpipe; please report it with this output):\n${f.traceback}\n`);
     }
     const rel = path.relative(process.cwd(), runDir) || runDir;
     write(`run ${record.id}: ${record.status}. Report: ${path.join(rel, 'report.md')}\n`);
     if (outcome.interrupted) return ExitCode.Interrupted;
-    if (outcome.failures.size) {
-      const all = [...outcome.failures.values()];
-      return all.every((f) => f.unavailable) ? ExitCode.RunnerUnavailable : ExitCode.StageFailed;
-    }
-    return ExitCode.Ok;
+    const code = exitCodeFor([...outcome.failures].map(([node, f]) => ({ node, ...f })));
+    if (code !== ExitCode.Ok) return code;
+    const outOfTolerance = record.cells.flatMap((c) => c.tolerances.filter((t) => !t.pass).map((t) => `${c.name}: ${describeTolerance(t)}`));
+    for (const line of outOfTolerance) process.stderr.write(`trtpipe: out of tolerance: ${line}\n`);
+    return outOfTolerance.length ? ExitCode.GateFailed : ExitCode.Ok;
   } catch (err) {
     await sink?.done();
     if (controller.signal.aborted && !(err instanceof UserError)) return ExitCode.Interrupted;
@@ -84,4 +101,30 @@ export default async function run(argv: string[]): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * Stages that read the user's model, data and policy: their user errors
+ * (not ONNX, data that does not fit, a rule matching nothing, an outdated
+ * lockfile) are invalid input. Later stages failing is a failed stage.
+ */
+const INPUT_STAGES = new Set(['inspect', 'reference', 'ranges', 'calibrate', 'transform']);
+
+function exitCodeFor(failures: (NodeFailure & { node: string })[]): number {
+  if (!failures.length) return ExitCode.Ok;
+  if (failures.every((f) => f.unavailable)) return ExitCode.RunnerUnavailable;
+  if (failures.every((f) => f.user && INPUT_STAGES.has(f.node.split('@')[0]!))) return ExitCode.InvalidInput;
+  return ExitCode.StageFailed;
+}
+
+/** Names the user's file a model/data error is about (the runner only sees artifacts). */
+function withInputFiles(f: { stage: string; message: string; code: string }, p: Pipeline): string {
+  const rel = (file: string) => path.relative(process.cwd(), file) || file;
+  if (f.stage === 'inspect') return `model ${rel(p.model.path)}: ${f.message}`;
+  if (f.code.startsWith('DATA_')) {
+    const files = [`evaluation data ${rel(p.data.evaluation.npz ?? p.data.evaluation.dir ?? '(synthetic)')}`];
+    if (p.data.calibration) files.push(`calibration data ${rel(p.data.calibration.npz ?? p.data.calibration.dir ?? '(synthetic)')}`);
+    return `${f.message} (${files.join('; ')})`;
+  }
+  return f.message;
 }

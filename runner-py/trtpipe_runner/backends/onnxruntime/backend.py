@@ -76,19 +76,55 @@ class OnnxRuntimeBackend(Backend):
         # the stored artifact stays portable at "extended" and the runtime
         # session applies the rest when it loads it.
         save_level = "extended" if opt_level == "all" else opt_level
-        make_session(model.SerializeToString(), opt_level=save_level, optimized_out=out,
-                     threads=int(settings.get("threads", 0)))
+        data = model.SerializeToString()
+        try:
+            make_session(data, opt_level=save_level, optimized_out=out, threads=int(settings.get("threads", 0)))
+        except UserError as exc:
+            # ONNX Runtime's fusions (LayerNormFusion, ...) can fuse a chain
+            # that is half FP32, half FP16 into one node with mismatched types
+            # and then reject their own graph. Build without them, and say so.
+            if exc.code != "BACKEND_LOAD_FAILED" or "Fusion" not in exc.message or save_level == "disable":
+                raise
+            if log:
+                log(f"ONNX Runtime's optimizer broke this mixed-precision graph ({exc.message}); "
+                    "building with graph optimizations off instead", "warning")
+            details["opt_level_fallback"] = {"from": opt_level, "to": "disable", "because": exc.message}
+            save_level = opt_level = "disable"
+            make_session(data, opt_level=save_level, optimized_out=out, threads=int(settings.get("threads", 0)))
         details["saved_level"] = save_level
+        _stamp_runtime_level(out, opt_level)
         return BuildOutput(out, "application/onnx", details, metrics)
 
     def load(self, engine_path: Path, settings: dict[str, Any]) -> Session:
-        return OrtSession(make_session(engine_path, opt_level=settings.get("opt_level", "all"),
-                                       threads=int(settings.get("threads", 0))))
+        level = _runtime_level(engine_path, settings.get("opt_level", "all"))
+        return OrtSession(make_session(engine_path, opt_level=level, threads=int(settings.get("threads", 0))))
 
     def explain(self, model_path: Path, engine_path: Path, settings: dict[str, Any]) -> list[ExplainRow]:
-        from .explain import explain_session_graph
+        from .explain import explain_emulated, explain_session_graph
 
+        if settings.get("numerics") == "emulated":
+            return explain_emulated(model_path)
         return explain_session_graph(model_path, engine_path)
+
+
+RUNTIME_LEVEL_KEY = "trtpipe.onnxruntime.max_opt_level"
+
+
+def _stamp_runtime_level(path: Path, level: str) -> None:
+    """Records in the session file the highest optimization level it may be loaded with."""
+    import onnx
+
+    m = onnx.load(str(path))
+    m.metadata_props.add(key=RUNTIME_LEVEL_KEY, value=level)
+    onnx.save(m, str(path))
+
+
+def _runtime_level(path: Path, wanted: str) -> str:
+    import onnx
+
+    m = onnx.load(str(path), load_external_data=False)
+    cap = next((p.value for p in m.metadata_props if p.key == RUNTIME_LEVEL_KEY), "all")
+    return OPT_LEVELS[min(OPT_LEVELS.index(wanted), OPT_LEVELS.index(cap))]
 
 
 def create() -> Backend:

@@ -1,0 +1,250 @@
+"""The build steps that touch TensorRT: NetworkFromOnnx, EngineFromNetwork, EngineFromBytes.
+
+Named like Polygraphy's loaders (`<Target>From<Source>`). Failures become
+UserErrors that name the ONNX node: the parser reports each error with the
+node's index, name and op (`ParserError.node()`, `node_name()`,
+`node_operator()`, `desc()`, `code()`; python/src/parsers/pyOnnx.cpp), and a
+failed build's log usually names a layer, often a Myelin region
+"{ForeignNode[first...last]}" whose first node is reported.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ...cancel import CancelToken
+from ...errors import Cancelled, UnsupportedError, UserError
+from .layer_map import parse_layer_name
+
+
+def import_tensorrt():
+    """Imports tensorrt or says why it cannot be used here."""
+    try:
+        import tensorrt as trt
+    except ImportError as exc:
+        raise UnsupportedError(f"tensorrt: not installed ({exc}); install it on a GPU host with "
+                               "`pip install tensorrt` (see docs/tensorrt.md)", code="BACKEND_UNAVAILABLE") from None
+    return trt
+
+
+def make_logger(trt, log=None):
+    """A trt.ILogger that forwards warnings to the stage log and keeps errors for messages.
+
+    Args:
+        trt: the tensorrt module.
+        log: optional callable(message, level) of the stage.
+
+    Returns:
+        the logger; its `errors` list holds every error TensorRT reported.
+    """
+
+    class StageLogger(trt.ILogger):
+        def __init__(self):
+            trt.ILogger.__init__(self)
+            self.errors: list[str] = []
+
+        def log(self, severity, msg):
+            if severity in (trt.ILogger.Severity.INTERNAL_ERROR, trt.ILogger.Severity.ERROR):
+                self.errors.append(str(msg))
+                if log:
+                    log(f"TensorRT: {msg}", "error")
+            elif severity == trt.ILogger.Severity.WARNING and log:
+                log(f"TensorRT: {msg}", "warning")
+
+    return StageLogger()
+
+
+@dataclass
+class ParserProblem:
+    """One ONNX parser error, as plain data."""
+
+    desc: str
+    code: str = ""
+    node_index: int = -1
+    node_name: str = ""
+    op: str = ""
+
+
+def parser_error(problems: list[ParserProblem], node_names: list[str], version: str) -> UserError:
+    """A UserError naming the ONNX node(s) TensorRT's parser rejected.
+
+    Args:
+        problems: the parser's errors.
+        node_names: node names of the model, by index, to name nodes the parser only numbered.
+        version: TensorRT version, for the message.
+    """
+    parts, first_node = [], ""
+    for p in problems[:5]:
+        name = p.node_name or (node_names[p.node_index] if 0 <= p.node_index < len(node_names) else "")
+        first_node = first_node or name
+        where = f"node '{name}'" + (f" ({p.op})" if p.op else "") if name else "the model"
+        code = f" [{p.code}]" if p.code else ""
+        parts.append(f"{where}: {p.desc.strip()}{code}")
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return UserError(
+        f"TensorRT {version} cannot parse the annotated model: {'; '.join(parts)}{more}. Check the op and its "
+        "types against TensorRT's ONNX operator support (docs/tensorrt.md); a precision rule can keep a node in "
+        "a type TensorRT supports",
+        code="TRT_PARSE_FAILED", node=first_node)
+
+
+def network_from_onnx(trt, builder, logger, model_path: Path, flags: int, node_names: list[str], version: str):
+    """Parses the ONNX file into a new network (NetworkFromOnnx).
+
+    Args:
+        trt: the tensorrt module.
+        builder: a trt.Builder.
+        logger: the build's logger.
+        model_path: the annotated model (external weights resolve next to it).
+        flags: network creation flags (version.network_creation_flags).
+        node_names: the model's node names by index, for error messages.
+        version: the TensorRT version, for error messages.
+
+    Returns:
+        (network, parser); the parser must outlive the network's use.
+    """
+    network = builder.create_network(flags)
+    parser = trt.OnnxParser(network, logger)
+    # parse_from_file resolves external weight files relative to the model.
+    if not parser.parse_from_file(str(model_path)):
+        problems = []
+        for i in range(parser.num_errors):
+            e = parser.get_error(i)
+            problems.append(ParserProblem(
+                desc=str(e.desc()), code=str(_call(e, "code")).split(".")[-1],
+                node_index=int(_call(e, "node", -1)), node_name=str(_call(e, "node_name", "") or ""),
+                op=str(_call(e, "node_operator", "") or "")))
+        raise parser_error(problems or [ParserProblem("the parser failed without saying why")], node_names, version)
+    return network, parser
+
+
+def _call(obj, method: str, default=""):
+    fn = getattr(obj, method, None)
+    try:
+        return fn() if callable(fn) else default
+    except Exception:  # noqa: BLE001 - optional accessors differ between versions
+        return default
+
+
+def make_progress_monitor(trt, cancel: CancelToken, progress=None):
+    """An IProgressMonitor that reports build phases and stops the build on cancel.
+
+    Returning False from `step_complete` makes TensorRT abandon the build
+    (IProgressMonitor, TensorRT >= 9.0).
+
+    Args:
+        trt: the tensorrt module.
+        cancel: the stage's cancellation token.
+        progress: optional callable(phase name) for top-level phases.
+    """
+
+    class CancellableMonitor(trt.IProgressMonitor):
+        def __init__(self):
+            trt.IProgressMonitor.__init__(self)
+            self.cancelled = False
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            if progress and parent_phase is None:
+                progress(str(phase_name))
+
+        def step_complete(self, phase_name, step):
+            self.cancelled = cancel.cancelled
+            return not self.cancelled
+
+        def phase_finish(self, phase_name):
+            pass
+
+    return CancellableMonitor()
+
+
+def engine_from_network(trt, builder, network, config, logger, cancel: CancelToken, progress=None) -> bytes:
+    """Builds and serializes the engine (EngineFromNetwork).
+
+    Args:
+        trt: the tensorrt module.
+        builder, network, config: from NetworkFromOnnx and config.create_config.
+        logger: the build's logger (its errors go into the failure message).
+        cancel: cancellation, checked between build steps.
+        progress: optional callable(phase name).
+
+    Returns:
+        the serialized plan. Raises UserError (TRT_BUILD_FAILED) naming the node the log mentions.
+    """
+    monitor = None
+    if hasattr(trt, "IProgressMonitor"):
+        monitor = make_progress_monitor(trt, cancel, progress)
+        config.progress_monitor = monitor
+    plan = builder.build_serialized_network(network, config)
+    if monitor is not None and monitor.cancelled:
+        raise Cancelled("the build was cancelled by the client")
+    if plan is None:
+        raise build_error(getattr(logger, "errors", []))
+    return bytes(memoryview(plan))
+
+
+_REGION_IN_LOG = re.compile(r"\{ForeignNode\[.*?\]\}")
+_NODE_IN_LOG = re.compile(r"\bnode '?([^\s'{]+?)'?[.:,)]?(?:\s|$)")
+
+
+def build_error(messages: list[str]) -> UserError:
+    """A UserError from the builder's error log, naming the node it mentions."""
+    text = " | ".join(m.strip() for m in messages[-4:]) or "the builder returned no engine and logged no error"
+    node = ""
+    for m in messages:
+        region, plain = _REGION_IN_LOG.search(m), _NODE_IN_LOG.search(m)
+        if region:
+            node = parse_layer_name(region.group(0))[1][0]
+            break
+        if plain:
+            node = plain.group(1)
+            break
+    hint = ("; no kernel for a layer often means an op/type TensorRT cannot run here: keep it in another "
+            "precision with a rule, or raise workspace_mib") if "implementation" in text else ""
+    return UserError(f"TensorRT could not build the engine: {text}{hint}", code="TRT_BUILD_FAILED", node=node)
+
+
+def engine_from_bytes(trt, logger, plan: bytes, host_code_allowed: bool = False):
+    """Deserializes a plan (EngineFromBytes).
+
+    Args:
+        trt: the tensorrt module.
+        logger: a TensorRT logger.
+        plan: the serialized engine.
+        host_code_allowed: allow embedded host code (version-compatible engines).
+
+    Returns:
+        (runtime, engine); the runtime must outlive the engine.
+    """
+    runtime = trt.Runtime(logger)
+    if runtime is None:
+        raise UnsupportedError("TensorRT could not create a Runtime (no usable GPU or driver?)", code="TRT_NO_GPU")
+    if host_code_allowed:
+        # Version-compatible plans embed the lean runtime (host code); the plan
+        # is trtpipe's own artifact, so it is trusted.
+        runtime.engine_host_code_allowed = True
+    engine = runtime.deserialize_cuda_engine(plan)
+    if engine is None:
+        errors = " | ".join(getattr(logger, "errors", [])[-3:])
+        raise UserError(f"TensorRT could not load the engine ({errors or 'no detail'}); engines only load on the "
+                        "TensorRT version and GPU they were built for unless built version/hardware compatible",
+                        code="TRT_DESERIALIZE_FAILED")
+    return runtime, engine
+
+
+def inspect_engine(trt, engine, shapes: dict[str, tuple[int, ...]]) -> str:
+    """The engine inspector's JSON, with an execution context so dynamic shapes are concrete.
+
+    Args:
+        trt: the tensorrt module.
+        engine: a deserialized ICudaEngine built with DETAILED profiling verbosity.
+        shapes: concrete shapes for the dynamic inputs (the profile's opt shapes).
+    """
+    context = engine.create_execution_context()
+    for name, shape in shapes.items():
+        context.set_input_shape(name, tuple(shape))
+    inspector = engine.create_engine_inspector()
+    inspector.execution_context = context
+    text = inspector.get_engine_information(trt.LayerInformationFormat.JSON)
+    del inspector, context
+    return str(text)

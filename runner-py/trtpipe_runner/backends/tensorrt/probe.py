@@ -1,0 +1,80 @@
+"""Is TensorRT usable on this runner, and if not, why not.
+
+Importing tensorrt proves only that the bindings are installed: the libs
+wheel preloads its libraries and ignores load failures, and the first GPU
+contact is `trt.Builder(logger)` (reference: TensorRT libs wheel
+`tensorrt_libs/__init__.py`; NVIDIA/TensorRT#2913, "CUDA initialization
+failure with error 35"). So the probe goes: import -> CUDA driver library
+loadable -> version supported -> Builder created -> GPU compute capability
+-> precisions that GPU runs fast.
+"""
+from __future__ import annotations
+
+import ctypes
+import sys
+from typing import Any, Callable
+
+from ...errors import UnsupportedError
+from .hardware import MIN_TRT_CC, fast_precisions, parse_cc
+from .version import SUPPORTED_MAJORS, parse_version
+
+
+def _driver_loadable() -> str:
+    """"" when the CUDA driver library loads, else why not."""
+    name = "nvcuda.dll" if sys.platform == "win32" else "libcuda.so.1"
+    try:
+        ctypes.CDLL(name)
+        return ""
+    except OSError as exc:
+        return f"{name} cannot be loaded ({exc})"
+
+
+def probe(gpus: Callable[[], list] | None = None, import_trt: Callable[[], Any] | None = None,
+          driver_check: Callable[[], str] = _driver_loadable) -> dict:
+    """Probes TensorRT; the result fills capabilities.BackendInfo.
+
+    Args:
+        gpus: returns GpuInfo-like objects (capabilities.probe_gpus).
+        import_trt: imports tensorrt (replaceable in tests).
+        driver_check: returns "" if the CUDA driver loads, else the reason.
+
+    Returns:
+        {"available": bool, "version": str, "reason": str, "precisions": [...]}
+    """
+    def result(available: bool, version: str = "", reason: str = "", precisions=None) -> dict:
+        return {"available": available, "version": version, "reason": reason, "precisions": precisions or []}
+
+    try:
+        trt = (import_trt or _import)()
+    except ImportError:
+        return result(False, reason="tensorrt: not installed")
+    version = str(getattr(trt, "__version__", ""))
+    why = driver_check()
+    if why:
+        return result(False, version, f"tensorrt {version}: no CUDA driver: {why}")
+    try:
+        parsed = parse_version(version)
+    except UnsupportedError:
+        return result(False, version, f"tensorrt: cannot read its version '{version}'")
+    if parsed.major not in SUPPORTED_MAJORS:
+        return result(False, version, f"tensorrt {version}: trtpipe supports 10.x and 11.x")
+    try:
+        builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
+        if builder is None:
+            raise RuntimeError("Builder() returned None")
+    except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
+        text = str(exc) or type(exc).__name__
+        hint = " (no usable GPU: CUDA initialization failed)" if "nullptr" in text or "CUDA" in text else ""
+        return result(False, version, f"tensorrt {version}: cannot create a Builder{hint}: {text}")
+    listed = (gpus or (lambda: []))()
+    cc = parse_cc(listed[0].compute_capability) if listed else None
+    if cc is not None and cc < MIN_TRT_CC:
+        return result(False, version, f"tensorrt {version}: GPU {listed[0].name} has compute capability "
+                      f"{cc[0]}.{cc[1]}; TensorRT 10.12+/11 need {MIN_TRT_CC[0]}.{MIN_TRT_CC[1]} or newer")
+    return result(True, version, precisions=fast_precisions(cc))
+
+
+def _import():
+    import tensorrt
+
+    return tensorrt

@@ -1,0 +1,1 @@
+"""Activation ranges -> quantization thresholds (minmax, entropy, percentile)."""

@@ -1,0 +1,150 @@
+"""Explicit quantization: Q/DQ pairs the way TensorRT expects them.
+
+For every node resolved to int8 or fp8 (Conv, ConvTranspose, Gemm, MatMul):
+- each activation input gets QuantizeLinear -> DequantizeLinear with a
+  per-tensor symmetric scale (amax / 127 for INT8, amax / 448 for FP8 E4M3)
+  and zero point 0, shared by every quantized consumer of that tensor;
+- each weight initializer is quantized offline per output channel (Conv axis
+  0, ConvTranspose axis 1, Gemm/MatMul along the output features) into an
+  int8/float8 initializer read through a DequantizeLinear with its axis;
+- biases stay in high precision; the node's output stays FP32 (TensorRT fuses
+  the DQ into the layer and picks INT8/FP8 kernels from the Q/DQ types).
+"""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from ..errors import InternalError, UserError
+
+QMAX = {"int8": 127.0, "fp8": 448.0}
+ZP_TYPE = {"int8": TensorProto.INT8, "fp8": TensorProto.FLOAT8E4M3FN}
+MIN_OPSET = {"int8": 13, "fp8": 19}  # per-axis Q/DQ needs 13; float8 types need 19
+
+
+def weight_axis(node, weight: np.ndarray) -> int:
+    """The output-channel axis of a node's weight (input 1)."""
+    if node.op_type == "Conv":
+        return 0
+    if node.op_type == "ConvTranspose":
+        return 1
+    if node.op_type == "Gemm":
+        trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+        return 0 if trans_b else 1
+    return weight.ndim - 1  # MatMul: [.., K, N] -> per N
+
+
+def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], per_channel: bool = True,
+               opset: int = 17) -> dict[str, int]:
+    """Adds Q/DQ nodes in place for int8/fp8 decisions; returns counts.
+
+    Raises UserError naming the node when a needed threshold is missing, and
+    when the opset is too old for the requested quantized type.
+    """
+    g = model.graph
+    by_name = {d.node: d for d in decisions if d.resolved in QMAX}
+    if not by_name:
+        return {"qdq_activations": 0, "qdq_weights": 0}
+    for kind in {d.resolved for d in by_name.values()}:
+        if opset < MIN_OPSET[kind]:
+            node = next(d.node for d in by_name.values() if d.resolved == kind)
+            raise UserError(f"{kind} Q/DQ needs opset >= {MIN_OPSET[kind]} but the model is opset {opset} "
+                            f"(first {kind} node: '{node}'); set precision.opset: {MIN_OPSET[kind]}",
+                            code="OPSET_TOO_OLD", node=node)
+    inits = {i.name: i for i in g.initializer}
+    new_inits: list[onnx.TensorProto] = []
+    act_qdq: dict[tuple[str, str], str] = {}  # (tensor, kind) -> dequantized tensor name
+    placed: dict[str, list] = {}  # tensor -> Q/DQ nodes to place after its producer
+    counts = {"qdq_activations": 0, "qdq_weights": 0}
+
+    def scalar(name: str, value: float, dtype: int = TensorProto.FLOAT) -> str:
+        new_inits.append(helper.make_tensor(name, dtype, [], [value]))
+        return name
+
+    for node in g.node:
+        d = by_name.get(node.name)
+        if d is None:
+            continue
+        kind = d.resolved
+        slots = (0, 1) if node.op_type == "MatMul" else (0, 1) if node.op_type in ("Conv", "ConvTranspose", "Gemm") else ()
+        for slot in slots:
+            if slot >= len(node.input) or not node.input[slot]:
+                continue
+            tensor = node.input[slot]
+            if tensor in inits:
+                node.input[slot] = _quantize_weight(node, inits[tensor], kind, per_channel, new_inits, placed)
+                counts["qdq_weights"] += 1
+                continue
+            key = (tensor, kind)
+            if key not in act_qdq:
+                if tensor not in amax:
+                    raise UserError(f"no calibration threshold for '{tensor}', input of {kind} node '{node.name}'",
+                                    code="CALIBRATION_MISSING", node=node.name)
+                scale = max(amax[tensor], 1e-12) / QMAX[kind]
+                base = f"trtpipe/qdq/{tensor}/{kind}"
+                s = scalar(f"{base}/scale", scale)
+                z = scalar(f"{base}/zero_point", 0.0 if kind == "fp8" else 0, ZP_TYPE[kind])
+                q, dq = f"{tensor}__q{kind}", f"{tensor}__dq{kind}"
+                placed.setdefault(tensor, []).extend([
+                    helper.make_node("QuantizeLinear", [tensor, s, z], [q], name=f"{base}/quantize"),
+                    helper.make_node("DequantizeLinear", [q, s, z], [dq], name=f"{base}/dequantize"),
+                ])
+                act_qdq[key] = dq
+                counts["qdq_activations"] += 1
+            node.input[slot] = act_qdq[key]
+    g.initializer.extend(new_inits)
+    _place(g, placed)
+    return counts
+
+
+def _quantize_weight(node, init, kind: str, per_channel: bool, new_inits: list, placed: dict) -> str:
+    w = numpy_helper.to_array(init).astype(np.float32)
+    qmax = QMAX[kind]
+    if per_channel and w.ndim >= 2:
+        axis = weight_axis(node, w)
+        reduce_axes = tuple(i for i in range(w.ndim) if i != axis)
+        amax = np.abs(w).max(axis=reduce_axes)
+        scale = np.maximum(amax, 1e-12) / qmax
+        shape = [1] * w.ndim
+        shape[axis] = -1
+        scaled = w / scale.reshape(shape)
+        axis_attr = {"axis": axis}
+    else:
+        scale = np.array(max(float(np.abs(w).max()), 1e-12) / qmax, np.float32)
+        scaled = w / scale
+        axis_attr = {}
+    base = f"trtpipe/qdq/{init.name}/{kind}/{node.name}"
+    if kind == "int8":
+        q = np.clip(np.rint(scaled), -qmax, qmax).astype(np.int8)
+        q_init = numpy_helper.from_array(q, f"{base}/weight")
+        zp = np.zeros(scale.shape, np.int8)
+        zp_init = numpy_helper.from_array(zp, f"{base}/zero_point")
+    else:
+        import ml_dtypes
+
+        q = np.clip(scaled, -qmax, qmax).astype(ml_dtypes.float8_e4m3fn)
+        q_init = numpy_helper.from_array(q, f"{base}/weight")
+        zp_init = numpy_helper.from_array(np.zeros(scale.shape, ml_dtypes.float8_e4m3fn), f"{base}/zero_point")
+    s_init = numpy_helper.from_array(scale.astype(np.float32), f"{base}/scale")
+    new_inits.extend([q_init, s_init, zp_init])
+    out = f"{base}/dequantized"
+    placed.setdefault("", []).append(helper.make_node(
+        "DequantizeLinear", [q_init.name, s_init.name, zp_init.name], [out], name=f"{base}/dequantize", **axis_attr))
+    return out
+
+
+def _place(g, placed: dict) -> None:
+    """Inserts each Q/DQ right after its input's producer (weights first)."""
+    ordered = list(placed.pop("", []))
+    up_front = {i.name for i in g.input} | {i.name for i in g.initializer}
+    for tensor in [t for t in placed if t in up_front]:
+        ordered.extend(placed.pop(tensor))
+    for node in g.node:
+        ordered.append(node)
+        for out in node.output:
+            ordered.extend(placed.pop(out, []))
+    if placed:
+        raise InternalError(f"Q/DQ left without a producer: {sorted(placed)}")
+    del g.node[:]
+    g.node.extend(ordered)

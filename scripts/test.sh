@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite (what `npm test` and CI run): build, generated-code drift
+# check, every pipeline validates, TypeScript tests (uvu), Python tests (pytest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n== %s\n' "$*"; }
+
+step "build (tsc)"
+npm run --silent build
+
+step "generated gRPC code matches proto/"
+bash scripts/gen-proto.sh --check
+
+step "every pipeline and example validates"
+node bin/trtpipe.js validate pipelines/*.yaml $(find examples -name '*.yaml' -not -path '*/node_modules/*' | sort)
+
+step "TypeScript tests (uvu)"
+npx uvu dist/test '\.test\.js$'
+
+step "Python tests (pytest)"
+.venv/bin/python -m pytest runner-py/tests -q

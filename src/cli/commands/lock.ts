@@ -1,0 +1,60 @@
+/** `trtpipe lock <pipeline.yaml>`: resolve every precision of the matrix and write <pipeline>.lock.json. */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { executePipeline } from '../../run/execute.js';
+import { hashFile } from '../../store/hash-file.js';
+import { diffLock, lockPath, readLockfile, relativeModelPath, writeLockfile, type Lockfile, type LockRow } from '../../store/lockfile.js';
+import { ExitCode } from '../exit-codes.js';
+import { loadOrExit } from '../load-or-exit.js';
+import { plainProgress } from '../progress/plain.js';
+import { UserError } from '../user-error.js';
+
+export default async function lock(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { 'state-dir': { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
+  });
+  if (positionals.length !== 1) throw new UserError('usage: trtpipe lock <pipeline.yaml>');
+  const pipeline = await loadOrExit(positionals[0]!);
+  const controller = new AbortController();
+  process.once('SIGINT', () => controller.abort());
+  const progress = plainProgress((s) => process.stderr.write(s), Boolean(values.verbose));
+  const { outcome, record } = await executePipeline(pipeline, {
+    stateRoot: path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe'),
+    python: values.python,
+    signal: controller.signal,
+    only: (n) => n.stage === 'transform',
+    writeRun: false,
+    onEvent: (e) => {
+      if (e.type !== 'planned' && e.type !== 'runners-ready') progress.event(e);
+    },
+  });
+  if (outcome.interrupted) return ExitCode.Interrupted;
+  if (outcome.failures.size) {
+    for (const [node, f] of outcome.failures) process.stderr.write(`trtpipe: ${node} failed: ${f.message}\n`);
+    return [...outcome.failures.values()].every((f) => f.user) ? ExitCode.InvalidInput : ExitCode.StageFailed;
+  }
+  const file = lockPath(pipeline.file);
+  const lockfile: Lockfile = {
+    schema: 'trtpipe.lock/1',
+    pipeline: pipeline.name,
+    model: { path: relativeModelPath(pipeline.file, pipeline.model.path), sha256: (await hashFile(pipeline.model.path)).sha256 },
+    precisions: Object.fromEntries(
+      Object.entries(record.stages)
+        .filter(([, s]) => s.stage === 'transform' && s.status === 'done')
+        .map(([id, s]) => [id.split('@')[1]!, { nodes: s.details!.lock as LockRow[] }]),
+    ),
+  };
+  const before = readLockfile(file);
+  await writeLockfile(file, lockfile);
+  const rel = path.relative(process.cwd(), file) || file;
+  for (const [precision, { nodes }] of Object.entries(lockfile.precisions)) {
+    const counts = new Map<string, number>();
+    for (const r of nodes) counts.set(r.resolved, (counts.get(r.resolved) ?? 0) + 1);
+    const changed = before?.precisions[precision] ? diffLock(before.precisions[precision]!.nodes, nodes).length : undefined;
+    process.stdout.write(`${precision.padEnd(5)} ${nodes.length} nodes: ${[...counts].sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${n} ${p}`).join(', ')}${changed === undefined ? '' : `; ${changed} changed`}\n`);
+  }
+  process.stdout.write(`wrote ${rel}\n`);
+  return ExitCode.Ok;
+}

@@ -1,0 +1,187 @@
+/**
+ * The stage cache under .trtpipe/cache:
+ *   <key>/entry.json        a finished stage's result, with a checksum of itself
+ *   objects/<sha[:2]>/<sha> its output artifacts (content-addressed)
+ *   <key>.lock              held while one process computes that key
+ * Writes are atomic (temporary + rename), so concurrent `trtpipe run`s on one
+ * cache see whole entries or none; the per-key lock makes them compute a
+ * shared stage once. An entry whose checksum or objects do not match is
+ * corrupt: it is removed and the stage runs again.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { link, mkdir, open, readFile, rm, stat, unlink, copyFile, rename, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { canonicalJson, sha256Hex } from '../plan/canonical.js';
+import type { NodeResult } from '../run/events.js';
+import { hashFile } from './hash-file.js';
+import { writeFileAtomic } from './atomic.js';
+
+export interface CacheEntry {
+  key: string;
+  node: string;
+  stage: string;
+  created: string;
+  result: Omit<NodeResult, 'cached' | 'runner'> & { runner: string };
+  /** sha256 of the canonical JSON of the fields above. */
+  checksum: string;
+}
+
+const KEY = /^[0-9a-f]{64}$/;
+
+export class StageCache {
+  readonly objects: string;
+
+  constructor(readonly root: string) {
+    this.objects = path.join(root, 'objects');
+  }
+
+  entryPath(key: string): string {
+    return path.join(this.root, key, 'entry.json');
+  }
+
+  objectPath(sha: string): string {
+    return path.join(this.objects, sha.slice(0, 2), sha);
+  }
+
+  /** The cached result for `key`, or undefined (missing or corrupt, which is then removed). */
+  async get(key: string): Promise<CacheEntry | undefined> {
+    let entry: CacheEntry;
+    try {
+      entry = JSON.parse(await readFile(this.entryPath(key), 'utf8')) as CacheEntry;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      await this.evict(key);
+      return undefined;
+    }
+    if (!(await this.intact(entry, key, false))) {
+      await this.evict(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  /** Checks an entry: its checksum, and that its objects exist (with `deep`, that they hash right). */
+  async intact(entry: CacheEntry, key: string, deep: boolean): Promise<boolean> {
+    if (entry.key !== key || entry.checksum !== checksumOf(entry)) return false;
+    for (const ref of Object.values(entry.result.outputs)) {
+      const file = this.objectPath(ref.sha256);
+      try {
+        if ((await stat(file)).size !== ref.size) return false;
+        if (deep && (await hashFile(file)).sha256 !== ref.sha256) return false;
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  async put(key: string, node: string, stage: string, result: NodeResult): Promise<void> {
+    const { cached: _cached, ...rest } = result;
+    const body = { key, node, stage, created: new Date().toISOString(), result: rest };
+    const entry: CacheEntry = { ...body, checksum: checksumOf(body as CacheEntry) };
+    await writeFileAtomic(this.entryPath(key), `${JSON.stringify(entry)}\n`);
+  }
+
+  async evict(key: string): Promise<void> {
+    await rm(path.join(this.root, key), { recursive: true, force: true });
+  }
+
+  hasObject(sha: string): boolean {
+    return existsSync(this.objectPath(sha));
+  }
+
+  /**
+   * Adds a file to the object store by hard link (same file system) or copy,
+   * verifying its hash first.
+   */
+  async importObject(sha: string, source: string): Promise<void> {
+    const dest = this.objectPath(sha);
+    if (existsSync(dest)) return;
+    if ((await hashFile(source)).sha256 !== sha) throw new Error(`object ${sha} does not match its bytes (${source})`);
+    await mkdir(path.dirname(dest), { recursive: true });
+    const tmp = `${dest}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      await link(source, tmp);
+    } catch {
+      await copyFile(source, tmp);
+    }
+    await rename(tmp, dest);
+  }
+
+  /**
+   * Holds the per-key lock while `work` runs. If another live process holds
+   * it, waits for it to finish and returns undefined (the caller then reads
+   * the entry it wrote). Locks of dead processes are taken over.
+   */
+  async withKeyLock<T>(key: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
+    const lockFile = path.join(this.root, `${key}.lock`);
+    await mkdir(this.root, { recursive: true });
+    for (;;) {
+      try {
+        const fh = await open(lockFile, 'wx');
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const owner = Number((await readFile(lockFile, 'utf8').catch(() => '')) || NaN);
+        if (!Number.isFinite(owner) || !alive(owner)) {
+          await unlink(lockFile).catch(() => undefined);
+          continue;
+        }
+        if (signal?.aborted) return undefined;
+        await new Promise((r) => setTimeout(r, 100));
+        if (!existsSync(lockFile)) return undefined;
+      }
+    }
+    try {
+      return await work();
+    } finally {
+      await unlink(lockFile).catch(() => undefined);
+    }
+  }
+
+  /** Every entry key in the cache. */
+  keys(): string[] {
+    if (!existsSync(this.root)) return [];
+    return readdirSync(this.root).filter((d) => KEY.test(d) && existsSync(this.entryPath(d)));
+  }
+
+  async readEntry(key: string): Promise<CacheEntry | undefined> {
+    try {
+      return JSON.parse(await readFile(this.entryPath(key), 'utf8')) as CacheEntry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Objects no entry refers to (left by evictions or prunes). */
+  async orphanObjects(): Promise<string[]> {
+    const used = new Set<string>();
+    for (const key of this.keys()) {
+      const e = await this.readEntry(key);
+      for (const ref of Object.values(e?.result.outputs ?? {})) used.add(ref.sha256);
+    }
+    const out: string[] = [];
+    if (!existsSync(this.objects)) return out;
+    for (const dir of await readdir(this.objects)) {
+      for (const f of await readdir(path.join(this.objects, dir))) {
+        if (/^[0-9a-f]{64}$/.test(f) && !used.has(f)) out.push(f);
+      }
+    }
+    return out;
+  }
+}
+
+function checksumOf(e: Pick<CacheEntry, 'key' | 'node' | 'stage' | 'created' | 'result'>): string {
+  return sha256Hex(canonicalJson({ key: e.key, node: e.node, stage: e.stage, created: e.created, result: e.result }));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
