@@ -9,14 +9,13 @@ Check the whole script on a CPU first with:
 
     python3 bench/gpu_torch_backend.py --device cpu --quick --out /tmp/gpu.json
 
-(a) Accuracy: each example model (digits, transformer, overflow) as fp16 and
-    bf16 annotated graphs (trtpipe's policy + annotate, io kept fp32) and as an
-    int8 Q/DQ graph (bench/qdq_minmax.py, a stand-in for the calibrate stage),
-    evaluated on the examples' eval data: cosine etc. to the FP32 reference
+(a) Accuracy: each example model (digits, transformer, overflow) as fp16,
+    bf16 and int8 Q/DQ graphs made by trtpipe's own calibrate (minmax) and
+    transform stages (run in-process, io kept fp32), evaluated on the examples' eval data: cosine etc. to the FP32 reference
     (ONNX Runtime CPU, no optimizations) on the torch backend, and the same
     graphs on ONNX Runtime CPU (native, and with trtpipe's fp16/bf16 emulation).
 (b) Latency: ResNet-50 (torchvision, random weights) and a BERT-base-sized
-    encoder exported to ONNX, annotated fp16 and bf16; the torch backend's
+    encoder exported to ONNX, annotated fp16 and bf16 (transform stage); the torch backend's
     fp16/fp32 and bf16/fp32 latency ratios at batch 1 and 64 (median of CUDA
     event timings), and its latency over the same nn.Module run natively in
     PyTorch in the same dtype (goal <= 1.15), eager and with CUDA graph replay.
@@ -48,22 +47,48 @@ GOAL_NATIVE_RATIO = 1.15
 
 
 # --------------------------------------------------------------------------- graphs
-def annotated(model, precision: str):
-    """The FP32 model annotated to `precision` by trtpipe's precision engine (io kept fp32)."""
-    from trtpipe_runner.precision.annotate import annotate, check_annotated
-    from trtpipe_runner.precision.policy import parse_policy, resolve
+class Stages:
+    """trtpipe's own stages, run in this process (trtpipe_runner.run_stage), on one artifact store."""
 
-    if precision == "fp32":
-        return model
-    out, _ = annotate(model, resolve(model, parse_policy({"default": precision, "io": "keep"})), keep_io=True)
-    check_annotated(out)
-    return out
+    def __init__(self, root: Path):
+        from trtpipe_runner.artifacts import ArtifactStore
+
+        self.store = ArtifactStore(root)
+
+    def put(self, path: Path) -> str:
+        from trtpipe_runner.run_stage import put_copy
+
+        return put_copy(self.store, path)
+
+    def run(self, stage: str, inputs: dict[str, str], params: dict) -> dict[str, str]:
+        from trtpipe_runner.run_stage import run_stage
+
+        out, _ = run_stage(stage, inputs, params, self.store)
+        return {name: o.sha256 for name, o in out.outputs.items()}
+
+    def path(self, sha: str) -> Path:
+        return self.store.require(sha)
 
 
-def save(model, directory: Path, name: str) -> Path:
-    path = directory / f"{name}.onnx"
-    path.write_bytes(model.SerializeToString())
-    return path
+def precision_graphs(stages: Stages, model: Path, calib: Path | None, precisions) -> dict[str, Path]:
+    """The model annotated by the transform stage: fp16, bf16 (at opset 22, which bf16 Conv and
+    pooling need) and int8 (per-tensor activation / per-channel weight Q/DQ from the calibrate
+    stage, minmax); fp32 is the model itself."""
+    src = stages.put(model)
+    graphs = {}
+    for precision in precisions:
+        if precision == "fp32":
+            graphs[precision] = model
+            continue
+        policy = {"default": precision, "io": "keep"}
+        inputs = {"model": src}
+        if precision == "bf16":
+            policy["opset"] = 22
+        if precision == "int8":
+            inputs["scales"] = stages.run("calibrate", {"model": src, "calib_data": stages.put(calib)},
+                                          {"method": "minmax"})["scales"]
+        graphs[precision] = stages.path(stages.run("transform", inputs, {"policy": policy})["model"])
+    return graphs
 
 
 # --------------------------------------------------------------------------- runners
@@ -104,7 +129,6 @@ def metrics_row(got: np.ndarray, ref: np.ndarray, labels: np.ndarray) -> dict:
 def accuracy_part(device: str, workdir: Path, log) -> list[dict]:
     """(a): every example x {fp32, fp16, bf16, int8} x {torch, ORT CPU, ORT CPU emulated}."""
     import onnxruntime as ort
-    from qdq_minmax import insert_qdq_minmax
 
     from trtpipe_runner.errors import RunnerError
     from trtpipe_runner.model.load import load_model
@@ -114,15 +138,13 @@ def accuracy_part(device: str, workdir: Path, log) -> list[dict]:
         model = load_model(REPO / "examples" / name / "model.onnx")
         ev = np.load(REPO / "examples" / name / "eval.npz")
         x, labels = ev["input"], ev["labels"]
-        calib = {"input": np.load(REPO / "examples" / name / "calib.npz")["input"]}
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         ref_sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
         ref = run_batched(lambda b: ref_sess.run(None, {"input": b})[0], x)
-        graphs = {p: annotated(model, p) for p in ("fp32", "fp16", "bf16")}
-        graphs["int8"] = insert_qdq_minmax(model, calib)
-        for precision, graph in graphs.items():
-            path = save(graph, workdir, f"{name}-{precision}")
+        graphs = precision_graphs(Stages(workdir / "store"), REPO / "examples" / name / "model.onnx",
+                                  REPO / "examples" / name / "calib.npz", ("fp32", "fp16", "bf16", "int8"))
+        for precision, path in graphs.items():
             runners = {"torch": lambda p=path: torch_session(p, device)[0],
                        "ort_cpu": lambda p=path: ort_run(p, "native")}
             if precision in ("fp16", "bf16"):
@@ -250,8 +272,6 @@ def latency_part(device: str, quick: bool, workdir: Path, warmup: int, iteration
     """(b): ResNet-50 and the BERT-sized encoder, fp32/fp16/bf16, batch 1 and 64."""
     import torch
 
-    from trtpipe_runner.model.load import load_model
-
     torch.manual_seed(0)
     dtypes = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
     batches = (1, 4) if quick else (1, 64)
@@ -272,11 +292,13 @@ def latency_part(device: str, quick: bool, workdir: Path, warmup: int, iteration
             warnings.simplefilter("ignore")
             export(module, sample(2), path, in_name, out_name)
         log(f"  exported {name} in {time.perf_counter() - t0:.1f}s ({path.stat().st_size / 1e6:.0f} MB)")
-        fp32_model = load_model(path)
+        t0 = time.perf_counter()
+        graphs = precision_graphs(Stages(workdir / "store"), path, None, dtypes)
+        log(f"  annotated {name} (fp16, bf16) in {time.perf_counter() - t0:.1f}s")
         for precision, dtype in dtypes.items():
             try:
-                rows.extend(measure_precision(module, fp32_model, name, precision, dtype, sample, in_name, out_name,
-                                              batches, device, workdir, warmup, iterations, log))
+                rows.extend(measure_precision(module, graphs[precision], name, precision, dtype, sample, in_name,
+                                              out_name, batches, device, warmup, iterations, log))
             except Exception as exc:  # noqa: BLE001 - keep the other rows; say what failed
                 traceback.print_exc()
                 rows.append({"model": name, "precision": precision, "error": f"{type(exc).__name__}: {exc}"})
@@ -285,14 +307,13 @@ def latency_part(device: str, quick: bool, workdir: Path, warmup: int, iteration
     return rows
 
 
-def measure_precision(module, fp32_model, name, precision, dtype, sample, in_name, out_name, batches, device,
-                      workdir, warmup, iterations, log) -> list[dict]:
+def measure_precision(module, graph_path, name, precision, dtype, sample, in_name, out_name, batches, device,
+                      warmup, iterations, log) -> list[dict]:
     """One model in one dtype: our backend vs the native module, eager and CUDA graph, per batch."""
     import torch
 
     from trtpipe_runner.backends.torch.dtypes import to_numpy
 
-    graph_path = save(annotated(fp32_model, precision), workdir, f"{name}-{precision}")
     session, built = torch_session(graph_path, device)
     # A fresh copy per dtype: rounding fp32 -> fp16 -> bf16 in place would change the weights.
     native = copy.deepcopy(module).to(device=device, dtype=dtype)

@@ -1,7 +1,6 @@
 """The example models, their data, annotated variants and the int8 Q/DQ stand-in from bench/."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,20 +19,33 @@ def example(name: str):
 
 
 def annotated(model, precision: str):
+    """The model annotated to fp16/bf16 by the precision engine (bf16 needs opset 22 for Conv/Pool)."""
     from trtpipe_runner.precision.annotate import annotate
+    from trtpipe_runner.precision.opset import convert_opset
     from trtpipe_runner.precision.policy import parse_policy, resolve
 
+    if precision == "bf16":
+        model = convert_opset(model, 22)
     out, _ = annotate(model, resolve(model, parse_policy({"default": precision})), keep_io=True)
     return out
 
 
-def int8_qdq(model, calib: np.ndarray):
-    """Q/DQ from bench/qdq_minmax.py (the stand-in for the calibrate stage)."""
-    if str(REPO / "bench") not in sys.path:
-        sys.path.append(str(REPO / "bench"))
-    from qdq_minmax import insert_qdq_minmax
+def int8_qdq(model, calib: np.ndarray, tmp: Path):
+    """The int8 Q/DQ graph the calibrate (minmax) and transform stages make."""
+    import onnx
 
-    return insert_qdq_minmax(model, {"input": calib})
+    from trtpipe_runner.artifacts import ArtifactStore
+    from trtpipe_runner.run_stage import run_stage
+
+    store = ArtifactStore(tmp / "store")
+    src = store.put_bytes(model.SerializeToString())
+    buf = tmp / "calib.npz"
+    np.savez(buf, input=calib)
+    calib_sha = store.put_bytes(buf.read_bytes())
+    scales, _ = run_stage("calibrate", {"model": src, "calib_data": calib_sha}, {"method": "minmax"}, store)
+    out, _ = run_stage("transform", {"model": src, "scales": scales.outputs["scales"].sha256},
+                       {"policy": {"default": "int8"}}, store)
+    return onnx.load_from_string(store.read_bytes(out.outputs["model"].sha256))
 
 
 def cosine(a, b) -> float:

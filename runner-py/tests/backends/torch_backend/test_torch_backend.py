@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch backend's tests need it")
 
-from examples_data import REPO, annotated, example, int8_qdq  # noqa: E402
+from .examples_data import REPO, annotated, example, int8_qdq  # noqa: E402
 from trtpipe_runner.artifacts import ArtifactStore  # noqa: E402
 from trtpipe_runner.backends import get_backend  # noqa: E402
 from trtpipe_runner.backends.torch.backend import RECORD_KEY, read_record  # noqa: E402
@@ -96,7 +96,7 @@ def test_explain_reports_fusion_folding_and_qdq(backend, tmp_path):
     assert rows["/blocks/blocks.0/attn/qkv/MatMul"].reason == "FUSED"
     assert rows["/blocks/blocks.0/attn/Shape"].realized == "-"
     assert any(r.reason == "CONSTANT_FOLDED" for r in rows.values())
-    q = int8_qdq(model, calib)
+    q = int8_qdq(model, calib, tmp_path)
     for node in q.graph.node:  # Q/DQ as a user's (or an exporter's) own nodes, not trtpipe bookkeeping
         node.name = node.name.replace("trtpipe/", "user/")
     q_rows = backend.explain(None, save(q, tmp_path / "q.onnx"), {**CPU, "fuse": False})
@@ -104,7 +104,7 @@ def test_explain_reports_fusion_folding_and_qdq(backend, tmp_path):
     for r in q_rows:
         by_reason.setdefault(r.reason, []).append(r)
     assert {r.realized for r in by_reason["QDQ_EMULATED"]} == {"fp32"}
-    assert any(r.realized == "int8" for r in q_rows if r.node.endswith("/Q"))
+    assert any(r.realized == "int8" for r in q_rows if r.node.endswith("/quantize"))
 
 
 def test_tf32_cells_report_tf32_matmuls_on_gpus_only(backend, tmp_path):
@@ -125,7 +125,7 @@ def test_stages_build_evaluate_benchmark_with_the_torch_backend(tmp_path):
     evald = put_copy(store, examples / "eval.npz")
     params = {"backend": "torch", "device": "cpu", "eval_data": {"labels": "labels"}}
     ref, _ = run_stage("reference", {"model": model, "eval_data": evald}, params, store)
-    transformed, _ = run_stage("transform", {"model": model}, {"policy": {"default": "bf16"}}, store)
+    transformed, _ = run_stage("transform", {"model": model}, {"policy": {"default": "bf16", "opset": 22}}, store)
     built, _ = run_stage("build", {"model": transformed.outputs["model"].sha256}, params, store)
     assert built.details["backend"] == "torch" and built.details["realized_counts"]["bf16"] > 0
     engine = built.outputs["engine"].sha256

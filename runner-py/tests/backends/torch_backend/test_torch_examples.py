@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the torch backend's conversion tests need it")
 
-from examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noqa: E402
-from onnx_graphs import run_ort, run_torch  # noqa: E402
+from .examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noqa: E402
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -20,11 +20,11 @@ def test_fp32_matches_onnxruntime(name):
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_int8_qdq_matches_onnxruntime(name):
+def test_int8_qdq_matches_onnxruntime(name, tmp_path):
     """Q/DQ graphs agree with ONNX Runtime's to fp32 rounding, except where a value computed in a
     different summation order lands on the other side of a quantization step (a handful of elements)."""
     model, x, _, calib = example(name)
-    q = int8_qdq(model, calib)
+    q = int8_qdq(model, calib, tmp_path)
     (want,) = run_ort(q, {"input": x})
     (got,) = run_torch(q, {"input": x}, fuse=False)
     close = np.isclose(got, want, rtol=1e-4, atol=1e-5)

@@ -9,8 +9,8 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible to torch here")]
 
-from examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noqa: E402
-from onnx_graphs import run_ort, run_torch  # noqa: E402
+from .examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noqa: E402
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
 from trtpipe_runner.backends import get_backend  # noqa: E402
 from trtpipe_runner.cancel import CancelToken  # noqa: E402
 
@@ -21,7 +21,7 @@ def save(model, path):
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
-def test_examples_on_the_gpu(name):
+def test_examples_on_the_gpu(name, tmp_path):
     model, x, _, calib = example(name)
     (ref,) = run_ort(model, {"input": x})
     (fp32,) = run_torch(model, {"input": x}, device="cuda")
@@ -29,7 +29,7 @@ def test_examples_on_the_gpu(name):
     for precision in ("bf16",) + (("fp16",) if name != "overflow" else ()):
         (got,) = run_torch(annotated(model, precision), {"input": x}, device="cuda")
         assert cosine(got, ref) > 0.999, precision
-    (q,) = run_torch(int8_qdq(model, calib), {"input": x}, device="cuda")
+    (q,) = run_torch(int8_qdq(model, calib, tmp_path), {"input": x}, device="cuda")
     assert cosine(q, ref) > 0.999
 
 

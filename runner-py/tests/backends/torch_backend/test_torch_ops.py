@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the torch backend's conversion tests need it")
 
-from onnx_graphs import run_ort, run_torch, single_node_model  # noqa: E402
+from .onnx_graphs import run_ort, run_torch, single_node_model  # noqa: E402
 
 RNG = np.random.default_rng(0)
 

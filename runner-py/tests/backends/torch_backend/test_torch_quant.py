@@ -8,7 +8,7 @@ pytest.importorskip("torch", reason="PyTorch is not installed: the torch backend
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from onnx_graphs import run_ort, run_torch  # noqa: E402
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
 
 
 def qdq_model(scale: np.ndarray, zero_point, axis: int | None, shape, opset: int = 19, quant_only: bool = False):

@@ -1,7 +1,8 @@
 """Pattern fusions that turn several ONNX nodes into one kernel, as TensorRT does.
 
 - MatMul(x, W) + Add(b), W a 2-D constant and b a 1-D constant: one GEMM with
-  the bias added in its epilogue (nn.Linear's kernel).
+  the bias added in its epilogue (nn.Linear's kernel, with W stored as
+  nn.Linear stores it: [out, in]).
 - The exact GELU exporters write as x * 0.5 * (1 + Erf(x / sqrt(2))): F.gelu.
 
 A fused kernel keeps the dtype of every tensor that survives; the
@@ -71,7 +72,11 @@ def _fuse_linear(nodes: list[Node], consts, outputs) -> list[Node]:
         bias = consts.get(bias_name)
         if bias is None or bias.dim() != 1 or bias.shape[0] != weight.shape[1] or bias.dtype != weight.dtype:
             continue
-        replaced[i] = Node(node.name, LINEAR, [node.inputs[0], node.inputs[1], bias_name], [add.outputs[0]], {},
+        # nn.Linear's layout ([out, in], contiguous), so the GEMM is the one PyTorch itself runs.
+        weight_name = f"{node.inputs[1]}__linear"
+        if weight_name not in consts:
+            consts[weight_name] = weight.t().contiguous()
+        replaced[i] = Node(node.name, LINEAR, [node.inputs[0], weight_name, bias_name], [add.outputs[0]], {},
                            fused_from=[node.name, add.name])
         dropped.add(j)
     return [replaced.get(i, n) for i, n in enumerate(nodes) if i not in dropped]

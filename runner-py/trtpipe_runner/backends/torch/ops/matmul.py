@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .registry import NodeView, register
 
-LINEAR = "trtpipe.Linear"  # fused: y = x @ W + b, W a 2-D constant, b a 1-D constant
+LINEAR = "trtpipe.Linear"  # fused: y = x @ W.T + b, W a 2-D constant [out, in], b a 1-D constant
 
 
 @register("MatMul")
@@ -25,10 +25,9 @@ def linear(nv: NodeView):
     weight = nv.const(1)
     if weight is None or weight.dim() != 2:
         raise nv.fail("the fused Linear needs a constant 2-D weight", code="INTERNAL")
-    # F.linear multiplies by weight.T; a transposed view of W costs nothing and
-    # lets cuBLAS add the bias in the GEMM epilogue, like nn.Linear.
-    w_t = weight.t()
-    return lambda x, _w, b: F.linear(x, w_t, b)
+    # fusion.py stored the weight as nn.Linear does ([out, in]): F.linear runs
+    # the same GEMM, with the bias added in its epilogue.
+    return F.linear
 
 
 @register("Gemm")
