@@ -125,10 +125,11 @@ class Program:
         return value
 
     def _drop_large_host_copies(self) -> None:
-        """Weights live on the device; their CPU copies are only kept while small."""
+        """Frees the CPU copies of large constants no step reads on the CPU: weights live on the
+        device, and weights replaced by folding or fusion are not needed at all. Plans specialized
+        later read a subset of the generic plan's constants, so nothing dropped is asked for again."""
         for name, value in list(self.consts.items()):
-            if name in self._device_consts and name not in self._host_refs and value.numel() > 4096 \
-                    and self.device.type != "cpu":
+            if name not in self._host_refs and value.numel() > 4096:
                 self.consts[name] = value.to("meta")  # shape and dtype stay readable
 
     # ------------------------------------------------------------ plans
