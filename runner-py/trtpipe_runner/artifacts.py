@@ -185,10 +185,18 @@ class ArtifactStore:
             check_sha(expected_sha)
         return ArtifactWriter(self, expected_sha, expected_size)
 
+    def intact(self, sha: str) -> bool:
+        """True if the blob exists and its bytes hash to its name (checked once per file version)."""
+        try:
+            self.require(sha)
+            return True
+        except (NotFoundError, IntegrityError):
+            return False
+
     def put_bytes(self, data: bytes) -> str:
         """Stores bytes produced on the runner; returns their sha256."""
         sha = hashlib.sha256(data).hexdigest()
-        if self.has(sha):
+        if self.intact(sha):
             return sha
         w = self.writer(sha, len(data))
         w.write(data)
@@ -198,7 +206,7 @@ class ArtifactStore:
         """Moves a file produced on the runner into the store; returns its sha256."""
         sha = sha256_file(path)
         dest = self.path(sha)
-        if dest.is_file():
+        if self.intact(sha):
             Path(path).unlink(missing_ok=True)
             return sha
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--grace", type=float, default=5.0, help="seconds running stages get on SIGTERM")
     serve.add_argument("--tls-cert", help="PEM certificate (enables TLS)")
     serve.add_argument("--tls-key", help="PEM private key")
+    serve.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates signed by it")
+    serve.add_argument("--max-artifact-mib", type=int, default=64 * 1024,
+                       help="refuse uploads larger than this (MiB, default 65536)")
     serve.add_argument("--log-level", default="info")
     caps = sub.add_parser("capabilities", help="print what this runner can do, as JSON")
     caps.add_argument("--store", default=".")
@@ -62,9 +65,13 @@ def _serve(args) -> int:
         if not (args.tls_cert and args.tls_key):
             print("trtpipe-runner: --tls-cert and --tls-key go together", file=sys.stderr)
             return 2
-        credentials = grpc.ssl_server_credentials([(Path(args.tls_key).read_bytes(), Path(args.tls_cert).read_bytes())])
+        client_ca = Path(args.tls_client_ca).read_bytes() if args.tls_client_ca else None
+        credentials = grpc.ssl_server_credentials(
+            [(Path(args.tls_key).read_bytes(), Path(args.tls_cert).read_bytes())],
+            root_certificates=client_ca, require_client_auth=client_ca is not None)
     try:
-        server = create_server(args.listen, token, Path(args.store), args.workers, credentials)
+        server = create_server(args.listen, token, Path(args.store), args.workers, credentials,
+                               max_artifact_bytes=args.max_artifact_mib << 20)
     except (OSError, RuntimeError) as exc:
         print(f"trtpipe-runner: cannot listen on {args.listen}: {exc}", file=sys.stderr)
         return 3

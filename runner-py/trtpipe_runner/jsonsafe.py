@@ -28,3 +28,14 @@ def sanitize(obj: Any) -> Any:
 
 def dumps(obj: Any) -> str:
     return json.dumps(sanitize(obj), allow_nan=False, separators=(",", ":"))
+
+
+def restore(obj: Any) -> Any:
+    """Inverse of sanitize for numbers: "nan", "inf", "-inf" become floats again."""
+    if isinstance(obj, str) and obj in ("nan", "inf", "-inf"):
+        return float(obj)
+    if isinstance(obj, dict):
+        return {k: restore(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [restore(v) for v in obj]
+    return obj

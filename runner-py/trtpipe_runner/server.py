@@ -50,7 +50,8 @@ class RunnerServer:
 
 
 def create_server(address: str, token: str, store_root: Path, max_workers: int = 16,
-                  credentials: grpc.ServerCredentials | None = None) -> RunnerServer:
+                  credentials: grpc.ServerCredentials | None = None,
+                  max_artifact_bytes: int = 64 << 30) -> RunnerServer:
     """Creates and starts a runner server.
 
     Args:
@@ -59,11 +60,12 @@ def create_server(address: str, token: str, store_root: Path, max_workers: int =
         store_root: directory of the artifact store.
         max_workers: concurrent RPCs.
         credentials: TLS credentials, or None for plaintext (loopback).
+        max_artifact_bytes: uploads larger than this are refused (TOO_LARGE).
     Returns:
         RunnerServer with the bound port.
     """
     store = ArtifactStore(Path(store_root))
-    servicer = RunnerServicer(store)
+    servicer = RunnerServicer(store, max_artifact_bytes)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         interceptors=[BearerTokenInterceptor(token)],

@@ -104,7 +104,7 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
             if header.size > self.max_artifact_bytes:
                 raise UserError(f"artifact of {header.size} bytes exceeds this runner's limit of "
                                 f"{self.max_artifact_bytes} bytes", code="TOO_LARGE")
-            if self.store.has(header.sha256):
+            if self.store.intact(header.sha256):
                 for _ in request_iterator:  # drain: the client may already be sending
                     pass
                 return pb.PutArtifactResponse(artifact=header, already_present=True)
@@ -127,7 +127,7 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
 
     def HasArtifacts(self, request, context):
         try:
-            return pb.HasArtifactsResponse(present=[s for s in request.sha256 if self.store.has(check_sha(s))])
+            return pb.HasArtifactsResponse(present=[s for s in request.sha256 if self.store.intact(check_sha(s))])
         except Exception as exc:  # noqa: BLE001
             _abort(context, exc)
 
@@ -179,7 +179,8 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         except Exception as exc:  # noqa: BLE001
             if token.cancelled and not isinstance(exc, Cancelled):
                 exc = Cancelled("the stage was cancelled by the client")
-            log.info("stage %s for %s: %s", request.stage, request.cell or "-", type(exc).__name__)
+            (log.warning if isinstance(exc, Cancelled) else log.info)(
+                "stage %s for %s: %s", request.stage, request.cell or "-", type(exc).__name__)
             _abort(context, exc)
         finally:
             with self._lock:

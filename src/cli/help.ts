@@ -10,7 +10,10 @@ Commands:
   validate [files...]      check pipeline files (all of pipelines/ by default)
   schema                   print the pipeline JSON Schema
   lock <pipeline.yaml>     resolve every precision and write <pipeline>.lock.json beside it
+  search <pipeline.yaml>   find the fewest nodes to keep in fp32 that meet precision.search.budget
   explain [run] [cell]     per node: requested, resolved and realized precision, and why
+  cache ls|verify|prune    list, re-hash (removing corrupt entries) or prune the stage cache
+  runners [pipeline.yaml]  every runner of the pipeline's targets: backends, GPUs, versions (--json)
 
 Options for run:
   --verbose                plain line-by-line progress, runner logs included
@@ -18,6 +21,8 @@ Options for run:
   --python <path>          Python for the local runner (default: .venv/bin/python of trtpipe, then python3)
   --frozen                 fail if precision resolution differs from the committed lockfile
   --on-error <mode>        fail (default: start nothing new after a failure) or keep-going
+  --no-cache               run every stage even if its result is cached
+  --stage-timeout <s>      cancel a stage that runs longer than this many seconds
 
 General:
   -h, --help               this help

@@ -12,7 +12,10 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   validate: () => import('./commands/validate.js'),
   schema: () => import('./commands/schema.js'),
   lock: () => import('./commands/lock.js'),
+  search: () => import('./commands/search.js'),
   explain: () => import('./commands/explain.js'),
+  cache: () => import('./commands/cache.js'),
+  runners: () => import('./commands/runners.js'),
 };
 
 export async function main(argv: string[]): Promise<void> {

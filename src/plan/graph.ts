@@ -6,7 +6,7 @@
 import type { DataSource, Pipeline } from '../config/types.js';
 import type { Cell } from './matrix.js';
 
-export type StageName = 'inspect' | 'reference' | 'calibrate' | 'transform' | 'build' | 'evaluate' | 'benchmark';
+export type StageName = 'inspect' | 'reference' | 'calibrate' | 'search' | 'transform' | 'build' | 'evaluate' | 'benchmark';
 
 /** Where a stage input comes from: a file of the user's, or another stage's output. */
 export type InputRef =
@@ -37,13 +37,19 @@ export const STAGE_VERSIONS: Record<StageName, number> = {
   inspect: 1,
   reference: 1,
   calibrate: 1,
+  search: 1,
   transform: 1,
   build: 1,
   evaluate: 1,
   benchmark: 1,
 };
 
-export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
+export interface GraphOptions {
+  /** Nodes a committed search result keeps in fp32 (for cells of `towards`); no search node then. */
+  searchKeep?: { towards: string; kept: string[] };
+}
+
+export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}): StageGraph {
   const nodes: StageNode[] = [];
   const byId = new Map<string, StageNode>();
   const home = cells[0]?.target ?? p.targets[0]!.name;
@@ -101,6 +107,39 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
         },
       }, cell.id);
     }
+    const policy = {
+      default: cell.precision,
+      io: p.precision.io,
+      ...(p.precision.opset !== undefined ? { opset: p.precision.opset } : {}),
+      rules: p.precision.rules,
+      safety: p.precision.safety,
+    };
+    // The precision search serves the cells of the precision it pushes towards:
+    // from a committed result, or as a stage of this run.
+    const search = p.precision.search?.towards === cell.precision ? p.precision.search : undefined;
+    const committed = search && opts.searchKeep?.towards === cell.precision ? opts.searchKeep.kept : undefined;
+    if (search && !committed) {
+      add({
+        id: 'search',
+        stage: 'search',
+        target: home,
+        inputs: {
+          model,
+          eval_data: evalData,
+          reference: { kind: 'stage', node: 'reference', output: 'reference' },
+          ...(calibData ? { ranges: { kind: 'stage', node: 'ranges', output: 'ranges' } } : {}),
+          ...(quantizes && calibData ? { scales: { kind: 'stage', node: 'calibrate', output: 'scales' } } : {}),
+        },
+        params: {
+          policy,
+          budget: search.budget,
+          max_evaluations: search.max_evaluations,
+          evaluator: search.evaluator,
+          batch: p.evaluate.batch,
+          eval_data: evalParams,
+        },
+      }, cell.id);
+    }
     const transform = add({
       id: `transform@${cell.precision}`,
       stage: 'transform',
@@ -109,15 +148,10 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
         model,
         ...(calibData ? { ranges: { kind: 'stage', node: 'ranges', output: 'ranges' } } : {}),
         ...(quantizes && calibData ? { scales: { kind: 'stage', node: 'calibrate', output: 'scales' } } : {}),
+        ...(search && !committed ? { search: { kind: 'stage', node: 'search', output: 'result' } } : {}),
       },
       params: {
-        policy: {
-          default: cell.precision,
-          io: p.precision.io,
-          ...(p.precision.opset !== undefined ? { opset: p.precision.opset } : {}),
-          rules: p.precision.rules,
-          safety: p.precision.safety,
-        },
+        policy: committed ? { ...policy, search_keep: committed } : policy,
         calibration: p.calibration,
       },
     }, cell.id);

@@ -18,15 +18,26 @@ import { RUN_SCHEMA, writeRunDir, type RunRecord, type StageRecord } from '../st
 import { newRunId, stateDir } from '../store/state-dir.js';
 import type { SchedulerEvent } from './events.js';
 import { hashInputFiles } from './input-files.js';
-import { openRunners, type RunnerPool } from './runner-pool.js';
+import { RunnerPool } from './runner-pool.js';
+import { preflight, type PreflightFinding } from './preflight.js';
+import { StageCache } from '../store/cache.js';
+import { ExitCode } from '../cli/exit-codes.js';
+import { UserError } from '../cli/user-error.js';
 import { runGraph, type SchedulerOutcome } from './scheduler.js';
+
+/** Everything a run reports: the scheduler's events plus planning, runners and preflight. */
+export type ExecuteEvent =
+  | SchedulerEvent
+  | { type: 'planned'; graph: StageGraph }
+  | { type: 'runners-ready'; seconds: number }
+  | { type: 'preflight'; finding: PreflightFinding };
 
 export interface ExecuteOptions {
   /** The state folder (.trtpipe). */
   stateRoot: string;
   python?: string;
   signal: AbortSignal;
-  onEvent: (e: SchedulerEvent | { type: 'planned'; graph: StageGraph } | { type: 'runners-ready'; seconds: number }) => void;
+  onEvent: (e: ExecuteEvent) => void;
   onError?: 'fail' | 'keep-going';
   cwd?: string;
   /** Run only the nodes selected (and what they depend on). */
@@ -35,6 +46,12 @@ export interface ExecuteOptions {
   writeRun?: boolean;
   /** `--frozen`: transforms must resolve exactly as this lockfile says. */
   frozen?: { file: string; lock: Lockfile };
+  /** Read and write the stage cache (default true; `--no-cache` turns it off). */
+  useCache?: boolean;
+  /** Per-stage deadline (`--stage-timeout`). */
+  stageTimeoutMs?: number;
+  /** A committed search result to use instead of searching. */
+  searchKeep?: { towards: string; kept: string[] };
 }
 
 export interface ExecuteResult {
@@ -49,32 +66,43 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   const dirs = stateDir(opts.stateRoot);
   const runId = newRunId(started);
   const cells = expandMatrix(p);
-  const full = buildGraph(p, cells);
+  const full = buildGraph(p, cells, { ...(opts.searchKeep ? { searchKeep: opts.searchKeep } : {}) });
   const graph = opts.only ? pruneGraph(full, opts.only) : full;
   opts.onEvent({ type: 'planned', graph });
   const files = await hashInputFiles(graph, path.join(opts.stateRoot, 'tmp'));
   const targets = [...new Set(graph.nodes.map((n) => n.target))];
-  const pool = await openRunners(p, targets, {
-    storeDir: dirs.runnerStore,
+  const pool = new RunnerPool(p, {
+    stateRoot: opts.stateRoot,
     logFile: path.join(dirs.logs, `${runId}.runner.log`),
     python: opts.python,
     signal: opts.signal,
   });
-  opts.onEvent({ type: 'runners-ready', seconds: pool.startSeconds });
   let uploadSeconds = 0;
   let outcome: SchedulerOutcome;
   try {
+    const identities = new Map<string, Record<string, unknown>>();
+    for (const t of targets) identities.set(t, await pool.identity(t));
+    const findings = preflight(p, cells.filter((c) => graph.nodes.some((n) => n.cells.includes(c.id))), pool.capabilities);
+    for (const f of findings.filter((x) => x.severity === 'warning')) opts.onEvent({ type: 'preflight', finding: f });
+    const refused = findings.filter((f) => f.severity === 'error');
+    if (refused.length) {
+      throw new UserError(`preflight refused ${refused.length} cell(s) before any work:\n${refused.map((f) => `  ${f.cell} on target '${f.target}': ${f.message}`).join('\n')}`, ExitCode.RunnerUnavailable);
+    }
+    opts.onEvent({ type: 'runners-ready', seconds: pool.startSeconds });
     const keys = computeKeys(graph, {
       fileHashes: new Map([...files].map(([k, v]) => [k, v.sha256])),
-      targetIdentity: pool.identity,
+      targetIdentity: identities,
     });
     outcome = await runGraph({
       graph,
-      runners: pool.clients,
+      pool,
       files,
       keys,
+      cache: new StageCache(dirs.cache),
+      useCache: opts.useCache ?? true,
       signal: opts.signal,
       onError: opts.onError,
+      ...(opts.stageTimeoutMs ? { stageTimeoutMs: opts.stageTimeoutMs } : {}),
       ...(opts.frozen ? { check: frozenCheck(opts.frozen) } : {}),
       onEvent: (e) => {
         if (e.type === 'upload') uploadSeconds += e.seconds;
@@ -111,15 +139,19 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       pipeline: { name: p.name, file: path.relative(cwd, p.file), sha256: (await hashFile(p.file)).sha256 },
       inputs: Object.fromEntries([...files].map(([name, f]) => [relName(cwd, name), { path: relName(cwd, name), sha256: f.sha256, size: f.size }])),
       runners: Object.fromEntries(
-        [...pool.info].map(([t, i]) => [t, {
-          address: i.local ? 'local' : i.address,
-          local: i.local,
-          runnerVersion: i.capabilities.runnerVersion,
-          hostname: i.capabilities.hostname,
-          backends: i.capabilities.backends,
-          gpus: i.capabilities.gpus,
-          versions: i.capabilities.versions,
-        }]),
+        targets.map((t) => {
+          const caps = pool.capabilities.get(t)!;
+          const members = pool.all().filter((h) => h.target === t || (h.local && p.targets.find((x) => x.name === t)!.runners.includes('local')));
+          return [t, {
+            address: members.map((h) => h.address).join(',') || (p.targets.find((x) => x.name === t)!.runners.join(',')),
+            local: p.targets.find((x) => x.name === t)!.runners.every((r) => r === 'local'),
+            runnerVersion: caps.runnerVersion,
+            hostname: caps.hostname,
+            backends: caps.backends,
+            gpus: caps.gpus,
+            versions: caps.versions,
+          }];
+        }),
       ),
       timings: { runnerStartSeconds: pool.startSeconds, uploadSeconds, totalSeconds: (performance.now() - t0) / 1000 },
       cells: summaries,
@@ -162,13 +194,13 @@ function frozenCheck(frozen: { file: string; lock: Lockfile }) {
  * bare transport error; say what really happened instead.
  */
 async function explainRunnerDeath(pool: RunnerPool, outcome: SchedulerOutcome) {
-  const proc = pool.local?.process;
-  if (!proc || ![...outcome.failures.values()].some((f) => !f.user)) return;
+  if (![...outcome.failures.values()].some((f) => !f.user)) return;
   // The transport error can arrive before Node has reaped the child: wait briefly.
-  await Promise.race([pool.local!.exited, new Promise((r) => setTimeout(r, 1000))]);
-  if (!proc || (proc.exitCode === null && proc.signalCode === null)) return;
-  const how = proc.signalCode ? `killed by ${proc.signalCode}` : `exit code ${proc.exitCode}`;
-  const tail = pool.local!.stderrTail().split('\n').slice(-5).join('\n');
+  await pool.waitLocalExit(1000);
+  const exit = pool.localExit();
+  if (!exit) return;
+  const how = exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`;
+  const tail = exit.tail.split('\n').slice(-5).join('\n');
   for (const f of outcome.failures.values()) {
     if (f.user) continue;
     f.unavailable = true;

@@ -1,100 +1,192 @@
 /**
- * Runners for a pipeline's targets: one spawned local runner shared by every
- * `local` target, or clients for remote addresses. Owns their lifetime.
+ * The runners of a pipeline's targets. Each target is a pool: `local` (one
+ * runner trtpipe spawns, shared by every local target), a list of
+ * grpc(s):// addresses, or a DNS name whose addresses are the pool (a
+ * Kubernetes headless service). Runners start lazily: a run whose stages are
+ * all cached never spawns one. Owns their lifetime.
  */
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ExitCode } from '../cli/exit-codes.js';
 import { UserError } from '../cli/user-error.js';
-import type { Pipeline } from '../config/types.js';
+import type { Pipeline, Target } from '../config/types.js';
 import type { GetCapabilitiesResponse } from '../gen/trtpipe/runner/v1/runner.js';
-import { spawnLocalRunner, type LocalRunner } from '../runner-client/local-runner.js';
+import { resolvePython, spawnLocalRunner, type LocalRunner } from '../runner-client/local-runner.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
 import { RunnerClient } from '../runner-client/runner-client.js';
+import { localFingerprint, readCachedCapabilities, targetIdentity, writeCachedCapabilities } from './runner-identity.js';
 
-export interface RunnerInfo {
-  target: string;
+export interface RunnerHandle {
+  /** `local` or host:port. */
   address: string;
+  target: string;
+  client: RunnerClient;
   local: boolean;
   capabilities: GetCapabilitiesResponse;
+  alive: boolean;
+  busy: number;
+  /** Artifacts this runner is known to hold. */
+  has: Set<string>;
+  /** The local runner's store folder (its outputs can be linked, not downloaded). */
+  storeDir?: string;
 }
 
-export interface RunnerPool {
-  clients: Map<string, RunnerClient>;
-  info: Map<string, RunnerInfo>;
-  /** Target identity for cache keys: backend and versions, GPUs. */
-  identity: Map<string, Record<string, unknown>>;
-  /** Seconds spent starting/connecting. */
-  startSeconds: number;
-  local?: LocalRunner;
-  close(): Promise<void>;
+export interface RunnerPoolOptions {
+  stateRoot: string;
+  logFile: string;
+  python?: string;
+  signal: AbortSignal;
 }
 
-export async function openRunners(
-  p: Pipeline,
-  targets: string[],
-  opts: { storeDir: string; logFile: string; python?: string; signal: AbortSignal },
-): Promise<RunnerPool> {
-  const t0 = performance.now();
-  const clients = new Map<string, RunnerClient>();
-  const info = new Map<string, RunnerInfo>();
-  const identity = new Map<string, Record<string, unknown>>();
-  let local: LocalRunner | undefined;
-  let localClient: RunnerClient | undefined;
-  const pool: RunnerPool = {
-    clients, info, identity, startSeconds: 0,
-    async close() {
-      const all = new Set(clients.values());
-      for (const c of all) c.close();
-      await local?.stop();
-    },
-  };
-  try {
-    for (const name of targets) {
-      const t = p.targets.find((x) => x.name === name)!;
-      const spec = t.runners[0]!;
-      let client: RunnerClient;
-      if (spec === 'local') {
-        if (!localClient) {
-          local = await spawnLocalRunner({ storeDir: opts.storeDir, logFile: opts.logFile, python: opts.python });
-          pool.local = local;
-          localClient = new RunnerClient(local.address, { token: local.token });
-        }
-        client = localClient;
-      } else {
-        const url = new URL(spec);
-        const token = t.tokenEnv ? process.env[t.tokenEnv] : undefined;
-        if (t.tokenEnv && !token) {
-          throw new UserError(`target '${name}': environment variable ${t.tokenEnv} (token_env) is not set`, ExitCode.RunnerUnavailable);
-        }
-        client = new RunnerClient(url.host, { ...(token ? { token } : {}), tls: url.protocol === 'grpcs:' });
-      }
-      let caps: GetCapabilitiesResponse;
-      try {
-        caps = await client.getCapabilities({ signal: opts.signal, timeoutMs: 30_000 });
-      } catch (err) {
-        const e = err as RunnerCallError;
-        throw new UserError(`target '${name}': runner ${spec === 'local' ? '(local)' : spec} is unreachable: ${e.message}`, ExitCode.RunnerUnavailable);
-      }
-      const backend = caps.backends.find((b) => b.name === t.backend);
-      if (t.backend !== 'auto' && !backend?.available) {
-        throw new UserError(
-          `target '${name}': backend ${t.backend} is not available on runner ${spec}: ${backend?.unavailableReason || 'unknown backend'}`,
-          ExitCode.RunnerUnavailable,
-        );
-      }
-      clients.set(name, client);
-      info.set(name, { target: name, address: client.address, local: spec === 'local', capabilities: caps });
-      identity.set(name, {
-        backend: t.backend,
-        backendVersion: backend?.version ?? '',
-        runner: caps.runnerVersion,
-        gpus: caps.gpus.map((g) => `${g.name}/${g.computeCapability}/${g.driverVersion}`),
-        numerics: t.numerics,
-      });
-    }
-  } catch (err) {
-    await pool.close();
-    throw err;
+export class RunnerPool {
+  private readonly handles = new Map<string, RunnerHandle[]>();
+  private local?: LocalRunner;
+  private localHandle?: Promise<RunnerHandle>;
+  private readonly starting = new Map<string, Promise<RunnerHandle[]>>();
+  /** Capabilities per target: from a started runner, or remembered for the local one. */
+  readonly capabilities = new Map<string, GetCapabilitiesResponse>();
+  /** Seconds spent starting and connecting runners. */
+  startSeconds = 0;
+
+  constructor(private readonly p: Pipeline, private readonly opts: RunnerPoolOptions) {}
+
+  private get storeDir() {
+    return path.join(this.opts.stateRoot, 'runner-store');
   }
-  pool.startSeconds = (performance.now() - t0) / 1000;
-  return pool;
+
+  private get identityDir() {
+    return path.join(this.opts.stateRoot, 'cache', 'runner-identity');
+  }
+
+  private target(name: string): Target {
+    return this.p.targets.find((t) => t.name === name)!;
+  }
+
+  /**
+   * The identity of a target for cache keys, without starting anything when
+   * it can: a local runner's capabilities are remembered per environment.
+   */
+  async identity(name: string): Promise<Record<string, unknown>> {
+    const t = this.target(name);
+    if (t.runners.every((r) => r === 'local')) {
+      const fp = localFingerprint(resolvePython(this.opts.python));
+      const cached = fp ? readCachedCapabilities(this.identityDir, fp) : undefined;
+      if (cached) {
+        this.capabilities.set(name, cached);
+        return targetIdentity(t, cached);
+      }
+    }
+    const [first] = await this.start(name);
+    return targetIdentity(t, first!.capabilities);
+  }
+
+  /** Starts (or connects to) every runner of a target; idempotent. */
+  start(name: string): Promise<RunnerHandle[]> {
+    if (!this.starting.has(name)) {
+      const t0 = performance.now();
+      this.starting.set(name, this.open(this.target(name)).then((hs) => {
+        this.handles.set(name, hs);
+        this.capabilities.set(name, hs[0]!.capabilities);
+        this.startSeconds += (performance.now() - t0) / 1000;
+        return hs;
+      }));
+    }
+    return this.starting.get(name)!;
+  }
+
+  /** Alive runners of a target (started). */
+  members(name: string): RunnerHandle[] {
+    return (this.handles.get(name) ?? []).filter((h) => h.alive);
+  }
+
+  /** The least busy alive runner of a target, or undefined if none is left. */
+  pick(name: string): RunnerHandle | undefined {
+    return this.members(name).sort((a, b) => a.busy - b.busy)[0];
+  }
+
+  all(): RunnerHandle[] {
+    return [...new Set([...this.handles.values()].flat())];
+  }
+
+  /** Whether the local runner process has exited, and how. */
+  localExit(): { code: number | null; signal: NodeJS.Signals | null; tail: string } | undefined {
+    const proc = this.local?.process;
+    if (!proc || (proc.exitCode === null && proc.signalCode === null)) return undefined;
+    return { code: proc.exitCode, signal: proc.signalCode, tail: this.local!.stderrTail() };
+  }
+
+  async waitLocalExit(ms: number): Promise<void> {
+    if (this.local) await Promise.race([this.local.exited, new Promise((r) => setTimeout(r, ms))]);
+  }
+
+  async close(): Promise<void> {
+    for (const h of this.all()) h.client.close();
+    await this.local?.stop();
+  }
+
+  private async open(t: Target): Promise<RunnerHandle[]> {
+    const out: RunnerHandle[] = [];
+    for (const spec of t.runners) {
+      if (spec === 'local') out.push({ ...(await this.startLocal()), target: t.name });
+      else for (const address of await expandPool(spec)) out.push(await this.connect(t, spec, address));
+    }
+    return out;
+  }
+
+  private startLocal(): Promise<RunnerHandle> {
+    this.localHandle ??= (async () => {
+      const python = resolvePython(this.opts.python);
+      this.local = await spawnLocalRunner({ storeDir: this.storeDir, logFile: this.opts.logFile, python });
+      const client = new RunnerClient(this.local.address, { token: this.local.token });
+      const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 });
+      const fp = localFingerprint(python);
+      if (fp) await writeCachedCapabilities(this.identityDir, fp, capabilities);
+      return { address: 'local', target: '', client, local: true, capabilities, alive: true, busy: 0, has: new Set<string>(), storeDir: this.storeDir };
+    })();
+    return this.localHandle;
+  }
+
+  private async connect(t: Target, spec: string, address: string): Promise<RunnerHandle> {
+    const url = new URL(spec);
+    const token = t.tokenEnv ? process.env[t.tokenEnv] : undefined;
+    if (t.tokenEnv && !token) {
+      throw new UserError(`target '${t.name}': environment variable ${t.tokenEnv} (token_env) is not set`, ExitCode.RunnerUnavailable);
+    }
+    const tls = url.protocol === 'grpcs:'
+      ? {
+          ...(t.tls?.ca ? { ca: readFileSync(t.tls.ca) } : {}),
+          ...(t.tls?.cert ? { cert: readFileSync(t.tls.cert) } : {}),
+          ...(t.tls?.key ? { key: readFileSync(t.tls.key) } : {}),
+        }
+      : undefined;
+    const client = new RunnerClient(address, {
+      ...(token ? { token } : {}),
+      ...(tls ? { tls } : {}),
+      // Certificates name the service, not the pool member's address.
+      ...(tls && address !== url.host ? { channelOptions: { 'grpc.ssl_target_name_override': url.hostname } } : {}),
+    });
+    try {
+      const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 30_000 });
+      return { address, target: t.name, client, local: false, capabilities, alive: true, busy: 0, has: new Set<string>() };
+    } catch (err) {
+      client.close();
+      const e = err as RunnerCallError;
+      const why = e.code === 16 ? `the token in ${t.tokenEnv ?? '(no token_env)'} was refused` : e.message;
+      throw new UserError(`target '${t.name}': runner ${address} is unreachable: ${why}`, ExitCode.RunnerUnavailable);
+    }
+  }
+}
+
+/** host:port addresses of a runner spec; a DNS name with several IPv4 addresses is a pool. */
+async function expandPool(spec: string): Promise<string[]> {
+  const url = new URL(spec);
+  const port = url.port || '50051';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(url.hostname) || url.hostname.startsWith('[')) return [`${url.hostname}:${port}`];
+  try {
+    const addrs = [...new Set((await lookup(url.hostname, { all: true, family: 4 })).map((a) => a.address))];
+    return addrs.length > 1 ? addrs.map((a) => `${a}:${port}`) : [`${url.hostname}:${port}`];
+  } catch {
+    return [`${url.hostname}:${port}`];
+  }
 }

@@ -1,39 +1,47 @@
 /**
- * Runs a stage graph on runners: each node once its dependencies are done, at
- * most `perRunner` at a time on one runner, emitting events. Knows nothing of
- * terminals (renderers subscribe) and nothing of gRPC beyond RunnerClient.
+ * Runs a stage graph on runner pools: each node once its dependencies are
+ * done, at most `perRunner` stages at a time on one runner (benchmarks need a
+ * quiet machine), cached stages skipped, emitting events. Knows nothing of
+ * terminals (renderers subscribe).
+ *
+ * Faults: a runner that becomes unreachable is retried with backoff; one
+ * that is gone is dropped and the stage moves to another runner of the same
+ * pool (inputs are re-sent from the local object store). Stage timeouts and
+ * Ctrl-C cancel the call, which cancels the stage on the runner.
  */
+import { setMaxListeners } from 'node:events';
+import { status } from '@grpc/grpc-js';
 import { LogLevel, type ArtifactRef } from '../gen/trtpipe/runner/v1/runner.js';
 import type { StageGraph, StageNode } from '../plan/graph.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
-import type { RunnerClient } from '../runner-client/runner-client.js';
+import type { StageCache } from '../store/cache.js';
+import { ArtifactMover, refOf, type FileArtifact } from './artifact-mover.js';
 import type { NodeFailure, NodeResult, SchedulerEvent, StageDiagnostic } from './events.js';
+import type { RunnerHandle, RunnerPool } from './runner-pool.js';
 
-export interface FileArtifact {
-  path: string;
-  sha256: string;
-  size: number;
-  mediaType: string;
-  /** Artifacts this one refers to (a data manifest's files): uploaded with it. */
-  dependencies?: FileArtifact[];
-}
+export type { FileArtifact } from './artifact-mover.js';
 
 export interface SchedulerOptions {
   graph: StageGraph;
-  /** Runner client per target name. */
-  runners: Map<string, RunnerClient>;
-  /** Every input file, by path, with its hash. */
+  pool: RunnerPool;
+  /** Every input file, by graph path, with its hash. */
   files: Map<string, FileArtifact>;
-  /** Content key per node (for the record; caching builds on it). */
+  /** Content key per node; nodes without one are never cached. */
   keys: Map<string, string>;
+  /** The object store (always) and the entries (when `useCache`). */
+  cache: StageCache;
+  useCache: boolean;
   onEvent: (e: SchedulerEvent) => void;
   signal: AbortSignal;
-  /** Concurrent stages per runner (1: benchmarks see a quiet machine). */
   perRunner?: number;
   /** fail: start nothing new after a failure; keep-going: run what does not depend on it. */
   onError?: 'fail' | 'keep-going';
   /** Checks a finished stage's result (e.g. against the lockfile); a returned failure fails the node. */
   check?: (node: StageNode, result: NodeResult) => NodeFailure | undefined;
+  /** Per-stage deadline in milliseconds (undefined: none). */
+  stageTimeoutMs?: number;
+  /** Attempts after the first when a runner is lost (default 2). */
+  retries?: number;
 }
 
 export interface SchedulerOutcome {
@@ -51,59 +59,54 @@ const LEVEL_NAMES: Record<number, string> = {
 };
 
 export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome> {
-  const { graph, signal } = opts;
+  const { graph, signal, pool, cache } = opts;
+  // Every call in flight listens on the run's signal; a wide matrix has many.
+  setMaxListeners(0, signal);
   const perRunner = opts.perRunner ?? 1;
   const results = new Map<string, NodeResult>();
+  const producers = new Map<string, RunnerHandle>();
   const failures = new Map<string, NodeFailure>();
   const skipped = new Map<string, string>();
   const running = new Map<string, Promise<void>>();
-  const busy = new Map<string, number>();
   const pending = [...graph.nodes];
-  const uploaded = new Map<string, Promise<void>>();
+  const mover = new ArtifactMover(cache, opts.onEvent, signal);
+  const waiters: (() => void)[] = [];
   let stopLaunching = false;
 
-  const ensureOne = (file: FileArtifact, client: RunnerClient, target: string): Promise<void> => {
-    const key = `${client.address}|${file.sha256}`;
-    if (!uploaded.has(key)) {
-      uploaded.set(key, (async () => {
-        await Promise.all((file.dependencies ?? []).map((d) => ensureOne(d, client, target)));
-        await upload(client, target, file, opts, signal);
-      })());
+  /** A runner of the node's pool with a free slot (waits for one). */
+  const acquire = async (target: string): Promise<RunnerHandle> => {
+    await pool.start(target);
+    for (;;) {
+      if (signal.aborted) throw new RunnerCallError('RunStage', status.CANCELLED, 'interrupted');
+      const alive = pool.members(target);
+      if (!alive.length) throw lostAll(target);
+      const free = alive.filter((h) => h.busy < perRunner).sort((a, b) => a.busy - b.busy)[0];
+      if (free) {
+        free.busy += 1;
+        return free;
+      }
+      await new Promise<void>((r) => waiters.push(r));
     }
-    return uploaded.get(key)!;
   };
-  const ensureFiles = (node: StageNode, client: RunnerClient) =>
-    Promise.all(
-      Object.values(node.inputs)
-        .filter((i) => i.kind === 'file')
-        .map((i) => ensureOne(opts.files.get((i as { path: string }).path)!, client, node.target)),
-    );
+  const release = (h: RunnerHandle) => {
+    h.busy -= 1;
+    waiters.splice(0).forEach((w) => w());
+  };
 
-  const launch = (node: StageNode) => {
-    const client = opts.runners.get(node.target)!;
-    busy.set(client.address, (busy.get(client.address) ?? 0) + 1);
-    const p = (async () => {
+  const execute = async (node: StageNode, key: string | undefined): Promise<NodeResult> => {
+    const retries = opts.retries ?? 2;
+    for (let attempt = 0; ; attempt++) {
+      const h = await acquire(node.target);
       try {
-        await ensureFiles(node, client);
-        const inputs: Record<string, ArtifactRef> = {};
-        for (const [name, ref] of Object.entries(node.inputs)) {
-          if (ref.kind === 'file') {
-            const f = opts.files.get(ref.path)!;
-            inputs[name] = { sha256: f.sha256, size: f.size, mediaType: f.mediaType };
-          } else {
-            const out = results.get(ref.node)!.outputs[ref.output];
-            if (!out) throw new Error(`stage ${ref.node} produced no '${ref.output}' output`);
-            inputs[name] = out;
-          }
-        }
+        const inputs = await stageInputs(node, h);
         opts.onEvent({ type: 'stage-start', node: node.id });
-        const res = await client.runStage(
+        const res = await h.client.runStage(
           { stage: node.stage, cell: node.cells.join(','), inputs, paramsJson: JSON.stringify(node.params) },
           (e) => {
             if (e.kind === 'progress') opts.onEvent({ type: 'stage-progress', node: node.id, fraction: e.value.fraction, message: e.value.message });
             else opts.onEvent({ type: 'stage-log', node: node.id, level: LEVEL_NAMES[e.value.level] ?? 'info', message: e.value.message });
           },
-          { signal },
+          { signal, ...(opts.stageTimeoutMs ? { timeoutMs: opts.stageTimeoutMs } : {}) },
         );
         const result: NodeResult = {
           outputs: res.outputs,
@@ -116,24 +119,96 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
             ...(d.node ? { node: d.node } : {}),
           })),
           seconds: res.seconds,
-          runner: client.address,
+          runner: h.address,
           cached: false,
         };
+        for (const o of Object.values(result.outputs)) h.has.add(o.sha256);
+        producers.set(node.id, h);
         const rejected = opts.check?.(node, result);
         if (rejected) throw rejected;
-        results.set(node.id, result);
-        opts.onEvent({ type: 'stage-done', node: node.id, result });
+        if (key && opts.useCache) {
+          await Promise.all(Object.values(result.outputs).map((o) => mover.fetch(h, o)));
+          await cache.put(key, node.id, node.stage, result);
+        }
+        return result;
       } catch (err) {
-        const failure = toFailure(err, signal);
-        failures.set(node.id, failure);
-        opts.onEvent({ type: 'stage-failed', node: node.id, failure });
-        if ((opts.onError ?? 'fail') === 'fail') stopLaunching = true;
+        if (!(err instanceof RunnerCallError) || signal.aborted || !(await lost(h, err))) throw err;
+        if (attempt >= retries || !pool.members(node.target).length) throw err;
+        opts.onEvent({ type: 'stage-log', node: node.id, level: 'warning', message: `runner ${h.address} lost (${err.message}); retrying (attempt ${attempt + 2})` });
       } finally {
-        busy.set(client.address, busy.get(client.address)! - 1);
-        running.delete(node.id);
+        release(h);
       }
-    })();
-    running.set(node.id, p);
+    }
+  };
+
+  /** A failed call: was the runner lost? Retries a flaky one with backoff before giving up on it. */
+  const lost = async (h: RunnerHandle, err: RunnerCallError): Promise<boolean> => {
+    const transport = err.code === status.UNAVAILABLE || err.code === status.CANCELLED ||
+      (err.code === status.INTERNAL && !err.detail) || (err.code === status.UNKNOWN && !err.detail);
+    if (!transport) return false;
+    if (h.local) {
+      await pool.waitLocalExit(500);
+      if (pool.localExit()) h.alive = false;
+      return true;
+    }
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setTimeout(r, 500 * 2 ** i));
+      if (await h.client.healthy({ timeoutMs: 2000 }).catch(() => false)) {
+        mover.forget(h); // it may have restarted with an empty store
+        return true;
+      }
+    }
+    h.alive = false;
+    return true;
+  };
+
+  const stageInputs = async (node: StageNode, h: RunnerHandle): Promise<Record<string, ArtifactRef>> => {
+    const inputs: Record<string, ArtifactRef> = {};
+    await Promise.all(
+      Object.entries(node.inputs).map(async ([name, ref]) => {
+        if (ref.kind === 'file') {
+          const f = opts.files.get(ref.path)!;
+          await mover.ensureFile(h, f);
+          inputs[name] = refOf(f);
+        } else {
+          const out = results.get(ref.node)!.outputs[ref.output];
+          if (!out) throw new Error(`stage ${ref.node} produced no '${ref.output}' output`);
+          await mover.ensureOutput(h, out, producers.get(ref.node));
+          inputs[name] = out;
+        }
+      }),
+    );
+    return inputs;
+  };
+
+  const runNode = async (node: StageNode): Promise<void> => {
+    const key = opts.keys.get(node.id);
+    try {
+      let result: NodeResult | undefined;
+      if (key && opts.useCache) {
+        result = await fromCache(key);
+        if (!result) {
+          result = await cache.withKeyLock(key, async () => (await fromCache(key)) ?? execute(node, key), signal);
+          result ??= (await fromCache(key)) ?? (await execute(node, key));
+        }
+      } else {
+        result = await execute(node, key);
+      }
+      results.set(node.id, result);
+      opts.onEvent({ type: 'stage-done', node: node.id, result });
+    } catch (err) {
+      const failure = toFailure(err, signal);
+      failures.set(node.id, failure);
+      opts.onEvent({ type: 'stage-failed', node: node.id, failure });
+      if ((opts.onError ?? 'fail') === 'fail') stopLaunching = true;
+    } finally {
+      running.delete(node.id);
+    }
+  };
+
+  const fromCache = async (key: string): Promise<NodeResult | undefined> => {
+    const entry = await cache.get(key);
+    return entry ? { ...entry.result, cached: true } : undefined;
   };
 
   while (pending.length || running.size) {
@@ -151,37 +226,30 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
         continue;
       }
       if (!node.deps.every((d) => results.has(d))) continue;
-      const address = opts.runners.get(node.target)!.address;
-      if ((busy.get(address) ?? 0) >= perRunner) continue;
       pending.splice(i--, 1);
-      launch(node);
+      running.set(node.id, runNode(node));
     }
     if (running.size) await Promise.race(running.values());
     else if (pending.length && !stopLaunching) {
-      // Nothing runnable and nothing running: a dependency cycle (a bug).
       throw new Error(`stage graph is stuck: ${pending.map((n) => n.id).join(', ')}`);
     }
   }
   return { results, failures, skipped, interrupted: signal.aborted };
 }
 
-async function upload(client: RunnerClient, target: string, file: FileArtifact, opts: SchedulerOptions, signal: AbortSignal) {
-  const t0 = performance.now();
-  const present = await client.hasArtifacts([file.sha256], { signal });
-  if (!present.has(file.sha256)) {
-    await client.putArtifact(file.path, { sha256: file.sha256, size: file.size, mediaType: file.mediaType }, { signal });
-  }
-  opts.onEvent({ type: 'upload', target, file: file.path, bytes: file.size, skipped: present.has(file.sha256), seconds: (performance.now() - t0) / 1000 });
+function lostAll(target: string): RunnerCallError {
+  return new RunnerCallError('RunStage', status.UNAVAILABLE, `no runner of target '${target}' is left`);
 }
 
 function toFailure(err: unknown, signal: AbortSignal): NodeFailure {
   if (isNodeFailure(err)) return err;
   if (err instanceof RunnerCallError) {
+    const timeout = err.code === status.DEADLINE_EXCEEDED && !err.detail;
     return {
-      message: signal.aborted && err.code === 1 ? 'cancelled' : err.message,
-      code: err.detail?.code || `GRPC_${err.code}`,
+      message: signal.aborted && err.code === status.CANCELLED ? 'cancelled' : timeout ? `timed out (--stage-timeout): ${err.message}` : err.message,
+      code: timeout ? 'TIMEOUT' : err.detail?.code || `GRPC_${err.code}`,
       user: err.isUserError,
-      unavailable: err.isUnavailable,
+      unavailable: err.isUnavailable || err.code === status.UNAVAILABLE,
       ...(err.detail?.node ? { node: err.detail.node } : {}),
       ...(err.detail?.traceback ? { traceback: err.detail.traceback } : {}),
     };

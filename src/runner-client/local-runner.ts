@@ -27,6 +27,8 @@ export interface LocalRunner {
 export interface SpawnOptions {
   python?: string;
   storeDir: string;
+  /** The bearer token (default: a random one). */
+  token?: string;
   /** Runner stderr is appended here as well. */
   logFile?: string;
   startTimeoutMs?: number;
@@ -42,7 +44,7 @@ export function resolvePython(explicit?: string): string {
 
 export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner> {
   const python = resolvePython(opts.python);
-  const token = randomBytes(24).toString('hex');
+  const token = opts.token ?? randomBytes(24).toString('hex');
   mkdirSync(opts.storeDir, { recursive: true });
   const env: NodeJS.ProcessEnv = {
     ...process.env,

@@ -22,6 +22,8 @@ export interface CacheEntry {
   stage: string;
   created: string;
   result: Omit<NodeResult, 'cached' | 'runner'> & { runner: string };
+  /** Each object's modification time when the entry was written: a changed one is re-hashed. */
+  stamps?: Record<string, number>;
   /** sha256 of the canonical JSON of the fields above. */
   checksum: string;
 }
@@ -66,8 +68,13 @@ export class StageCache {
     for (const ref of Object.values(entry.result.outputs)) {
       const file = this.objectPath(ref.sha256);
       try {
-        if ((await stat(file)).size !== ref.size) return false;
-        if (deep && (await hashFile(file)).sha256 !== ref.sha256) return false;
+        const st = await stat(file);
+        if (st.size !== ref.size) return false;
+        const touched = entry.stamps?.[ref.sha256] !== st.mtimeMs;
+        if ((deep || touched) && (await hashFile(file)).sha256 !== ref.sha256) {
+          await rm(file, { force: true });
+          return false;
+        }
       } catch {
         return false;
       }
@@ -77,13 +84,24 @@ export class StageCache {
 
   async put(key: string, node: string, stage: string, result: NodeResult): Promise<void> {
     const { cached: _cached, ...rest } = result;
-    const body = { key, node, stage, created: new Date().toISOString(), result: rest };
+    const stamps: Record<string, number> = {};
+    for (const o of Object.values(result.outputs)) stamps[o.sha256] = (await stat(this.objectPath(o.sha256))).mtimeMs;
+    const body = { key, node, stage, created: new Date().toISOString(), result: rest, stamps };
     const entry: CacheEntry = { ...body, checksum: checksumOf(body as CacheEntry) };
     await writeFileAtomic(this.entryPath(key), `${JSON.stringify(entry)}\n`);
   }
 
   async evict(key: string): Promise<void> {
     await rm(path.join(this.root, key), { recursive: true, force: true });
+  }
+
+  /** True when the object exists and its bytes hash to its name. */
+  async objectMatches(sha: string): Promise<boolean> {
+    try {
+      return (await hashFile(this.objectPath(sha))).sha256 === sha;
+    } catch {
+      return false;
+    }
   }
 
   hasObject(sha: string): boolean {
@@ -173,8 +191,8 @@ export class StageCache {
   }
 }
 
-function checksumOf(e: Pick<CacheEntry, 'key' | 'node' | 'stage' | 'created' | 'result'>): string {
-  return sha256Hex(canonicalJson({ key: e.key, node: e.node, stage: e.stage, created: e.created, result: e.result }));
+function checksumOf(e: Pick<CacheEntry, 'key' | 'node' | 'stage' | 'created' | 'result' | 'stamps'>): string {
+  return sha256Hex(canonicalJson({ key: e.key, node: e.node, stage: e.stage, created: e.created, result: e.result, stamps: e.stamps }));
 }
 
 function alive(pid: number): boolean {

@@ -3,6 +3,7 @@
  *   runs/<run-id>/   run.json, metrics.json, report.md (written atomically)
  *   runner-store/    the local runner's artifact store
  *   logs/            runner logs
+ *   cache/           stage cache: <key>/entry.json, objects/, runner-identity/
  */
 import path from 'node:path';
 
@@ -11,6 +12,7 @@ export interface StateDir {
   runs: string;
   runnerStore: string;
   logs: string;
+  cache: string;
 }
 
 export function stateDir(root: string): StateDir {
@@ -19,6 +21,7 @@ export function stateDir(root: string): StateDir {
     runs: path.join(root, 'runs'),
     runnerStore: path.join(root, 'runner-store'),
     logs: path.join(root, 'logs'),
+    cache: path.join(root, 'cache'),
   };
 }
 

@@ -73,6 +73,8 @@ class Policy:
     io: str = "keep"
     rules: list[Rule] = field(default_factory=list)
     safety: Safety = field(default_factory=Safety)
+    # Nodes a precision search kept in fp32 to meet its budget (SEARCH_FALLBACK).
+    search_keep: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -121,7 +123,8 @@ def parse_policy(params: dict) -> Policy:
     s = params.get("safety") or {}
     safety = Safety(init_max=s.get("init_max", FP16_MAX), data_max=s.get("data_max"),
                     reduction_depth=s.get("reduction_depth"))
-    return Policy(default=default, io=params.get("io", "keep"), rules=rules, safety=safety)
+    return Policy(default=default, io=params.get("io", "keep"), rules=rules, safety=safety,
+                  search_keep=set(params.get("search_keep") or []))
 
 
 def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> list[NodeDecision]:
@@ -151,6 +154,9 @@ def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> li
             if node.op_type not in QUANTIZABLE_OPS:
                 d.resolved, d.reason = "fp32", "NOT_QUANTIZABLE"
                 d.detail = f"{requested} applies to {', '.join(QUANTIZABLE_OPS)}; {node.op_type} stays fp32"
+        elif rule is None and node.name in policy.search_keep and requested in ("fp16", "bf16", "int8", "fp8"):
+            d.resolved, d.reason = "fp32", "SEARCH_FALLBACK"
+            d.detail = "kept in fp32 by the precision search to meet the accuracy budget"
         elif is_low(requested):
             _place_low(d, node, types, opset, inits, policy.safety, ranges, pinned=rule is not None,
                        depth=depths.get(node.name))

@@ -20,7 +20,9 @@ LOW = ("fp16", "bf16", "int8", "fp8")
 
 def run(ctx: StageContext) -> StageOutput:
     model = load_model(ctx.input_path("model"))
-    params = ctx.params.get("policy") or {}
+    params = dict(ctx.params.get("policy") or {})
+    if ctx.has_input("search"):  # a search run in this pipeline: its kept nodes stay fp32
+        params["search_keep"] = json.loads(ctx.input_path("search").read_text())["kept"]
     policy = parse_policy(params)
     if params.get("opset"):
         model = convert_opset(model, int(params["opset"]))

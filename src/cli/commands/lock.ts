@@ -27,7 +27,8 @@ export default async function lock(argv: string[]): Promise<number> {
     only: (n) => n.stage === 'transform',
     writeRun: false,
     onEvent: (e) => {
-      if (e.type !== 'planned' && e.type !== 'runners-ready') progress.event(e);
+      if (e.type === 'preflight') process.stderr.write(`trtpipe: warning: ${e.finding.cell}: ${e.finding.message}\n`);
+      else if (e.type !== 'planned' && e.type !== 'runners-ready') progress.event(e);
     },
   });
   if (outcome.interrupted) return ExitCode.Interrupted;

@@ -13,6 +13,9 @@ import type { Pipeline } from '../../config/types.js';
 import type { NodeFailure } from '../../run/events.js';
 import { lockPath, readLockfile, type Lockfile } from '../../store/lockfile.js';
 import { describeTolerance } from '../../report/tolerances.js';
+import { readSearchResult, searchResultPath } from '../../store/search-result.js';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 export default async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -26,6 +29,8 @@ export default async function run(argv: string[]): Promise<number> {
         python: { type: 'string' },
         'on-error': { type: 'string' },
         frozen: { type: 'boolean' },
+        'no-cache': { type: 'boolean' },
+        'stage-timeout': { type: 'string' },
       },
     });
   } catch (err) {
@@ -35,6 +40,8 @@ export default async function run(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError('usage: trtpipe run <pipeline.yaml> [--verbose] [--state-dir DIR]');
   const onError = values['on-error'] ?? 'fail';
   if (onError !== 'fail' && onError !== 'keep-going') throw new UserError(`--on-error must be fail or keep-going, not '${onError}'`);
+  const stageTimeout = values['stage-timeout'] !== undefined ? Number(values['stage-timeout']) : undefined;
+  if (stageTimeout !== undefined && !(stageTimeout > 0)) throw new UserError(`--stage-timeout must be a number of seconds > 0, not '${values['stage-timeout']}'`);
   const pipeline = await loadOrExit(positionals[0]!);
   const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
   let frozen: { file: string; lock: Lockfile } | undefined;
@@ -45,6 +52,7 @@ export default async function run(argv: string[]): Promise<number> {
     frozen = { file, lock };
   }
 
+  const searchKeep = committedSearch(pipeline);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -65,9 +73,14 @@ export default async function run(argv: string[]): Promise<number> {
       python: values.python,
       signal: controller.signal,
       onError,
+      useCache: !values['no-cache'],
+      ...(searchKeep ? { searchKeep } : {}),
+      ...(stageTimeout ? { stageTimeoutMs: stageTimeout * 1000 } : {}),
       ...(frozen ? { frozen } : {}),
       onEvent: (e) => {
-        if (e.type === 'planned') {
+        if (e.type === 'preflight') {
+          process.stderr.write(`trtpipe: warning: ${e.finding.cell} on target '${e.finding.target}': ${e.finding.message}\n`);
+        } else if (e.type === 'planned') {
           write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
           sink = interactive ? listrProgress(e.graph) : plainProgress(write, Boolean(values.verbose));
         } else if (e.type === 'runners-ready') {
@@ -85,6 +98,10 @@ export default async function run(argv: string[]): Promise<number> {
     for (const [node, f] of internal.slice(0, 1)) {
       process.stderr.write(`\ntrtpipe: ${node} hit an internal error (a bug in trtpipe; please report it with this output):\n${f.traceback}\n`);
     }
+    const skipped = record.cells.filter((c) => c.status === 'skipped').map((c) => c.name);
+    if (skipped.length) process.stderr.write(`trtpipe: skipped (not run because of the failures above): ${skipped.join(', ')}\n`);
+    const cachedStages = Object.values(record.stages).filter((s) => s.cached).length;
+    if (cachedStages) write(`${cachedStages}/${Object.keys(record.stages).length} stages from the cache (--no-cache to rerun them)\n`);
     const rel = path.relative(process.cwd(), runDir) || runDir;
     write(`run ${record.id}: ${record.status}. Report: ${path.join(rel, 'report.md')}\n`);
     if (outcome.interrupted) return ExitCode.Interrupted;
@@ -127,4 +144,19 @@ function withInputFiles(f: { stage: string; message: string; code: string }, p: 
     return `${f.message} (${files.join('; ')})`;
   }
   return f.message;
+}
+
+/** A committed search result for this pipeline's model, if there is one (a stale one is ignored, loudly). */
+function committedSearch(p: Pipeline): { towards: string; kept: string[] } | undefined {
+  if (!p.precision.search) return undefined;
+  const file = searchResultPath(p.file, p.precision.search.result);
+  const r = readSearchResult(file);
+  if (!r) return undefined;
+  const modelSha = createHash('sha256').update(readFileSync(p.model.path)).digest('hex');
+  const rel = path.relative(process.cwd(), file) || file;
+  if (r.model.sha256 !== modelSha || r.towards !== p.precision.search.towards) {
+    process.stderr.write(`trtpipe: warning: ${rel} was made for another model or precision; searching again (run \`trtpipe search\` and commit the result)\n`);
+    return undefined;
+  }
+  return { towards: r.towards, kept: r.kept };
 }

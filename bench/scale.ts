@@ -1,0 +1,59 @@
+/**
+ * bench/scale: a 12-cell matrix over 1, 2 and 4 loopback runners (one pool),
+ * wall time and speed-up, and the scheduler's overhead per stage (client-side
+ * wall minus the runner's own stage time). Cache off, so every stage runs.
+ *
+ *   node dist/bench/scale.js [--iterations 100]
+ */
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadPipeline } from '../src/config/load.js';
+import { executePipeline } from '../src/run/execute.js';
+import { EXAMPLES, tempDir } from '../test/helpers/paths.js';
+import { POOL_TOKEN, startRunners, stopRunners } from '../test/helpers/runners.js';
+
+const { values } = parseArgs({ options: { iterations: { type: 'string', default: '100' } } });
+const dir = tempDir('trtpipe-bench-');
+process.env.POOL_TOKEN = POOL_TOKEN;
+const rows: string[] = [];
+let base = 0;
+for (const n of [1, 2, 4]) {
+  const rs = await startRunners(n);
+  const pool = rs.map((r) => `"grpc://${r.address}"`).join(', ');
+  const file = path.join(dir, `scale-${n}.yaml`);
+  // 4 targets on the same pool x 3 precisions = 12 cells.
+  writeFileSync(file, `version: 1
+name: scale
+model: { path: ${EXAMPLES}/transformer/model.onnx }
+data:
+  calibration: { npz: ${EXAMPLES}/transformer/calib.npz }
+  evaluation: { npz: ${EXAMPLES}/transformer/eval.npz, labels: labels }
+targets:
+${['a', 'b', 'c', 'd'].map((t) => `  - { name: ${t}, runner: [${pool}], token_env: POOL_TOKEN }`).join('\n')}
+matrix: { precision: [fp32, fp16, int8] }
+benchmark: { batch: [1, 8], iterations: ${values.iterations} }
+`);
+  const { pipeline } = await loadPipeline(file);
+  const started = new Map<string, number>();
+  const overhead: number[] = [];
+  const t0 = performance.now();
+  const { record } = await executePipeline(pipeline!, {
+    stateRoot: path.join(dir, `state-${n}`),
+    useCache: false,
+    signal: new AbortController().signal,
+    onEvent: (e) => {
+      if (e.type === 'stage-start') started.set(e.node, performance.now());
+      if (e.type === 'stage-done') overhead.push((performance.now() - started.get(e.node)!) / 1000 - e.result.seconds);
+    },
+  });
+  const secs = (performance.now() - t0) / 1000;
+  await stopRunners(rs);
+  if (record.status !== 'ok') throw new Error(`scale ${n}: ${record.status}`);
+  if (n === 1) base = secs;
+  overhead.sort((a, b) => a - b);
+  rows.push(`  ${String(n).padStart(2)} runner(s)  ${secs.toFixed(2).padStart(6)} s   speed-up ${(base / secs).toFixed(2)}x   overhead per stage: median ${(overhead[Math.floor(overhead.length / 2)]! * 1000).toFixed(1)} ms, p90 ${(overhead[Math.floor(overhead.length * 0.9)]! * 1000).toFixed(1)} ms (${overhead.length} stages)`);
+}
+console.log(`bench/scale: 12 cells (transformer, 4 targets x fp32/fp16/int8) on one pool of loopback runners, ${os.cpus().length} CPU cores`);
+for (const r of rows) console.log(r);

@@ -1,0 +1,1 @@
+"""Accuracy-budgeted precision search: the fewest nodes kept in higher precision."""

@@ -1,0 +1,51 @@
+"""The accuracy budget a candidate must meet."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UserError
+
+KEYS = ("cosine", "top1_agreement", "top1_drop", "max_abs")
+
+
+@dataclass(frozen=True)
+class Budget:
+    cosine: float | None = None          # >= , worst output
+    top1_agreement: float | None = None  # >=
+    top1_drop: float | None = None       # <= points of task top-1 below the FP32 reference
+    max_abs: float | None = None         # <=
+
+    @staticmethod
+    def parse(raw: dict) -> "Budget":
+        unknown = set(raw) - set(KEYS)
+        if unknown:
+            raise UserError(f"unknown budget keys {sorted(unknown)} (known: {', '.join(KEYS)})", code="BAD_PARAM")
+        if not raw:
+            raise UserError("precision.search.budget needs at least one of " + ", ".join(KEYS), code="BAD_PARAM")
+        return Budget(**{k: float(v) for k, v in raw.items()})
+
+    def misses(self, m: dict[str, float]) -> list[str]:
+        """What a candidate's metrics miss; empty when the budget holds."""
+        out = []
+        if m.get("nonfinite", 0) > 0:
+            out.append(f"{int(m['nonfinite'])} NaN/Inf values")
+        if self.cosine is not None and not m.get("cosine", 0) >= self.cosine:
+            out.append(f"cosine {m.get('cosine', 0):.6f} < {self.cosine}")
+        if self.top1_agreement is not None and not m.get("top1_agreement", 0) >= self.top1_agreement:
+            out.append(f"top-1 agreement {m.get('top1_agreement', 0):.4f} < {self.top1_agreement}")
+        if self.top1_drop is not None and "top1" in m:
+            drop = 100.0 * (m["reference_top1"] - m["top1"])
+            if not drop <= self.top1_drop:
+                out.append(f"top-1 drop {drop:.2f} points > {self.top1_drop}")
+        if self.max_abs is not None and not m.get("max_abs", float("inf")) <= self.max_abs:
+            out.append(f"max abs error {m.get('max_abs', float('inf')):.4g} > {self.max_abs}")
+        return out
+
+    def holds(self, m: dict[str, float]) -> bool:
+        return not self.misses(m)
+
+    def error(self, m: dict[str, float]) -> float:
+        """One number for "how far from the reference" (lower is better), for sensitivity ranking."""
+        if m.get("nonfinite", 0) > 0:
+            return float("inf")
+        return max(1.0 - m.get("cosine", 0.0), 0.0)

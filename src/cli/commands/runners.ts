@@ -1,0 +1,56 @@
+/** `trtpipe runners [pipeline.yaml] [--json]`: every runner of the pipeline's targets and what it can do. */
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { GetCapabilitiesResponse } from '../../gen/trtpipe/runner/v1/runner.js';
+import { RunnerPool } from '../../run/runner-pool.js';
+import { ExitCode } from '../exit-codes.js';
+import { loadOrExit } from '../load-or-exit.js';
+import { UserError } from '../user-error.js';
+
+export default async function runners(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' }, python: { type: 'string' } },
+  });
+  const file = positionals[0] ?? 'pipelines/quickstart.yaml';
+  const pipeline = await loadOrExit(file);
+  const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  const pool = new RunnerPool(pipeline, { stateRoot, logFile: path.join(stateRoot, 'logs', 'runners.log'), python: values.python, signal: new AbortController().signal });
+  const rows: { target: string; address: string; caps: GetCapabilitiesResponse }[] = [];
+  const errors: string[] = [];
+  try {
+    for (const t of pipeline.targets) {
+      try {
+        for (const h of await pool.start(t.name)) rows.push({ target: t.name, address: h.address, caps: h.capabilities });
+      } catch (err) {
+        errors.push((err as Error).message);
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ target: r.target, address: r.address, capabilities: GetCapabilitiesResponse.toJSON(r.caps) })), null, 2)}\n`);
+  } else {
+    for (const r of rows) process.stdout.write(`${describe(r.target, r.address, r.caps)}\n`);
+  }
+  for (const e of errors) process.stderr.write(`trtpipe: ${e}\n`);
+  if (!rows.length && errors.length) throw new UserError('no runner answered', ExitCode.RunnerUnavailable);
+  return errors.length ? ExitCode.RunnerUnavailable : ExitCode.Ok;
+}
+
+function describe(target: string, address: string, c: GetCapabilitiesResponse): string {
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+  const lines = [
+    `${target}  ${address}  runner ${c.runnerVersion} on ${c.hostname} (${c.cpuCount} CPUs, ${gib(c.memoryBytes)} memory, ${gib(c.freeDiskBytes)} free disk)`,
+  ];
+  for (const g of c.gpus) lines.push(`  gpu ${g.index}: ${g.name}, compute capability ${g.computeCapability}, ${gib(g.memoryBytes)}, driver ${g.driverVersion}${g.cudaVersion ? `, CUDA ${g.cudaVersion}` : ''}`);
+  if (!c.gpus.length) lines.push('  no GPU');
+  for (const b of c.backends) {
+    lines.push(`  ${b.name.padEnd(12)} ${b.available ? `${b.version.padEnd(10)} ${b.precisions.join(' ')}` : `unavailable: ${b.unavailableReason}`}`);
+  }
+  const v = Object.entries(c.versions).map(([k, x]) => `${k} ${x}`).join(', ');
+  if (v) lines.push(`  versions: ${v}`);
+  return lines.join('\n');
+}

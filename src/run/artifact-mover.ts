@@ -1,0 +1,93 @@
+/**
+ * Getting artifacts to the runner that needs them: user files are uploaded
+ * once per runner; stage outputs come from the local object store (the
+ * cache's objects), fetched there from the producing runner when needed (a
+ * hard link for the local runner, a download for remote ones).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ArtifactRef } from '../gen/trtpipe/runner/v1/runner.js';
+import type { StageCache } from '../store/cache.js';
+import type { SchedulerEvent } from './events.js';
+import type { RunnerHandle } from './runner-pool.js';
+
+export interface FileArtifact {
+  path: string;
+  sha256: string;
+  size: number;
+  mediaType: string;
+  /** Artifacts this one refers to (a data manifest's files): uploaded with it. */
+  dependencies?: FileArtifact[];
+}
+
+export class ArtifactMover {
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly cache: StageCache,
+    private readonly onEvent: (e: SchedulerEvent) => void,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  /** Uploads a user file (and what it refers to) to `h` unless it holds it. */
+  ensureFile(h: RunnerHandle, file: FileArtifact): Promise<void> {
+    return this.once(h, file.sha256, async () => {
+      await Promise.all((file.dependencies ?? []).map((d) => this.ensureFile(h, d)));
+      const t0 = performance.now();
+      const present = (await h.client.hasArtifacts([file.sha256], { signal: this.signal })).has(file.sha256);
+      if (!present) await h.client.putArtifact(file.path, refOf(file), { signal: this.signal });
+      this.onEvent({ type: 'upload', target: h.target, file: file.path, bytes: file.size, skipped: present, seconds: (performance.now() - t0) / 1000 });
+    });
+  }
+
+  /** Makes a stage output present on `h`, fetching it from `producer` if no local copy exists. */
+  ensureOutput(h: RunnerHandle, ref: ArtifactRef, producer: RunnerHandle | undefined): Promise<void> {
+    return this.once(h, ref.sha256, async () => {
+      if ((await h.client.hasArtifacts([ref.sha256], { signal: this.signal })).has(ref.sha256)) return;
+      if (!this.cache.hasObject(ref.sha256)) {
+        if (!producer?.alive) throw new Error(`artifact ${ref.sha256.slice(0, 12)} is only on a runner that is gone`);
+        await this.fetch(producer, ref);
+      }
+      await h.client.putArtifact(this.cache.objectPath(ref.sha256), ref, { signal: this.signal });
+    });
+  }
+
+  /** Copies a runner's output into the local object store (link for the local runner). */
+  async fetch(from: RunnerHandle, ref: ArtifactRef): Promise<void> {
+    if (this.cache.hasObject(ref.sha256)) return;
+    if (from.storeDir) {
+      const source = path.join(from.storeDir, 'objects', ref.sha256.slice(0, 2), ref.sha256);
+      if (existsSync(source)) {
+        await this.cache.importObject(ref.sha256, source);
+        return;
+      }
+    }
+    await from.client.getArtifact(ref.sha256, this.cache.objectPath(ref.sha256), { signal: this.signal });
+  }
+
+  /** Forgets what a runner holds (it restarted or was replaced). */
+  forget(h: RunnerHandle): void {
+    h.has.clear();
+    for (const k of [...this.inflight.keys()]) if (k.startsWith(`${h.address}|`)) this.inflight.delete(k);
+  }
+
+  private once(h: RunnerHandle, sha: string, work: () => Promise<void>): Promise<void> {
+    if (h.has.has(sha)) return Promise.resolve();
+    const key = `${h.address}|${sha}`;
+    if (!this.inflight.has(key)) {
+      const p = work().then(
+        () => void h.has.add(sha),
+        (err) => {
+          this.inflight.delete(key);
+          throw err;
+        },
+      );
+      this.inflight.set(key, p);
+    }
+    return this.inflight.get(key)!;
+  }
+}
+
+export function refOf(f: FileArtifact): ArtifactRef {
+  return { sha256: f.sha256, size: f.size, mediaType: f.mediaType };
+}

@@ -1,0 +1,101 @@
+/**
+ * Remote runner pools on loopback: a matrix spread over several runners, a
+ * runner killed mid-stage (its stage moves to another), refused tokens.
+ */
+import { execSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RunRecord } from '../../src/store/run-record.js';
+import { runCli } from '../helpers/cli.js';
+import { EXAMPLES, tempDir } from '../helpers/paths.js';
+import { POOL_TOKEN, startRunners, stopRunners } from '../helpers/runners.js';
+
+
+function pipeline(dir: string, runners: string[], extra = ''): string {
+  const file = path.join(dir, 'pool.yaml');
+  writeFileSync(file, `version: 1
+name: pool
+model: { path: ${path.join(EXAMPLES, 'digits', 'model.onnx')} }
+data:
+  calibration: { npz: ${path.join(EXAMPLES, 'digits', 'calib.npz')} }
+  evaluation: { npz: ${path.join(EXAMPLES, 'digits', 'eval.npz')}, labels: labels }
+targets:
+  - name: pool
+    runner: [${runners.map((r) => `"grpc://${r}"`).join(', ')}]
+    token_env: POOL_TOKEN
+matrix: { precision: [fp32, fp16, int8] }
+${extra}`);
+  return file;
+}
+
+function record(state: string): RunRecord {
+  const id = readdirSync(path.join(state, 'runs'))[0]!;
+  return JSON.parse(readFileSync(path.join(state, 'runs', id, 'run.json'), 'utf8')) as RunRecord;
+}
+
+test('a 3-cell matrix spreads over three runners and all cells complete', async () => {
+  const rs = await startRunners(3);
+  try {
+    const dir = tempDir();
+    const state = path.join(dir, 'state');
+    const r = await runCli(['run', pipeline(dir, rs.map((x) => x.address), 'benchmark: { iterations: 20 }\n'), '--state-dir', state], { env: { POOL_TOKEN: POOL_TOKEN } });
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    const rec = record(state);
+    assert.ok(rec.cells.every((c) => c.status === 'ok'));
+    const used = new Set(Object.values(rec.stages).map((s) => s.runner));
+    assert.ok(used.size >= 2, `stages ran on ${[...used].join(', ')}`);
+    const verify = await runCli(['cache', 'verify', '--state-dir', state]);
+    assert.is(verify.code, 0, verify.stdout);
+  } finally {
+    await stopRunners(rs);
+  }
+});
+
+test('a runner killed mid-stage: its stage is retried on another runner and the run completes', async () => {
+  const rs = await startRunners(2);
+  try {
+    const dir = tempDir();
+    const state = path.join(dir, 'state');
+    let started = 0;
+    let killed = false;
+    const r = await runCli(['run', pipeline(dir, rs.map((x) => x.address), 'benchmark: { warmup: 0, iterations: 100000000, max_seconds: 3 }\n'), '--state-dir', state, '--verbose'], {
+      env: { POOL_TOKEN: POOL_TOKEN },
+      onStdout: (text) => {
+        started += (text.match(/benchmark@\S+\s+started/g) ?? []).length;
+        if (started >= 2 && !killed) {
+          killed = true; // both runners are busy benchmarking: either one is mid-stage
+          execSync(`kill -9 ${rs[0]!.process.pid}`);
+        }
+      },
+    });
+    assert.ok(killed, 'two benchmarks never ran at once');
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /runner 127\.0\.0\.1:\d+ lost .*retrying/);
+    const rec = record(state);
+    assert.ok(rec.cells.every((c) => c.status === 'ok'));
+    const verify = await runCli(['cache', 'verify', '--state-dir', state]);
+    assert.is(verify.code, 0, verify.stdout);
+  } finally {
+    await stopRunners(rs);
+  }
+});
+
+test('a wrong token is refused before any work, naming the target; the token never appears in output', async () => {
+  const rs = await startRunners(1);
+  try {
+    const dir = tempDir();
+    const r = await runCli(['run', pipeline(dir, [rs[0]!.address]), '--state-dir', path.join(dir, 's')], { env: { POOL_TOKEN: 'not-the-token' } });
+    assert.is(r.code, 3);
+    assert.match(r.stderr, /target 'pool': runner 127\.0\.0\.1:\d+ is unreachable: the token in POOL_TOKEN was refused/);
+    assert.not.match(r.stdout + r.stderr, 'not-the-token');
+    const missing = await runCli(['run', pipeline(dir, [rs[0]!.address]), '--state-dir', path.join(dir, 's')], { env: { POOL_TOKEN: '' } });
+    assert.is(missing.code, 3);
+    assert.match(missing.stderr, 'environment variable POOL_TOKEN (token_env) is not set');
+  } finally {
+    await stopRunners(rs);
+  }
+});
+
+test.run();
