@@ -18,6 +18,7 @@ class BackendInfo:
     version: str = ""
     reason: str = ""
     precisions: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)  # backend-specific facts (the torch backend's GPUs)
 
 
 @dataclass
@@ -47,13 +48,42 @@ def probe_tensorrt() -> BackendInfo:
 
 
 def probe_torch() -> BackendInfo:
+    """torch and the CUDA devices it sees: name, compute capability, memory, driver.
+
+    Precisions follow the hardware: bf16 needs compute capability 8.0 (torch
+    would emulate it slowly below), TF32 likewise. int8/fp8 are always listed:
+    the torch backend executes Q/DQ as quantize-dequantize, which needs no
+    int8/fp8 kernels.
+    """
     try:
         import torch
-    except ImportError:
-        return BackendInfo("torch", False, reason="torch: not installed")
-    if not torch.cuda.is_available():
-        return BackendInfo("torch", False, torch.__version__, reason="torch: no CUDA device")
-    return BackendInfo("torch", True, torch.__version__, precisions=["fp32", "tf32", "fp16", "bf16", "int8", "fp8"])
+    except ImportError as exc:
+        return BackendInfo("torch", False, reason=f"torch: not installed ({exc})")
+    details: dict = {"torch": torch.__version__, "cuda_build": torch.version.cuda or ""}
+    if not torch.version.cuda:
+        return BackendInfo("torch", False, torch.__version__, reason="torch: a CPU-only build (no CUDA support)",
+                           details=details)
+    try:
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    except Exception as exc:  # noqa: BLE001 - a broken driver must not break GetCapabilities
+        return BackendInfo("torch", False, torch.__version__, reason=f"torch: CUDA unusable ({exc})", details=details)
+    if count == 0:
+        return BackendInfo("torch", False, torch.__version__,
+                           reason="torch: no CUDA device (no GPU, no driver, or CUDA_VISIBLE_DEVICES hides them)",
+                           details=details)
+    drivers = {g.index: g.driver_version for g in probe_gpus()}
+    gpus, precisions = [], ["fp32", "fp16", "int8", "fp8"]
+    for i in range(count):
+        props = torch.cuda.get_device_properties(i)
+        gpus.append({"index": i, "name": props.name, "compute_capability": f"{props.major}.{props.minor}",
+                     "memory_bytes": int(props.total_memory), "driver_version": drivers.get(i, "")})
+    if all(torch.cuda.get_device_capability(i) >= (8, 0) for i in range(count)):
+        precisions[1:1] = ["tf32"]
+        precisions.insert(3, "bf16")
+    else:
+        details["precision_notes"] = ["tf32, bf16: need compute capability >= 8.0 on every GPU"]
+    details["gpus"] = gpus
+    return BackendInfo("torch", True, torch.__version__, precisions=precisions, details=details)
 
 
 def probe_gpus() -> list[GpuInfo]:

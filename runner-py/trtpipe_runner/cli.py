@@ -1,4 +1,4 @@
-"""`python -m trtpipe_runner` / `trtpipe-runner`: serve, capabilities."""
+"""`python -m trtpipe_runner` / `trtpipe-runner`: serve, capabilities, run-stage."""
 from __future__ import annotations
 
 import argparse
@@ -30,9 +30,22 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--log-level", default="info")
     caps = sub.add_parser("capabilities", help="print what this runner can do, as JSON")
     caps.add_argument("--store", default=".")
+    stage = sub.add_parser("run-stage", help="run one stage in this process (no orchestrator, no gRPC)")
+    stage.add_argument("stage", help="inspect, reference, transform, build, evaluate, benchmark")
+    stage.add_argument("--input", action="append", metavar="NAME=PATH|NAME=sha256:DIGEST",
+                       help="a stage input: a file (copied into the store) or a stored artifact; repeatable")
+    stage.add_argument("--params", metavar="JSON|@FILE", help="stage parameters as a JSON object")
+    stage.add_argument("--store", default=os.environ.get("TRTPIPE_RUNNER_STORE", ".trtpipe-runner"),
+                       help="artifact store directory (outputs stay there)")
+    stage.add_argument("--json-out", metavar="FILE", help="where to write the result JSON (default: stdout)")
+    stage.add_argument("--outputs-dir", metavar="DIR", help="also copy each output artifact to DIR/<name>")
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "run-stage":
+        from .run_stage import main as run_stage_main
+
+        return run_stage_main(args)
     return _capabilities(args)
 
 

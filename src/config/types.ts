@@ -64,6 +64,12 @@ export interface Target {
     hardware_compatibility?: 'none' | 'ampere_plus' | 'same_compute_capability';
     version_compatible?: boolean;
     legacy_weak_typing?: boolean;
+    /** torch only: cuda (default), cuda:N, or cpu (tests). */
+    device?: string;
+    /** torch only: fuse MatMul+bias and GELU into single kernels (default true). */
+    fuse?: boolean;
+    /** torch only: benchmark by replaying a CUDA graph (default false). */
+    cuda_graph?: boolean;
     opt_level: 'disable' | 'basic' | 'extended' | 'all';
     threads: number;
   };

@@ -155,7 +155,8 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
         calibration: p.calibration,
       },
     }, cell.id);
-    const runtime = { opt_level: target.build.opt_level, threads: target.build.threads };
+    // evaluate/benchmark load the engine with the target's backend (the runner defaults to onnxruntime).
+    const runtime = { backend: target.backend, opt_level: target.build.opt_level, threads: target.build.threads };
     const build = add({
       id: `build@${cell.id}`,
       stage: 'build',

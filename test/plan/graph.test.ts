@@ -99,4 +99,18 @@ test('TensorRT builds get the input ranges and the largest batch they must run; 
   assert.not.ok('input_shapes' in cpu.params || 'max_batch' in cpu.params, 'ONNX Runtime keys stay unchanged');
 });
 
+test('evaluate and benchmark load the engine with the target\'s backend; torch settings reach the build', async () => {
+  const q = await quickstart();
+  const gpu = { ...q.targets[0]!, name: 'gpu', backend: 'torch' as const,
+    build: { ...q.targets[0]!.build, cuda_graph: true } };
+  const p: Pipeline = { ...q, targets: [q.targets[0]!, gpu],
+    matrix: { precision: ['fp16'], target: ['cpu', 'gpu'], include: [], exclude: [] } };
+  const nodes = buildGraph(p, expandMatrix(p)).nodes;
+  for (const stage of ['build', 'evaluate', 'benchmark']) {
+    assert.equal(nodes.find((n) => n.id === `${stage}@fp16-gpu`)!.params.backend, 'torch', stage);
+    assert.equal(nodes.find((n) => n.id === `${stage}@fp16-cpu`)!.params.backend, 'onnxruntime', stage);
+  }
+  assert.equal(nodes.find((n) => n.id === 'build@fp16-gpu')!.params.cuda_graph, true);
+});
+
 test.run();

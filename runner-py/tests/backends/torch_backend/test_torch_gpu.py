@@ -1,0 +1,84 @@
+"""The torch backend on a CUDA GPU. Run with: .venv/bin/python -m pytest runner-py/tests -m gpu"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch backend's GPU tests need it")
+
+pytestmark = [pytest.mark.gpu,
+              pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible to torch here")]
+
+from .examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noqa: E402
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
+from trtpipe_runner.backends import get_backend  # noqa: E402
+from trtpipe_runner.cancel import CancelToken  # noqa: E402
+
+
+def save(model, path):
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_examples_on_the_gpu(name, tmp_path):
+    model, x, _, calib = example(name)
+    (ref,) = run_ort(model, {"input": x})
+    (fp32,) = run_torch(model, {"input": x}, device="cuda")
+    assert cosine(fp32, ref) > 0.99999  # TF32 off: IEEE fp32
+    for precision in ("bf16",) + (("fp16",) if name != "overflow" else ()):
+        (got,) = run_torch(annotated(model, precision), {"input": x}, device="cuda")
+        assert cosine(got, ref) > 0.999, precision
+    (q,) = run_torch(int8_qdq(model, calib, tmp_path), {"input": x}, device="cuda")
+    assert cosine(q, ref) > 0.999
+
+
+def test_fp16_overflow_shows_on_the_gpu():
+    model, x, _, _ = example("overflow")
+    (ref,) = run_ort(model, {"input": x})
+    (got,) = run_torch(annotated(model, "fp16"), {"input": x}, device="cuda")
+    assert cosine(got, ref) < 0.9
+
+
+def test_dtypes_on_the_device():
+    from trtpipe_runner.backends.torch.program import Program
+
+    model, x, _, _ = example("transformer")
+    program = Program(annotated(model, "fp16"), "cuda")
+    program.run([torch.from_numpy(x[:4]).cuda()])
+    plan = program.plan_for([torch.zeros(4, 8, 8)])
+    assert all(v.device.type == "cuda" for v in program._device_consts.values())
+    assert len(plan.steps) < len(program.generic.steps)
+
+
+@pytest.mark.parametrize("cuda_graph", [False, True])
+def test_time_runs_with_cuda_events(tmp_path, cuda_graph):
+    backend = get_backend("torch")
+    model, x, _, _ = example("transformer")
+    built = backend.build(save(annotated(model, "fp16"), tmp_path / "m.onnx"), tmp_path, {"precision": "fp16"},
+                          CancelToken())
+    assert built.details["gpu"] and built.details["compute_capability"]
+    session = backend.load(built.engine, {"cuda_graph": cuda_graph})
+    eager = session.run({"input": x[:16]})["probs"]
+    times = session.time_runs({"input": x[:16]}, 3, 30, 30.0, CancelToken())
+    assert len(times) == 30 and min(times) > 0
+    assert session.timer_name() == ("cuda events (CUDA graph replay)" if cuda_graph else "cuda events (eager)")
+    np.testing.assert_array_equal(session.run({"input": x[:16]})["probs"], eager)
+
+
+def test_tf32_only_for_tf32_cells(tmp_path):
+    backend = get_backend("torch")
+    path = save(example("digits")[0], tmp_path / "m.onnx")
+    x = example("digits")[1][:2]
+    backend.load(path, {"precision": "tf32"}).run({"input": x})
+    assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    backend.load(path, {"precision": "fp32"}).run({"input": x})
+    assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+
+
+def test_capabilities_report_the_gpu():
+    from trtpipe_runner.capabilities import probe_torch
+
+    info = probe_torch()
+    assert info.available and info.details["gpus"][0]["name"] and info.details["gpus"][0]["memory_bytes"] > 0
+    assert "fp16" in info.precisions

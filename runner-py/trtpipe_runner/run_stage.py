@@ -1,0 +1,171 @@
+"""Running one stage in this process, without the orchestrator or gRPC.
+
+`python -m trtpipe_runner run-stage build --input model=m.onnx --params '{"backend": "torch"}'
+--store .trtpipe-runner --json-out build.json` puts the input files into the artifact store,
+runs the stage function with a StageContext as the servicer would, prints progress and logs
+to stderr and writes the StageOutput as JSON. Outputs stay in the store, so a later call can
+name them as inputs (`--input engine=sha256:<digest>`): a pipeline can be replayed stage by
+stage on a GPU host that has no Node.js, which is also how the torch backend is measured.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from .artifacts import CHUNK, ArtifactStore, check_sha
+from .cancel import CancelToken
+from .errors import UserError
+from .jsonsafe import sanitize
+from .stages import get_stage
+from .stages.context import StageContext, StageOutput
+
+SHA_PREFIX = "sha256:"
+
+
+def put_copy(store: ArtifactStore, path: Path) -> str:
+    """Copies a file into the store (the original stays); returns its sha256."""
+    if not path.is_file():
+        raise UserError(f"input file {path} does not exist", code="INPUT_FILE_MISSING")
+    writer = store.writer()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                writer.write(chunk)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.commit()
+
+
+def parse_inputs(specs: list[str], store: ArtifactStore) -> dict[str, str]:
+    """`name=path` (a file, copied into the store) or `name=sha256:<hex>` (already stored)."""
+    inputs: dict[str, str] = {}
+    for spec in specs:
+        name, sep, value = spec.partition("=")
+        if not sep or not name or not value:
+            raise UserError(f"--input must be name=path or name=sha256:<digest>, got '{spec}'", code="BAD_ARGUMENT")
+        if value.startswith(SHA_PREFIX):
+            sha = check_sha(value[len(SHA_PREFIX):])
+            store.require(sha)
+            inputs[name] = sha
+        else:
+            inputs[name] = put_copy(store, Path(value))
+    return inputs
+
+
+def parse_params(text: str | None) -> dict[str, Any]:
+    """JSON text, or @file holding JSON."""
+    if not text:
+        return {}
+    if text.startswith("@"):
+        text = Path(text[1:]).read_text()
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--params is not JSON: {exc}", code="BAD_ARGUMENT") from None
+    if not isinstance(params, dict):
+        raise UserError("--params must be a JSON object", code="BAD_ARGUMENT")
+    return params
+
+
+def stderr_events(stream: TextIO | None = None, min_step: float = 0.1, min_seconds: float = 2.0):
+    """An emit callback printing log lines, and progress when it moved on by `min_step`,
+    `min_seconds` passed, or it is done (stages report every batch)."""
+    last = {"fraction": -1.0, "time": 0.0}
+    out = stream or sys.stderr
+
+    def emit(kind: str, payload: tuple) -> None:
+        if kind == "progress":
+            fraction, message = payload
+            now = time.monotonic()
+            if fraction < 1.0 and fraction - last["fraction"] < min_step and now - last["time"] < min_seconds:
+                return
+            last.update(fraction=fraction, time=now)
+            print(f"[{fraction * 100:5.1f}%] {message}", file=out, flush=True)
+        elif kind == "log":
+            level, message = payload
+            print(f"{level}: {message}", file=out, flush=True)
+    return emit
+
+
+def run_stage(stage: str, inputs: dict[str, str], params: dict[str, Any], store: ArtifactStore,
+              cancel: CancelToken | None = None, emit=None) -> tuple[StageOutput, float]:
+    """Runs `stage` on stored inputs; returns (its output, seconds).
+
+    Args:
+        stage: a stage name (stages.STAGES).
+        inputs: input name -> sha256 of an artifact in `store`.
+        params: the stage parameters, as the orchestrator would send them.
+        store: the artifact store the outputs go to.
+        cancel: cooperative cancellation (a fresh token by default).
+        emit: event callback (see StageContext); silent by default.
+    """
+    run = get_stage(stage)
+    ctx = StageContext(store, cancel or CancelToken(), inputs, params, cell=f"run-stage:{stage}",
+                       emit=emit or (lambda kind, payload: None))
+    t0 = time.perf_counter()
+    try:
+        result = run(ctx)
+    finally:
+        ctx.cleanup()
+    return result, time.perf_counter() - t0
+
+
+def output_json(stage: str, result: StageOutput, seconds: float, store: ArtifactStore) -> dict[str, Any]:
+    return sanitize({
+        "stage": stage,
+        "seconds": round(seconds, 4),
+        "outputs": {name: {"sha256": o.sha256, "size": o.size, "media_type": o.media_type,
+                           "path": str(store.path(o.sha256))} for name, o in result.outputs.items()},
+        "metrics": result.metrics,
+        "details": result.details,
+        "diagnostics": result.diagnostics,
+    })
+
+
+def export_outputs(result: StageOutput, store: ArtifactStore, directory: Path) -> list[Path]:
+    """Copies each output artifact to `directory/<name>` for inspection."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, o in result.outputs.items():
+        dest = directory / name
+        shutil.copyfile(store.require(o.sha256), dest)
+        written.append(dest)
+    return written
+
+
+def main(args) -> int:
+    """The `run-stage` command (cli.py parses the arguments)."""
+    from .errors import InternalError, RunnerError
+
+    try:
+        store = ArtifactStore(Path(args.store))
+        inputs = parse_inputs(args.input or [], store)
+        params = parse_params(args.params)
+        result, seconds = run_stage(args.stage, inputs, params, store, emit=stderr_events())
+    except KeyboardInterrupt:
+        print("run-stage: interrupted", file=sys.stderr)
+        return 130
+    except RunnerError as exc:
+        if isinstance(exc, InternalError):
+            raise
+        where = f" (node {exc.node})" if exc.node else f" (input {exc.input})" if exc.input else ""
+        print(f"run-stage {args.stage}: error {exc.code}{where}: {exc.message}", file=sys.stderr)
+        return 2 if exc.code in ("BAD_ARGUMENT", "INPUT_FILE_MISSING", "UNKNOWN_STAGE") else 1
+    doc = output_json(args.stage, result, seconds, store)
+    text = json.dumps(doc, indent=1, allow_nan=False)
+    if args.json_out and args.json_out != "-":
+        Path(args.json_out).write_text(text + "\n")
+    else:
+        print(text)
+    if args.outputs_dir:
+        export_outputs(result, store, Path(args.outputs_dir))
+    shown = ", ".join(f"{k}={v:.6g}" for k, v in list(result.metrics.items())[:8])
+    print(f"run-stage {args.stage}: done in {seconds:.2f}s; outputs: "
+          f"{', '.join(f'{k}=sha256:{o.sha256}' for k, o in result.outputs.items()) or 'none'}"
+          + (f"; {shown}" if shown else ""), file=sys.stderr)
+    return 0
