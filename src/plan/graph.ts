@@ -106,7 +106,8 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
       stage: 'build',
       target: cell.target,
       inputs: { model: { kind: 'stage', node: transform.id, output: 'model' } },
-      params: { backend: target.backend, numerics: target.numerics, precision: cell.precision, ...target.build },
+      // A batch-axis cell builds for its batch (the optimization profile's opt shape).
+      params: { backend: target.backend, numerics: target.numerics, precision: cell.precision, ...target.build, ...(cell.batch !== undefined ? { batch: cell.batch } : {}) },
     }, cell.id);
     const engine: InputRef = { kind: 'stage', node: build.id, output: 'engine' };
     add({
@@ -123,7 +124,7 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
       inputs: { engine, eval_data: evalData },
       params: {
         eval_data: evalParams,
-        batches: p.benchmark.batch,
+        batches: cell.batch !== undefined ? [cell.batch] : p.benchmark.batch,
         warmup: p.benchmark.warmup,
         iterations: p.benchmark.iterations,
         max_seconds: p.benchmark.max_seconds,
