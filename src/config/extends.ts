@@ -15,6 +15,7 @@ import { buildTree, mergeTrees, type TreeNode } from './tree.js';
 export const MAX_EXTENDS_DEPTH = 8;
 
 export interface ChainResult {
+  /** The merged tree; absent when a file could not be parsed or extended. */
   tree?: TreeNode;
   /** Every file read, the pipeline itself first. */
   files: SourceFile[];
@@ -38,7 +39,9 @@ export function loadChain(text: string, absolute: string, display: string, env: 
     const built = buildTree(source, env);
     diagnostics.push(...built.diagnostics);
     const tree = built.tree;
-    if (!tree || built.diagnostics.length) return undefined;
+    // Problems inside values (an unset ${VAR}, a bad key) do not stop the
+    // schema check, so the user sees every error at once; a runaway alias does.
+    if (!tree || built.diagnostics.some((d) => d.code === 'too-large')) return undefined;
     if (tree.kind !== 'map') {
       const pos = source.lines.linePos(tree.origin.offset);
       diagnostics.push({
@@ -64,7 +67,7 @@ export function loadChain(text: string, absolute: string, display: string, env: 
     const here = [...chain, absolute];
     if (here.includes(base)) {
       const names = [...here.slice(here.indexOf(base)), base].map((f) => path.relative(cwd, f) || f);
-      return fail(`extends cycle: ${names.join(' -> ')}`, 'remove one of these extends');
+      return fail(`${names[0]} extends itself: ${names.join(' -> ')}`, 'remove one of these extends');
     }
     if (here.length > MAX_EXTENDS_DEPTH) {
       return fail(`more than ${MAX_EXTENDS_DEPTH} levels of extends`, 'extend a file that extends fewer others');
@@ -85,5 +88,5 @@ export function loadChain(text: string, absolute: string, display: string, env: 
   };
 
   const tree = load(text, absolute, display, []);
-  return { ...(tree && !diagnostics.some((d) => d.severity === 'error') ? { tree } : {}), files, diagnostics };
+  return { ...(tree ? { tree } : {}), files, diagnostics };
 }

@@ -60,8 +60,10 @@ export function loadPipelineText(text: string, absolute: string, opts: LoadOptio
   const chain = loadChain(text, absolute, display, opts.env ?? process.env, cwd);
   if (!chain.tree) return { diagnostics: sortDiagnostics(chain.diagnostics) };
   const doc = new PipelineDocument(chain.tree);
-  const schemaErrors = checkSchema(doc);
-  if (schemaErrors.length) return { diagnostics: sortDiagnostics([...chain.diagnostics, ...schemaErrors]) };
+  // A value already reported (an unset ${VAR}) is not reported again by the schema.
+  const reported = new Set(chain.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}|${d.path}`));
+  const schemaErrors = checkSchema(doc).filter((d) => !reported.has(`${d.file}|${d.path}`));
+  if (reported.size || schemaErrors.length) return { diagnostics: sortDiagnostics([...chain.diagnostics, ...schemaErrors]) };
   const raw = doc.value as unknown as PipelineFile;
   const pipeline = normalize(raw, doc, absolute, chain.files.slice(1).map((f) => f.absolute));
   const diagnostics = sortDiagnostics([...chain.diagnostics, ...checkSemantics(raw, pipeline, doc, cwd)]);

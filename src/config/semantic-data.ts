@@ -104,7 +104,7 @@ function checkEvaluate(ctx: SemanticContext) {
     for (const [metric, band] of Object.entries(t)) {
       const problem = metricProblem(ctx, metric);
       if (problem && !raw.evaluate?.metrics?.includes(metric as Metric)) {
-        ctx.error([...at, metric], 'unknown-metric', `a tolerance on ${problem.message}`, problem.hint, { key: true });
+        ctx.error([...at, metric], 'unknown-metric', problem.message, problem.hint, { key: true });
       }
       if (band?.min !== undefined && band.max !== undefined && band.min > band.max) {
         ctx.error([...at, metric, 'min'], 'tolerance', `min (${band.min}) is greater than max (${band.max}): nothing can pass`, 'swap them');
@@ -131,7 +131,7 @@ function checkGates(ctx: SemanticContext) {
     }
     if (name === 'precision_drift' || name === 'engine_size') continue;
     const problem = metricProblem(ctx, name);
-    if (problem) ctx.error(['gates', name], 'unknown-metric', `the ${name} gate compares a metric that is not measured: ${problem.message}`, problem.hint, { key: true });
+    if (problem) ctx.error(['gates', name], 'unknown-metric', problem.message, problem.hint, { key: true });
   }
 }
 

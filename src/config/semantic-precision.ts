@@ -54,7 +54,7 @@ export function checkPrecision(ctx: SemanticContext) {
       const problem = regexProblem(rx);
       if (problem) {
         const path = Array.isArray(match.name_regex) ? ['precision', 'rules', i, 'match', 'name_regex', k] : ['precision', 'rules', i, 'match', 'name_regex'];
-        ctx.error(path, 'bad-regex', `invalid regular expression: ${problem}`, 'name_regex uses Python re syntax; escape literal characters such as . ( [ with a backslash');
+        ctx.error(path, 'bad-regex', `invalid regular expression: ${problem}`, 'write it in Python re syntax; escape literal characters such as . ( [ with a backslash');
       }
     });
   });

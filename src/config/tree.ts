@@ -121,9 +121,14 @@ export function buildTree(source: SourceFile, env: Env): { tree?: TreeNode; diag
         seen.set(e.needle, at < 0 ? from : at + 1);
         report(at < 0 ? start : start + at, path, 'interpolation', e.message, e.hint);
       }
-      return undefined;
+      // Keep the text as written, so the rest of the document is still checked.
+      return { kind: 'scalar', value: v, origin: here(start) };
     }
-    const value = r.changed && node.type === Scalar.PLAIN ? retype(r.value) : r.value;
+    // `batch: ${B}` and `batch: "${B}"` (quoting is needed inside { }) are
+    // typed like plain YAML; `!!str ${B}` and text around the ${} stay strings.
+    const whole = /^\$\{[^}]*\}$/.test(v.trim());
+    const typed = r.changed && node.tag !== 'tag:yaml.org,2002:str' && (node.type === Scalar.PLAIN || whole);
+    const value = typed ? retype(r.value) : r.value;
     return { kind: 'scalar', value, origin: here(start) };
   };
 
