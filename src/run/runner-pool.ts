@@ -6,6 +6,7 @@ import { ExitCode } from '../cli/exit-codes.js';
 import { UserError } from '../cli/user-error.js';
 import type { Pipeline } from '../config/types.js';
 import type { GetCapabilitiesResponse } from '../gen/trtpipe/runner/v1/runner.js';
+import { targetIdentity } from '../plan/target-identity.js';
 import { spawnLocalRunner, type LocalRunner } from '../runner-client/local-runner.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
 import { RunnerClient } from '../runner-client/runner-client.js';
@@ -83,13 +84,7 @@ export async function openRunners(
       }
       clients.set(name, client);
       info.set(name, { target: name, address: client.address, local: spec === 'local', capabilities: caps });
-      identity.set(name, {
-        backend: t.backend,
-        backendVersion: backend?.version ?? '',
-        runner: caps.runnerVersion,
-        gpus: caps.gpus.map((g) => `${g.name}/${g.computeCapability}/${g.driverVersion}`),
-        numerics: t.numerics,
-      });
+      identity.set(name, targetIdentity(t, caps));
     }
   } catch (err) {
     await pool.close();
