@@ -144,8 +144,10 @@ function checkMatrix(ctx: SemanticContext, excluded: number[], included: number[
   included.forEach((n, i) => {
     if (!n) ctx.warn(['matrix', 'include', i], 'no-match', 'this include entry adds no cell: every cell it names is already in the matrix', 'remove it');
   });
-  if (p.matrix.batch && raw.benchmark?.batch) {
-    ctx.warn(['benchmark', 'batch'], 'ignored', 'benchmark.batch is ignored: matrix.batch gives each cell its own batch', 'remove one of the two', { key: true });
+  // Only where one file sets both: a base's benchmark.batch is just inherited.
+  const fileOf = (path: KeyPath) => ctx.doc.locate(path).origin.source;
+  if (p.matrix.batch && raw.benchmark?.batch && fileOf(['benchmark', 'batch']) === fileOf(['matrix', 'batch'])) {
+    ctx.warn(['benchmark', 'batch'], 'ignored', 'ignored: matrix.batch gives each cell its own batch', 'remove one of the two', { key: true });
   }
   // Cells against their target's declared precisions.
   p.targets.forEach((t, i) => {
