@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Generates TypeScript from the pipeline JSON Schema (pipelines/schema/pipeline.schema.json),
 // the single source of truth of the pipeline language:
-//   src/gen/pipeline-file.ts      the raw YAML shape (json-schema-to-typescript)
-//   src/gen/pipeline-validate.ts  the schema compiled once by ajv (allErrors, strict, verbose) as
+//   src/gen/schema/pipeline-file.ts      the raw YAML shape (json-schema-to-typescript)
+//   src/gen/schema/pipeline-validate.ts  the schema compiled once by ajv (allErrors, strict, verbose) as
 //                                 standalone code, so the CLI does not compile it on every start
 // Both are committed; `--check` regenerates in memory and fails if they differ (scripts/test.sh).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -54,8 +54,8 @@ function validator() {
 }
 
 const outputs = [
-  [path.join(root, 'src', 'gen', 'pipeline-file.ts'), await types()],
-  [path.join(root, 'src', 'gen', 'pipeline-validate.ts'), validator()],
+  [path.join(root, 'src', 'gen', 'schema', 'pipeline-file.ts'), await types()],
+  [path.join(root, 'src', 'gen', 'schema', 'pipeline-validate.ts'), validator()],
 ];
 
 if (process.argv.includes('--check')) {

@@ -6,7 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Diagnostic } from './diagnostics.js';
+import { type Diagnostic, showPath } from './diagnostics.js';
 import type { Env } from './interpolate.js';
 import { parseSource, type SourceFile } from './source.js';
 import { buildTree, mergeTrees, type TreeNode } from './tree.js';
@@ -63,11 +63,11 @@ export function loadChain(text: string, absolute: string, display: string, env: 
       return fail('must be the path of a base pipeline file', 'write extends: ../base.yaml (relative to this file)');
     }
     const base = path.resolve(path.dirname(absolute), ext.value);
-    const baseDisplay = path.relative(cwd, base) || base;
+    const baseDisplay = showPath(cwd, base);
     const here = [...chain, absolute];
     if (here.includes(base)) {
-      const names = [...here.slice(here.indexOf(base)), base].map((f) => path.relative(cwd, f) || f);
-      return fail(`${names[0]} extends itself: ${names.join(' -> ')}`, 'remove one of these extends');
+      const names = [...here.slice(here.indexOf(base)), base].map((f) => showPath(cwd, f));
+      return fail(`extends form a cycle: ${names.join(' -> ')}`, 'remove one of these extends');
     }
     if (here.length > MAX_EXTENDS_DEPTH) {
       return fail(`more than ${MAX_EXTENDS_DEPTH} levels of extends`, 'extend a file that extends fewer others');

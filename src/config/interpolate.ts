@@ -69,9 +69,8 @@ export function interpolate(text: string, env: Env): Interpolated {
       });
     } else {
       const value = env[name];
-      if (value !== undefined && value !== '') out += value;
+      if (value !== undefined && (value !== '' || fallback === undefined)) out += value;
       else if (fallback !== undefined) out += fallback;
-      else if (value === '') out += '';
       else {
         errors.push({
           needle,
@@ -86,14 +85,14 @@ export function interpolate(text: string, env: Env): Interpolated {
 }
 
 /**
- * A plain (unquoted) scalar that was interpolated is typed again the way YAML
- * types plain scalars (`iterations: ${N:-100}` is the number 100); quoted
- * scalars stay strings. Only numbers, booleans and null: never structures.
+ * An interpolated value that reads as a number or true/false becomes one
+ * (`iterations: ${N:-100}` is the number 100), the way YAML types plain
+ * scalars. Only numbers and booleans, never null or structures: an empty
+ * variable stays an empty string, and is reported as such.
  */
-export function retype(value: string): string | number | boolean | null {
+export function retype(value: string): string | number | boolean {
   if (/^[-+]?(0|[1-9][0-9]*)$/.test(value)) return Number(value);
   if (/^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/.test(value)) return Number(value);
   if (value === 'true' || value === 'false') return value === 'true';
-  if (value === 'null' || value === '~' || value === '') return null;
   return value;
 }

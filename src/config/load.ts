@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../cli/user-error.js';
-import { type Diagnostic, sortDiagnostics } from './diagnostics.js';
+import { type Diagnostic, showPath, sortDiagnostics } from './diagnostics.js';
 import { PipelineDocument } from './document.js';
 import { loadChain } from './extends.js';
 import type { Env } from './interpolate.js';
@@ -56,7 +56,7 @@ export async function loadPipeline(file: string, opts: LoadOptions | string = {}
  */
 export function loadPipelineText(text: string, absolute: string, opts: LoadOptions = {}): LoadResult {
   const cwd = opts.cwd ?? process.cwd();
-  const display = path.relative(cwd, absolute) || absolute;
+  const display = showPath(cwd, absolute);
   const chain = loadChain(text, absolute, display, opts.env ?? process.env, cwd);
   if (!chain.tree) return { diagnostics: sortDiagnostics(chain.diagnostics) };
   const doc = new PipelineDocument(chain.tree);

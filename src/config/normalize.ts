@@ -6,7 +6,7 @@
  * DEFAULTS.
  */
 import path from 'node:path';
-import type * as File from '../gen/pipeline-file.js';
+import type * as File from '../gen/schema/pipeline-file.js';
 import type { KeyPath } from './diagnostics.js';
 import type { PipelineDocument } from './document.js';
 import type { DataSource, Metric, Pipeline, Precision, Rule, Target, Tolerances } from './types.js';

@@ -6,7 +6,7 @@
  * so the CLI does not compile it on every start.
  */
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import { validate as generated } from '../gen/pipeline-validate.js';
+import { validate as generated } from '../gen/schema/pipeline-validate.js';
 import type { Diagnostic, KeyPath } from './diagnostics.js';
 import { at, type PipelineDocument } from './document.js';
 import { suggest } from './suggest.js';
@@ -94,7 +94,7 @@ function one(e: ErrorObject, doc: PipelineDocument, keyErrors: Map<string, Error
   const value = valueAt(doc.value, path);
   const p = e.params as Record<string, unknown>;
   const parent = (e.parentSchema ?? {}) as Record<string, unknown>;
-  const props = (parent.properties ?? {}) as Record<string, { description?: string }>;
+  const props = (parent.properties ?? {}) as Record<string, { examples?: unknown[] }>;
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(p.additionalProperty);
@@ -106,9 +106,9 @@ function one(e: ErrorObject, doc: PipelineDocument, keyErrors: Map<string, Error
     }
     case 'required': {
       const key = String(p.missingProperty);
-      const what = props[key]?.description;
+      const example = props[key]?.examples?.[0];
       return at(doc, path, 'missing-key', `missing required key '${key}'`,
-        `add ${key}:${what ? ` (${lowerFirst(what.replace(/\.$/, ''))})` : ''}`, { key: true });
+        example === undefined ? `add ${key}:` : `add ${key}: ${flowYaml(example)}`, { key: true });
     }
     case 'enum': {
       const allowed = (p.allowedValues as unknown[]).map(String);
@@ -126,8 +126,15 @@ function one(e: ErrorObject, doc: PipelineDocument, keyErrors: Map<string, Error
     }
     case 'anyOf': {
       const expected = parent['x-expected'];
-      return at(doc, path, 'type', `${describeValue(value)} is not valid here`,
-        typeof expected === 'string' ? `write ${expected}` : undefined);
+      const hint = typeof expected === 'string' ? `write ${expected}` : undefined;
+      if (Array.isArray(value) && !value.length) return at(doc, path, 'min-items', 'must not be an empty list', hint);
+      // A list where lists are allowed: the problem is one of its items.
+      const item = Array.isArray(value) ? value.findIndex((v) => typeof v !== 'string' || !itemOk(parent, v)) : -1;
+      if (item >= 0) {
+        return at(doc, [...path, item], 'type', `${describeValue((value as unknown[])[item])} is not valid in this list`,
+          path.includes('runner') ? 'in a pool, every runner is an address: grpc://host:port or grpcs://host:port' : hint);
+      }
+      return at(doc, path, 'type', `${describeValue(value)} is not valid here`, hint);
     }
     case 'pattern':
       return at(doc, path, 'pattern', `${describeValue(value)} does not have the expected form`, patternHint(path, String(p.pattern)));
@@ -138,11 +145,17 @@ function one(e: ErrorObject, doc: PipelineDocument, keyErrors: Map<string, Error
       const words: Record<string, string> = { minimum: '>=', maximum: '<=', exclusiveMinimum: '>', exclusiveMaximum: '<' };
       return at(doc, path, 'range', `must be ${words[e.keyword]} ${String(p.limit)}, got ${String(value)}`);
     }
-    case 'minItems':
+    case 'minItems': {
+      // Optional lists say what leaving them out means: "(default ...)" in their description.
+      const optional = /\bdefault\b/.test(String(parent.description ?? ''));
       return at(doc, path, 'min-items', Number(p.limit) === 1 ? 'must not be an empty list' : `needs at least ${String(p.limit)} items`,
-        'list at least one item, or leave the key out for the default');
-    case 'uniqueItems':
-      return at(doc, [...path, Number(p.i)], 'duplicate-item', `duplicate item (same as item ${String(p.j)})`, 'remove it');
+        optional ? 'list at least one item, or leave the key out for the default' : 'list at least one item');
+    }
+    case 'uniqueItems': {
+      // ajv names the pair in either order, depending on the item type.
+      const [first, second] = [Number(p.i), Number(p.j)].sort((a, b) => a - b);
+      return at(doc, [...path, second!], 'duplicate-item', `duplicate item (same as item ${first})`, 'remove it');
+    }
     case 'minLength':
       return at(doc, path, 'empty', 'must not be empty');
     case 'maxLength':
@@ -167,8 +180,20 @@ function one(e: ErrorObject, doc: PipelineDocument, keyErrors: Map<string, Error
   }
 }
 
-function lowerFirst(s: string): string {
-  return /^[A-Z][a-z]/.test(s) ? s.charAt(0).toLowerCase() + s.slice(1) : s;
+/** Whether `v` passes the item schema of the list branch of an anyOf (strings with a pattern or minLength). */
+function itemOk(anyOf: Record<string, unknown>, v: string): boolean {
+  const list = ((anyOf.anyOf ?? []) as Record<string, unknown>[]).find((b) => b.type === 'array');
+  const items = (list?.items ?? {}) as { pattern?: string; minLength?: number };
+  if (items.minLength !== undefined && v.length < items.minLength) return false;
+  return items.pattern === undefined || new RegExp(items.pattern, 'u').test(v);
+}
+
+/** A value as YAML flow text, for hints: `{ path: model.onnx }`, `[{ name: cpu }]`. */
+export function flowYaml(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(flowYaml).join(', ')}]`;
+  if (v !== null && typeof v === 'object') return `{ ${Object.entries(v).map(([k, x]) => `${k}: ${flowYaml(x)}`).join(', ')} }`;
+  if (typeof v === 'string') return /^[\w./-]+$/.test(v) ? v : JSON.stringify(v);
+  return String(v);
 }
 
 function patternHint(path: KeyPath, pattern: string): string {

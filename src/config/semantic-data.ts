@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import type { KeyPath } from './diagnostics.js';
+import { type KeyPath, showPath } from './diagnostics.js';
 import type { SemanticContext } from './semantic.js';
 import type { Metric, Tolerances } from './types.js';
 
@@ -19,7 +19,7 @@ export function checkDataAndEvaluation(ctx: SemanticContext) {
 function checkModel(ctx: SemanticContext) {
   const { p } = ctx;
   if (checkFile(ctx, ['model', 'path'], p.model.path, 'file') && !/\.onnx$/i.test(p.model.path)) {
-    ctx.warn(['model', 'path'], 'not-onnx', `${path.basename(p.model.path)} does not end in .onnx`, 'trtpipe reads ONNX models; export the model to ONNX first');
+    ctx.warn(['model', 'path'], 'not-onnx', `${path.basename(p.model.path)} does not end in .onnx`, 'export the model to ONNX first: trtpipe builds from ONNX graphs');
   }
   for (const [input, r] of Object.entries(p.model.inputs)) {
     const here = ['model', 'inputs', input];
@@ -149,8 +149,6 @@ function checkFile(ctx: SemanticContext, at: KeyPath, file: string, kind: 'file'
   return kind === 'file' ? !isDir : isDir;
 }
 
-/** Paths in messages: relative to the working directory when that is shorter. */
 function shown(ctx: SemanticContext, file: string): string {
-  const rel = path.relative(ctx.cwd, file);
-  return rel && !rel.startsWith('..') ? rel : file;
+  return showPath(ctx.cwd, file);
 }

@@ -4,7 +4,7 @@
  * settings that cannot take effect are pointed out.
  */
 import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { showPath } from './diagnostics.js';
 import { ONNX_OPS } from './onnx-ops.js';
 import type { SemanticContext } from './semantic.js';
 import { suggest } from './suggest.js';
@@ -69,7 +69,7 @@ export function checkPrecision(ctx: SemanticContext) {
       ctx.error(['precision', 'search', 'budget', 'top1_drop'], 'needs-labels', 'a top1_drop budget needs labels in the evaluation data', 'add data.evaluation.labels: <array name>', { key: true });
     }
     if (p.precision.search?.result !== undefined && !existsSync(p.precision.search.result)) {
-      ctx.error(['precision', 'search', 'result'], 'not-found', `file not found: ${path.relative(ctx.cwd, p.precision.search.result)}`, 'paths are relative to the file they are written in; remove result: to search instead');
+      ctx.error(['precision', 'search', 'result'], 'not-found', `file not found: ${showPath(ctx.cwd, p.precision.search.result)}`, 'paths are relative to the file they are written in; remove result: to search instead');
     }
   }
 

@@ -80,7 +80,7 @@ function checkTargets(ctx: SemanticContext): boolean {
     const misplaced = t.backend === 'tensorrt' ? ORT_BUILD.filter((k) => build[k] !== undefined)
       : t.backend === 'onnxruntime' || t.backend === 'torch' ? TENSORRT_BUILD.filter((k) => build[k] !== undefined) : [];
     for (const k of misplaced) {
-      ctx.warn(here('build', k), 'ignored', `build.${k} does not apply to the ${t.backend} backend`,
+      ctx.warn(here('build', k), 'ignored', `does not apply to the ${t.backend} backend`,
         `remove it, or set backend: ${(ORT_BUILD as readonly string[]).includes(k) ? 'onnxruntime' : 'tensorrt'}`, { key: true });
     }
     checkRequirements(ctx, t, i);

@@ -29,7 +29,7 @@ export function parseSource(text: string, display: string, absolute: string): { 
         if (linesWithErrors.has(pos.line)) continue;
         linesWithErrors.add(pos.line);
       }
-      const hint = e.code === 'DUPLICATE_KEY' ? 'remove one of them' : syntaxHint(text, e.pos[0]);
+      const hint = e.code === 'DUPLICATE_KEY' ? 'remove one of them' : syntaxHint(e.code, e.message, text, e.pos[0]);
       errors.push({
         severity,
         code: e.code === 'DUPLICATE_KEY' ? 'duplicate-key' : 'yaml-syntax',
@@ -47,14 +47,17 @@ export function parseSource(text: string, display: string, absolute: string): { 
 
 function yamlMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return 'duplicate key: each key may appear once in a mapping';
+  if (code === 'MULTIPLE_DOCS') return 'a pipeline file holds one YAML document; this one has more';
   // The yaml library appends " at line L, column C" and a code frame; we print our own.
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '');
 }
 
 /** Fixes for the syntax mistakes pipeline authors make most. */
-function syntaxHint(text: string, offset: number): string | undefined {
-  const line = text.slice(text.lastIndexOf('\n', offset - 1) + 1, text.indexOf('\n', offset) < 0 ? undefined : text.indexOf('\n', offset));
+function syntaxHint(code: string, message: string, text: string, offset: number): string | undefined {
   if (text.startsWith('${', offset - 1) || text.startsWith('${', offset)) return 'inside { } and [ ], quote values that use ${VAR}: "${VAR}"';
-  if (line.includes('\t') && /^\s*\t/.test(line)) return 'indent with spaces; YAML does not allow tabs for indentation';
+  if (code === 'TAB_AS_INDENT') return 'indent with spaces';
+  if (code === 'MULTIPLE_DOCS') return 'remove the --- line and what follows it, or move that part to a file of its own';
+  if (code === 'BLOCK_AS_IMPLICIT_KEY') return 'quote a value that contains ": ", e.g. name: "a: b"';
+  if (/end with a [}\]]/.test(message)) return 'close every { with } and every [ with ] on the line where it opens, or write the mapping as indented lines';
   return undefined;
 }

@@ -1,14 +1,14 @@
 /**
  * Two shapes of a pipeline:
- * - `PipelineFile` (src/gen/pipeline-file.ts): the YAML as written, generated
+ * - `PipelineFile` (src/gen/schema/pipeline-file.ts): the YAML as written, generated
  *   from pipelines/schema/pipeline.schema.json by scripts/gen-schema.mjs, so
  *   it cannot drift from the schema;
  * - `Pipeline` (below): after loading, with every default applied
  *   (normalize.ts) and every path absolute.
  */
-import type * as File from '../gen/pipeline-file.js';
+import type * as File from '../gen/schema/pipeline-file.js';
 
-export type { PipelineFile } from '../gen/pipeline-file.js';
+export type { PipelineFile } from '../gen/schema/pipeline-file.js';
 
 export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16', 'int8', 'fp8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
