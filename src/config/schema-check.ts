@@ -66,6 +66,7 @@ export function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `'${v.length > 40 ? `${v.slice(0, 37)}...` : v}' (a string)`;
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? '.nan (not a number)' : `${v > 0 ? '' : '-'}.inf (infinity)`;
   return `${String(v)} (a ${typeof v})`;
 }
 
@@ -143,7 +144,7 @@ function one(e: ErrorObject, doc: PipelineDocument, keyErrors: Map<string, Error
     case 'exclusiveMinimum':
     case 'exclusiveMaximum': {
       const words: Record<string, string> = { minimum: '>=', maximum: '<=', exclusiveMinimum: '>', exclusiveMaximum: '<' };
-      return at(doc, path, 'range', `must be ${words[e.keyword]} ${String(p.limit)}, got ${String(value)}`);
+      return at(doc, path, 'range', `must be ${words[e.keyword]} ${String(p.limit)}, got ${typeof value === "number" && Number.isFinite(value) ? String(value) : describeValue(value)}`);
     }
     case 'minItems': {
       // Optional lists say what leaving them out means: "(default ...)" in their description.

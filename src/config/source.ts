@@ -2,8 +2,32 @@
  * One YAML file, parsed with positions: the text, the document and a line
  * counter, so any offset can be turned back into line:col.
  */
-import { LineCounter, parseDocument, type Document } from 'yaml';
+import { parseDocument, type Document } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
+
+/**
+ * Offsets to 1-based line:col. Built from the text itself: the yaml library's
+ * LineCounter only learns the line breaks its lexer reaches, which in a
+ * broken document is not all of them. Lines end at \n (as for the parser).
+ */
+export class LineIndex {
+  private readonly starts: number[] = [0];
+
+  constructor(text: string) {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) this.starts.push(i + 1);
+  }
+
+  linePos(offset: number): { line: number; col: number } {
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - this.starts[lo]! + 1 };
+  }
+}
 
 export interface SourceFile {
   /** Path for messages (relative to the working directory where possible). */
@@ -12,15 +36,17 @@ export interface SourceFile {
   absolute: string;
   text: string;
   doc: Document.Parsed;
-  lines: LineCounter;
+  lines: LineIndex;
 }
 
 /** Parses YAML text; syntax errors (and duplicate keys) come back as diagnostics. */
 export function parseSource(text: string, display: string, absolute: string): { source: SourceFile; errors: Diagnostic[] } {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  const lines = new LineIndex(text);
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, strict: true });
   const errors: Diagnostic[] = [];
   const linesWithErrors = new Set<number>();
+  let syntaxErrors = 0;
+  let firstUnreported: { line: number; col: number } | undefined;
   for (const [severity, list] of [['error', doc.errors], ['warning', doc.warnings]] as const) {
     for (const e of list) {
       const pos = lines.linePos(e.pos[0]);
@@ -28,6 +54,11 @@ export function parseSource(text: string, display: string, absolute: string): { 
       if (severity === 'error' && e.code !== 'DUPLICATE_KEY') {
         if (linesWithErrors.has(pos.line)) continue;
         linesWithErrors.add(pos.line);
+        // After a few, the rest are mostly echoes of the first: say how many, not each.
+        if (++syntaxErrors > MAX_SYNTAX_ERRORS) {
+          firstUnreported ??= pos;
+          continue;
+        }
       }
       const hint = e.code === 'DUPLICATE_KEY' ? 'remove one of them' : syntaxHint(e.code, e.message, text, e.pos[0]);
       errors.push({
@@ -42,8 +73,15 @@ export function parseSource(text: string, display: string, absolute: string): { 
       });
     }
   }
+  if (firstUnreported) {
+    errors.push({ severity: 'error', code: 'yaml-syntax-more', file: display, ...firstUnreported, path: '',
+      message: `${syntaxErrors - MAX_SYNTAX_ERRORS} more syntax error(s) from here on`, hint: 'they often disappear once the first is fixed' });
+  }
   return { source: { display, absolute, text, doc, lines }, errors };
 }
+
+/** Syntax errors reported one by one; the rest are counted. */
+const MAX_SYNTAX_ERRORS = 3;
 
 function yamlMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return 'duplicate key: each key may appear once in a mapping';

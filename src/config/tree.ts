@@ -74,7 +74,10 @@ export function buildTree(source: SourceFile, env: Env): { tree?: TreeNode; diag
       for (const pair of node.items) {
         const key = pair.key as Node | null;
         const keyOffset = key?.range?.[0] ?? start;
-        const name = isScalar(key) && ['string', 'number', 'boolean'].includes(typeof key.value) ? String(key.value) : undefined;
+        // A key that YAML reads as a number or boolean keeps its text (`1.0:`, `.nan:`), as an editor shows it.
+        const name = !isScalar(key) ? undefined
+          : typeof key.value === 'string' ? key.value
+          : typeof key.value === 'number' || typeof key.value === 'boolean' ? (key.source ?? String(key.value)) : undefined;
         if (name === undefined) {
           report(keyOffset, path, 'bad-key', 'a key must be a plain word', 'write key: value with a simple key');
           continue;
