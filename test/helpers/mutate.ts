@@ -33,6 +33,8 @@ const VALUES: readonly Json[] = [
   0, -1, 1.5, 2 ** 53 + 1, 1e300, '', ' ', 'fp16', 'fp61', 'int8', 'cpu', 'local', 'grpc://h:1', 'ftp://x', true, false, null,
   [], [1], ['a', 'b'], [[]], {}, { a: 1 }, { min: [1] }, { op: 'Softmax' }, '5%', '-5%', '${TRTPIPE_FUZZ_UNSET}',
   '${TRTPIPE_FUZZ_SET:-7}', '$${literal}', '${', 'x'.repeat(300), '../../no/such/file.onnx', '.', '/', '__proto__', '>=8.9', '==7.5',
+  // Long runs that make badly written patterns backtrack exponentially.
+  '1'.repeat(60), '1 '.repeat(60), '>=1.'.repeat(40), 'grpc://'.concat(':1'.repeat(60)), 'a'.repeat(70),
 ];
 
 const KEYS = ['model', 'path', 'data', 'evaluation', 'calibration', 'npz', 'dir', 'synthetic', 'precision', 'rules', 'match', 'use',
