@@ -443,39 +443,66 @@ export interface Benchmark {
  * Checks against the baseline run that fail the run (exit code 4).
  */
 export interface Gates {
+  /**
+   * Fails the run when p50 latency regresses more than regress_max against the baseline run.
+   */
   latency_p50?: {
     regress_max: PercentOrNumber;
   };
+  /**
+   * Fails the run when p90 latency regresses more than regress_max against the baseline run.
+   */
   latency_p90?: {
     regress_max: PercentOrNumber;
   };
+  /**
+   * Fails the run when p99 latency regresses more than regress_max against the baseline run.
+   */
   latency_p99?: {
     regress_max: PercentOrNumber;
   };
+  /**
+   * Fails the run when task top-1, in points (0.5 = half a percentage point) drops further than drop_max below the baseline run.
+   */
   top1?: {
     /**
      * Largest allowed drop of task top-1, in points (0.5 = half a percentage point) against the baseline run.
      */
     drop_max: number;
   };
+  /**
+   * Fails the run when top-1 agreement with FP32 drops further than drop_max below the baseline run.
+   */
   top1_agreement?: {
     /**
      * Largest allowed drop of top-1 agreement with FP32 against the baseline run.
      */
     drop_max: number;
   };
+  /**
+   * Fails the run when cosine similarity drops further than drop_max below the baseline run.
+   */
   cosine?: {
     /**
      * Largest allowed drop of cosine similarity against the baseline run.
      */
     drop_max: number;
   };
+  /**
+   * Fails the run when the largest absolute error rises more than rise_max above the baseline run.
+   */
   max_abs?: {
     rise_max: PercentOrNumber;
   };
+  /**
+   * Fails the run when the mean absolute error rises more than rise_max above the baseline run.
+   */
   mean_abs?: {
     rise_max: PercentOrNumber;
   };
+  /**
+   * Fails the run when the p99 relative error rises more than rise_max above the baseline run.
+   */
   rel_p99?: {
     rise_max: PercentOrNumber;
   };
