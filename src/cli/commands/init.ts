@@ -140,6 +140,8 @@ async function inspect(model: string, shown: string, stateRoot: string, python?:
     if (err instanceof RunnerCallError) {
       if (err.isUserError) throw new UserError(`model ${shown}: ${err.detail?.message ?? err.message}`);
       if (err.isUnavailable) throw new UserError(`the local runner became unreachable: ${err.message}`, ExitCode.RunnerUnavailable);
+      // A failure inside the runner is a failed stage, as in `trtpipe run`; its log has the details.
+      throw new UserError(`the inspect stage failed on the runner: ${err.message}. See ${path.join(dirs.logs, 'init.runner.log')}`, ExitCode.StageFailed);
     }
     throw err;
   } finally {
