@@ -8,7 +8,7 @@ import { VERSION } from '../cli/help.js';
 import type { Pipeline } from '../config/types.js';
 import { buildGraph, type StageGraph } from '../plan/graph.js';
 import { computeKeys } from '../plan/keys.js';
-import { expandMatrix } from '../plan/matrix.js';
+import { benchmarkBatches, expandMatrix } from '../plan/matrix.js';
 import { renderMarkdown } from '../report/markdown.js';
 import { summarizeCells } from '../report/summary.js';
 import { hashFile } from '../store/hash-file.js';
@@ -120,7 +120,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       runId,
       status,
       cells: summaries,
-      batches: p.benchmark.batch,
+      batches: benchmarkBatches(p, cells),
       dataNotes: dataNotes(outcome),
     });
     const runDir = await writeRunDir(dirs.runs, record, md);
