@@ -106,8 +106,15 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
       stage: 'build',
       target: cell.target,
       inputs: { model: { kind: 'stage', node: transform.id, output: 'model' } },
-      // A batch-axis cell builds for its batch (the optimization profile's opt shape).
-      params: { backend: target.backend, numerics: target.numerics, precision: cell.precision, ...target.build, ...(cell.batch !== undefined ? { batch: cell.batch } : {}) },
+      // Declared shape ranges become optimization profiles; a batch-axis cell builds for its batch.
+      params: {
+        backend: target.backend,
+        numerics: target.numerics,
+        precision: cell.precision,
+        ...target.build,
+        ...(Object.keys(p.model.inputs).length ? { shapes: p.model.inputs } : {}),
+        ...(cell.batch !== undefined ? { batch: cell.batch } : {}),
+      },
     }, cell.id);
     const engine: InputRef = { kind: 'stage', node: build.id, output: 'engine' };
     add({

@@ -41,6 +41,10 @@ test('each batch cell builds for its batch and benchmarks only it; the report sh
   const g = buildGraph(p, expandMatrix(p));
   const node = (id: string) => g.nodes.find((n) => n.id === id)!;
   assert.is(node('build@fp16-cpu-b8').params.batch, 8);
+  assert.not.ok('shapes' in node('build@fp16-cpu-b8').params, 'no shape ranges declared, none passed');
+  const ranged = { ...p, model: { ...p.model, inputs: { input: { min: [1, 1, 8, 8], max: [8, 1, 8, 8] } } } };
+  const build = buildGraph(ranged, expandMatrix(ranged)).nodes.find((n) => n.id === 'build@fp16-cpu-b8')!;
+  assert.equal(build.params.shapes, { input: { min: [1, 1, 8, 8], max: [8, 1, 8, 8] } });
   assert.equal(node('benchmark@fp16-cpu-b8').params.batches, [8]);
   assert.equal(node('benchmark@fp16-cpu-b1').params.batches, [1]);
   assert.is(node('transform@fp16').cells.length, 2, 'the transform is shared across batches');
