@@ -100,7 +100,8 @@ export function buildGraph(p: Pipeline, cells: Cell[]): StageGraph {
         calibration: p.calibration,
       },
     }, cell.id);
-    const runtime = { opt_level: target.build.opt_level, threads: target.build.threads };
+    // Evaluate and benchmark load the engine with the target's backend (an engine is backend-specific).
+    const runtime = { backend: target.backend, opt_level: target.build.opt_level, threads: target.build.threads };
     const build = add({
       id: `build@${cell.id}`,
       stage: 'build',

@@ -49,6 +49,10 @@ test('each batch cell builds for its batch and benchmarks only it; the report sh
   assert.equal(node('benchmark@fp16-cpu-b1').params.batches, [1]);
   assert.is(node('transform@fp16').cells.length, 2, 'the transform is shared across batches');
   assert.equal(benchmarkBatches(p), [1, 8]);
+  const trt = { ...p, targets: [{ ...p.targets[0]!, backend: 'tensorrt' as const }] };
+  const nodes = buildGraph(trt, expandMatrix(trt)).nodes;
+  assert.equal(nodes.filter((n) => ['build', 'evaluate', 'benchmark'].includes(n.stage)).map((n) => n.params.backend), Array(6).fill('tensorrt'),
+    'evaluate and benchmark load the engine with the backend that built it');
   assert.equal(benchmarkBatches(await quickstart()), [1, 32]);
 });
 
