@@ -35,13 +35,14 @@ TS_DEST=src/gen
 PY_DEST=runner-py/trtpipe_runner/gen
 if [ "${1:-}" = "--check" ]; then
   status=0
-  diff -r "$out/ts" "$TS_DEST" >/dev/null || { echo "gen-proto: $TS_DEST is stale; run 'npm run gen' and commit" >&2; diff -r "$out/ts" "$TS_DEST" | head -20 >&2; status=1; }
+  # src/gen/schema/ is generated from the pipeline schema (scripts/gen-schema.mjs), not from proto/.
+  diff -r -x schema "$out/ts" "$TS_DEST" >/dev/null || { echo "gen-proto: $TS_DEST is stale; run 'npm run gen' and commit" >&2; diff -r -x schema "$out/ts" "$TS_DEST" | head -20 >&2; status=1; }
   diff -r -x __pycache__ "$out/pyflat" "$PY_DEST" >/dev/null || { echo "gen-proto: $PY_DEST is stale; run 'npm run gen' and commit" >&2; status=1; }
   [ $status -eq 0 ] && echo "gen-proto: generated code matches proto/"
   exit $status
 fi
-rm -rf "$TS_DEST" "$PY_DEST"
-mkdir -p "$(dirname "$TS_DEST")"
-cp -r "$out/ts" "$TS_DEST"
+rm -rf "$TS_DEST/trtpipe" "$TS_DEST/grpc" "$PY_DEST"
+mkdir -p "$TS_DEST"
+cp -r "$out/ts/." "$TS_DEST/"
 cp -r "$out/pyflat" "$PY_DEST"
 echo "gen-proto: wrote $TS_DEST and $PY_DEST"

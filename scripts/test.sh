@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite (what `npm test` and CI run): build, generated-code drift
-# check, every pipeline validates, TypeScript tests (uvu), Python tests (pytest).
+# checks (proto, pipeline schema), every pipeline validates, TypeScript tests (uvu), Python tests (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
@@ -11,8 +11,11 @@ npm run --silent build
 step "generated gRPC code matches proto/"
 bash scripts/gen-proto.sh --check
 
+step "generated pipeline types and validator match the schema"
+node scripts/gen-schema.mjs --check
+
 step "every pipeline and example validates"
-node bin/trtpipe.js validate pipelines/*.yaml $(find examples -name '*.yaml' -not -path '*/node_modules/*' | sort)
+node bin/trtpipe.js validate pipelines examples
 
 step "TypeScript tests (uvu)"
 npx uvu dist/test '\.test\.js$'

@@ -7,7 +7,9 @@ Usage: trtpipe <command> [options]
 
 Commands:
   run <pipeline.yaml>      plan and run a pipeline: transform, build, evaluate, benchmark, report
-  validate [files...]      check pipeline files (all of pipelines/ by default)
+  validate [paths...]      check pipeline files; folders are searched for *.yaml (default: pipelines/)
+  plan <pipeline.yaml>     show the cells, their stage graph, and which stages are already cached
+  init <model.onnx>        inspect a model (with the local runner) and write a starter pipeline
   schema                   print the pipeline JSON Schema
   lock <pipeline.yaml>     resolve every precision and write <pipeline>.lock.json beside it
   search <pipeline.yaml>   find the fewest nodes to keep in fp32 that meet precision.search.budget
@@ -20,7 +22,8 @@ Commands:
 
 Options for run:
   --verbose                plain line-by-line progress, runner logs included
-  --state-dir <dir>        where results go (default: .trtpipe in the current folder)
+  --on-error <policy>      fail (default): start nothing new after a failure; keep-going: run what does not depend on it
+  --state-dir <dir>        where results go (default: .trtpipe in the current folder; or $TRTPIPE_STATE_DIR)
   --python <path>          Python for the local runner (default: .venv/bin/python of trtpipe, then python3)
   --frozen                 fail if precision resolution differs from the committed lockfile
   --on-error <mode>        fail (default: start nothing new after a failure) or keep-going
@@ -30,10 +33,25 @@ Options for run:
 
 <run> is a run id (or a unique prefix), latest, a run folder or a run.json file.
 
+Options for validate:
+  --json                   diagnostics as JSON
+  -q, --quiet              list only files with errors or warnings
+
+Options for plan:
+  --state-dir <dir>        where past runs and the cache are (default: .trtpipe)
+  --json                   the plan as JSON
+
+Options for init:
+  -o, --output <file>      where to write the pipeline (default: pipelines/<name>.yaml; never overwritten)
+  --name <name>            pipeline name (default: from the model's file or folder name)
+  --eval <file.npz>        evaluation data (default: eval.npz next to the model, if there is one)
+  --calib <file.npz>       calibration data (default: calib.npz next to the model, if there is one)
+  --state-dir, --python    as for run
+
 General:
   -h, --help               this help
   -V, --version            print the version
 
-Exit codes: 0 ok, 1 a stage failed, 2 invalid pipeline or arguments,
-3 runner unreachable or incompatible, 4 a gate failed, 130 interrupted.
+Exit codes: 0 ok, 1 a stage failed, 2 invalid pipeline, arguments, model or data,
+3 runner unreachable or incompatible, 4 a gate failed, 70 internal error (a bug), 130 interrupted.
 `;

@@ -10,6 +10,8 @@ type Command = (args: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   run: () => import('./commands/run.js'),
   validate: () => import('./commands/validate.js'),
+  plan: () => import('./commands/plan.js'),
+  init: () => import('./commands/init.js'),
   schema: () => import('./commands/schema.js'),
   lock: () => import('./commands/lock.js'),
   search: () => import('./commands/search.js'),

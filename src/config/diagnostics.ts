@@ -1,3 +1,5 @@
+import { relative } from 'node:path';
+
 /**
  * Problems found in a pipeline file, as data: the CLI renders them, tests
  * assert them. Positions are 1-based.
@@ -48,4 +50,15 @@ export class PipelineError extends Error {
     super(`${diagnostics.filter((d) => d.severity === 'error').length} error(s) in pipeline`);
     this.name = 'PipelineError';
   }
+}
+
+/**
+ * A path as messages show it: relative to `cwd` (even through ..), unless the
+ * two share no top-level folder (a file under /tmp seen from /work), where the
+ * absolute path is clearer.
+ */
+export function showPath(cwd: string, file: string): string {
+  const top = (f: string) => f.split(/[\\/]/)[1];
+  if (top(cwd) !== top(file)) return file;
+  return relative(cwd, file) || '.';
 }

@@ -1,47 +1,71 @@
 /**
- * Loading a pipeline: parse with positions -> schema check -> normalize
- * (defaults) -> semantic rules. Errors and warnings come back as data.
+ * Loading a pipeline: parse with positions (and `${VAR}`s, and `extends`) ->
+ * schema check -> normalize (defaults) -> semantic rules. Errors and warnings
+ * come back as data; nothing here prints or exits.
  */
-import { existsSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../cli/user-error.js';
-import { type Diagnostic, sortDiagnostics } from './diagnostics.js';
+import { type Diagnostic, showPath, sortDiagnostics } from './diagnostics.js';
+import { PipelineDocument } from './document.js';
+import { loadChain } from './extends.js';
+import type { Env } from './interpolate.js';
 import { normalize } from './normalize.js';
 import { checkSchema } from './schema-check.js';
 import { checkSemantics } from './semantic.js';
-import { readSource } from './source.js';
-import type { Pipeline } from './types.js';
+import type { Pipeline, PipelineFile } from './types.js';
 
 export interface LoadResult {
   /** Present when there are no errors. */
   pipeline?: Pipeline;
+  /** Errors and warnings, sorted by file and position. */
   diagnostics: Diagnostic[];
+}
+
+export interface LoadOptions {
+  /** Folder relative paths and file names in messages are taken from (default: process.cwd()). */
+  cwd?: string;
+  /** Variables for `${VAR}` (default: process.env). */
+  env?: Env;
 }
 
 /**
  * Loads and validates a pipeline file.
  * @param file path as the user gave it
- * @param cwd folder relative paths are resolved from (default: process.cwd())
  * @throws UserError if the file does not exist or cannot be read
  */
-export async function loadPipeline(file: string, cwd = process.cwd()): Promise<LoadResult> {
+export async function loadPipeline(file: string, opts: LoadOptions | string = {}): Promise<LoadResult> {
+  const o = typeof opts === 'string' ? { cwd: opts } : opts;
+  const cwd = o.cwd ?? process.cwd();
   const absolute = path.resolve(cwd, file);
-  if (!existsSync(absolute)) throw new UserError(`pipeline file not found: ${file}`);
-  if (statSync(absolute).isDirectory()) throw new UserError(`${file} is a folder; give a pipeline .yaml file`);
-  const display = path.relative(cwd, absolute) || file;
-  const { source, errors } = await readSource(absolute, display);
-  if (errors.some((e) => e.severity === 'error')) return { diagnostics: sortDiagnostics(errors) };
-  const raw = source.doc.toJS({ maxAliasCount: 100 }) as unknown;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return {
-      diagnostics: [{ severity: 'error', code: 'not-a-mapping', file: display, line: 1, col: 1, path: '',
-        message: 'a pipeline file must be a YAML mapping (key: value pairs)', hint: 'start from `trtpipe init <model.onnx>`' }],
-    };
+  let text: string;
+  try {
+    if (statSync(absolute).isDirectory()) throw new UserError(`${file} is a folder; give a pipeline .yaml file`);
+    text = readFileSync(absolute, 'utf8');
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new UserError(e.code === 'ENOENT' ? `pipeline file not found: ${file}` : `cannot read ${file}: ${e.message}`);
   }
-  const schemaErrors = checkSchema(raw, source);
-  if (schemaErrors.length) return { diagnostics: sortDiagnostics([...errors, ...schemaErrors]) };
-  const pipeline = normalize(raw as Record<string, unknown>, absolute);
-  const semantic = checkSemantics(raw as Record<string, unknown>, pipeline, source);
-  const diagnostics = sortDiagnostics([...errors, ...semantic]);
+  return loadPipelineText(text, absolute, o);
+}
+
+/**
+ * Loads pipeline text as if it were the file at `absolute` (tests and fuzzing
+ * use this; `extends` and relative paths resolve from `absolute`'s folder).
+ */
+export function loadPipelineText(text: string, absolute: string, opts: LoadOptions = {}): LoadResult {
+  const cwd = opts.cwd ?? process.cwd();
+  const display = showPath(cwd, absolute);
+  const chain = loadChain(text, absolute, display, opts.env ?? process.env, cwd);
+  if (!chain.tree) return { diagnostics: sortDiagnostics(chain.diagnostics) };
+  const doc = new PipelineDocument(chain.tree);
+  // A value already reported (an unset ${VAR}) is not reported again by the schema.
+  const reported = new Set(chain.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.file}|${d.path}`));
+  const schemaErrors = checkSchema(doc).filter((d) => !reported.has(`${d.file}|${d.path}`));
+  if (reported.size || schemaErrors.length) return { diagnostics: sortDiagnostics([...chain.diagnostics, ...schemaErrors]) };
+  const raw = doc.value as unknown as PipelineFile;
+  const pipeline = normalize(raw, doc, absolute, chain.files.slice(1).map((f) => f.absolute));
+  const diagnostics = sortDiagnostics([...chain.diagnostics, ...checkSemantics(raw, pipeline, doc, cwd)]);
   return diagnostics.some((d) => d.severity === 'error') ? { diagnostics } : { pipeline, diagnostics };
 }

@@ -1,10 +1,15 @@
 /**
  * Every default of the pipeline language, in one visible place, applied to a
- * file that already passed the schema check. Paths become absolute (relative
- * to the pipeline file).
+ * file that already passed the schema check. Paths become absolute, relative
+ * to the file each was written in (a base file's paths stay relative to the
+ * base). The schema's `default` annotations (for editors) are tested against
+ * DEFAULTS.
  */
 import path from 'node:path';
-import type { DataSource, Metric, Pipeline, Precision, Rule, Target } from './types.js';
+import type * as File from '../gen/schema/pipeline-file.js';
+import type { KeyPath } from './diagnostics.js';
+import type { PipelineDocument } from './document.js';
+import type { DataSource, Metric, Pipeline, Precision, Rule, Target, Tolerances } from './types.js';
 
 /** The defaults, as documented in docs/pipeline.md. */
 export const DEFAULTS = {
@@ -14,8 +19,9 @@ export const DEFAULTS = {
     // ModelOpt AutoCast's defaults: activations beyond 512 and initializers
     // beyond the FP16 maximum keep their node in FP32.
     safety: { data_max: 512, init_max: 65504, reduction_depth: null },
-    search: { max_evaluations: 64, evaluator: 'auto' as const },
+    search: { max_evaluations: 64, evaluator: 'auto' as const, budget: { cosine: 0.999 } },
   },
+  synthetic: { seed: 0, low: 0, high: 1, samples: 64 },
   calibration: { method: 'entropy' as const, percentile: 99.99, per_channel: true },
   target: {
     runner: 'local',
@@ -24,34 +30,38 @@ export const DEFAULTS = {
     build: { opt_level: 'all' as const, threads: 0 },
   },
   evaluate: {
+    /** top1 only where the evaluation data has labels. */
     metrics: ['cosine', 'max_abs', 'mean_abs', 'rel_p99', 'top1_agreement', 'top1', 'nonfinite'] as Metric[],
     batch: 32,
   },
   benchmark: { batch: [1], warmup: 10, iterations: 100, max_seconds: 60, repeats: 1 },
+  gates: { precision_drift: { allow: false } },
 };
 
-type Raw = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 
-const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.map(String) : [String(v)]);
-
-export function normalize(raw: Raw, file: string): Pipeline {
-  const dir = path.dirname(file);
-  const abs = (p: string) => path.resolve(dir, p);
-  const data = (d: Raw | undefined): DataSource | undefined =>
-    d === undefined
-      ? undefined
-      : {
-          ...(d.npz !== undefined ? { npz: abs(d.npz) } : {}),
-          ...(d.dir !== undefined ? { dir: abs(d.dir) } : {}),
-          ...(d.synthetic !== undefined
-            ? { synthetic: { seed: 0, low: 0, high: 1, samples: 64, ...d.synthetic } }
-            : {}),
-          ...(d.samples !== undefined ? { samples: d.samples } : {}),
-          ...(d.batch !== undefined ? { batch: d.batch } : {}),
-          ...(d.labels !== undefined ? { labels: d.labels } : {}),
-        };
-  const p = (raw.precision ?? {}) as Raw;
-  const rules: Rule[] = ((p.rules ?? []) as Raw[]).map((r) => ({
+/**
+ * @param raw the document's value, valid against the schema
+ * @param doc where each value came from (for relative paths)
+ * @param file absolute path of the pipeline file
+ * @param bases absolute paths of the files it extends
+ */
+export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: string, bases: string[] = []): Pipeline {
+  const abs = (at: KeyPath, p: string) => path.resolve(doc.dirOf(at), p);
+  const data = (which: 'calibration' | 'evaluation'): DataSource | undefined => {
+    const d = raw.data[which];
+    if (d === undefined) return undefined;
+    return {
+      ...(d.npz !== undefined ? { npz: abs(['data', which, 'npz'], d.npz) } : {}),
+      ...(d.dir !== undefined ? { dir: abs(['data', which, 'dir'], d.dir) } : {}),
+      ...(d.synthetic !== undefined ? { synthetic: { ...DEFAULTS.synthetic, ...d.synthetic } } : {}),
+      ...(d.samples !== undefined ? { samples: d.samples } : {}),
+      ...(d.batch !== undefined ? { batch: d.batch } : {}),
+      ...(d.labels !== undefined ? { labels: d.labels } : {}),
+    };
+  };
+  const p = raw.precision ?? {};
+  const rules: Rule[] = (p.rules ?? []).map((r) => ({
     match: {
       ...(r.match.op !== undefined ? { op: list(r.match.op) } : {}),
       ...(r.match.name !== undefined ? { name: list(r.match.name) } : {}),
@@ -61,29 +71,32 @@ export function normalize(raw: Raw, file: string): Pipeline {
     ...(r.why !== undefined ? { why: r.why } : {}),
   }));
   const defaultPrecision: Precision = p.default ?? DEFAULTS.precision.default;
-  const targets: Target[] = ((raw.targets ?? []) as Raw[]).map((t) => ({
+  const targets: Target[] = raw.targets.map((t, i) => ({
     name: t.name,
     runners: t.runner === undefined ? [DEFAULTS.target.runner] : Array.isArray(t.runner) ? t.runner : [t.runner],
     ...(t.token_env !== undefined ? { tokenEnv: t.token_env } : {}),
     ...(t.tls !== undefined
-      ? { tls: Object.fromEntries(Object.entries(t.tls as Record<string, string>).map(([k, v]) => [k, abs(v)])) }
+      ? { tls: Object.fromEntries(Object.entries(t.tls).map(([k, v]) => [k, abs(['targets', i, 'tls', k], v as string)])) }
       : {}),
     backend: t.backend ?? DEFAULTS.target.backend,
     numerics: t.numerics ?? DEFAULTS.target.numerics,
     require: { ...(t.require ?? {}) },
     build: { ...DEFAULTS.target.build, ...(t.build ?? {}) },
   }));
-  const m = (raw.matrix ?? {}) as Raw;
-  const search = p.search as Raw | undefined;
+  const m = raw.matrix ?? {};
+  const search = p.search;
+  const evaluation = data('evaluation')!;
+  const tolerances = (t: File.Tolerances | undefined): Tolerances => ({ ...(t ?? {}) }) as Tolerances;
   return {
     file,
+    bases,
     version: 1,
     name: raw.name,
     ...(raw.description !== undefined ? { description: raw.description } : {}),
-    model: { path: abs(raw.model.path), inputs: raw.model.inputs ?? {} },
+    model: { path: abs(['model', 'path'], raw.model.path), inputs: (raw.model.inputs ?? {}) as Pipeline['model']['inputs'] },
     data: {
-      ...(raw.data.calibration !== undefined ? { calibration: data(raw.data.calibration) } : {}),
-      evaluation: data(raw.data.evaluation)!,
+      ...(raw.data.calibration !== undefined ? { calibration: data('calibration') } : {}),
+      evaluation,
     },
     precision: {
       default: defaultPrecision,
@@ -94,11 +107,11 @@ export function normalize(raw: Raw, file: string): Pipeline {
       ...(search !== undefined
         ? {
             search: {
-              budget: search.budget ?? { cosine: 0.999 },
+              budget: search.budget ?? DEFAULTS.precision.search.budget,
               towards: search.towards ?? (defaultPrecision === 'fp32' ? 'fp16' : defaultPrecision),
               max_evaluations: search.max_evaluations ?? DEFAULTS.precision.search.max_evaluations,
               evaluator: search.evaluator ?? DEFAULTS.precision.search.evaluator,
-              ...(search.result !== undefined ? { result: abs(search.result) } : {}),
+              ...(search.result !== undefined ? { result: abs(['precision', 'search', 'result'], search.result) } : {}),
             },
           }
         : {}),
@@ -108,15 +121,20 @@ export function normalize(raw: Raw, file: string): Pipeline {
     matrix: {
       precision: m.precision ?? [defaultPrecision],
       target: m.target ?? targets.map((t) => t.name),
+      ...(m.batch !== undefined ? { batch: m.batch } : {}),
       include: m.include ?? [],
       exclude: m.exclude ?? [],
     },
     evaluate: {
-      metrics: raw.evaluate?.metrics ?? DEFAULTS.evaluate.metrics,
-      batch: raw.evaluate?.batch ?? raw.data.evaluation.batch ?? DEFAULTS.evaluate.batch,
-      tolerances: raw.evaluate?.tolerances ?? {},
+      metrics: raw.evaluate?.metrics ?? DEFAULTS.evaluate.metrics.filter((x) => x !== 'top1' || evaluation.labels !== undefined),
+      batch: raw.evaluate?.batch ?? evaluation.batch ?? DEFAULTS.evaluate.batch,
+      tolerances: tolerances(raw.evaluate?.tolerances),
+      outputs: Object.fromEntries(Object.entries(raw.evaluate?.outputs ?? {}).map(([k, v]) => [k, tolerances(v)])),
     },
     benchmark: { ...DEFAULTS.benchmark, ...(raw.benchmark ?? {}) },
-    gates: raw.gates ?? {},
+    gates: (({ precision_drift: drift, ...rest }) => ({
+      ...rest,
+      ...(drift !== undefined ? { precision_drift: { allow: drift.allow ?? DEFAULTS.gates.precision_drift.allow } } : {}),
+    }))(raw.gates ?? {}),
   };
 }

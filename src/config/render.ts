@@ -1,18 +1,21 @@
 /**
- * Diagnostics as text: `file:line:col  path: message. hint` and a short code
- * frame with a caret under the column.
+ * Diagnostics as text: `file:line:col  path: message. Hint.` and a short code
+ * frame (the line before, the line, a caret under the column).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Diagnostic } from './diagnostics.js';
 
+/** The first line of a rendered diagnostic (what the fixture tables assert). */
+export function headline(d: Diagnostic, withFile = true): string {
+  const where = withFile ? `${d.file}:${d.line}:${d.col}` : `${d.line}:${d.col}`;
+  const message = sentence(d.message);
+  return `${where}  ${d.severity === 'warning' ? 'warning: ' : ''}${d.path ? `${d.path}: ` : ''}${message}${d.hint ? ` ${sentence(capitalize(d.hint))}` : ''}`;
+}
+
 export function renderDiagnostic(d: Diagnostic, text?: string, cwd = process.cwd()): string {
-  const where = `${d.file}:${d.line}:${d.col}`;
-  const head = `${where}  ${d.severity === 'warning' ? 'warning: ' : ''}${d.path ? `${d.path}: ` : ''}${d.message}${
-    d.hint ? `. ${capitalize(d.hint)}` : ''
-  }`;
   const src = text ?? tryRead(path.resolve(cwd, d.file));
-  return src === undefined ? head : `${head}\n${frame(src, d.line, d.col)}`;
+  return src === undefined ? headline(d) : `${headline(d)}\n${frame(src, d.line, d.col)}`;
 }
 
 export function renderDiagnostics(ds: Diagnostic[], cwd = process.cwd()): string {
@@ -25,17 +28,26 @@ export function renderDiagnostics(ds: Diagnostic[], cwd = process.cwd()): string
     .join('\n\n');
 }
 
-/** The line before, the line itself and a caret line. */
+/** The line before (when there is one), the line itself and a caret line. */
 export function frame(text: string, line: number, col: number): string {
   const lines = text.split(/\r?\n/);
   const width = String(line).length;
   const out: string[] = [];
   for (let n = Math.max(1, line - 1); n <= line; n++) {
-    if (lines[n - 1] === undefined) continue;
-    out.push(`  ${String(n).padStart(width)} | ${lines[n - 1]}`);
+    const l = lines[n - 1];
+    if (l === undefined || (n < line && !l.trim())) continue;
+    out.push(`  ${String(n).padStart(width)} | ${visible(l)}`);
   }
-  out.push(`  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, col - 1))}^`);
+  // Tabs in the line stay tabs under it, so the caret lines up in any terminal.
+  const lead = (lines[line - 1] ?? '').slice(0, Math.max(0, col - 1)).replace(/[^\t]/g, ' ');
+  out.push(`  ${' '.repeat(width)} | ${lead}^`);
   return out.join('\n');
+}
+
+/** Control characters (garbage bytes) would scramble the terminal: show them escaped. */
+function visible(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function tryRead(file: string): string | undefined {
@@ -46,6 +58,12 @@ function tryRead(file: string): string | undefined {
   }
 }
 
+/** Capitalizes a leading plain word, never an identifier such as `name_regex` or `data.evaluation`. */
 function capitalize(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
+  return /^[a-z]+(?![\w.:(\[])/.test(s) ? s.charAt(0).toUpperCase() + s.slice(1) : s;
+}
+
+/** Ends a sentence with a full stop unless it ends in punctuation already. */
+function sentence(s: string): string {
+  return /[.?!]$/.test(s) ? s : `${s}.`;
 }

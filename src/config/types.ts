@@ -1,9 +1,14 @@
 /**
- * The pipeline after loading: every default applied (normalize.ts), every path
- * absolute. The shape of the YAML itself is defined by
- * pipelines/schema/pipeline.schema.json; `PipelineFile` mirrors it and a test
- * keeps the two in step.
+ * Two shapes of a pipeline:
+ * - `PipelineFile` (src/gen/schema/pipeline-file.ts): the YAML as written, generated
+ *   from pipelines/schema/pipeline.schema.json by scripts/gen-schema.mjs, so
+ *   it cannot drift from the schema;
+ * - `Pipeline` (below): after loading, with every default applied
+ *   (normalize.ts) and every path absolute.
  */
+import type * as File from '../gen/schema/pipeline-file.js';
+
+export type { PipelineFile } from '../gen/schema/pipeline-file.js';
 
 export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16', 'int8', 'fp8'] as const;
 export type Precision = (typeof PRECISIONS)[number];
@@ -13,7 +18,17 @@ export const METRICS = [
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
-export type Backend = 'onnxruntime' | 'tensorrt' | 'torch' | 'auto';
+export const BACKENDS = ['onnxruntime', 'tensorrt', 'torch', 'auto'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+// The lists above are used at run time; the schema is the truth. These lines
+// stop the build when the two disagree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const inStep: [Same<Precision, File.Precision>, Same<Metric, File.Metric>, Same<Backend, NonNullable<File.Target['backend']>>] = [true, true, true];
+void inStep;
+
+/** Precisions that need Q/DQ scales, and so calibration data. */
+export const QUANTIZED: readonly Precision[] = ['int8', 'fp8'];
 
 export interface DataSource {
   /** Absolute path of an .npz file keyed by input name. */
@@ -49,6 +64,11 @@ export interface PrecisionPolicy {
   };
 }
 
+export type TargetBuild = Omit<NonNullable<File.Target['build']>, 'opt_level' | 'threads'> & {
+  opt_level: 'disable' | 'basic' | 'extended' | 'all';
+  threads: number;
+};
+
 export interface Target {
   name: string;
   /** 'local' or grpc(s):// addresses (more than one: a pool). */
@@ -58,48 +78,53 @@ export interface Target {
   backend: Backend;
   numerics: 'native' | 'emulated';
   require: { compute_capability?: string; precisions?: Precision[]; tensorrt?: string };
-  build: {
-    workspace_mib?: number;
-    optimization_level?: number;
-    hardware_compatibility?: 'none' | 'ampere_plus' | 'same_compute_capability';
-    version_compatible?: boolean;
-    legacy_weak_typing?: boolean;
-    /** torch only: cuda (default), cuda:N, or cpu (tests). */
-    device?: string;
-    /** torch only: fuse MatMul+bias and GELU into single kernels (default true). */
-    fuse?: boolean;
-    /** torch only: benchmark by replaying a CUDA graph (default false). */
-    cuda_graph?: boolean;
-    opt_level: 'disable' | 'basic' | 'extended' | 'all';
-    threads: number;
-  };
+  build: TargetBuild;
 }
 
+/** A selector in matrix.include / matrix.exclude: the axes it names must match. */
 export interface MatrixCellSpec {
   precision?: Precision;
   target?: string;
+  batch?: number;
 }
+
+export interface ShapeRange {
+  min?: number[];
+  opt?: number[];
+  max?: number[];
+}
+
+export type Tolerances = Partial<Record<Metric, { min?: number; max?: number }>>;
 
 export interface Pipeline {
   /** Absolute path of the pipeline file. */
   file: string;
+  /** Absolute paths of the files it extends, nearest first. */
+  bases: string[];
   version: 1;
   name: string;
   description?: string;
-  model: { path: string; inputs: Record<string, { min?: number[]; opt?: number[]; max?: number[] }> };
+  model: { path: string; inputs: Record<string, ShapeRange> };
   data: { calibration?: DataSource; evaluation: DataSource };
   precision: PrecisionPolicy;
   calibration: { method: 'minmax' | 'entropy' | 'percentile'; percentile: number; per_channel: boolean };
   targets: Target[];
-  matrix: { precision: Precision[]; target: string[]; include: MatrixCellSpec[]; exclude: MatrixCellSpec[] };
-  evaluate: { metrics: Metric[]; batch: number; tolerances: Partial<Record<Metric, { min?: number; max?: number }>> };
-  benchmark: { batch: number[]; warmup: number; iterations: number; max_seconds: number; repeats: number };
-  gates: {
-    latency_p50?: { regress_max: number | string };
-    latency_p99?: { regress_max: number | string };
-    top1?: { drop_max: number };
-    cosine?: { drop_max: number };
-    precision_drift?: { allow: boolean };
-    engine_size?: { growth_max: number | string };
+  matrix: {
+    precision: Precision[];
+    target: string[];
+    /** Present only when the pipeline declares a batch axis (cell names then end in -b<batch>). */
+    batch?: number[];
+    include: MatrixCellSpec[];
+    exclude: MatrixCellSpec[];
   };
+  evaluate: {
+    metrics: Metric[];
+    batch: number;
+    /** Over all outputs (the worst output counts). */
+    tolerances: Tolerances;
+    /** Per output name: replaces `tolerances` for that output. */
+    outputs: Record<string, Tolerances>;
+  };
+  benchmark: { batch: number[]; warmup: number; iterations: number; max_seconds: number; repeats: number };
+  gates: Omit<File.Gates, 'precision_drift'> & { precision_drift?: { allow: boolean } };
 }

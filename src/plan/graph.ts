@@ -155,13 +155,14 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
         calibration: p.calibration,
       },
     }, cell.id);
-    // evaluate/benchmark load the engine with the target's backend (the runner defaults to onnxruntime).
+    // Evaluate and benchmark load the engine with the target's backend (an engine is backend-specific).
     const runtime = { backend: target.backend, opt_level: target.build.opt_level, threads: target.build.threads };
     const build = add({
       id: `build@${cell.id}`,
       stage: 'build',
       target: cell.target,
       inputs: { model: { kind: 'stage', node: transform.id, output: 'model' } },
+      // Declared shape ranges become optimization profiles; a batch-axis cell builds for its batch.
       params: {
         backend: target.backend,
         numerics: target.numerics,
@@ -169,9 +170,9 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
         ...target.build,
         // A TensorRT engine only runs the shapes of its optimization profile: the declared
         // ranges, else batch 1..the largest batch evaluate/benchmark run (backends/tensorrt/profiles.py).
-        ...(target.backend === 'tensorrt'
-          ? { input_shapes: p.model.inputs, max_batch: Math.max(p.evaluate.batch, ...p.benchmark.batch) }
-          : {}),
+        ...(Object.keys(p.model.inputs).length ? { input_shapes: p.model.inputs } : {}),
+        ...(target.backend === 'tensorrt' ? { max_batch: Math.max(p.evaluate.batch, cell.batch ?? 0, ...p.benchmark.batch) } : {}),
+        ...(cell.batch !== undefined ? { batch: cell.batch } : {}),
       },
     }, cell.id);
     const engine: InputRef = { kind: 'stage', node: build.id, output: 'engine' };
@@ -189,7 +190,7 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
       inputs: { engine, eval_data: evalData },
       params: {
         eval_data: evalParams,
-        batches: p.benchmark.batch,
+        batches: cell.batch !== undefined ? [cell.batch] : p.benchmark.batch,
         warmup: p.benchmark.warmup,
         iterations: p.benchmark.iterations,
         max_seconds: p.benchmark.max_seconds,

@@ -15,7 +15,7 @@ export interface KeyContext {
 }
 
 /** Stages whose result does not depend on where they run (pure graph/data work). */
-const PORTABLE = new Set(['inspect', 'transform']);
+export const PORTABLE_STAGES: ReadonlySet<string> = new Set(['inspect', 'transform']);
 
 /** Returns a key per node id; a node with an unhashable input gets no key. */
 export function computeKeys(graph: StageGraph, ctx: KeyContext): Map<string, string> {
@@ -34,7 +34,7 @@ export function keyEntry(node: StageNode, keys: Map<string, string>, ctx: KeyCon
     if (!h) return undefined;
     inputs[name] = h;
   }
-  const identity = PORTABLE.has(node.stage) ? { runner: 'any' } : ctx.targetIdentity.get(node.target);
+  const identity = PORTABLE_STAGES.has(node.stage) ? { runner: 'any' } : ctx.targetIdentity.get(node.target);
   if (!identity) return undefined;
   return { stage: node.stage, version: STAGE_VERSIONS[node.stage], params: node.params, inputs, identity };
 }

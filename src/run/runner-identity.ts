@@ -1,28 +1,15 @@
 /**
- * What a target's results depend on (its identity in cache keys): backend and
- * version, runner version, GPUs, numerics. For the local runner it is
- * remembered per Python environment, so a fully cached re-run needs no
+ * The local runner's capabilities (which make its targets' identity in cache
+ * keys, plan/target-identity.ts) are remembered per Python environment, so a fully cached re-run needs no
  * runner at all: the fingerprint changes when the Python executable, its
  * site-packages or the runner's sources change.
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Target } from '../config/types.js';
 import { GetCapabilitiesResponse } from '../gen/trtpipe/runner/v1/runner.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { RUNNER_SOURCE } from '../paths.js';
 import { writeFileAtomic } from '../store/atomic.js';
-
-export function targetIdentity(t: Target, caps: GetCapabilitiesResponse): Record<string, unknown> {
-  const backend = caps.backends.find((b) => b.name === t.backend);
-  return {
-    backend: t.backend,
-    backendVersion: backend?.version ?? '',
-    runner: caps.runnerVersion,
-    gpus: caps.gpus.map((g) => `${g.name}/${g.computeCapability}/${g.driverVersion}`),
-    numerics: t.numerics,
-  };
-}
 
 /** A fingerprint of the local runner's environment; undefined if Python cannot be found on disk. */
 export function localFingerprint(python: string): string | undefined {

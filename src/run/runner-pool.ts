@@ -12,10 +12,11 @@ import { ExitCode } from '../cli/exit-codes.js';
 import { UserError } from '../cli/user-error.js';
 import type { Pipeline, Target } from '../config/types.js';
 import type { GetCapabilitiesResponse } from '../gen/trtpipe/runner/v1/runner.js';
+import { targetIdentity } from '../plan/target-identity.js';
 import { resolvePython, spawnLocalRunner, type LocalRunner } from '../runner-client/local-runner.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
 import { RunnerClient } from '../runner-client/runner-client.js';
-import { localFingerprint, readCachedCapabilities, targetIdentity, writeCachedCapabilities } from './runner-identity.js';
+import { localFingerprint, readCachedCapabilities, writeCachedCapabilities } from './runner-identity.js';
 
 export interface RunnerHandle {
   /** `local` or host:port. */

@@ -71,18 +71,30 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
   const pending = [...graph.nodes];
   const mover = new ArtifactMover(cache, opts.onEvent, signal);
   const waiters: (() => void)[] = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
   let stopLaunching = false;
+  // Runner slots go out in graph order: each launched node holds a ticket for
+  // its target until it takes a slot (or needs none: a cache hit), and only
+  // the oldest ticket may take a free slot. So stages start in plan order
+  // (evaluate before benchmark) however long their cache lookups take.
+  let nextTicket = 0;
+  const tickets = new Map<string, Set<number>>();
+  const dropTicket = (target: string, t: number) => {
+    if (tickets.get(target)?.delete(t)) wake();
+  };
 
-  /** A runner of the node's pool with a free slot (waits for one). */
-  const acquire = async (target: string): Promise<RunnerHandle> => {
+  /** A runner of the node's pool with a free slot (waits for one, and for older tickets). */
+  const acquire = async (target: string, ticket: number): Promise<RunnerHandle> => {
     await pool.start(target);
     for (;;) {
       if (signal.aborted) throw new RunnerCallError('RunStage', status.CANCELLED, 'interrupted');
       const alive = pool.members(target);
       if (!alive.length) throw lostAll(target);
+      const oldest = Math.min(...(tickets.get(target) ?? new Set([ticket])));
       const free = alive.filter((h) => h.busy < perRunner).sort((a, b) => a.busy - b.busy)[0];
-      if (free) {
+      if (free && ticket <= oldest) {
         free.busy += 1;
+        dropTicket(target, ticket);
         return free;
       }
       await new Promise<void>((r) => waiters.push(r));
@@ -90,13 +102,15 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
   };
   const release = (h: RunnerHandle) => {
     h.busy -= 1;
-    waiters.splice(0).forEach((w) => w());
+    wake();
   };
 
-  const execute = async (node: StageNode, key: string | undefined): Promise<NodeResult> => {
+  const execute = async (node: StageNode, key: string | undefined, ticket: number): Promise<NodeResult> => {
     const retries = opts.retries ?? 2;
     for (let attempt = 0; ; attempt++) {
-      const h = await acquire(node.target);
+      // A retry queues behind nothing: it re-takes a ticket at the front.
+      if (attempt > 0) tickets.get(node.target)?.add(ticket);
+      const h = await acquire(node.target, ticket);
       try {
         const inputs = await stageInputs(node, h);
         opts.onEvent({ type: 'stage-start', node: node.id });
@@ -181,18 +195,18 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
     return inputs;
   };
 
-  const runNode = async (node: StageNode): Promise<void> => {
+  const runNode = async (node: StageNode, ticket: number): Promise<void> => {
     const key = opts.keys.get(node.id);
     try {
       let result: NodeResult | undefined;
       if (key && opts.useCache) {
         result = await fromCache(key);
         if (!result) {
-          result = await cache.withKeyLock(key, async () => (await fromCache(key)) ?? execute(node, key), signal);
-          result ??= (await fromCache(key)) ?? (await execute(node, key));
+          result = await cache.withKeyLock(key, async () => (await fromCache(key)) ?? execute(node, key, ticket), signal);
+          result ??= (await fromCache(key)) ?? (await execute(node, key, ticket));
         }
       } else {
-        result = await execute(node, key);
+        result = await execute(node, key, ticket);
       }
       results.set(node.id, result);
       opts.onEvent({ type: 'stage-done', node: node.id, result });
@@ -202,6 +216,7 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
       opts.onEvent({ type: 'stage-failed', node: node.id, failure });
       if ((opts.onError ?? 'fail') === 'fail') stopLaunching = true;
     } finally {
+      dropTicket(node.target, ticket);
       running.delete(node.id);
     }
   };
@@ -227,7 +242,10 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
       }
       if (!node.deps.every((d) => results.has(d))) continue;
       pending.splice(i--, 1);
-      running.set(node.id, runNode(node));
+      const ticket = nextTicket++;
+      if (!tickets.has(node.target)) tickets.set(node.target, new Set());
+      tickets.get(node.target)!.add(ticket);
+      running.set(node.id, runNode(node, ticket));
     }
     if (running.size) await Promise.race(running.values());
     else if (pending.length && !stopLaunching) {

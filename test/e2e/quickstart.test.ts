@@ -35,6 +35,11 @@ test('quickstart: fp32 and fp16 on ONNX Runtime, report with accuracy and latenc
   assert.match(report, /\| digits@fp32-cpu \| fp32 \| cpu \| 9\d\.\d\d% \|/);
   const metrics = JSON.parse(readFileSync(path.join(dir, 'metrics.json'), 'utf8')) as Record<string, unknown>;
   assert.equal(Object.keys(metrics), ['digits@fp32-cpu', 'digits@fp16-cpu']);
+  // `trtpipe plan` computes, without a runner, the keys the run recorded (identity from this run's record).
+  const plan = await runCli(['plan', path.join(ROOT, 'pipelines', 'quickstart.yaml'), '--state-dir', state, '--json']);
+  assert.is(plan.code, 0, plan.stderr);
+  const planned = JSON.parse(plan.stdout) as { stages: { id: string; key?: string }[] };
+  assert.equal(Object.fromEntries(planned.stages.map((s) => [s.id, s.key])), Object.fromEntries(Object.entries(record.stages).map(([id, s]) => [id, s.key])));
 });
 
 test.run();

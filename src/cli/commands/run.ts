@@ -1,6 +1,7 @@
 /** `trtpipe run <pipeline.yaml>` */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchmarkBatches } from '../../plan/matrix.js';
 import { executePipeline } from '../../run/execute.js';
 import { loadBaseline } from '../../store/baselines.js';
 import { gateSummary } from '../gate-summary.js';
@@ -98,7 +99,7 @@ export default async function run(argv: string[]): Promise<number> {
       },
     });
     await sink?.done();
-    write(`\n${summaryTable(record.cells, pipeline.benchmark.batch)}\n\n`);
+    write(`\n${summaryTable(record.cells, benchmarkBatches(pipeline))}\n\n`);
     for (const c of record.cells.filter((x) => x.failure)) {
       const f = c.failure!;
       process.stderr.write(`trtpipe: cell ${c.name}: stage ${f.stage} failed${f.node ? ` at node '${f.node}'` : ''}: ${withInputFiles(f, pipeline)}\n`);

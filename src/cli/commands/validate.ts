@@ -1,27 +1,74 @@
-/** `trtpipe validate [files...]`: all of pipelines/ by default. */
-import { readdirSync } from 'node:fs';
-import path from 'node:path';
+/**
+ * `trtpipe validate [files or folders...] [--json] [--quiet]`: checks pipeline
+ * files (all of pipelines/ by default). Prints a status line per file, then
+ * every problem with its code frame, then a summary; exit 2 if any has errors.
+ */
+import { parseArgs } from 'node:util';
+import type { Diagnostic } from '../../config/diagnostics.js';
 import { loadPipeline } from '../../config/load.js';
 import { renderDiagnostics } from '../../config/render.js';
 import { ExitCode } from '../exit-codes.js';
+import { pipelineFiles } from '../pipeline-files.js';
 import { UserError } from '../user-error.js';
 
+interface FileResult {
+  file: string;
+  valid: boolean;
+  diagnostics: Diagnostic[];
+  /** Set when the file itself could not be read. */
+  problem?: string;
+}
+
 export default async function validate(argv: string[]): Promise<number> {
-  let files = argv.filter((a) => !a.startsWith('-'));
-  if (!files.length) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } } });
+  } catch (err) {
+    throw new UserError(`${(err as Error).message}; usage: trtpipe validate [files or folders...] [--json] [--quiet]`);
+  }
+  const { values, positionals } = parsed;
+  const files = pipelineFiles(positionals.length ? positionals : ['pipelines']);
+  if (!files.length || (!positionals.length && files[0] === 'pipelines')) {
+    throw new UserError(positionals.length ? 'no pipeline files (*.yaml) found there' : 'no files given and no pipelines/ folder here');
+  }
+  const results: FileResult[] = [];
+  for (const file of files) {
     try {
-      files = readdirSync('pipelines').filter((f) => /\.ya?ml$/.test(f)).map((f) => path.join('pipelines', f));
-    } catch {
-      throw new UserError('no files given and no pipelines/ folder here');
+      const { pipeline, diagnostics } = await loadPipeline(file);
+      results.push({ file, valid: pipeline !== undefined, diagnostics });
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      results.push({ file, valid: false, diagnostics: [], problem: err.message });
     }
   }
-  let errors = 0;
-  for (const file of files) {
-    const { diagnostics } = await loadPipeline(file);
-    const n = diagnostics.filter((d) => d.severity === 'error').length;
-    errors += n;
-    if (diagnostics.length) process.stderr.write(`${renderDiagnostics(diagnostics)}\n\n`);
-    process.stdout.write(`${file}: ${n ? `${n} error(s)` : 'ok'}\n`);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ files: results }, null, 2)}\n`);
+  } else {
+    process.stdout.write(report(results, Boolean(values.quiet)));
   }
-  return errors ? ExitCode.InvalidInput : ExitCode.Ok;
+  return results.every((r) => r.valid) ? ExitCode.Ok : ExitCode.InvalidInput;
+}
+
+const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const errorsOf = (r: FileResult) => r.diagnostics.filter((d) => d.severity === 'error').length + (r.problem ? 1 : 0);
+const warningsOf = (r: FileResult) => r.diagnostics.filter((d) => d.severity === 'warning').length;
+
+function report(results: FileResult[], quiet: boolean): string {
+  const width = Math.max(...results.map((r) => r.file.length));
+  const lines: string[] = [];
+  for (const r of results) {
+    const e = errorsOf(r);
+    const w = warningsOf(r);
+    if (quiet && !e && !w) continue;
+    const status = r.problem ?? (e ? [count(e, 'error'), ...(w ? [count(w, 'warning')] : [])].join(', ') : w ? `ok (${count(w, 'warning')})` : 'ok');
+    lines.push(`${r.file.padEnd(width)}  ${status}`);
+  }
+  const withProblems = results.filter((r) => r.diagnostics.length);
+  const details = withProblems.map((r) => renderDiagnostics(r.diagnostics)).join('\n\n');
+  const invalid = results.filter((r) => !r.valid).length;
+  const errors = results.reduce((n, r) => n + errorsOf(r), 0);
+  const warnings = results.reduce((n, r) => n + warningsOf(r), 0);
+  const summary = `${count(results.length, 'file')}: ${results.length - invalid} valid${invalid ? `, ${invalid} invalid` : ''}` +
+    (errors || warnings ? ` (${[...(errors ? [count(errors, 'error')] : []), ...(warnings ? [count(warnings, 'warning')] : [])].join(', ')})` : '');
+  return [lines.join('\n'), details, summary].filter(Boolean).join('\n\n') + '\n';
 }

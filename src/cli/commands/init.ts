@@ -1,0 +1,151 @@
+/**
+ * `trtpipe init <model.onnx> [-o FILE] [--name NAME] [--eval DATA.npz] [--calib DATA.npz]`:
+ * asks the local runner to inspect the model and writes a starter pipeline
+ * with its real input names and shapes. Never overwrites a file. The text is
+ * loaded and validated before it is written: a starter that does not validate
+ * is a bug.
+ */
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadPipelineText } from '../../config/load.js';
+import { renderDiagnostics } from '../../config/render.js';
+import { nameFromModel, starterPipeline, type TensorInfo } from '../../config/starter.js';
+import { SCHEMA_PATH } from '../../paths.js';
+import { spawnLocalRunner } from '../../runner-client/local-runner.js';
+import { RunnerCallError } from '../../runner-client/runner-call-error.js';
+import { RunnerClient } from '../../runner-client/runner-client.js';
+import { hashFile } from '../../store/hash-file.js';
+import { npzKeys } from '../../store/npz-keys.js';
+import { stateDir } from '../../store/state-dir.js';
+import { ExitCode } from '../exit-codes.js';
+import { UserError } from '../user-error.js';
+
+const USAGE = 'usage: trtpipe init <model.onnx> [-o pipelines/<name>.yaml] [--name NAME] [--eval DATA.npz] [--calib DATA.npz]';
+/** Array names taken for class labels when the evaluation data has one. */
+const LABEL_NAMES = ['labels', 'label', 'targets', 'y'];
+
+interface ModelDetails {
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  op_counts: Record<string, number>;
+  opset?: number;
+}
+
+export default async function init(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        output: { type: 'string', short: 'o' },
+        name: { type: 'string' },
+        eval: { type: 'string' },
+        calib: { type: 'string' },
+        'state-dir': { type: 'string' },
+        python: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    throw new UserError(`${(err as Error).message}; ${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) throw new UserError(USAGE);
+  const model = path.resolve(positionals[0]!);
+  requireFile(model, positionals[0]!, 'model');
+  const name = values.name ?? nameFromModel(model);
+  if (!/^[a-z0-9][a-z0-9._-]*$/.test(name) || name.length > 64) {
+    throw new UserError(`--name '${name}': use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit`);
+  }
+  const output = path.resolve(values.output ?? path.join('pipelines', `${name}.yaml`));
+  const shown = (f: string) => path.relative(process.cwd(), f) || f;
+  if (existsSync(output)) throw new UserError(`${shown(output)} already exists; trtpipe init never overwrites a file. Choose another with -o, or delete it`);
+  const beside = (file: string) => (existsSync(path.join(path.dirname(model), file)) ? path.join(path.dirname(model), file) : undefined);
+  const evalData = values.eval ? path.resolve(values.eval) : beside('eval.npz');
+  const calibData = values.calib ? path.resolve(values.calib) : beside('calib.npz');
+  if (values.eval) requireFile(evalData!, values.eval, 'evaluation data');
+  if (values.calib) requireFile(calibData!, values.calib, 'calibration data');
+
+  const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  const details = await inspect(model, shown(model), stateRoot, values.python);
+
+  const notes: string[] = [];
+  const dataFor = (file: string | undefined, what: string) => {
+    if (!file) return undefined;
+    const keys = npzKeys(file);
+    const missing = keys ? details.inputs.map((t) => t.name).filter((n) => !keys.includes(n)) : [];
+    if (missing.length) notes.push(`${what} ${shown(file)} has no array for input ${missing.join(', ')}: fix the data before running`);
+    return { keys };
+  };
+  const evalInfo = dataFor(evalData, 'evaluation data');
+  dataFor(calibData, 'calibration data');
+  const inputNames = new Set(details.inputs.map((t) => t.name));
+  const labels = evalInfo?.keys?.find((k) => LABEL_NAMES.includes(k) && !inputNames.has(k));
+  const dir = path.dirname(output);
+  // Relative paths keep a pipeline movable with its project; across unrelated trees (/tmp vs /work) they only confuse.
+  const top = (f: string) => f.split(path.sep)[1];
+  const rel = (f: string) => (top(f) === top(dir) ? path.relative(dir, f).split(path.sep).join('/') : f);
+  const text = starterPipeline({
+    name,
+    model: rel(model),
+    modelShown: shown(model),
+    schema: rel(SCHEMA_PATH),
+    inputs: details.inputs,
+    outputs: details.outputs,
+    opCounts: details.op_counts,
+    ...(details.opset !== undefined ? { opset: details.opset } : {}),
+    ...(evalData ? { evaluation: { npz: rel(evalData), ...(labels ? { labels } : {}) } } : {}),
+    ...(calibData ? { calibration: { npz: rel(calibData) } } : {}),
+  });
+  const check = loadPipelineText(text, output, { env: {} });
+  if (!check.pipeline) {
+    throw new Error(`the starter pipeline for ${shown(model)} does not validate:\n${renderDiagnostics(check.diagnostics)}\n--- text ---\n${text}`);
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(output, text, { flag: 'wx' });
+  const inputs = details.inputs.map((t) => `${t.name} ${t.dtype} [${t.shape.join(', ')}]`).join('; ');
+  process.stdout.write(
+    `wrote ${shown(output)}: inputs ${inputs}; ` +
+      `${evalData ? `evaluation data ${shown(evalData)}${labels ? ` (labels: ${labels})` : ''}` : 'synthetic evaluation data (replace it with real data)'}\n` +
+      notes.map((n) => `note: ${n}\n`).join('') +
+      `next: edit it, then \`trtpipe validate ${shown(output)}\` and \`trtpipe run ${shown(output)}\`\n`,
+  );
+  return ExitCode.Ok;
+}
+
+function requireFile(file: string, given: string, what: string) {
+  let isFile = false;
+  try {
+    isFile = statSync(file).isFile();
+  } catch {
+    throw new UserError(`${what} not found: ${given}`);
+  }
+  if (!isFile) throw new UserError(`${what} ${given} is not a file`);
+}
+
+/** Runs the inspect stage on a local runner spawned for it (and stopped after). */
+async function inspect(model: string, shown: string, stateRoot: string, python?: string): Promise<ModelDetails> {
+  const dirs = stateDir(stateRoot);
+  const runner = await spawnLocalRunner({ storeDir: dirs.runnerStore, logFile: path.join(dirs.logs, 'init.runner.log'), python });
+  const client = new RunnerClient(runner.address, { token: runner.token });
+  try {
+    const { sha256, size } = await hashFile(model);
+    const ref = { sha256, size, mediaType: 'application/onnx' };
+    const present = await client.hasArtifacts([sha256], { timeoutMs: 30_000 });
+    if (!present.has(sha256)) await client.putArtifact(model, ref, { timeoutMs: 600_000 });
+    const result = await client.runStage({ stage: 'inspect', cell: 'init', inputs: { model: ref }, paramsJson: '{}' }, () => {}, { timeoutMs: 600_000 });
+    return JSON.parse(result.detailsJson) as ModelDetails;
+  } catch (err) {
+    if (err instanceof RunnerCallError) {
+      if (err.isUserError) throw new UserError(`model ${shown}: ${err.detail?.message ?? err.message}`);
+      if (err.isUnavailable) throw new UserError(`the local runner became unreachable: ${err.message}`, ExitCode.RunnerUnavailable);
+      // A failure inside the runner is a failed stage, as in `trtpipe run`; its log has the details.
+      throw new UserError(`the inspect stage failed on the runner: ${err.message}. See ${path.join(dirs.logs, 'init.runner.log')}`, ExitCode.StageFailed);
+    }
+    throw err;
+  } finally {
+    client.close();
+    await runner.stop();
+  }
+}

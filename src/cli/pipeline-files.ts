@@ -1,0 +1,38 @@
+/** Pipeline files named on a command line: files as given, folders searched for *.yaml / *.yml. */
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Expands folders (recursively, in name order) into the pipeline files they
+ * hold. Files named `*.base.yaml` are skipped there: they are partial
+ * pipelines, checked through the files that extend them. So are YAML files
+ * that are not pipelines at all (a CI workflow beside an example): a pipeline
+ * names the pipeline schema on its first line or has a top-level `version:`.
+ * Names that do not exist are kept, so the caller reports them.
+ */
+export function pipelineFiles(args: string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory() && !entry.name.startsWith('.') && entry.name !== 'node_modules') walk(full);
+      else if (entry.isFile() && /\.ya?ml$/.test(entry.name) && !/\.base\.ya?ml$/.test(entry.name) && looksLikePipeline(full)) out.push(full);
+    }
+  };
+  for (const arg of args) {
+    let isDir = false;
+    try {
+      isDir = statSync(arg).isDirectory();
+    } catch {
+      // reported by the loader
+    }
+    if (isDir) walk(arg);
+    else out.push(arg);
+  }
+  return out;
+}
+
+function looksLikePipeline(file: string): boolean {
+  const text = readFileSync(file, 'utf8');
+  return /pipeline\.schema\.json/.test(text.split('\n', 1)[0] ?? '') || /^version:/m.test(text);
+}
