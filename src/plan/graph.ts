@@ -170,8 +170,9 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
         ...target.build,
         // A TensorRT engine only runs the shapes of its optimization profile: the declared
         // ranges, else batch 1..the largest batch evaluate/benchmark run (backends/tensorrt/profiles.py).
-        ...(Object.keys(p.model.inputs).length ? { input_shapes: p.model.inputs } : {}),
-        ...(target.backend === 'tensorrt' ? { max_batch: Math.max(p.evaluate.batch, cell.batch ?? 0, ...p.benchmark.batch) } : {}),
+        ...(target.backend === 'tensorrt'
+          ? { input_shapes: p.model.inputs, max_batch: Math.max(p.evaluate.batch, cell.batch ?? 0, ...p.benchmark.batch) }
+          : {}),
         ...(cell.batch !== undefined ? { batch: cell.batch } : {}),
       },
     }, cell.id);

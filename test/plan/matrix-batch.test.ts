@@ -42,7 +42,8 @@ test('each batch cell builds for its batch and benchmarks only it; the report sh
   const node = (id: string) => g.nodes.find((n) => n.id === id)!;
   assert.is(node('build@fp16-cpu-b8').params.batch, 8);
   assert.not.ok('input_shapes' in node('build@fp16-cpu-b8').params, 'no shape ranges declared, none passed');
-  const ranged = { ...p, model: { ...p.model, inputs: { input: { min: [1, 1, 8, 8], max: [8, 1, 8, 8] } } } };
+  // Shape ranges are TensorRT optimization profiles: only TensorRT builds receive them.
+  const ranged = { ...p, targets: p.targets.map((t) => ({ ...t, backend: 'tensorrt' as const })), model: { ...p.model, inputs: { input: { min: [1, 1, 8, 8], max: [8, 1, 8, 8] } } } };
   const build = buildGraph(ranged, expandMatrix(ranged)).nodes.find((n) => n.id === 'build@fp16-cpu-b8')!;
   assert.equal(build.params.input_shapes, { input: { min: [1, 1, 8, 8], max: [8, 1, 8, 8] } });
   assert.equal(node('benchmark@fp16-cpu-b8').params.batches, [8]);
