@@ -26,6 +26,7 @@ export interface DriftNode {
 export interface LatencyComparison {
   batch: string;
   p50?: MedianChange;
+  p90?: MedianChange;
   p99?: MedianChange;
 }
 
@@ -40,6 +41,8 @@ export interface CellComparison {
   top1?: { baseline: number; current: number; deltaPoints: number };
   cosine?: { baseline: number; current: number; delta: number };
   relP99?: { baseline: number; current: number };
+  /** Every accuracy metric both runs have (cosine, max_abs, top1_agreement, ...). */
+  accuracy: Record<string, { baseline: number; current: number }>;
   engineBytes?: { baseline: number; current: number; delta: number; relative: number };
   /** Nodes that got wider (precision drift). */
   widened: DriftNode[];
@@ -72,7 +75,7 @@ export function compareRuns(baseline: RunRecord, current: RunRecord, baselineNam
 }
 
 /** Values of one latency statistic of a cell in earlier runs on the same host, newest last. */
-function pastValues(earlier: HistoryEntry[], record: RunRecord, cell: CellSummary, batch: string, stat: 'p50' | 'p99'): number[] {
+function pastValues(earlier: HistoryEntry[], record: RunRecord, cell: CellSummary, batch: string, stat: 'p50' | 'p90' | 'p99'): number[] {
   const host = record.runners[cell.target]?.hostname;
   return earlier
     .map((e) => e.cells[cell.id])
@@ -83,7 +86,7 @@ function pastValues(earlier: HistoryEntry[], record: RunRecord, cell: CellSummar
 }
 
 function compareCell(baseRecord: RunRecord, base: CellSummary | undefined, curRecord: RunRecord, cur: CellSummary, earlier: HistoryEntry[]): CellComparison {
-  const head = { cell: cur.id, name: cur.name, precision: cur.precision, target: cur.target, latency: [], widened: [], narrowed: [] };
+  const head = { cell: cur.id, name: cur.name, precision: cur.precision, target: cur.target, latency: [], accuracy: {}, widened: [], narrowed: [] };
   if (!base) return { ...head, status: 'not-in-baseline' };
   if (base.status !== 'ok' || cur.status !== 'ok') return { ...head, status: 'incomplete' };
   const latency: LatencyComparison[] = [];
@@ -93,18 +96,22 @@ function compareCell(baseRecord: RunRecord, base: CellSummary | undefined, curRe
     const c = benchmarkBatch(curRecord, cur, batch);
     if (!b || !c) continue;
     const p50 = pair(b, c, 'latency_p50_ms', 'repeat_p50_ms', 0.5, pastValues(earlier, curRecord, cur, batch, 'p50'));
+    const p90 = pair(b, c, 'latency_p90_ms', 'repeat_p90_ms', 0.9, pastValues(earlier, curRecord, cur, batch, 'p90'));
     const p99 = pair(b, c, 'latency_p99_ms', 'repeat_p99_ms', 0.99, pastValues(earlier, curRecord, cur, batch, 'p99'));
-    latency.push({ batch, ...(p50 ? { p50 } : {}), ...(p99 ? { p99 } : {}) });
+    latency.push({ batch, ...(p50 ? { p50 } : {}), ...(p90 ? { p90 } : {}), ...(p99 ? { p99 } : {}) });
   }
   const ba = base.accuracy;
   const ca = cur.accuracy;
   const bBytes = engineBytes(baseRecord, base);
   const cBytes = engineBytes(curRecord, cur);
   const drift = precisionDrift(precisionRows(baseRecord, base), precisionRows(curRecord, cur));
+  const accuracy: CellComparison['accuracy'] = {};
+  for (const [k, v] of Object.entries(ca)) if (typeof v === 'number' && typeof ba[k] === 'number') accuracy[k] = { baseline: ba[k]!, current: v };
   return {
     ...head,
     status: 'compared',
     latency,
+    accuracy,
     ...(ba.top1 !== undefined && ca.top1 !== undefined
       ? { top1: { baseline: ba.top1, current: ca.top1, deltaPoints: (ca.top1 - ba.top1) * 100 } }
       : {}),
@@ -117,12 +124,15 @@ function compareCell(baseRecord: RunRecord, base: CellSummary | undefined, curRe
   };
 }
 
-function pair(b: BenchmarkBatch, c: BenchmarkBatch, key: 'latency_p50_ms' | 'latency_p99_ms', repeatsKey: 'repeat_p50_ms' | 'repeat_p99_ms', q: number, past: number[]): MedianChange | undefined {
+type LatencyKey = 'latency_p50_ms' | 'latency_p90_ms' | 'latency_p99_ms';
+type RepeatKey = 'repeat_p50_ms' | 'repeat_p90_ms' | 'repeat_p99_ms';
+
+function pair(b: BenchmarkBatch, c: BenchmarkBatch, key: LatencyKey, repeatsKey: RepeatKey, q: number, past: number[]): MedianChange | undefined {
   if (typeof b[key] !== 'number' || typeof c[key] !== 'number') return undefined;
   return compareLatency(sample(b, key, repeatsKey), sample(c, key, repeatsKey), q, past);
 }
 
-function sample(s: BenchmarkBatch, key: 'latency_p50_ms' | 'latency_p99_ms', repeatsKey: 'repeat_p50_ms' | 'repeat_p99_ms'): LatencySample {
+function sample(s: BenchmarkBatch, key: LatencyKey, repeatsKey: RepeatKey): LatencySample {
   return {
     value: s[key]!,
     ...(Array.isArray(s[repeatsKey]) ? { repeats: s[repeatsKey] } : {}),

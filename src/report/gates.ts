@@ -13,6 +13,11 @@
  * - precision_drift {allow}: a node whose realized (or resolved) precision got
  *   wider than in the baseline fails the gate unless allow: true.
  * - engine_size {growth_max}: "10%" relative, a plain number in bytes.
+ * - latency_p90: as latency_p50, on p90.
+ * - top1_agreement {drop_max}: agreement with the FP32 reference's top-1 may
+ *   drop at most drop_max percentage points.
+ * - max_abs / mean_abs / rel_p99 {rise_max}: the error against the FP32
+ *   reference may rise at most rise_max ("10%" relative, or absolute).
  */
 import type { Pipeline } from '../config/types.js';
 import type { RunRecord } from '../store/run-record.js';
@@ -22,7 +27,9 @@ import { MIN_HISTORY_RUNS } from './noise.js';
 
 export type GateConfig = Pipeline['gates'];
 export type GateName = keyof GateConfig;
-export const GATE_NAMES: GateName[] = ['latency_p50', 'latency_p99', 'top1', 'cosine', 'precision_drift', 'engine_size'];
+export const GATE_NAMES: GateName[] = [
+  'latency_p50', 'latency_p90', 'latency_p99', 'top1', 'top1_agreement', 'cosine', 'max_abs', 'mean_abs', 'rel_p99', 'precision_drift', 'engine_size',
+];
 
 export interface BatchVerdict {
   batch: string;
@@ -129,8 +136,25 @@ type Verdict = Pick<GateCheck, 'status' | 'message' | 'batches' | 'nodes'>;
 function judge(gate: GateName, config: GateConfig, c: CellComparison): Verdict {
   switch (gate) {
     case 'latency_p50':
+    case 'latency_p90':
     case 'latency_p99':
-      return latencyGate(gate === 'latency_p50' ? 'p50' : 'p99', parseAllowance(config[gate]!.regress_max), c);
+      return latencyGate(gate.slice(8) as 'p50' | 'p90' | 'p99', parseAllowance(config[gate]!.regress_max), c);
+    case 'top1_agreement': {
+      const m = c.accuracy.top1_agreement;
+      if (!m) return { status: 'skip', message: 'no top-1 agreement in one of the runs' };
+      return drop('top-1 agreement', (m.baseline - m.current) * 100, config.top1_agreement!.drop_max, `${pts(m.baseline)} -> ${pts(m.current)}`, 'points');
+    }
+    case 'max_abs':
+    case 'mean_abs':
+    case 'rel_p99': {
+      const m = c.accuracy[gate];
+      if (!m) return { status: 'skip', message: `no ${gate} in one of the runs` };
+      const a = parseAllowance(config[gate]!.rise_max);
+      const limit = allowedAmount(a, m.baseline);
+      const rise = m.current - m.baseline;
+      const fail = !(rise <= limit);
+      return { status: fail ? 'fail' : 'pass', message: `${fmt(m.baseline, 6)} -> ${fmt(m.current, 6)} (rise ${fmt(rise, 6)}; allowed +${describeAllowance(a, (v) => fmt(v, 6))})` };
+    }
     case 'top1': {
       if (!c.top1) return { status: 'skip', message: 'no top-1 in one of the runs (labels missing)' };
       return drop('top-1', -c.top1.deltaPoints, config.top1!.drop_max, `${pts(c.top1.baseline)} -> ${pts(c.top1.current)}`, 'points');
@@ -162,7 +186,7 @@ function judge(gate: GateName, config: GateConfig, c: CellComparison): Verdict {
   return { status: 'skip', message: `unknown gate ${String(gate)}` };
 }
 
-function latencyGate(which: 'p50' | 'p99', a: Allowance, c: CellComparison): Verdict {
+function latencyGate(which: 'p50' | 'p90' | 'p99', a: Allowance, c: CellComparison): Verdict {
   const batches: BatchVerdict[] = [];
   for (const l of c.latency) {
     const m = l[which];

@@ -12,8 +12,8 @@ export interface HistoryCell {
   status: string;
   /** The runner's host name: run-to-run noise is only learnt from runs on the same host. */
   host?: string;
-  /** Per batch size: p50 and p99 (ms). */
-  latency: Record<string, { p50?: number; p99?: number }>;
+  /** Per batch size: p50, p90 and p99 (ms). */
+  latency: Record<string, { p50?: number; p90?: number; p99?: number }>;
   top1?: number;
   cosine?: number;
   rel_p99?: number;
@@ -36,7 +36,11 @@ export function historyEntry(record: RunRecord): HistoryEntry {
   for (const c of record.cells) {
     const latency: HistoryCell['latency'] = {};
     for (const [b, l] of Object.entries(c.latency)) {
-      latency[b] = { ...(l.latency_p50_ms !== undefined ? { p50: l.latency_p50_ms } : {}), ...(l.latency_p99_ms !== undefined ? { p99: l.latency_p99_ms } : {}) };
+      latency[b] = {
+        ...(l.latency_p50_ms !== undefined ? { p50: l.latency_p50_ms } : {}),
+        ...(l.latency_p90_ms !== undefined ? { p90: l.latency_p90_ms } : {}),
+        ...(l.latency_p99_ms !== undefined ? { p99: l.latency_p99_ms } : {}),
+      };
     }
     const size = engineBytes(record, c);
     cells[c.id] = {

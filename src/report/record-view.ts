@@ -37,13 +37,15 @@ export interface GraphNode {
 /** Per batch size, as the benchmark stage reports it (details.batches[b]). */
 export interface BenchmarkBatch {
   latency_p50_ms?: number;
+  latency_p90_ms?: number;
   latency_p99_ms?: number;
   latency_mad_ms?: number;
   iterations?: number;
   repeats?: number;
   /** One p50 per independent repeat (benchmark.repeats > 1). */
   repeat_p50_ms?: number[];
-  /** One p99 per independent repeat. */
+  /** One p90 / p99 per independent repeat. */
+  repeat_p90_ms?: number[];
   repeat_p99_ms?: number[];
   [k: string]: unknown;
 }

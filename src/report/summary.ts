@@ -6,7 +6,7 @@ import type { Cell } from '../plan/matrix.js';
 import type { StageGraph } from '../plan/graph.js';
 import type { NodeFailure, NodeResult } from '../run/events.js';
 import type { Pipeline } from '../config/types.js';
-import { checkTolerances, type ToleranceResult } from './tolerances.js';
+import { checkEvaluation, type ToleranceResult } from './tolerances.js';
 import type { CellProvenance } from '../store/provenance.js';
 
 export interface CellSummary {
@@ -30,7 +30,7 @@ export interface CellSummary {
 
 export interface RunOutcomeView {
   graph: StageGraph;
-  tolerances?: Pipeline['evaluate']['tolerances'];
+  evaluate?: Pick<Pipeline['evaluate'], 'tolerances' | 'outputs'>;
   results: Map<string, NodeResult>;
   failures: Map<string, NodeFailure>;
   skipped: Map<string, string>;
@@ -66,6 +66,8 @@ function summarizeCell(cell: Cell, o: RunOutcomeView): CellSummary {
     latency,
     precisionCounts: (transform?.details.resolved_counts as Record<string, number> | undefined) ?? {},
     build: build?.details ?? {},
-    tolerances: evaluate && o.tolerances ? checkTolerances(o.tolerances, evaluate.metrics) : [],
+    tolerances: evaluate && o.evaluate
+      ? checkEvaluation(o.evaluate, evaluate.metrics, evaluate.details.outputs as Record<string, Record<string, number>> | undefined)
+      : [],
   };
 }

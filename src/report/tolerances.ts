@@ -6,6 +6,8 @@ import type { Pipeline } from '../config/types.js';
 
 export interface ToleranceResult {
   metric: string;
+  /** The model output it was checked on (absent: the worst output / a task metric). */
+  output?: string;
   value: number | undefined;
   min?: number;
   max?: number;
@@ -24,7 +26,31 @@ export function checkTolerances(tolerances: Pipeline['evaluate']['tolerances'], 
   });
 }
 
+/** Metrics of the task, not of one output: checked on the run's aggregate. */
+const TASK_METRICS = new Set(['top1']);
+
+/**
+ * evaluate.tolerances on every output (each output's own metrics), except
+ * outputs named in evaluate.outputs, whose tolerances replace the general ones.
+ * Falls back to the worst-output aggregate when per-output metrics are missing.
+ */
+export function checkEvaluation(
+  spec: Pick<Pipeline['evaluate'], 'tolerances' | 'outputs'>,
+  aggregate: Record<string, number>,
+  perOutput: Record<string, Record<string, number>> | undefined,
+): ToleranceResult[] {
+  const general = Object.fromEntries(Object.entries(spec.tolerances).filter(([m]) => !TASK_METRICS.has(m))) as Pipeline['evaluate']['tolerances'];
+  const task = Object.fromEntries(Object.entries(spec.tolerances).filter(([m]) => TASK_METRICS.has(m))) as Pipeline['evaluate']['tolerances'];
+  const out = checkTolerances(task, aggregate);
+  if (!perOutput || !Object.keys(perOutput).length) return [...out, ...checkTolerances(general, aggregate)];
+  for (const [name, metrics] of Object.entries(perOutput)) {
+    const t = spec.outputs[name] ?? general;
+    for (const r of checkTolerances(t, metrics)) out.push({ ...r, output: name });
+  }
+  return out;
+}
+
 export function describeTolerance(r: ToleranceResult): string {
   const bound = [r.min !== undefined ? `>= ${r.min}` : '', r.max !== undefined ? `<= ${r.max}` : ''].filter(Boolean).join(' and ');
-  return `${r.metric} ${r.value === undefined ? 'not measured' : Number(r.value.toPrecision(6))} (needs ${bound})`;
+  return `${r.output ? `output '${r.output}': ` : ''}${r.metric} ${r.value === undefined ? 'not measured' : Number(r.value.toPrecision(6))} (needs ${bound})`;
 }

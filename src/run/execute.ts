@@ -116,7 +116,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       },
     });
     await explainRunnerDeath(pool, outcome);
-    const summaries = summarizeCells({ graph, ...outcome, tolerances: p.evaluate.tolerances });
+    const summaries = summarizeCells({ graph, ...outcome, evaluate: p.evaluate });
     const stages: Record<string, StageRecord> = {};
     for (const n of graph.nodes) {
       const r = outcome.results.get(n.id);

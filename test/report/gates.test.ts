@@ -168,3 +168,25 @@ test('top regressions: accuracy first, then latency outside the noise band, then
 });
 
 test.run();
+
+test('metric gates: top1_agreement drop and error rises against the baseline; latency_p90 like p50', () => {
+  const cur = runFixture('baseline');
+  const cell = cur.cells.find((c) => c.id === 'fp16-cpu')!;
+  const base = runFixture('baseline').cells.find((c) => c.id === 'fp16-cpu')!.accuracy;
+  cell.accuracy = { ...cell.accuracy, top1_agreement: base.top1_agreement! - 0.02, max_abs: base.max_abs! * 2, mean_abs: base.mean_abs! * 1.05 };
+  const r = judge(cur, {
+    top1_agreement: { drop_max: 1 },
+    max_abs: { rise_max: '50%' },
+    mean_abs: { rise_max: '10%' },
+    rel_p99: { rise_max: 0.001 },
+    latency_p90: { regress_max: '5%' },
+  });
+  assert.is(check(r, 'top1_agreement', 'fp16-cpu').status, 'fail');
+  assert.match(check(r, 'top1_agreement', 'fp16-cpu').message, 'dropped 2.0 points (allowed 1 points)');
+  assert.is(check(r, 'max_abs', 'fp16-cpu').status, 'fail');
+  assert.match(check(r, 'max_abs', 'fp16-cpu').message, 'allowed +50%');
+  assert.is(check(r, 'mean_abs', 'fp16-cpu').status, 'pass');
+  assert.is(check(r, 'rel_p99', 'fp16-cpu').status, 'pass');
+  assert.is(check(r, 'latency_p90', 'fp16-cpu').status, 'pass');
+  assert.ok(check(r, 'latency_p90', 'fp16-cpu').batches!.length > 0, 'p90 compared per batch');
+});

@@ -54,6 +54,7 @@ def run(ctx: StageContext) -> StageOutput:
                 out.metrics[f"b{b}.{key}"] = value
             results[str(b)] = {**stats,
                                "repeat_p50_ms": [float(np.percentile(t, 50)) for t in runs[b]],
+                               "repeat_p90_ms": [float(np.percentile(t, 90)) for t in runs[b]],
                                "repeat_p99_ms": [float(np.percentile(t, 99)) for t in runs[b]]}
         if p.get("profile_layers") and hasattr(session, "layer_times"):
             # Per-layer times come from a separate profiled run (backends that can: tensorrt).
