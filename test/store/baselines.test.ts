@@ -77,7 +77,7 @@ test('history: appended line by line, a torn line is skipped, reports see earlie
   const { entries, skipped } = await readHistory(state);
   assert.is(entries.length, 4);
   assert.is(skipped, 1);
-  assert.equal(entries[0]!.cells['fp16-cpu']!.latency['1'], { p50: 0.12, p99: 0.31 });
+  assert.equal(entries[0]!.cells['fp16-cpu']!.latency['1'], { p50: 0.12, p90: 0.1744070245860512, p99: 0.31 });
   assert.is(entries[0]!.cells['fp16-cpu']!.host, 'vm');
   const shown = historyFor(runFixture('noisy'), entries);
   assert.equal(shown.map((e) => e.id), [a.id, b.id]);
