@@ -77,13 +77,17 @@ class CandidateEvaluator:
         annotated, _ = annotate(self.model, decisions)
         if any(d.resolved in ("int8", "fp8") for d in decisions):
             insert_qdq(annotated, decisions, self.amax, True, annotated.opset_import[0].version)
-        check_annotated(annotated)
-        path = self.scratch / "candidate.onnx"
-        import onnx
+        if hasattr(self.backend, "session_from_model"):
+            # No session file for a candidate: ONNX Runtime checks the graph as it loads it.
+            session = self.backend.session_from_model(annotated, self.settings)
+        else:
+            check_annotated(annotated)
+            path = self.scratch / "candidate.onnx"
+            import onnx
 
-        onnx.save(annotated, str(path))
-        built = self.backend.build(path, self.scratch, self.settings, self.cancel)
-        session = self.backend.load(built.engine, self.settings)
+            onnx.save(annotated, str(path))
+            built = self.backend.build(path, self.scratch, self.settings, self.cancel)
+            session = self.backend.load(built.engine, self.settings)
         try:
             session.on_cancel(self.cancel)
             parts: dict[str, list] = {}

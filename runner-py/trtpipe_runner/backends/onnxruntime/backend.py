@@ -95,6 +95,16 @@ class OnnxRuntimeBackend(Backend):
         _stamp_runtime_level(out, opt_level)
         return BuildOutput(out, "application/onnx", details, metrics)
 
+    def session_from_model(self, model, settings: dict[str, Any]) -> Session:
+        """An in-memory session for a model (no session file): the search's many
+        candidate evaluations. Emulates low precision when settings ask for it."""
+        from ...precision.emulate import emulate_low_precision
+
+        if settings.get("numerics") == "emulated":
+            model, _ = emulate_low_precision(model)
+        return OrtSession(make_session(model.SerializeToString(), opt_level=settings.get("opt_level", "basic"),
+                                       threads=int(settings.get("threads", 0))))
+
     def load(self, engine_path: Path, settings: dict[str, Any]) -> Session:
         level = _runtime_level(engine_path, settings.get("opt_level", "all"))
         return OrtSession(make_session(engine_path, opt_level=level, threads=int(settings.get("threads", 0))))
