@@ -8,15 +8,8 @@ import type { CellSummary } from './summary.js';
 import type { RunRecord, StageRecord } from '../store/run-record.js';
 
 /** One lockfile row (transform details.lock). */
-export interface LockRow {
-  node: string;
-  op: string;
-  requested: string;
-  resolved: string;
-  reason: string;
-  rule?: number;
-  detail?: string;
-}
+export type { LockRow } from '../store/lockfile.js';
+import type { LockRow } from '../store/lockfile.js';
 
 /** One explain row (build details.explain): what the backend really ran. */
 export interface ExplainRow {

@@ -23,6 +23,7 @@ from onnx import TensorProto, helper, numpy_helper
 from ..errors import InternalError
 from ..model.load import opset_version
 from ..model.tensors import tensor_types
+from .graph_edit import insert_after_producers
 from .op_support import TYPE_AGNOSTIC_INPUTS, plan_lowering
 from .types import ELEM_TYPE, SHORT
 
@@ -121,7 +122,7 @@ def annotate(model: onnx.ModelProto, decisions: list, keep_io: bool = True) -> t
 
     if keep_io:
         _restore_output_types(g, stored, new_nodes, counts)
-    _place_new_nodes(g, new_nodes)
+    insert_after_producers(g, new_nodes, "casts")
     _retype_value_info(g, stored)
     return model, counts
 
@@ -145,24 +146,6 @@ def _restore_output_types(g, stored: dict[str, int], new_nodes: dict, counts: di
         )
         stored[out.name] = FLOAT
         counts["casts"] += 1
-
-
-def _place_new_nodes(g, new_nodes: dict) -> None:
-    """Puts each Cast right after the node producing its input (graph inputs and
-    initializers first), which keeps the node list topologically sorted."""
-    ordered = []
-    produced_up_front = {i.name for i in g.input} | {i.name for i in g.initializer}
-    for tensor in list(new_nodes):
-        if tensor in produced_up_front or not any(tensor in n.output for n in g.node):
-            ordered.extend(new_nodes.pop(tensor))
-    for node in g.node:
-        ordered.append(node)
-        for out in node.output:
-            ordered.extend(new_nodes.pop(out, []))
-    if new_nodes:
-        raise InternalError(f"casts left without a producer: {sorted(new_nodes)}")
-    del g.node[:]
-    g.node.extend(ordered)
 
 
 def _retype_value_info(g, stored: dict[str, int]) -> None:

@@ -16,7 +16,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from ..errors import InternalError, UserError
+from ..errors import UserError
+from .graph_edit import insert_after_producers
 
 QMAX = {"int8": 127.0, "fp8": 448.0}
 ZP_TYPE = {"int8": TensorProto.INT8, "fp8": TensorProto.FLOAT8E4M3FN}
@@ -94,7 +95,7 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
                 counts["qdq_activations"] += 1
             node.input[slot] = act_qdq[key]
     g.initializer.extend(new_inits)
-    _place(g, placed)
+    insert_after_producers(g, placed, "Q/DQ")
     return counts
 
 
@@ -132,19 +133,3 @@ def _quantize_weight(node, init, kind: str, per_channel: bool, new_inits: list, 
     placed.setdefault("", []).append(helper.make_node(
         "DequantizeLinear", [q_init.name, s_init.name, zp_init.name], [out], name=f"{base}/dequantize", **axis_attr))
     return out
-
-
-def _place(g, placed: dict) -> None:
-    """Inserts each Q/DQ right after its input's producer (weights first)."""
-    ordered = list(placed.pop("", []))
-    up_front = {i.name for i in g.input} | {i.name for i in g.initializer}
-    for tensor in [t for t in placed if t in up_front]:
-        ordered.extend(placed.pop(tensor))
-    for node in g.node:
-        ordered.append(node)
-        for out in node.output:
-            ordered.extend(placed.pop(out, []))
-    if placed:
-        raise InternalError(f"Q/DQ left without a producer: {sorted(placed)}")
-    del g.node[:]
-    g.node.extend(ordered)
