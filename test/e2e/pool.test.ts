@@ -10,10 +10,10 @@ import * as assert from 'uvu/assert';
 import type { RunRecord } from '../../src/store/run-record.js';
 import { runCli } from '../helpers/cli.js';
 import { EXAMPLES, tempDir } from '../helpers/paths.js';
-import { POOL_TOKEN, startRunners, stopRunners } from '../helpers/runners.js';
+import { POOL_TOKEN, selfSignedCert, startRunners, startTlsRunner, stopRunners } from '../helpers/runners.js';
 
 
-function pipeline(dir: string, runners: string[], extra = ''): string {
+function pipeline(dir: string, runners: string[], extra = '', scheme = 'grpc', targetExtra = ''): string {
   const file = path.join(dir, 'pool.yaml');
   writeFileSync(file, `version: 1
 name: pool
@@ -23,8 +23,8 @@ data:
   evaluation: { npz: ${path.join(EXAMPLES, 'digits', 'eval.npz')}, labels: labels }
 targets:
   - name: pool
-    runner: [${runners.map((r) => `"grpc://${r}"`).join(', ')}]
-    token_env: POOL_TOKEN
+    runner: [${runners.map((r) => `"${scheme}://${r}"`).join(', ')}]
+    token_env: POOL_TOKEN${targetExtra}
 matrix: { precision: [fp32, fp16, int8] }
 ${extra}`);
   return file;
@@ -95,6 +95,31 @@ test('a wrong token is refused before any work, naming the target; the token nev
     assert.match(missing.stderr, 'environment variable POOL_TOKEN (token_env) is not set');
   } finally {
     await stopRunners(rs);
+  }
+});
+
+test('grpcs:// with a private CA, and mutual TLS: the client certificate is required', async () => {
+  const dir = tempDir();
+  const { cert, key } = selfSignedCert(dir);
+  const tls = `\n    tls: { ca: ${cert} }`;
+  const server = await startTlsRunner(dir, { cert, key });
+  try {
+    const ok = await runCli(['run', pipeline(dir, [server.address], 'benchmark: { iterations: 5 }\n', 'grpcs', tls), '--state-dir', path.join(dir, 's1')], { env: { POOL_TOKEN: POOL_TOKEN } });
+    assert.is(ok.code, 0, ok.stdout + ok.stderr);
+    const plain = await runCli(['run', pipeline(dir, [server.address]), '--state-dir', path.join(dir, 's2')], { env: { POOL_TOKEN: POOL_TOKEN } });
+    assert.is(plain.code, 3, 'plaintext against a TLS runner is refused');
+  } finally {
+    await server.stop();
+  }
+  const mutual = await startTlsRunner(dir, { cert, key, clientCa: cert });
+  try {
+    const without = await runCli(['run', pipeline(dir, [mutual.address], '', 'grpcs', tls), '--state-dir', path.join(dir, 's3')], { env: { POOL_TOKEN: POOL_TOKEN } });
+    assert.is(without.code, 3, 'no client certificate: refused');
+    const withCert = `\n    tls: { ca: ${cert}, cert: ${cert}, key: ${key} }`;
+    const ok = await runCli(['run', pipeline(dir, [mutual.address], 'benchmark: { iterations: 5 }\n', 'grpcs', withCert), '--state-dir', path.join(dir, 's4')], { env: { POOL_TOKEN: POOL_TOKEN } });
+    assert.is(ok.code, 0, ok.stdout + ok.stderr);
+  } finally {
+    await mutual.stop();
   }
 });
 

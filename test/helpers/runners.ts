@@ -1,6 +1,8 @@
 /** Real runner processes on loopback, as "remote" runners for pool tests. */
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
-import { spawnLocalRunner, type LocalRunner } from '../../src/runner-client/local-runner.js';
+import { RUNNER_SOURCE } from '../../src/paths.js';
+import { resolvePython, spawnLocalRunner, type LocalRunner } from '../../src/runner-client/local-runner.js';
 import { tempDir } from './paths.js';
 
 export const POOL_TOKEN = 'pool-test-token';
@@ -19,4 +21,35 @@ export async function startRunners(n: number): Promise<LocalRunner[]> {
 
 export async function stopRunners(rs: LocalRunner[]): Promise<void> {
   await Promise.all(rs.map((r) => r.stop(1000)));
+}
+
+/** A self-signed certificate for 127.0.0.1/localhost (openssl), usable as CA, server and client cert. */
+export function selfSignedCert(dir: string): { cert: string; key: string } {
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+/** A runner serving TLS (optionally requiring client certificates signed by `clientCa`). */
+export async function startTlsRunner(dir: string, tls: { cert: string; key: string; clientCa?: string }): Promise<{ address: string; stop(): Promise<void> }> {
+  const python = resolvePython();
+  const args = ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', path.join(dir, 'tls-store'),
+    '--tls-cert', tls.cert, '--tls-key', tls.key, ...(tls.clientCa ? ['--tls-client-ca', tls.clientCa] : [])];
+  const child = spawn(python, args, {
+    env: { ...process.env, TRTPIPE_RUNNER_TOKEN: POOL_TOKEN, PYTHONPATH: [RUNNER_SOURCE, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').once('data', (t: string) => resolve(t.trim().split('\n')[0]!));
+    child.once('exit', (code) => reject(new Error(`TLS runner exited (${code})`)));
+  });
+  return {
+    address: `127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
 }
