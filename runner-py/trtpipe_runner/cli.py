@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from .stages import STAGES
+
 TOKEN_ENV = "TRTPIPE_RUNNER_TOKEN"
 
 
@@ -31,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     caps = sub.add_parser("capabilities", help="print what this runner can do, as JSON")
     caps.add_argument("--store", default=".")
     stage = sub.add_parser("run-stage", help="run one stage in this process (no orchestrator, no gRPC)")
-    stage.add_argument("stage", help="inspect, reference, transform, build, evaluate, benchmark")
+    stage.add_argument("stage", help=", ".join(STAGES))
     stage.add_argument("--input", action="append", metavar="NAME=PATH|NAME=sha256:DIGEST",
                        help="a stage input: a file (copied into the store) or a stored artifact; repeatable")
     stage.add_argument("--params", metavar="JSON|@FILE", help="stage parameters as a JSON object")
