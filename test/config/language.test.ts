@@ -89,9 +89,9 @@ test('name_regex is checked with Python spellings translated', () => {
 });
 
 test('paths in messages are relative to the working folder, through .. when needed', () => {
-  assert.is(showPath('/work/repo', '/work/repo/pipelines/a.yaml'), path.join('pipelines', 'a.yaml'));
-  assert.is(showPath('/work/repo/test', '/work/repo/examples/x.npz'), path.join('..', 'examples', 'x.npz'));
-  assert.is(showPath('/work/repo', '/tmp/x.yaml'), '/tmp/x.yaml');
+  assert.is(showPath('/srv/repo', '/srv/repo/pipelines/a.yaml'), path.join('pipelines', 'a.yaml'));
+  assert.is(showPath('/srv/repo/test', '/srv/repo/examples/x.npz'), path.join('..', 'examples', 'x.npz'));
+  assert.is(showPath('/srv/repo', '/tmp/x.yaml'), '/tmp/x.yaml');
 });
 
 test('the starter pipeline validates for dynamic batch and sequence dimensions, odd input names included', () => {

@@ -1,11 +1,11 @@
 /** `trtpipe cache ls | verify | prune`: inspect and maintain the stage cache. */
 import { rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { StageCache } from '../../store/cache.js';
 import { stateDir } from '../../store/state-dir.js';
 import { ExitCode } from '../exit-codes.js';
 import { UserError } from '../user-error.js';
+import { stateRootOf } from '../state-root.js';
 
 const USAGE = 'usage: trtpipe cache ls | verify | prune [--older-than DAYS] [--state-dir DIR]';
 
@@ -15,7 +15,7 @@ export default async function cache(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, 'older-than': { type: 'string' }, json: { type: 'boolean' } },
   });
-  const c = new StageCache(stateDir(path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe')).cache);
+  const c = new StageCache(stateDir(stateRootOf(values['state-dir'])).cache);
   switch (positionals[0]) {
     case 'ls':
       return ls(c, Boolean(values.json));

@@ -1,10 +1,10 @@
 /** `trtpipe explain [run] [cell]`: what precision each node asked for, got and really ran in. */
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { explainCell, type CellExplain } from '../../report/explain.js';
 import { findRun } from '../../store/runs.js';
 import { ExitCode } from '../exit-codes.js';
 import { UserError } from '../user-error.js';
+import { stateRootOf } from '../state-root.js';
 
 export default async function explain(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -12,7 +12,7 @@ export default async function explain(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, all: { type: 'boolean', short: 'a' }, json: { type: 'boolean' } },
   });
-  const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  const stateRoot = stateRootOf(values['state-dir']);
   let [runRef, cellRef] = positionals.map((p) => p || undefined);
   let found;
   try {

@@ -20,6 +20,7 @@ import { npzKeys } from '../../store/npz-keys.js';
 import { stateDir } from '../../store/state-dir.js';
 import { ExitCode } from '../exit-codes.js';
 import { UserError } from '../user-error.js';
+import { stateRootOf } from '../state-root.js';
 
 const USAGE = 'usage: trtpipe init <model.onnx> [-o pipelines/<name>.yaml] [--name NAME] [--eval DATA.npz] [--calib DATA.npz]';
 /** Array names taken for class labels when the evaluation data has one. */
@@ -67,7 +68,7 @@ export default async function init(argv: string[]): Promise<number> {
   if (values.eval) requireFile(evalData!, values.eval, 'evaluation data');
   if (values.calib) requireFile(calibData!, values.calib, 'calibration data');
 
-  const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  const stateRoot = stateRootOf(values['state-dir']);
   const details = await inspect(model, shown(model), stateRoot, values.python);
 
   const notes: string[] = [];

@@ -1,13 +1,13 @@
 /** `trtpipe lock <pipeline.yaml>`: resolve every precision of the matrix and write <pipeline>.lock.json. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { executePipeline } from '../../run/execute.js';
 import { hashFile } from '../../store/hash-file.js';
 import { diffLock, lockPath, readLockfile, relativeModelPath, writeLockfile, type Lockfile, type LockRow } from '../../store/lockfile.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
-import { plainProgress } from '../progress/plain.js';
+import { runOnly } from '../run-only.js';
 import { UserError } from '../user-error.js';
+import { stateRootOf } from '../state-root.js';
 
 export default async function lock(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -17,25 +17,13 @@ export default async function lock(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UserError('usage: trtpipe lock <pipeline.yaml>');
   const pipeline = await loadOrExit(positionals[0]!);
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  const progress = plainProgress((s) => process.stderr.write(s), Boolean(values.verbose));
-  const { outcome, record } = await executePipeline(pipeline, {
-    stateRoot: path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe'),
+  const ran = await runOnly(pipeline, (n) => n.stage === 'transform', {
+    stateRoot: stateRootOf(values['state-dir']),
     python: values.python,
-    signal: controller.signal,
-    only: (n) => n.stage === 'transform',
-    writeRun: false,
-    onEvent: (e) => {
-      if (e.type === 'preflight') process.stderr.write(`trtpipe: warning: ${e.finding.cell}: ${e.finding.message}\n`);
-      else if (e.type !== 'planned' && e.type !== 'runners-ready') progress.event(e);
-    },
+    verbose: Boolean(values.verbose),
   });
-  if (outcome.interrupted) return ExitCode.Interrupted;
-  if (outcome.failures.size) {
-    for (const [node, f] of outcome.failures) process.stderr.write(`trtpipe: ${node} failed: ${f.message}\n`);
-    return [...outcome.failures.values()].every((f) => f.user) ? ExitCode.InvalidInput : ExitCode.StageFailed;
-  }
+  if (typeof ran === 'number') return ran;
+  const { record } = ran;
   const file = lockPath(pipeline.file);
   const lockfile: Lockfile = {
     schema: 'trtpipe.lock/1',

@@ -22,6 +22,7 @@ import { stateDir } from '../../store/state-dir.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { UserError } from '../user-error.js';
+import { stateRootOf } from '../state-root.js';
 
 const USAGE = 'usage: trtpipe plan <pipeline.yaml> [--state-dir DIR] [--json]';
 
@@ -36,7 +37,7 @@ export default async function plan(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UserError(USAGE);
   const file = positionals[0]!;
   const p = await loadOrExit(file);
-  const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  const stateRoot = stateRootOf(values['state-dir']);
   const graph = buildGraph(p, expandMatrix(p));
 
   const fileHashes = new Map<string, string>();

@@ -19,6 +19,7 @@ import { describeTolerance } from '../../report/tolerances.js';
 import { readSearchResult, searchResultPath } from '../../store/search-result.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { stateRootOf } from '../state-root.js';
 
 export default async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -47,7 +48,7 @@ export default async function run(argv: string[]): Promise<number> {
   const stageTimeout = values['stage-timeout'] !== undefined ? Number(values['stage-timeout']) : undefined;
   if (stageTimeout !== undefined && !(stageTimeout > 0)) throw new UserError(`--stage-timeout must be a number of seconds > 0, not '${values['stage-timeout']}'`);
   const pipeline = await loadOrExit(positionals[0]!);
-  const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  const stateRoot = stateRootOf(values['state-dir']);
   let frozen: { file: string; lock: Lockfile } | undefined;
   if (values.frozen) {
     const file = lockPath(pipeline.file);

@@ -6,6 +6,7 @@ import { RunnerPool } from '../../run/runner-pool.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { UserError } from '../user-error.js';
+import { stateRootOf } from '../state-root.js';
 
 export default async function runners(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -15,7 +16,7 @@ export default async function runners(argv: string[]): Promise<number> {
   });
   const file = positionals[0] ?? 'pipelines/quickstart.yaml';
   const pipeline = await loadOrExit(file);
-  const stateRoot = path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe');
+  const stateRoot = stateRootOf(values['state-dir']);
   const pool = new RunnerPool(pipeline, { stateRoot, logFile: path.join(stateRoot, 'logs', 'runners.log'), python: values.python, signal: new AbortController().signal });
   const rows: { target: string; address: string; caps: GetCapabilitiesResponse }[] = [];
   const errors: string[] = [];

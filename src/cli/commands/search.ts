@@ -6,13 +6,13 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { executePipeline } from '../../run/execute.js';
 import { hashFile } from '../../store/hash-file.js';
 import { SEARCH_SCHEMA, searchResultPath, writeSearchResult, type SearchResult } from '../../store/search-result.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
-import { plainProgress } from '../progress/plain.js';
+import { runOnly } from '../run-only.js';
 import { UserError } from '../user-error.js';
+import { stateRootOf } from '../state-root.js';
 
 export default async function search(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -27,26 +27,14 @@ export default async function search(argv: string[]): Promise<number> {
   if (!pipeline.matrix.precision.includes(cfg.towards as never)) {
     throw new UserError(`precision.search.towards is ${cfg.towards}, which the matrix never runs; add it to matrix.precision`);
   }
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
-  const progress = plainProgress((s) => process.stderr.write(s), Boolean(values.verbose));
-  const { outcome, record } = await executePipeline(pipeline, {
-    stateRoot: path.resolve(values['state-dir'] ?? process.env.TRTPIPE_STATE_DIR ?? '.trtpipe'),
+  const ran = await runOnly(pipeline, (n) => n.stage === 'search', {
+    stateRoot: stateRootOf(values['state-dir']),
     python: values.python,
-    signal: controller.signal,
-    only: (n) => n.stage === 'search',
-    writeRun: false,
+    verbose: Boolean(values.verbose),
     useCache: !values['no-cache'],
-    onEvent: (e) => {
-      if (e.type === 'stage-progress' || e.type === 'stage-done' || e.type === 'stage-failed' || e.type === 'stage-start') progress.event(e);
-    },
   });
-  if (outcome.interrupted) return ExitCode.Interrupted;
-  const failure = outcome.failures.get('search') ?? [...outcome.failures.values()][0];
-  if (failure) {
-    process.stderr.write(`trtpipe: search failed: ${failure.message}\n`);
-    return failure.user ? ExitCode.InvalidInput : ExitCode.StageFailed;
-  }
+  if (typeof ran === 'number') return ran;
+  const { record } = ran;
   const d = record.stages.search!.details as Record<string, unknown>;
   const result: SearchResult = {
     schema: SEARCH_SCHEMA,

@@ -1,0 +1,47 @@
+/**
+ * Runs part of a pipeline's graph for a command that needs a stage's result
+ * rather than a run folder (`lock`: the transforms; `search`: the search):
+ * plain progress on stderr, Ctrl-C cancels, failures printed and mapped to an
+ * exit code.
+ */
+import type { Pipeline } from '../config/types.js';
+import type { StageNode } from '../plan/graph.js';
+import { executePipeline, type ExecuteResult } from '../run/execute.js';
+import { ExitCode } from './exit-codes.js';
+import { plainProgress } from './progress/plain.js';
+
+export interface RunOnlyOptions {
+  stateRoot: string;
+  python?: string;
+  verbose?: boolean;
+  useCache?: boolean;
+}
+
+/** The result, or the exit code to end with (interrupted, or a stage failed: already reported). */
+export async function runOnly(pipeline: Pipeline, only: (n: StageNode) => boolean, opts: RunOnlyOptions): Promise<ExecuteResult | number> {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  const progress = plainProgress((s) => process.stderr.write(s), Boolean(opts.verbose));
+  try {
+    const result = await executePipeline(pipeline, {
+      stateRoot: opts.stateRoot,
+      python: opts.python,
+      signal: controller.signal,
+      only,
+      writeRun: false,
+      useCache: opts.useCache ?? true,
+      onEvent: (e) => {
+        if (e.type === 'preflight') process.stderr.write(`trtpipe: warning: ${e.finding.cell}: ${e.finding.message}\n`);
+        else if (e.type !== 'planned' && e.type !== 'runners-ready') progress.event(e);
+      },
+    });
+    if (result.outcome.interrupted) return ExitCode.Interrupted;
+    const failures = [...result.outcome.failures];
+    if (!failures.length) return result;
+    for (const [node, f] of failures) process.stderr.write(`trtpipe: ${node} failed: ${f.message}\n`);
+    return failures.every(([, f]) => f.user) ? ExitCode.InvalidInput : ExitCode.StageFailed;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
