@@ -39,7 +39,7 @@ export async function startTlsRunner(dir: string, tls: { cert: string; key: stri
     '--tls-cert', tls.cert, '--tls-key', tls.key, ...(tls.clientCa ? ['--tls-client-ca', tls.clientCa] : [])];
   const child = spawn(python, args, {
     env: { ...process.env, TRTPIPE_RUNNER_TOKEN: POOL_TOKEN, PYTHONPATH: [RUNNER_SOURCE, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'ignore'], // the refused handshakes of the mTLS test log there
   });
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').once('data', (t: string) => resolve(t.trim().split('\n')[0]!));
