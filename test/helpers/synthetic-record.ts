@@ -13,17 +13,9 @@ import type { GraphNode } from '../../src/report/record-view.js';
 import type { CellSummary } from '../../src/report/summary.js';
 import type { RunRecord, StageRecord } from '../../src/store/run-record.js';
 
-/** A small deterministic generator (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seeded } from './random.js';
+
+export { seeded };
 
 /** Encoder blocks (attention + MLP, decomposed LayerNorm, shape plumbing) until `count` nodes. */
 export function syntheticGraph(count: number): GraphNode[] {
