@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ...cancel import CancelToken
 from ...errors import Cancelled, UnsupportedError, UserError
-from .layer_map import parse_layer_name
+from .layer_names import leaves, parse_layer_name
 
 
 def import_tensorrt():
@@ -188,16 +188,18 @@ _NODE_IN_LOG = re.compile(r"\bnode '?([^\s'{]+?)'?[.:,)]?(?:\s|$)")
 
 
 def build_error(messages: list[str]) -> UserError:
-    """A UserError from the builder's error log, naming the node it mentions."""
+    """A UserError from the builder's error log, naming the first ONNX node it mentions.
+
+    A Myelin region names its first and last (possibly fused) nodes, a fused
+    layer several: the node reported is the first one, never the whole string.
+    """
     text = " | ".join(m.strip() for m in messages[-4:]) or "the builder returned no engine and logged no error"
     node = ""
     for m in messages:
         region, plain = _REGION_IN_LOG.search(m), _NODE_IN_LOG.search(m)
-        if region:
-            node = parse_layer_name(region.group(0))[1][0]
-            break
-        if plain:
-            node = plain.group(1)
+        named = parse_layer_name(region.group(0)).first if region else leaves(plain.group(1)) if plain else []
+        if named:
+            node = named[0]
             break
     hint = ("; no kernel for a layer often means an op/type TensorRT cannot run here: keep it in another "
             "precision with a rule, or raise workspace_mib") if "implementation" in text else ""
