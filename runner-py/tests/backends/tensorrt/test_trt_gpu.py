@@ -116,7 +116,9 @@ def test_digits_build_explain_evaluate(trt, store, tmp_path, precision):
     assert d["strongly_typed"] and d["tensorrt_version"] == trt.__version__
     assert d["profiles"] == [{"input": {"min": [1, 1, 8, 8], "opt": [32, 1, 8, 8], "max": [32, 1, 8, 8],
                                         "source": "max_batch 32"}}]
-    assert ("TF32" in d["builder_config"]["flags_cleared"]) == (precision == "fp32")
+    # TF32 is off unless the policy asks for tf32 (docs/decisions.md): fp32 cells are the IEEE
+    # reference, and nodes an fp16 policy keeps in fp32 were kept for accuracy.
+    assert "TF32" in d["builder_config"]["flags_cleared"] and "TF32" not in d["builder_config"]["flags_set"]
     rows = explain_rows(out)
     compute = [n for n in rows if n.endswith(("/Conv", "/Gemm"))]
     assert len(compute) == 4
@@ -220,9 +222,14 @@ def test_portable_engine_settings(trt, store, tmp_path):
     if cc < (8, 0):
         pytest.skip("hardware_compatibility ampere_plus needs an Ampere or newer GPU")
     model, _ = annotated("digits", {"default": "fp16"})
-    out = run_build(store, tmp_path, model, {"precision": "fp16", "hardware_compatibility": "ampere_plus",
-                                             "version_compatible": True, "workspace_mib": 512,
-                                             "optimization_level": 2})
+    try:
+        out = run_build(store, tmp_path, model, {"precision": "fp16", "hardware_compatibility": "ampere_plus",
+                                                 "version_compatible": True, "workspace_mib": 512,
+                                                 "optimization_level": 2})
+    except UserError as exc:  # TRT_LIBRARY_MISSING names it; older wording may only mention it
+        if "libnvinfer_lean" in exc.message:
+            pytest.skip(f"version-compatible builds need TensorRT's lean runtime, missing here: {exc.message}")
+        raise
 
     values = out.details["builder_config"]["values"]
     assert values["hardware_compatibility_level"] == "AMPERE_PLUS" and values["builder_optimization_level"] == 2
