@@ -22,6 +22,7 @@ the real library in the `gpu` tests (test_trt_gpu.py).
 """
 from __future__ import annotations
 
+import importlib.machinery
 import sys
 import types
 
@@ -32,10 +33,13 @@ from .fake_trt_runtime import FakeCudaApi, FakeGpu, FakeRuntime
 __all__ = ["FakeTensorRT", "FakeLayer", "FakeNetwork", "FakeOptions", "FakeCudaApi", "install_fake"]
 
 
-def FakeTensorRT(version: str = "10.6.0", options: FakeOptions | None = None) -> types.SimpleNamespace:
+def FakeTensorRT(version: str = "10.6.0", options: FakeOptions | None = None) -> types.ModuleType:
     """A tensorrt-like module for `version` ("10.x.y" or "11.x.y")."""
     major, minor = (int(p) for p in version.split(".")[:2])
-    trt = types.SimpleNamespace(__version__=version, _options=options or FakeOptions(), _gpu=FakeGpu())
+    trt = types.ModuleType("tensorrt", "TensorRT test double (runner-py/tests/backends/tensorrt/fake_tensorrt.py)")
+    # a spec, as imported modules have: importlib.util.find_spec("tensorrt") (torch._dynamo asks) works
+    trt.__spec__ = importlib.machinery.ModuleSpec("tensorrt", None)
+    trt.__version__, trt._options, trt._gpu = version, options or FakeOptions(), FakeGpu()
     fake_trt_enums.install(trt, major, minor)
     severity = fake_trt_enums.enum("Severity", fake_trt_enums.SEVERITY)
 
@@ -71,7 +75,7 @@ def FakeTensorRT(version: str = "10.6.0", options: FakeOptions | None = None) ->
     return trt
 
 
-def install_fake(monkeypatch, version: str = "10.6.0", **options) -> types.SimpleNamespace:
+def install_fake(monkeypatch, version: str = "10.6.0", **options) -> types.ModuleType:
     """Makes `import tensorrt` return the double and CUDA the host-memory double, for one test."""
     from trtpipe_runner import capabilities
     from trtpipe_runner.backends.tensorrt import cuda_api, runtime
