@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from trtpipe_runner.artifacts import ArtifactStore
 from trtpipe_runner.backends import get_backend
@@ -21,7 +20,7 @@ from trtpipe_runner.stages.common import npz_bytes
 from trtpipe_runner.stages.context import StageContext
 
 from .fake_tensorrt import install_fake
-from .helpers import EXAMPLES, annotated
+from .helpers import EXAMPLES, annotated, shape_output_model
 
 VERSIONS = ["10.6.0", "11.1.0"]
 
@@ -71,16 +70,6 @@ def test_build_explain_evaluate_benchmark(monkeypatch, store, tmp_path, version)
                                               "cuda_graph": True, "profile_layers": True, "eval_data": {}}))
     assert bench.metrics["b32.iterations"] == 3 and "graph" in bench.details["timer"]
     assert set(bench.details["layer_times_ms"]["32"]) >= set(compute)
-
-
-def shape_output_model():
-    """y = Relu(x) and s = Shape(x): a shape-tensor output, which TensorRT keeps on the host."""
-    graph = helper.make_graph(
-        [helper.make_node("Relu", ["x"], ["y"], name="/relu"), helper.make_node("Shape", ["x"], ["s"], name="/shape")],
-        "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4]),
-         helper.make_tensor_value_info("s", TensorProto.INT64, [2])])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
 def test_host_located_outputs_get_host_memory(monkeypatch, store, tmp_path):

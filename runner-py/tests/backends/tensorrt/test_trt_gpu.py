@@ -24,7 +24,7 @@ from trtpipe_runner.stages import benchmark_stage, build_stage, calibrate_stage,
 from trtpipe_runner.stages.common import npz_bytes
 from trtpipe_runner.stages.context import StageContext
 
-from .helpers import EXAMPLES, annotated
+from .helpers import EXAMPLES, annotated, shape_output_model
 
 pytestmark = pytest.mark.gpu
 
@@ -222,16 +222,34 @@ def test_portable_engine_settings(trt, store, tmp_path):
     if cc < (8, 0):
         pytest.skip("hardware_compatibility ampere_plus needs an Ampere or newer GPU")
     model, _ = annotated("digits", {"default": "fp16"})
+    out = run_build(store, tmp_path, model, {"precision": "fp16", "hardware_compatibility": "ampere_plus",
+                                             "workspace_mib": 512, "optimization_level": 2})
+    values = out.details["builder_config"]["values"]
+    assert values["hardware_compatibility_level"] == "AMPERE_PLUS" and values["builder_optimization_level"] == 2
+    assert run_evaluate(store, tmp_path, out.outputs["engine"].sha256, "digits").metrics["top1_agreement"] >= 0.99
+
+
+def test_version_compatible_engine(trt, store, tmp_path):
+    model, _ = annotated("digits", {"default": "fp16"})
     try:
-        out = run_build(store, tmp_path, model, {"precision": "fp16", "hardware_compatibility": "ampere_plus",
-                                                 "version_compatible": True, "workspace_mib": 512,
-                                                 "optimization_level": 2})
+        out = run_build(store, tmp_path, model, {"precision": "fp16", "version_compatible": True})
     except UserError as exc:  # TRT_LIBRARY_MISSING names it; older wording may only mention it
         if "libnvinfer_lean" in exc.message:
             pytest.skip(f"version-compatible builds need TensorRT's lean runtime, missing here: {exc.message}")
         raise
-
-    values = out.details["builder_config"]["values"]
-    assert values["hardware_compatibility_level"] == "AMPERE_PLUS" and values["builder_optimization_level"] == 2
     assert "VERSION_COMPATIBLE" in out.details["builder_config"]["flags_set"]
     assert run_evaluate(store, tmp_path, out.outputs["engine"].sha256, "digits").metrics["top1_agreement"] >= 0.99
+
+
+def test_shape_tensor_output_lives_on_the_host(trt, store, tmp_path):
+    from trtpipe_runner.backends import get_backend
+
+    engine = store.require(run_build(store, tmp_path, shape_output_model(), {"max_batch": 8})
+                           .outputs["engine"].sha256)
+    session = get_backend("tensorrt").load(engine, {})
+    try:
+        x = np.arange(-12, 12, dtype=np.float32).reshape(6, 4)
+        got = session.run({"x": x})
+        assert np.array_equal(got["y"], np.maximum(x, 0)) and got["s"].tolist() == [6, 4]
+    finally:
+        session.close()
