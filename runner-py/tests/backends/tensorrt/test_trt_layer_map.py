@@ -32,6 +32,7 @@ from trtpipe_runner.backends.tensorrt.loader import build_error
     ("/Add_4_output_0 copy", "copy", ["/Add_4_output_0"]),
     ("(Unnamed Layer* 52) [Shuffle]", "internal", []),
     ("Reformatting CopyNode for Input Tensor 0 to {ForeignNode[a...b]}", "reformat", []),
+    ("reshape_after_Gemm_48", "plain", ["reshape_after_Gemm_48"]),
 ])
 def test_layer_name_forms(name, kind, parts):
     parsed = parse_layer_name(name)

@@ -122,3 +122,23 @@ def test_int8_engines_read_int8_where_quantized():
     for case, quantized in (("resnet50-int8", 54), ("digits-int8", 4), ("bert-int8", 96), ("transformer-int8", 14)):
         r = rows(case)
         assert sum(1 for x in r.values() if x.realized == "int8") == quantized, case
+
+
+@pytest.mark.parametrize("case", ["resnet18-fp16", "resnet18-fp32"])
+def test_trex_engines_map_by_name_alone(case):
+    """TREx's published TensorRT 8.x engines have no Metadata: names are the only evidence."""
+    folder = DATA / "trex-8.x" / case
+    model = onnx.load_from_string(read_bytes(folder / "graph.onnx.gz"))
+    report = coverage(model, read_bytes(folder / "layers.json.gz").decode())
+    assert report["layers_unmapped"] == []
+    assert set(report["layers_by_match"]) <= {"fused-name", "name", "reformat"}
+    assert report["float_nodes_unmapped_by_op"] == {"Flatten": 1}
+    precision = case.split("-")[1]
+    rows = explain_engine(model, parse_engine_information(read_bytes(folder / "layers.json.gz").decode()),
+                          facts_from(None, None)).rows
+    convs = [r for r in rows if r.node.startswith("Conv_")]
+    assert len(convs) == 20
+    if precision == "fp16":
+        assert all(r.realized == "fp16" for r in convs)
+    else:  # trtexec leaves TF32 on by default: the A100 picked TF32 kernels for some convolutions
+        assert {r.realized for r in convs} == {"fp32", "tf32"}

@@ -19,6 +19,7 @@ the above: a name trtpipe cannot read).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .inspector import LayerInfo
@@ -27,6 +28,7 @@ from .layer_names import ParsedName, myelin_key, parse_layer_name, strip_clone
 # `how` values of layers that carry no computation of their own: explain does
 # not read a node's precision from them.
 DATA_LAYERS = ("weights",)
+_AROUND = re.compile(r"^[a-z]+(?:_node)?_(?:after|before)_(.+)$")
 # `how` values that explain why a layer has no ONNX node.
 NO_NODE = ("reformat", "myelin-move", "myelin-kernel", "myelin-shape", "myelin-control", "internal")
 
@@ -161,7 +163,7 @@ def _from_name(ln: LayerNodes, parsed: ParsedName, layer: LayerInfo, index: Grap
         producer = index.producer.get(parsed.parts[0])
         ln.nodes, ln.how = ([producer], "tensor") if producer else ([], "internal")
         return
-    nodes = _resolve(parsed.parts, index)
+    nodes = _resolve(parsed.parts, index) or _resolve(tuple(_around(p) for p in parsed.parts), index)
     if nodes:
         exact = not parsed.myelin and all(p in index.position for p in parsed.parts if index.node_for(p))
         ln.nodes = nodes
@@ -172,10 +174,16 @@ def _from_name(ln: LayerNodes, parsed: ParsedName, layer: LayerInfo, index: Grap
         ln.nodes, ln.how = sorted(readers, key=index.position.__getitem__), "weights"
 
 
+def _around(name: str) -> str:
+    """"reshape_after_Gemm_48" -> "Gemm_48": a shuffle TensorRT added around a node belongs to it."""
+    m = _AROUND.match(name)
+    return m.group(1) if m else ""
+
+
 def _resolve(parts: tuple[str, ...], index: GraphIndex) -> list[str]:
     seen: list[str] = []
     for p in parts:
-        node = index.node_for(p)
+        node = index.node_for(p) if p else None
         if node and node not in seen:
             seen.append(node)
     return seen
