@@ -7,7 +7,8 @@
 #   source $HOME/trt/env.sh               # the shared install: shared/tools/tensorrt-gpu-host/
 #   bash bench/gpu_tensorrt.sh tests resnet50      # about 5 min on an H200
 #   bash bench/gpu_tensorrt.sh bert examples       # about 4 min
-#   (no arguments: all four parts; JSON under ${OUT:-bench/out/gpu-tensorrt})
+#   (no arguments: all four parts; JSON under ${OUT:-bench/out/gpu-tensorrt};
+#    PRECISIONS="fp16 int8" narrows the precisions, ITERATIONS=50 the timed runs)
 #
 # Needs python3 with torch (CUDA), torchvision, transformers, onnx, onnxruntime, numpy, grpcio
 # and TensorRT 10.x/11.x importable as `tensorrt`. The tests also need pytest; where it is
@@ -41,6 +42,8 @@ for p in "${parts[@]}"; do
   esac
 done
 if [[ ${#bench[@]} -gt 0 ]]; then
-  "$PY" bench/gpu_tensorrt.py --out "$OUT" --parts "${bench[@]}" || rc=1
+  # shellcheck disable=SC2086 # PRECISIONS is a word list on purpose
+  "$PY" bench/gpu_tensorrt.py --out "$OUT" --parts "${bench[@]}" --iterations "${ITERATIONS:-100}" \
+    ${PRECISIONS:+--precisions $PRECISIONS} || rc=1
 fi
 exit $rc
