@@ -229,6 +229,8 @@ def clip(nv: NodeView):
     lo = nv.const_scalar(1) if nv.has_input(1) else None
     hi = nv.const_scalar(2) if nv.has_input(2) else None
     if (lo is not None or not nv.has_input(1)) and (hi is not None or not nv.has_input(2)):
+        if lo is None and hi is None:  # neither bound given: ONNX's Clip is the identity
+            return lambda x, *_: x
         return lambda x, *_: torch.clamp(x, lo, hi)
     return lambda x, lo_t=None, hi_t=None: torch.clamp(x, lo_t, hi_t)
 
@@ -240,9 +242,18 @@ def identity(nv: NodeView):
 
 @register("Dropout")
 def dropout(nv: NodeView):
+    """Inference Dropout: the identity, with an all-true mask.
+
+    Training mode draws a random mask no other runtime reproduces, so a graph
+    that may run it is refused when built: training_mode given and not a
+    constant false, unless the ratio is a constant 0 (no element is dropped).
+    """
     torch = _torch()
+    training = nv.has_input(2) and nv.const_scalar(2) is not False
+    if training and not (nv.has_input(1) and nv.const_scalar(1) == 0):
+        raise nv.fail("training-mode Dropout (training_mode not a constant false) draws random masks; the backend "
+                      "runs inference only")
     if len(nv.outputs) > 1 and nv.outputs[1]:
-        # Inference: nothing is dropped, the mask is all true.
         return lambda x, *_: (x, torch.ones_like(x, dtype=torch.bool))
     return lambda x, *_: x
 

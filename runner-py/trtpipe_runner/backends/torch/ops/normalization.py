@@ -68,7 +68,11 @@ def lp_norm(nv: NodeView):
     import torch
 
     axis, p = nv.attr("axis", -1), nv.attr("p", 2)
-    return lambda x: x / torch.linalg.vector_norm(x, p, dim=axis, keepdim=True)
+
+    def fn(x):
+        norm = torch.linalg.vector_norm(x, p, dim=axis, keepdim=True)
+        return torch.where(norm == 0, torch.zeros((), dtype=x.dtype, device=x.device), x / norm)  # ONNX: 0, not NaN
+    return fn
 
 
 def _coerced(fn, axis: int):

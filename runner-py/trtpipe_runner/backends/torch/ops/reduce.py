@@ -6,6 +6,8 @@ fp32 inside torch's kernels and store the input's type.
 """
 from __future__ import annotations
 
+import math
+
 from .registry import NodeView, register, to_list
 
 
@@ -15,8 +17,8 @@ def _reducer(op: str):
     return {
         "ReduceSum": lambda x, d, k: torch.sum(x, d, k),
         "ReduceMean": lambda x, d, k: torch.mean(x, d, k),
-        "ReduceMax": lambda x, d, k: torch.amax(x, d, k),
-        "ReduceMin": lambda x, d, k: torch.amin(x, d, k),
+        "ReduceMax": lambda x, d, k: _extreme(torch.amax, x, d, k, -1),
+        "ReduceMin": lambda x, d, k: _extreme(torch.amin, x, d, k, 1),
         "ReduceProd": lambda x, d, k: _prod(x, d, k),
         "ReduceL1": lambda x, d, k: torch.sum(torch.abs(x), d, k),
         "ReduceL2": lambda x, d, k: torch.sqrt(torch.sum(x * x, d, k)),
@@ -24,6 +26,24 @@ def _reducer(op: str):
         "ReduceLogSum": lambda x, d, k: torch.log(torch.sum(x, d, k)),
         "ReduceLogSumExp": lambda x, d, k: torch.logsumexp(x, d, k),
     }[op]
+
+
+def _extreme(op, x, dims, keep, sign: int):
+    """amax/amin; over an empty axis ONNX gives the reduction's identity (-inf for Max, +inf for Min,
+    the type's lowest/highest value for integers and booleans), where torch raises."""
+    import torch
+
+    if x.numel():
+        return op(x, dims, keep)
+    shape = [1 if d in dims else n for d, n in enumerate(x.shape)] if keep else \
+        [n for d, n in enumerate(x.shape) if d not in dims]
+    if x.dtype.is_floating_point:
+        fill = sign * math.inf
+    elif x.dtype == torch.bool:
+        fill = sign > 0
+    else:
+        fill = torch.iinfo(x.dtype).max if sign > 0 else torch.iinfo(x.dtype).min
+    return torch.full(shape, fill, dtype=x.dtype, device=x.device)
 
 
 def _prod(x, dims, keep):

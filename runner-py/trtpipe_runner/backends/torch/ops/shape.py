@@ -252,9 +252,8 @@ def pad(nv: NodeView):
         ax = [a + rank if a < 0 else a for a in (axes if axes is not None else range(rank))]
         half = len(onnx_pads) // 2
         per_axis = {a: (onnx_pads[i], onnx_pads[i + half]) for i, a in enumerate(ax)}
-        last = max(per_axis) if mode == "constant" else rank - 1
         flat: list[int] = []
-        for a in range(last, -1, -1):  # F.pad lists the last axis first
+        for a in range(rank - 1, -1, -1):  # F.pad lists the last axis first
             flat.extend(per_axis.get(a, (0, 0)))
         while len(flat) > 2 and flat[-2:] == [0, 0]:  # leading axes left alone (non-constant modes need this)
             del flat[-2:]
@@ -299,11 +298,13 @@ def nonzero(nv: NodeView):
 @register("TopK", shape_inputs=(1,))
 def topk(nv: NodeView):
     torch = _torch()
-    axis, largest, sorted_ = nv.attr("axis", -1), bool(nv.attr("largest", 1)), bool(nv.attr("sorted", 1))
+    axis, largest = nv.attr("axis", -1), bool(nv.attr("largest", 1))
     k = nv.attr("k") if nv.opset < 10 else nv.const_scalar(1)
 
     def fn(x, kt=None):
         kk = int(k) if k is not None else int(kt.reshape(-1)[0].item())
-        values, indices = torch.topk(x, kk, axis, largest, sorted_)
-        return values, indices
+        # ONNX wants ties in index order (the lower index first); torch.topk does not promise
+        # that, a stable sort does.
+        values, indices = torch.sort(x, dim=axis, descending=largest, stable=True)
+        return values.narrow(axis, 0, kk), indices.narrow(axis, 0, kk)
     return fn
