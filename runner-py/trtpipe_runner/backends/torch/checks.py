@@ -68,13 +68,13 @@ def check_node_types(graph: onnx.GraphProto, types: dict[str, int]) -> None:
                 continue
             if elem not in TORCH_TYPES:
                 where = tensor if role == "type" else f"{role} '{tensor}'"
-                raise _refuse(name, node.op_type, f"{where} is ONNX type {type_name(elem)}, which torch cannot "
+                raise _refuse(name, node.op_type, f"{where} has ONNX type {type_name(elem)}, which torch cannot "
                                                   "hold")
             if elem in WIDE_UNSIGNED and node.op_type not in UNSIGNED_OK and \
                     (node.op_type, slot if role == "input" else -1) not in UNSIGNED_OK_SLOTS:
-                raise _refuse(name, node.op_type, f"{role} '{tensor}' is ONNX type {type_name(elem)}: torch has "
-                                                  f"no {node.op_type} kernel for it (its UINT16/UINT32/UINT64 "
-                                                  "support is little more than copies and casts)")
+                raise _refuse(name, node.op_type, f"{role} '{tensor}' has ONNX type {type_name(elem)}, and torch "
+                                                  f"has no {node.op_type} kernel for it (it mostly copies and "
+                                                  "casts UINT16/UINT32/UINT64)")
 
 
 def _attr_type(node: onnx.NodeProto, attr_name: str) -> int:
