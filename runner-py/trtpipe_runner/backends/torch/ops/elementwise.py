@@ -93,7 +93,7 @@ _UNARY = {
     "Reciprocal": "reciprocal", "Neg": "neg", "Abs": "abs", "Sin": "sin", "Cos": "cos", "Tan": "tan",
     "Floor": "floor", "Ceil": "ceil", "Round": "round", "Sign": "sign", "IsNaN": "isnan", "Not": "logical_not",
     "Asin": "asin", "Acos": "acos", "Atan": "atan", "Sinh": "sinh", "Cosh": "cosh", "Asinh": "asinh",
-    "Acosh": "acosh", "Atanh": "atanh",
+    "Acosh": "acosh", "Atanh": "atanh", "BitwiseNot": "bitwise_not",
 }
 
 
@@ -112,6 +112,12 @@ _BINARY = {
 @register(*_BINARY)
 def binary(nv: NodeView):
     return getattr(_torch(), _BINARY[nv.op_type])
+
+
+@register("BitShift")
+def bit_shift(nv: NodeView):
+    torch = _torch()
+    return torch.bitwise_left_shift if nv.attr("direction") == "LEFT" else torch.bitwise_right_shift
 
 
 @register("Where")
@@ -184,6 +190,20 @@ def softplus(nv: NodeView):
 
     # F.softplus returns x above 20, where log(1 + e^x) - x < 3e-9 anyway.
     return F.softplus
+
+
+@register("Swish")
+def swish(nv: NodeView):
+    torch = _torch()
+    alpha = nv.attr("alpha", 1.0)
+    return lambda x: x * torch.sigmoid(alpha * x)
+
+
+@register("Shrink")
+def shrink(nv: NodeView):
+    torch = _torch()
+    lambd, bias = nv.attr("lambd", 0.5), nv.attr("bias", 0.0)
+    return lambda x: torch.where(x < -lambd, x + bias, torch.where(x > lambd, x - bias, torch.zeros_like(x)))
 
 
 @register("Softsign")

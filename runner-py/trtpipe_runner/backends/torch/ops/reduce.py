@@ -1,4 +1,4 @@
-"""Reductions: ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax/ArgMin, CumSum.
+"""Reductions: ReduceSum/Mean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare, ArgMax/ArgMin, CumSum/CumProd.
 
 Axes come from the attribute (older opsets) or the second input (ReduceSum
 from opset 13, the others from 18). fp16/bf16 sums and means accumulate in
@@ -93,18 +93,20 @@ def arg_reduce(nv: NodeView):
     return fn
 
 
-@register("CumSum", shape_inputs=(1,))
-def cumsum(nv: NodeView):
+@register("CumSum", "CumProd", shape_inputs=(1,))
+def cumulative(nv: NodeView):
     import torch
 
     exclusive, reverse = bool(nv.attr("exclusive", 0)), bool(nv.attr("reverse", 0))
+    product = nv.op_type == "CumProd"
     known = nv.const_scalar(1)
 
     def run(x, axis: int):
         y = torch.flip(x, (axis,)) if reverse else x
-        out = torch.cumsum(y, axis, dtype=x.dtype)
-        if exclusive:
-            out = out - y
+        if exclusive:  # shift by one along the axis, the reduction's identity first
+            first = torch.full_like(y.narrow(axis, 0, 1), 1 if product else 0)
+            y = torch.cat([first, y.narrow(axis, 0, y.shape[axis] - 1)], axis)
+        out = torch.cumprod(y, axis, dtype=x.dtype) if product else torch.cumsum(y, axis, dtype=x.dtype)
         return torch.flip(out, (axis,)) if reverse else out
 
     if known is not None:
