@@ -39,8 +39,8 @@ def _refuse(node_name: str, op: str, what: str) -> UserError:
 
 def _kind(type_proto) -> str:
     kind = type_proto.WhichOneof("value")
-    return {"sequence_type": "a sequence", "optional_type": "an optional", "map_type": "a map",
-            "sparse_tensor_type": "a sparse tensor"}.get(kind, "")
+    return {"sequence_type": "SEQUENCE", "optional_type": "OPTIONAL", "map_type": "MAP",
+            "sparse_tensor_type": "SPARSE_TENSOR"}.get(kind, "")
 
 
 def check_value_kinds(graph: onnx.GraphProto) -> None:
@@ -52,7 +52,8 @@ def check_value_kinds(graph: onnx.GraphProto) -> None:
             kind = _kind(vi.type)
             if kind:
                 node, op = owners.get(vi.name, ("-", "graph " + role))
-                raise _refuse(node, op, f"graph {role} '{vi.name}' is {kind}; the backend runs tensors only")
+                raise _refuse(node, op, f"graph {role} '{vi.name}' has ONNX type {kind}, not a tensor; the backend "
+                                        "runs dense tensors only")
 
 
 def check_node_types(graph: onnx.GraphProto, types: dict[str, int]) -> None:

@@ -39,6 +39,7 @@ class CaseResult:
     op: str  # the op the outcome is about: the refused/failing node's op, else the case's first op
     detail: str = ""  # the refusal message, the mismatch, or the exception
     code: str = ""  # the UserError code of a refusal
+    node: str = ""  # the node a refusal names
     seconds: float = 0.0
 
     def to_json(self) -> dict:
@@ -130,7 +131,7 @@ def run_case(case, device: str = "cpu") -> CaseResult:
                     _compare(expected, [outs[n] for n in session.output_names()], case.rtol, case.atol)
         except UserError as exc:
             result.op = _node_op(model, exc.node) or result.op
-            result.code = exc.code
+            result.code, result.node = exc.code, exc.node
             if stage == "build":
                 result.outcome, result.detail = "refused", exc.message
             else:
