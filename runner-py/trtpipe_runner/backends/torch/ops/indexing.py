@@ -41,13 +41,16 @@ def gather_nd(nv: NodeView):
 
 
 def _linear_index(data, idx):
-    """ScatterND's index tuples as positions in data flattened over its first k axes."""
-    torch = _torch()
+    """ScatterND's index tuples as positions in data flattened over its first k axes. Only Python
+    numbers meet the device tensors here: no host-to-device copy, so a CUDA graph can hold it."""
     k = idx.shape[-1]
-    dims = torch.tensor(data.shape[:k], device=idx.device, dtype=torch.int64)
-    ix = _wrap(idx.reshape(-1, k).to(torch.int64), dims)
-    strides = torch.tensor([math.prod(data.shape[i + 1:k]) for i in range(k)], device=idx.device, dtype=torch.int64)
-    return (ix * strides).sum(-1), k
+    ix = idx.reshape(-1, k).to(_torch().int64)
+    pos = None
+    for j in range(k):
+        size, stride = data.shape[j], math.prod(data.shape[j + 1:k])
+        term = (ix[:, j] % size) * stride  # ONNX indices lie in [-size, size): % wraps the negative ones
+        pos = term if pos is None else pos + term
+    return pos, k
 
 
 @register("ScatterND")

@@ -81,25 +81,33 @@ def axis_plan(mode: str, ctm: str, nearest: str, a: float, exclude: bool, antial
     return np.clip(idx, 0, n_in - 1), w, extrapolated
 
 
-def _resample(x, axis: int, plan, extrapolation: float, work_dtype):
+def _on_device(plan, device, work_dtype):
+    """The plan's index, weights and mask as device tensors (made once per plan and device, so
+    runs after the first copy nothing from the host and can be captured in a CUDA graph)."""
     import torch
 
     idx, w, extrapolated = plan
-    n_out, taps = idx.shape
-    index = torch.from_numpy(idx.reshape(-1)).to(x.device)
+    index = torch.from_numpy(idx.reshape(-1)).to(device)
+    weights = None if w is None else torch.from_numpy(w).to(device=device, dtype=work_dtype)
+    mask = None if extrapolated is None or not extrapolated.any() else torch.from_numpy(extrapolated).to(device)
+    return idx.shape, index, weights, mask
+
+
+def _resample(x, axis: int, tensors, extrapolation: float):
+    import torch
+
+    (n_out, taps), index, weights, mask = tensors
     g = x.index_select(axis, index)
-    if w is not None:
+    if weights is not None:
         shape = list(x.shape)
         shape[axis:axis + 1] = [n_out, taps]
         w_shape = [1] * len(shape)
         w_shape[axis:axis + 2] = [n_out, taps]
-        weights = torch.from_numpy(w).to(device=x.device, dtype=work_dtype).reshape(w_shape)
-        g = (g.to(work_dtype).reshape(shape) * weights).sum(axis + 1)
-    if extrapolated is not None and extrapolated.any():
+        g = (g.to(weights.dtype).reshape(shape) * weights.reshape(w_shape)).sum(axis + 1)
+    if mask is not None:
         mask_shape = [1] * g.dim()
         mask_shape[axis] = n_out
-        mask = torch.from_numpy(extrapolated).to(g.device).reshape(mask_shape)
-        g = torch.where(mask, torch.tensor(extrapolation, dtype=g.dtype, device=g.device), g)
+        g = torch.where(mask.reshape(mask_shape), torch.full((), extrapolation, dtype=g.dtype, device=g.device), g)
     return g
 
 
@@ -129,6 +137,7 @@ class ResizeSpec:
         self.antialias = bool(nv.attr("antialias", 0))
         self.axes = nv.attr("axes")
         self.policy = nv.attr("keep_aspect_ratio_policy", "stretch")
+        self._device_plans: dict[tuple, tuple] = {}
         for value, allowed, what in ((self.mode, MODES, "mode"), (self.ctm, TRANSFORMS, "coordinate_transformation_mode"),
                                      (self.nearest, NEAREST, "nearest_mode"),
                                      (self.policy, ("stretch", "not_larger", "not_smaller"), "keep_aspect_ratio_policy")):
@@ -174,9 +183,15 @@ class ResizeSpec:
         work = torch.float64 if x.dtype == torch.float64 else torch.float32
         y = x
         for a in moving:
-            plan = axis_plan(self.mode, self.ctm, self.nearest, self.cubic_a, self.exclude, self.antialias,
-                             int(y.shape[a]), int(out[a]), float(factors[a]), bounds.get(a, (0.0, 1.0)))
-            y = _resample(y, a, plan, self.extrapolation, work)
+            key = (int(y.shape[a]), int(out[a]), float(factors[a]), bounds.get(a, (0.0, 1.0)), y.device, work)
+            tensors = self._device_plans.get(key)
+            if tensors is None:
+                plan = axis_plan(self.mode, self.ctm, self.nearest, self.cubic_a, self.exclude, self.antialias,
+                                 *key[:4])
+                if len(self._device_plans) >= 64:  # many distinct input shapes: start over rather than grow
+                    self._device_plans.clear()
+                tensors = self._device_plans[key] = _on_device(plan, y.device, work)
+            y = _resample(y, a, tensors, self.extrapolation)
         return _finish(y, x.dtype)
 
     def _interpolate(self, x, moving, out, factors, scales, bounds):
