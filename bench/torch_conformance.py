@@ -69,12 +69,12 @@ def print_refusals(results) -> None:
         print(f"  {op} ({sum(reasons.values())}): " + "; ".join(f"{why} [{n}]" for why, n in reasons.items()))
 
 
-def print_differences(gpu, cpu) -> int:
+def print_differences(device: str, gpu, cpu) -> int:
     by_name = {r.name: r for r in cpu}
     diffs = [(r, by_name[r.name]) for r in gpu if r.name in by_name and r.outcome != by_name[r.name].outcome]
-    print(f"\ndifferences from CPU: {len(diffs)} case(s)")
+    print(f"\ndifferences between {device} and cpu: {len(diffs)} case(s)")
     for g, c in diffs:
-        print(f"  {g.name}: cpu {c.outcome}, {g.outcome if g.outcome else '?'} here: {g.detail or c.detail}")
+        print(f"  {g.name}: {device} {g.outcome}, cpu {c.outcome}: {g.detail or c.detail}")
     return len(diffs)
 
 
@@ -92,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch  # noqa: F401 - fail here, with Python's message, when torch is missing
     from trtpipe_runner.backends.torch import conformance as conf
+    from trtpipe_runner.backends.torch.settings import check_device, parse_settings
+    from trtpipe_runner.errors import UserError
+
+    try:
+        check_device(parse_settings({"device": args.device}).device)
+    except UserError as exc:  # otherwise every case would count as refused
+        print(f"torch_conformance: {exc.message}", file=sys.stderr)
+        return 2
 
     print(f"{versions(args.device)}, python {platform.python_version()}")
     results, seconds = run(args.device, args.cases, args.verbose)
@@ -103,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.device != "cpu" and not args.no_cpu:
         cpu, cpu_seconds = run("cpu", args.cases, False)
         print_table("the same cases on cpu", cpu, cpu_seconds)
-        print_differences(results, cpu)
+        print_differences(args.device, results, cpu)
         report["cpu"] = {"tally": conf.tally(cpu), "cases": [r.to_json() for r in cpu]}
         failed += conf.tally(cpu)["wrong"] + conf.tally(cpu)["crash"]
     if args.json:
