@@ -74,6 +74,9 @@ def _serve(args) -> int:
     try:
         server = create_server(args.listen, token, Path(args.store), args.workers, credentials,
                                max_artifact_bytes=args.max_artifact_mib << 20)
+    except ValueError as exc:  # a malformed TRTPIPE_* setting (keepalive.py)
+        print(f"trtpipe-runner: {exc}", file=sys.stderr)
+        return 2
     except (OSError, RuntimeError) as exc:
         print(f"trtpipe-runner: cannot listen on {args.listen}: {exc}", file=sys.stderr)
         return 3

@@ -10,6 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from .artifacts import ArtifactStore
 from .auth import BearerTokenInterceptor
+from .keepalive import server_options
 from .gen import runner_pb2_grpc as pb_grpc
 from .servicer import RunnerServicer
 
@@ -69,7 +70,7 @@ def create_server(address: str, token: str, store_root: Path, max_workers: int =
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         interceptors=[BearerTokenInterceptor(token)],
-        options=SERVER_OPTIONS,
+        options=SERVER_OPTIONS + server_options(),
     )
     pb_grpc.add_RunnerServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()

@@ -9,6 +9,7 @@ import json
 import logging
 import queue
 import threading
+import time
 import traceback
 from typing import Iterator
 
@@ -22,6 +23,7 @@ from .errors import (Cancelled, IntegrityError, InternalError, NotFoundError, Ru
 from .gen import runner_pb2 as pb
 from .gen import runner_pb2_grpc as pb_grpc
 from .jsonsafe import dumps
+from .keepalive import heartbeat_seconds
 from .stages import get_stage
 from .stages.context import StageContext, StageOutput
 
@@ -66,6 +68,7 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         self.max_artifact_bytes = max_artifact_bytes
         self._active: set[CancelToken] = set()
         self._lock = threading.Lock()
+        self.heartbeat_seconds = heartbeat_seconds()
 
     def cancel_all(self) -> None:
         """Cancels every running stage (server shutdown)."""
@@ -162,9 +165,14 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
             worker = threading.Thread(target=_work, args=(run, ctx, events), name=f"stage-{request.stage}",
                                       daemon=True)
             log.info("stage %s for %s: start", request.stage, request.cell or "-")
+            started = time.perf_counter()
             worker.start()
             while True:
-                kind, payload = events.get()
+                try:
+                    kind, payload = events.get(timeout=self.heartbeat_seconds)
+                except queue.Empty:  # the stage said nothing for a while: keep the stream busy
+                    yield pb.RunStageResponse(heartbeat=pb.Heartbeat(elapsed_seconds=time.perf_counter() - started))
+                    continue
                 if kind == "progress":
                     yield pb.RunStageResponse(progress=pb.Progress(fraction=payload[0], message=payload[1]))
                 elif kind == "log":
@@ -188,8 +196,6 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
 
 
 def _work(run, ctx: StageContext, events: queue.Queue) -> None:
-    import time
-
     t0 = time.perf_counter()
     try:
         result = run(ctx)

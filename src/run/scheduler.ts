@@ -118,7 +118,7 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
           { stage: node.stage, cell: node.cells.join(','), inputs, paramsJson: JSON.stringify(node.params) },
           (e) => {
             if (e.kind === 'progress') opts.onEvent({ type: 'stage-progress', node: node.id, fraction: e.value.fraction, message: e.value.message });
-            else opts.onEvent({ type: 'stage-log', node: node.id, level: LEVEL_NAMES[e.value.level] ?? 'info', message: e.value.message });
+            else if (e.kind === 'log') opts.onEvent({ type: 'stage-log', node: node.id, level: LEVEL_NAMES[e.value.level] ?? 'info', message: e.value.message });
           },
           { signal, ...(opts.stageTimeoutMs ? { timeoutMs: opts.stageTimeoutMs } : {}) },
         );
