@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Iterator
 
 import grpc
@@ -63,9 +65,10 @@ def _abort(context: grpc.ServicerContext, exc: BaseException):
 
 
 class RunnerServicer(pb_grpc.RunnerServiceServicer):
-    def __init__(self, store: ArtifactStore, max_artifact_bytes: int = 64 << 30):
+    def __init__(self, store: ArtifactStore, max_artifact_bytes: int = 64 << 30, accept_paths: bool = False):
         self.store = store
         self.max_artifact_bytes = max_artifact_bytes
+        self.accept_paths = accept_paths
         self._active: set[CancelToken] = set()
         self._lock = threading.Lock()
         self.heartbeat_seconds = heartbeat_seconds()
@@ -126,6 +129,22 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         except Exception as exc:  # noqa: BLE001
             if writer is not None:
                 writer.abort()
+            _abort(context, exc)
+
+    def ImportArtifact(self, request, context):
+        try:
+            if not self.accept_paths:
+                raise UnsupportedError("this runner takes no files by path (only the local runner trtpipe spawns "
+                                       "does); send the bytes with PutArtifact", code="PATHS_NOT_ACCEPTED")
+            ref = request.artifact
+            check_sha(ref.sha256)
+            if not os.path.isabs(request.path):
+                raise UserError(f"ImportArtifact needs an absolute path, got {request.path!r}", code="PROTOCOL")
+            present = self.store.intact(ref.sha256)
+            if not present:
+                self.store.import_file(Path(request.path), ref.sha256, ref.size)
+            return pb.PutArtifactResponse(artifact=ref, already_present=present)
+        except Exception as exc:  # noqa: BLE001
             _abort(context, exc)
 
     def HasArtifacts(self, request, context):
@@ -216,4 +235,7 @@ def _result_message(result: StageOutput, seconds: float) -> pb.StageResult:
                                    message=d.get("message", ""), node=d.get("node", ""))
                      for d in result.diagnostics],
         seconds=seconds,
+        output_parts={k: pb.ArtifactParts(parts=[pb.ArtifactRef(sha256=p.sha256, size=p.size, media_type=p.media_type)
+                                                 for p in o.parts])
+                      for k, o in result.outputs.items() if o.parts},
     )

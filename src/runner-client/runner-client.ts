@@ -150,6 +150,23 @@ export class RunnerClient {
   }
 
   /**
+   * Has a runner on this host take `file` into its store by path (copied there,
+   * verified against `ref`): no bytes through gRPC. Only the local runner
+   * accepts it (`serve --accept-paths`).
+   * @returns true if the runner already had it
+   */
+  importArtifact(file: string, ref: ArtifactRef, opts: CallOpts = {}): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.importArtifact({ artifact: ref, path: path.resolve(file) }, this.metadata(), grpcCallOptions(opts), (err, res) => {
+        unlink();
+        if (err) reject(this.fail('ImportArtifact', err));
+        else resolve(res.alreadyPresent);
+      });
+      const unlink = linkAbort(opts.signal, call);
+    });
+  }
+
+  /**
    * Downloads an artifact into `dest` (atomically: temporary file, verified
    * against its sha256, then renamed).
    */

@@ -100,10 +100,10 @@ class RunnerServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ImportArtifact(self, request, context):
-        """Takes a file on the runner's own host into the store by path (a hard link where
-        the file system allows, else a copy), verified against artifact.sha256 (DATA_LOSS
-        if it differs). Only a runner started with `serve --accept-paths` (the local runner
-        trtpipe spawns) accepts it; others answer FAILED_PRECONDITION.
+        """Takes a file on the runner's own host into the store by path (copied in the
+        kernel, no bytes through gRPC), verified against artifact.sha256 (DATA_LOSS if
+        it differs). Only a runner started with `serve --accept-paths` (the local runner
+        trtpipe spawns) accepts it; others answer UNIMPLEMENTED (PATHS_NOT_ACCEPTED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

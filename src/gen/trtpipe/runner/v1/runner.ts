@@ -3249,10 +3249,10 @@ export const RunnerServiceService = {
     responseDeserialize: (value: Buffer): GetArtifactResponse => GetArtifactResponse.decode(value),
   },
   /**
-   * Takes a file on the runner's own host into the store by path (a hard link where
-   * the file system allows, else a copy), verified against artifact.sha256 (DATA_LOSS
-   * if it differs). Only a runner started with `serve --accept-paths` (the local runner
-   * trtpipe spawns) accepts it; others answer FAILED_PRECONDITION.
+   * Takes a file on the runner's own host into the store by path (copied in the
+   * kernel, no bytes through gRPC), verified against artifact.sha256 (DATA_LOSS if
+   * it differs). Only a runner started with `serve --accept-paths` (the local runner
+   * trtpipe spawns) accepts it; others answer UNIMPLEMENTED (PATHS_NOT_ACCEPTED).
    */
   importArtifact: {
     path: "/trtpipe.runner.v1.RunnerService/ImportArtifact" as const,
@@ -3297,10 +3297,10 @@ export interface RunnerServiceServer extends UntypedServiceImplementation {
   /** Downloads one artifact as a stream of chunks (at most 1 MiB each). */
   getArtifact: handleServerStreamingCall<GetArtifactRequest, GetArtifactResponse>;
   /**
-   * Takes a file on the runner's own host into the store by path (a hard link where
-   * the file system allows, else a copy), verified against artifact.sha256 (DATA_LOSS
-   * if it differs). Only a runner started with `serve --accept-paths` (the local runner
-   * trtpipe spawns) accepts it; others answer FAILED_PRECONDITION.
+   * Takes a file on the runner's own host into the store by path (copied in the
+   * kernel, no bytes through gRPC), verified against artifact.sha256 (DATA_LOSS if
+   * it differs). Only a runner started with `serve --accept-paths` (the local runner
+   * trtpipe spawns) accepts it; others answer UNIMPLEMENTED (PATHS_NOT_ACCEPTED).
    */
   importArtifact: handleUnaryCall<ImportArtifactRequest, PutArtifactResponse>;
   /**
@@ -3376,10 +3376,10 @@ export interface RunnerServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<GetArtifactResponse>;
   /**
-   * Takes a file on the runner's own host into the store by path (a hard link where
-   * the file system allows, else a copy), verified against artifact.sha256 (DATA_LOSS
-   * if it differs). Only a runner started with `serve --accept-paths` (the local runner
-   * trtpipe spawns) accepts it; others answer FAILED_PRECONDITION.
+   * Takes a file on the runner's own host into the store by path (copied in the
+   * kernel, no bytes through gRPC), verified against artifact.sha256 (DATA_LOSS if
+   * it differs). Only a runner started with `serve --accept-paths` (the local runner
+   * trtpipe spawns) accepts it; others answer UNIMPLEMENTED (PATHS_NOT_ACCEPTED).
    */
   importArtifact(
     request: ImportArtifactRequest,
