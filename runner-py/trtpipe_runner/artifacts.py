@@ -21,7 +21,7 @@ from typing import Iterator
 from .errors import IntegrityError, NotFoundError, UserError
 
 CHUNK = 1 << 20  # 1 MiB: the chunk size of the wire protocol
-COPY_PIECE = 32 << 20  # copied (and hashed) at a time when a store takes a file by path
+COPY_PIECE = 4 << 20  # copied (and hashed) at a time when a store takes a file by path (4 MiB: measured fastest)
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -89,9 +89,10 @@ def copy_and_hash(source: Path, dest: Path) -> str:
 
         worker = threading.Thread(target=copy, name="artifact-copy", daemon=True)
         worker.start()
+        buf = memoryview(bytearray(COPY_PIECE))  # reused: a fresh buffer per piece costs page faults
         while (piece := pieces.get()) is not None:
             off, n = piece
-            h.update(os.pread(dst.fileno(), n, off))
+            h.update(buf[:os.preadv(dst.fileno(), [buf[:n]], off)])
         worker.join()
     if failure:
         raise failure[0]
