@@ -70,6 +70,10 @@ test('a model with external data runs end to end; its key covers the data file',
   assert.is(annotated.mediaType, 'application/vnd.trtpipe.model+json');
   assert.is(annotated.parts?.length, 2);
 
+  const verify = await runCli(['cache', 'verify', '--state-dir', state]);
+  assert.is(verify.code, 0, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, / 0 corrupt/);
+
   const plan = async () => {
     const p = await runCli(['plan', file, '--state-dir', state, '--json']);
     assert.is(p.code, 0, p.stderr);
@@ -87,6 +91,14 @@ test('a model with external data runs end to end; its key covers the data file',
     assert.is(after.get(id)!.status, 'to-run', id);
     assert.is.not(after.get(id)!.key, before.get(id)!.key, id);
   }
+});
+
+test('init inspects a model with external data', async () => {
+  const dir = tempDir();
+  const model = externalModel(path.join(dir, 'model'));
+  const r = await runCli(['init', model, '-o', path.join(dir, 'starter.yaml'), '--state-dir', path.join(dir, 'state')]);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(readFileSync(path.join(dir, 'starter.yaml'), 'utf8'), '# input input: float32');
 });
 
 test('external data outside the model folder is refused before anything runs', async () => {
