@@ -157,3 +157,25 @@ def test_the_torch_backend_builds_and_runs_it_keeping_the_data_outside(tmp_path,
     expected = get_backend("onnxruntime").session_from_model(onnx.load(str(EXAMPLES / "digits" / "model.onnx")), {})
     name = session.output_names()[0]
     np.testing.assert_allclose(session.run({"input": x})[name], expected.run({"input": x})[name], rtol=1e-4, atol=1e-5)
+
+
+def test_locations_are_found_in_subgraphs_and_attributes():
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    from trtpipe_runner.model.external import external_locations
+
+    def external(name, location):
+        t = numpy_helper.from_array(np.ones(4, np.float32), name)
+        t.ClearField("raw_data")
+        t.data_location = TensorProto.EXTERNAL
+        t.external_data.add(key="location", value=location)
+        return t
+
+    out = helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])
+    branch = helper.make_graph([helper.make_node("Identity", ["B"], ["y"])], "then", [], [out],
+                               [external("B", "branch.bin")])
+    nodes = [helper.make_node("Constant", [], ["c"], value=external("C", "./data/const.bin")),
+             helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=branch)]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("cond", TensorProto.BOOL, [])], [out])
+    assert external_locations(helper.make_model(g)) == {"branch.bin": ["B", "B"], "data/const.bin": ["C"]}

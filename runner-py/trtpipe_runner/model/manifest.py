@@ -74,13 +74,14 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return body
 
 
-def store_model(store: ArtifactStore, onnx_path: Path,
-                data_dir: Path | None = None) -> tuple[str, int, list[tuple[str, int]]]:
+def store_model(store: ArtifactStore, onnx_path: Path, data_dir: Path | None = None,
+                move: bool = False) -> tuple[str, int, list[tuple[str, int]]]:
     """Stores an ONNX file that uses external data as members plus a manifest.
 
     Every data file must be inside the model's folder (checked), or `data_dir`
     when given (a model written apart from the data it shares with another).
-    The files are copied, never moved: the caller's folder stays as it was.
+    The files are copied, or with `move` (a stage's own scratch files) moved
+    into the store; files in `data_dir` are always copied.
 
     Returns:
         (manifest sha256, manifest size, [(member sha256, size), ...]).
@@ -96,7 +97,10 @@ def store_model(store: ArtifactStore, onnx_path: Path,
         if not source.is_file():
             raise UserError(f"{onnx_path.name}: its external data file {name} is missing (looked in {folder})",
                             code="MODEL_EXTERNAL_DATA_MISSING")
-        files.append({"name": name, "sha256": store.import_file(source), "size": source.stat().st_size})
+        size = source.stat().st_size
+        own = move and (source == onnx_path or data_dir is None)
+        files.append({"name": name, "sha256": store.put_file(source) if own else store.import_file(source),
+                      "size": size})
     data = manifest_bytes(onnx_path.name, files)
     return store.put_bytes(data), len(data), [(f["sha256"], f["size"]) for f in files]
 

@@ -91,14 +91,14 @@ class StageContext:
         return Output(self.store.put_file(path), size, media_type)
 
     def save_model(self, path: Path, media_type: str = "application/onnx", data_dir: Path | None = None) -> Output:
-        """Stores an ONNX file written to `path`: one blob, or, when its tensors are in
-        files beside it (or in `data_dir`), those files plus a manifest naming them
-        (model/manifest.py)."""
+        """Stores an ONNX file a stage wrote to `path` (moved into the store): one blob,
+        or, when its tensors are in files beside it (or in `data_dir`, copied from
+        there), those files plus a manifest naming them (model/manifest.py)."""
         import onnx
 
         if not has_external_data(onnx.load(str(path), load_external_data=False)):
             return self.save_file(path, media_type)
-        sha, size, parts = store_model(self.store, path, data_dir)
+        sha, size, parts = store_model(self.store, path, data_dir, move=True)
         kinds = [media_type] + ["application/octet-stream"] * (len(parts) - 1)  # the .onnx comes first
         return Output(sha, size, MANIFEST_MEDIA_TYPE, [Output(s, n, k) for (s, n), k in zip(parts, kinds)])
 
