@@ -87,7 +87,7 @@ function bigModel(dir: string): string {
   const weights = path.join(dir, 'weights.bin');
   const fd = openSync(weights, 'w');
   const block = 64 << 20;
-  for (let left = modelMib << 20; left > 0; left -= block) writeSync(fd, randomBytes(Math.min(block, left)));
+  for (let left = modelMib * 2 ** 20; left > 0; left -= block) writeSync(fd, randomBytes(Math.min(block, left)));
   closeSync(fd);
   const model = path.join(dir, 'model.onnx');
   execFileSync(resolvePython(), ['-c', `

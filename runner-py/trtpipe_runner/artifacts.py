@@ -186,6 +186,7 @@ class ArtifactWriter:
         dest = self._store.path(sha)
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self._tmp, dest)
+        self._store.verified(sha)
         return sha
 
     def abort(self) -> None:
@@ -235,6 +236,12 @@ class ArtifactStore:
             self._verified[sha] = stamp
         return p
 
+    def verified(self, sha: str) -> None:
+        """Records that the blob just stored was hashed on its way in: its first use
+        need not read it all again (a later change of size or mtime still does)."""
+        st = self.path(sha).stat()
+        self._verified[sha] = (st.st_mtime_ns, st.st_size)
+
     def size(self, sha: str) -> int:
         return self.require(sha).stat().st_size
 
@@ -269,6 +276,7 @@ class ArtifactStore:
             return sha
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, dest)
+        self.verified(sha)
         return sha
 
     def import_file(self, source: Path, expected_sha: str | None = None, expected_size: int | None = None) -> str:
@@ -296,6 +304,7 @@ class ArtifactStore:
             dest = self.path(sha)
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, dest)
+            self.verified(sha)
             return sha
         finally:
             shutil.rmtree(folder, ignore_errors=True)
