@@ -72,8 +72,8 @@ targets:
   - { name: gpu, runner: "grpc://127.0.0.1:${proxy.port}", token_env: POOL_TOKEN }
 `);
     try {
-      // 3 s: 30 client keepalive intervals, 5 proxy idle timeouts.
-      const r = await runCli(['runners', file, '--hold', '3', '--state-dir', path.join(dir, 'state')], { env: { ...scaled, POOL_TOKEN } });
+      // 2 s: 20 client keepalive intervals, more than 3 proxy idle timeouts.
+      const r = await runCli(['runners', file, '--hold', '2', '--state-dir', path.join(dir, 'state')], { env: { ...scaled, POOL_TOKEN } });
       return { ...r, cut: proxy.cut };
     } finally {
       await proxy.close();
@@ -82,12 +82,12 @@ targets:
   };
   const ok = await check(100);
   assert.is(ok.code, 0, ok.stdout + ok.stderr);
-  assert.match(ok.stdout, /held a silent stage for 3 s: ok \(3\.\d s, \d+ heartbeat\(s\)\)/);
+  assert.match(ok.stdout, /held a silent stage for 2 s: ok \(2\.\d s, \d+ heartbeat\(s\)\)/);
   assert.is(ok.cut, 0);
   // The control: heartbeats slower than the proxy's timeout, and the proxy ends the stage.
   const cut = await check(60_000);
   assert.is(cut.code, 3, cut.stdout + cut.stderr);
-  assert.match(cut.stdout, /a silent stage of 3 s FAILED/);
+  assert.match(cut.stdout, /a silent stage of 2 s FAILED/);
   assert.ok(cut.cut >= 1, 'the proxy cut the idle stream');
 });
 
