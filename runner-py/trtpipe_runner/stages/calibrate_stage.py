@@ -15,7 +15,7 @@ from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    model_path = ctx.input_path("model")
+    model_path = ctx.model_path("model")
     model = load_model(model_path)
     specs = graph_inputs(model)
     data = load_dataset(ctx, "calib_data", specs)

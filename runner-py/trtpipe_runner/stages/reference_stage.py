@@ -16,6 +16,7 @@ import onnx
 from ..backends.onnxruntime.session import make_session, ort_version, run_batches
 from ..errors import UserError
 from ..evaluation.metrics import top1_accuracy
+from ..model.external import beside
 from ..model.load import load_model
 from ..model.tensors import graph_inputs, tensor_types
 from .common import batch_size, load_dataset, npz_bytes
@@ -23,7 +24,8 @@ from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    model = load_model(ctx.input_path("model"))
+    model_path = ctx.model_path("model")
+    model = load_model(model_path)
     specs = graph_inputs(model)
     bs = batch_size(ctx, specs)
     out = StageOutput()
@@ -34,8 +36,8 @@ def run(ctx: StageContext) -> StageOutput:
     if ctx.has_input("eval_data"):
         evald = load_dataset(ctx, "eval_data", specs)
         out.details["eval_data"] = evald.summary()
-        session = make_session(model.SerializeToString(), opt_level="disable",
-                               threads=int(ctx.params.get("threads", 0)))
+        with beside(model, model_path, "reference") as source:
+            session = make_session(source, opt_level="disable", threads=int(ctx.params.get("threads", 0)))
         nb = -(-evald.count // bs)
         ref = run_batches(session, evald.batches(bs), ctx.cancel,
                           on_batch=lambda i: ctx.progress(0.5 * (i + 1) / nb, "reference outputs"))
@@ -48,14 +50,14 @@ def run(ctx: StageContext) -> StageOutput:
     if ctx.has_input("calib_data"):
         calib = load_dataset(ctx, "calib_data", specs)
         out.details["calib_data"] = calib.summary()
-        ranges = tensor_ranges(model, calib, bs, ctx)
+        ranges = tensor_ranges(model, model_path, calib, bs, ctx)
         out.outputs["ranges"] = ctx.save_json(ranges)
         out.metrics["max_abs_activation"] = max((r["absmax"] for r in ranges.values()), default=0.0)
     ctx.progress(1.0, "done")
     return out
 
 
-def tensor_ranges(model, dataset, bs: int, ctx: StageContext) -> dict[str, dict[str, float]]:
+def tensor_ranges(model, model_path, dataset, bs: int, ctx: StageContext) -> dict[str, dict[str, float]]:
     """min, max and max |x| of every FP32 tensor over `dataset`."""
     types = tensor_types(model)
     inits = {i.name for i in model.graph.initializer}
@@ -70,7 +72,8 @@ def tensor_ranges(model, dataset, bs: int, ctx: StageContext) -> dict[str, dict[
                 if t not in existing:
                     probe.graph.output.append(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None))
     names += [s.name for s in graph_inputs(model) if types.get(s.name) == onnx.TensorProto.FLOAT]
-    session = make_session(probe.SerializeToString(), opt_level="disable")
+    with beside(probe, model_path, "probe") as source:
+        session = make_session(source, opt_level="disable")
     lo = {n: np.inf for n in names}
     hi = {n: -np.inf for n in names}
     nb = -(-dataset.count // bs)
