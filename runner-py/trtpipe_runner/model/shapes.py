@@ -1,24 +1,36 @@
 """Concrete tensor shapes for cost and reduction-size estimates.
 
-Symbolic dimensions (the batch, usually) are pinned to 1 and shape inference
-is run with data propagation, so most tensors get concrete shapes even
-through Shape/Reshape chains. Unknown dimensions come back as None.
+Symbolic dimensions take the shapes the caller knows (the pipeline's
+declared `inputs.opt`, or the evaluation data's), else 1; shape inference is
+run with data propagation, so most tensors get concrete shapes even through
+Shape/Reshape chains. Unknown dimensions come back as None.
 """
 from __future__ import annotations
 
 import onnx
 
 
-def concrete_shapes(model: onnx.ModelProto, batch: int = 1) -> dict[str, list[int | None]]:
+def concrete_shapes(model: onnx.ModelProto, batch: int = 1,
+                    inputs: dict[str, list[int]] | None = None) -> dict[str, list[int | None]]:
+    """Shapes of every tensor.
+
+    Args:
+        model: the model.
+        batch: the value of a symbolic dimension nothing else gives.
+        inputs: concrete shapes of graph inputs; they fill the symbolic dimensions
+            of those inputs (a fixed dimension of the model stays as it is).
+    """
     m = onnx.ModelProto()
     m.CopyFrom(model)
     inits = {i.name for i in m.graph.initializer}
     for inp in m.graph.input:
         if inp.name in inits:
             continue
-        for d in inp.type.tensor_type.shape.dim:
+        given = (inputs or {}).get(inp.name)
+        dims = inp.type.tensor_type.shape.dim
+        for i, d in enumerate(dims):
             if not d.HasField("dim_value"):
-                d.dim_value = batch
+                d.dim_value = int(given[i]) if given is not None and len(given) == len(dims) else batch
     try:
         m = onnx.shape_inference.infer_shapes(m, check_type=False, strict_mode=False, data_prop=True)
     except Exception:  # noqa: BLE001 - estimates only: fall back to what is declared
