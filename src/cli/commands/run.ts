@@ -16,9 +16,7 @@ import type { Pipeline } from '../../config/types.js';
 import type { NodeFailure } from '../../run/events.js';
 import { lockPath, readLockfile, type Lockfile } from '../../store/lockfile.js';
 import { describeTolerance } from '../../report/tolerances.js';
-import { readSearchResult, searchResultPath } from '../../store/search-result.js';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { committedSearch } from '../committed-search.js';
 import { stateRootOf } from '../state-root.js';
 
 export default async function run(argv: string[]): Promise<number> {
@@ -62,7 +60,7 @@ export default async function run(argv: string[]): Promise<number> {
     throw new UserError(`baseline '${values.baseline}' is a run of pipeline '${baseline.record.pipeline.name}', not '${pipeline.name}'; cells would be compared across models`);
   }
 
-  const searchKeep = committedSearch(pipeline);
+  const searchKeep = await committedSearch(pipeline, { frozen: Boolean(values.frozen), warn: (l) => process.stderr.write(`${l}\n`) });
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -157,19 +155,4 @@ function withInputFiles(f: { stage: string; message: string; code: string }, p: 
     return `${f.message} (${files.join('; ')})`;
   }
   return f.message;
-}
-
-/** A committed search result for this pipeline's model, if there is one (a stale one is ignored, loudly). */
-function committedSearch(p: Pipeline): { towards: string; kept: string[] } | undefined {
-  if (!p.precision.search) return undefined;
-  const file = searchResultPath(p.file, p.precision.search.result);
-  const r = readSearchResult(file);
-  if (!r) return undefined;
-  const modelSha = createHash('sha256').update(readFileSync(p.model.path)).digest('hex');
-  const rel = path.relative(process.cwd(), file) || file;
-  if (r.model.sha256 !== modelSha || r.towards !== p.precision.search.towards) {
-    process.stderr.write(`trtpipe: warning: ${rel} was made for another model or precision; searching again (run \`trtpipe search\` and commit the result)\n`);
-    return undefined;
-  }
-  return { towards: r.towards, kept: r.kept };
 }
