@@ -20,3 +20,18 @@ def test_dynamic_sequence_axes_take_the_declared_or_the_evaluated_shape():
     evaluated = node_flops(model, flop_shapes(None, data))
     assert evaluated["scores"] == 2 * 64 * 64 * 8, "one sample of the evaluation data: batch 1, its sequence length"
     assert flop_shapes({"x": {"opt": [1, 128, 8]}}, data) == {"x": [1, 128, 8]}, "declared shapes come first"
+
+
+def test_a_dimension_written_as_minus_one_is_dynamic():
+    """Paddle2ONNX exports write dynamic dimensions as dim_value -1 (the PP-OCR models
+    rapidocr ships): they are dynamic, not a batch of -1 that runs no data at all."""
+    from trtpipe_runner.data.dataset import fixed_batch
+    from trtpipe_runner.model.tensors import graph_inputs
+
+    model = dynamic_sequence()
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    for d in dims[:2]:
+        d.dim_value = -1
+    assert graph_inputs(model)[0].shape == ("?", "?", 8)
+    assert fixed_batch(graph_inputs(model)) is None
+    assert node_flops(model, {"x": [1, 16, 8]})["scores"] == 2 * 16 * 16 * 8

@@ -29,7 +29,7 @@ def concrete_shapes(model: onnx.ModelProto, batch: int = 1,
         given = (inputs or {}).get(inp.name)
         dims = inp.type.tensor_type.shape.dim
         for i, d in enumerate(dims):
-            if not d.HasField("dim_value"):
+            if not d.HasField("dim_value") or d.dim_value <= 0:  # -1: dynamic, as Paddle2ONNX writes it
                 d.dim_value = int(given[i]) if given is not None and len(given) == len(dims) else batch
     try:
         m = onnx.shape_inference.infer_shapes(m, check_type=False, strict_mode=False, data_prop=True)
@@ -39,7 +39,7 @@ def concrete_shapes(model: onnx.ModelProto, batch: int = 1,
     for vi in list(m.graph.input) + list(m.graph.value_info) + list(m.graph.output):
         t = vi.type.tensor_type
         if t.HasField("shape"):
-            shapes[vi.name] = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+            shapes[vi.name] = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in t.shape.dim]
     for init in m.graph.initializer:
         shapes[init.name] = list(init.dims)
     return shapes
