@@ -1,10 +1,7 @@
 """Evaluating one candidate: a set of nodes kept in high precision, the rest low.
 
-A candidate is the pipeline's policy (rules and safety rules applied: the
-base decisions) with the kept nodes moved to FP32 by the same function the
-transform uses (policy.apply_search_keep), annotated by the same function
-(precision.apply.annotated_model), built with the evaluator backend and run on
-the evaluation data. Results are cached by content (model, data, backend,
+A candidate (search/candidate.py: the graph the run builds for a kept set) is
+built with the evaluator backend and run on the evaluation data. Results are cached by content (model, data, backend,
 decisions), in memory and in the runner's store, so re-runs and repeated
 candidates cost nothing.
 """
@@ -21,25 +18,7 @@ from ..cancel import CancelToken
 from ..evaluation.metrics import aggregate, compare, top1_accuracy
 from ..jsonsafe import restore, sanitize
 from ..precision.annotate import check_annotated
-from ..precision.apply import annotated_model
-from ..precision.policy import apply_search_keep
-
-
-class CandidateGraph:
-    """The graph the run builds for a kept set: decisions and annotated model."""
-
-    def __init__(self, model, base: list, keep_io: bool, amax: dict[str, float] | None, per_channel: bool):
-        self.model = model
-        self.base = base
-        self.keep_io = keep_io
-        self.amax = amax
-        self.per_channel = per_channel
-
-    def decisions(self, kept: frozenset) -> list:
-        return apply_search_keep(self.base, kept)
-
-    def annotated(self, decisions: list):
-        return annotated_model(self.model, decisions, self.keep_io, self.amax, self.per_channel)[0]
+from .candidate import CandidateGraph
 
 
 class CandidateEvaluator:

@@ -80,7 +80,7 @@ def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, ca
     all_high = evaluate(everything)
     if budget.misses(all_high):
         raise UserError(
-            "the budget cannot be met even with every node in fp32 ("
+            "the budget cannot be met even with every candidate node in fp32 ("
             + "; ".join(budget.misses(all_high))
             + "): the backend's fp32 result already differs from the FP32 reference that much, so this is "
             "not a precision problem; check the reference run or loosen the budget", code="BUDGET_UNREACHABLE")

@@ -21,21 +21,16 @@ from ..model.flops import flop_shapes, node_flops
 from ..model.load import load_model
 from ..model.tensors import graph_inputs
 from ..precision.opset import convert_opset
-from ..precision.policy import lowered_by_policy, parse_policy, resolve
+from ..precision.policy import parse_policy, resolve
 from ..precision.types import NOT_FLOAT
 from ..search.budget import Budget
-from ..search.evaluator import CandidateEvaluator, CandidateGraph
+from ..search.candidate import CandidateGraph
+from ..search.evaluator import CandidateEvaluator
 from ..search.strategy import search
 from .common import batch_size, load_dataset, load_npz_artifact
 from .context import StageContext, StageOutput
 
 SAFETY_REASONS = ("INIT_OVERFLOW", "RANGE_OVERFLOW", "REDUCTION_DEPTH")
-# Ops whose output is exact given their (already rounded) inputs: moving data,
-# selecting or comparing values adds no rounding error of its own, so keeping
-# them in high precision cannot help a budget. They are not search candidates.
-EXACT_OPS = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Split", "Concat", "Gather",
-             "GatherElements", "GatherND", "Slice", "Identity", "Expand", "Tile", "Pad", "DepthToSpace",
-             "SpaceToDepth", "Relu", "MaxPool", "Neg", "Abs", "Max", "Min", "Where", "Dropout"}
 
 
 def run(ctx: StageContext) -> StageOutput:
@@ -55,13 +50,15 @@ def run(ctx: StageContext) -> StageOutput:
     # plus its kept nodes (policy.apply_search_keep), so what it measures is what runs.
     policy = parse_policy({**policy_params, "search_keep": []})
     base = resolve(model, policy, ranges)
-    candidates = [d.node for d in base if lowered_by_policy(d) and d.resolved == towards and d.op not in EXACT_OPS]
+    amax = json.loads(ctx.input_path("scales").read_text())["tensors"] if ctx.has_input("scales") else None
+    per_channel = bool((p.get("calibration") or {}).get("per_channel", True))
+    graph = CandidateGraph(model, base, towards, keep_io=policy.io == "keep", amax=amax, per_channel=per_channel)
+    candidates = graph.candidates
     if not candidates:
         raise UserError(f"no node can be lowered to {towards}: nothing to search", code="NOTHING_TO_SEARCH")
     specs = graph_inputs(model)
     data = load_dataset(ctx, "eval_data", specs)
     reference = load_npz_artifact(ctx, "reference")
-    amax = json.loads(ctx.input_path("scales").read_text())["tensors"] if ctx.has_input("scales") else None
     evaluator_name = p.get("evaluator", "auto")
     if evaluator_name == "auto":
         # The GPU evaluator where a GPU and PyTorch are there; ONNX Runtime (emulated) elsewhere.
@@ -70,11 +67,9 @@ def run(ctx: StageContext) -> StageOutput:
         evaluator_name = "torch" if probe_torch().available else "onnxruntime"
     cache_dir = ctx.store.root / "search-cache"
     cache_dir.mkdir(exist_ok=True)
-    per_channel = bool((p.get("calibration") or {}).get("per_channel", True))
     identity = json.dumps([ctx.inputs.get("model"), ctx.inputs.get("eval_data"), ctx.inputs.get("reference"),
                            ctx.inputs.get("scales"), evaluator_name, policy_params.get("opset"),
-                           policy.io, per_channel])
-    graph = CandidateGraph(model, base, keep_io=policy.io == "keep", amax=amax, per_channel=per_channel)
+                           policy.io, per_channel, p.get("settings") or {}])
     evaluate = CandidateEvaluator(graph, data, reference, evaluator_name, p.get("settings") or {},
                                   ctx.scratch(), cache_dir, identity, ctx.cancel, batch_size(ctx, specs))
     max_evals = int(p.get("max_evaluations", 64))
@@ -82,6 +77,8 @@ def run(ctx: StageContext) -> StageOutput:
                      progress=lambda n, k, ok: ctx.progress(min(0.95, n / max_evals),
                                                             f"candidate {n}: {k} kept, {'meets' if ok else 'misses'} the budget"))
     final = graph.decisions(frozenset(outcome.kept))
+    # What the lockfile will show: the kept candidates and the exact ops that follow them.
+    kept = [d.node for d in final if d.reason == "SEARCH_FALLBACK"]
     shares = precision_shares(final, node_flops(model, flop_shapes(p.get("input_shapes"), data)))
     towards_share = shares.get(towards, {"nodes": 0, "flops": 0.0, "node_share": 0.0})
     # Nodes asking for `towards` that the policy itself keeps wider, by reason (safety rules, no kernel type, ...).
@@ -90,7 +87,8 @@ def run(ctx: StageContext) -> StageOutput:
     out.details = {
         "towards": towards,
         "budget": {k: v for k, v in vars(budget).items() if v is not None},
-        "kept": outcome.kept,
+        "kept": kept,
+        "kept_candidates": len(outcome.kept),
         "candidates": len(candidates),
         "fixed": fixed,
         "evaluations": evaluate.evaluations,
@@ -106,12 +104,12 @@ def run(ctx: StageContext) -> StageOutput:
         "shares": shares,
         "low_nodes_share": towards_share["node_share"],
         "low_flops_share": towards_share["flops"],
-        "rules_yaml": rules_block(outcome.kept, budget, towards, fixed),
+        "rules_yaml": rules_block(kept, budget, towards, fixed),
         "seconds": time.perf_counter() - t0,
         "evaluator": evaluator_name,
     }
-    out.outputs["result"] = ctx.save_json({"towards": towards, "kept": outcome.kept})
-    out.metrics = {"kept": float(len(outcome.kept)), "evaluations": float(evaluate.evaluations),
+    out.outputs["result"] = ctx.save_json({"towards": towards, "kept": kept})
+    out.metrics = {"kept": float(len(kept)), "evaluations": float(evaluate.evaluations),
                    "low_nodes_share": out.details["low_nodes_share"], "low_flops_share": out.details["low_flops_share"]}
     return out
 

@@ -69,6 +69,7 @@ interface SearchDetails {
   towards: string;
   budget: Record<string, number>;
   kept: string[];
+  kept_candidates: number;
   candidates: number;
   fixed: Record<string, number>;
   evaluations: number;
@@ -96,7 +97,7 @@ function describeSearch(d: SearchDetails, cap: number): string[] {
     `search towards ${d.towards}, budget ${Object.entries(d.budget).map(([k, v]) => `${k} ${v}`).join(', ')} (evaluator: ${d.evaluator})`,
     `  every candidate in ${d.towards}: ${cos(d.blanket_metrics)}: ${d.trace[0]?.passes ? 'meets the budget' : 'misses the budget'}`,
     ...(fixed.length ? [`  the policy itself keeps ${fixed.reduce((s, [, n]) => s + n, 0)} more node(s) out of ${d.towards} (${fixed.map(([r, n]) => `${r} ${n}`).join(', ')}); they are not candidates`] : []),
-    `  kept in fp32: ${d.kept.length} of ${d.candidates} candidate nodes`,
+    `  kept in fp32: ${d.kept_candidates} of ${d.candidates} candidate nodes${d.kept.length > d.kept_candidates ? ` (and ${d.kept.length - d.kept_candidates} node(s) that only move their values: they follow them)` : ''}`,
     ...d.kept.map((n) => `    ${n}${d.sensitivity[n] !== undefined ? `   (cosine loss if lowered: ${d.sensitivity[n]!.toExponential(2)})` : ''}`),
   ];
   if (d.exhausted) {
