@@ -35,3 +35,14 @@ def test_a_dimension_written_as_minus_one_is_dynamic():
     assert graph_inputs(model)[0].shape == ("?", "?", 8)
     assert fixed_batch(graph_inputs(model)) is None
     assert node_flops(model, {"x": [1, 16, 8]})["scores"] == 2 * 16 * 16 * 8
+
+
+def test_shapes_recorded_in_the_model_are_inferred_again():
+    """The opset converter records every tensor's shape as it saw it, -1 for a dynamic batch
+    included: FLOPs of a converted model must still come from the pinned inputs (the search
+    counts them on it)."""
+    from onnx import TensorProto, helper
+
+    model = dynamic_sequence()
+    model.graph.value_info.append(helper.make_tensor_value_info("s", TensorProto.FLOAT, [-1, -1, -1]))
+    assert node_flops(model, {"x": [1, 16, 8]})["softmax"] == 16 * 16

@@ -22,6 +22,9 @@ def concrete_shapes(model: onnx.ModelProto, batch: int = 1,
     """
     m = onnx.ModelProto()
     m.CopyFrom(model)
+    # Shapes recorded with symbolic dimensions (the opset converter writes them) would be kept
+    # as they are: infer everything again from the pinned inputs.
+    del m.graph.value_info[:]
     inits = {i.name for i in m.graph.initializer}
     for inp in m.graph.input:
         if inp.name in inits:
