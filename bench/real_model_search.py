@@ -133,9 +133,10 @@ def one(out: Path, state: Path, towards: str, budget: float) -> dict:
     explain = {r["node"]: r["realized"] for r in record["stages"][f"build@{cell['id']}"]["details"]["explain"]}
     float_rows = [r for r in lock if r["resolved"] != "-"]
     search_cosine = float(re.search(r"result: cosine ([0-9.e-]+)", searched).group(1))
-    candidates = int(re.search(r"kept in fp32: \d+ of (\d+)", searched).group(1))
+    kept_candidates, candidates = map(int, re.search(r"kept in fp32: (\d+) of (\d+)", searched).groups())
     return {
-        "towards": towards, "budget": budget, "kept": len(result["kept"]), "candidates": candidates,
+        "towards": towards, "budget": budget, "kept": len(result["kept"]), "kept_candidates": kept_candidates,
+        "candidates": candidates,
         "shares": result["shares"], "search_cosine": search_cosine, "run_cosine": cell["accuracy"]["cosine"],
         "top1": cell["accuracy"]["top1"], "reference_top1": cell["accuracy"]["reference_top1"],
         "evaluations": result["evaluations"], "seconds": seconds, "capped": "capped" in result,
@@ -163,17 +164,18 @@ def main() -> None:
         for budget in budgets:
             rows.append(one(out, state, towards, budget))
             r = rows[-1]
-            print(f"{towards} cosine>={budget}: kept {r['kept']}/{r['candidates']}, search {r['search_cosine']}, "
+            print(f"{towards} cosine>={budget}: kept {r['kept_candidates']}/{r['candidates']} (+{r['kept'] - r['kept_candidates']}), search {r['search_cosine']}, "
                   f"run {r['run_cosine']:.10f}, {r['evaluations']} evaluations, {r['seconds']:.0f} s", flush=True)
     (out / "results.json").write_text(json.dumps(rows, indent=1))
     print(f"\nch_ppocr_mobile_v2.0_cls (rapidocr-onnxruntime 1.4.4), {args.samples} rendered text lines, "
           f"FP32 top-1 {100 * rows[0]['reference_top1']:.2f}%; ONNX Runtime CPU, numerics: emulated\n")
-    print("| towards | budget (cosine) | kept in fp32 | nodes in towards | FLOPs in towards | search cosine | run cosine | run top-1 | lock = search | realized = lock |")
+    print("| towards | budget (cosine) | kept in fp32: candidates (+ nodes following them) | nodes in towards | FLOPs in towards | search cosine | run cosine | run top-1 | lock = search | realized = lock |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         s = r["shares"].get(r["towards"], {"nodes": 0, "node_share": 0.0, "flops": 0.0})
         total = sum(v["nodes"] for v in r["shares"].values())
-        print(f"| {r['towards']} | {r['budget']} | {r['kept']} of {r['candidates']}{' (capped)' if r['capped'] else ''} | "
+        print(f"| {r['towards']} | {r['budget']} | {r['kept_candidates']} of {r['candidates']} (+{r['kept'] - r['kept_candidates']})"
+              f"{' capped' if r['capped'] else ''} | "
               f"{s['nodes']}/{total} ({100 * s['node_share']:.1f}%) | {100 * s['flops']:.1f}% | {r['search_cosine']} | "
               f"{r['run_cosine']:.10f} | {100 * r['top1']:.2f}% | {r['lock_matches']} | {r['realized_matches']} |")
     print(f"\nresults: {out / 'results.json'}")
