@@ -62,6 +62,12 @@ benchmark: { iterations: 5 }
   assert.match(md, /\| onerr@bf16-cpu \(failed\) \|[^\n]*\| – \|\n/, 'a failed cell shows no low-precision count');
 });
 
+test('runners tells native, computed-wider and emulated precisions apart', async () => {
+  const r = await runCli(['runners', path.join(dir, 'onerr.yaml'), '--state-dir', state]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /onnxruntime\s+\S+\s+native: fp32; computed in fp32: fp16 int8 fp8; with numerics: emulated: fp16 bf16 int8 fp8/);
+});
+
 test('explain takes latest and a run-id prefix, like report', async () => {
   const id = readdirSync(path.join(state, 'runs'))[0]!;
   for (const ref of ['latest', id.slice(0, 10)]) {
