@@ -41,6 +41,9 @@ def test_capabilities_report_onnxruntime(client):
     assert caps.protocol == "trtpipe.runner.v1"
     ort = next(b for b in caps.backends if b.name == "onnxruntime")
     assert ort.available and ort.version
+    # Native, computed wider, emulated: bf16 only emulated (its CPU provider has no bf16 kernels).
+    assert (list(ort.precisions), list(ort.wider_precisions), list(ort.emulated_precisions)) == \
+        (["fp32"], ["fp16", "int8", "fp8"], ["fp16", "bf16", "int8", "fp8"])
     trt = next(b for b in caps.backends if b.name == "tensorrt")
     if not trt.available:
         assert trt.unavailable_reason.startswith("tensorrt:")

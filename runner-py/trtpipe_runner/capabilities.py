@@ -17,7 +17,9 @@ class BackendInfo:
     available: bool
     version: str = ""
     reason: str = ""
-    precisions: list[str] = field(default_factory=list)
+    precisions: list[str] = field(default_factory=list)  # computed in their own type here (native)
+    wider_precisions: list[str] = field(default_factory=list)  # built, but computed in a wider type
+    emulated_precisions: list[str] = field(default_factory=list)  # with numerics: emulated
     details: dict = field(default_factory=dict)  # backend-specific facts (the torch backend's GPUs)
 
 
@@ -36,8 +38,12 @@ def probe_onnxruntime() -> BackendInfo:
         import onnxruntime as ort
     except ImportError as exc:
         return BackendInfo("onnxruntime", False, reason=f"onnxruntime: not installed ({exc})")
-    return BackendInfo("onnxruntime", True, ort.__version__,
-                       precisions=["fp32", "fp16", "bf16", "int8", "fp8"])
+    # The CPU provider computes fp16 graphs in fp32 (InsertCastTransformer) and runs our Q/DQ
+    # int8/fp8 graphs as dequantize + fp32 kernels; it has no bf16 kernels for most ops (a bf16
+    # build fails). `numerics: emulated` offers all four with fp32 math and rounded storage.
+    return BackendInfo("onnxruntime", True, ort.__version__, precisions=["fp32"],
+                       wider_precisions=["fp16", "int8", "fp8"],
+                       emulated_precisions=["fp16", "bf16", "int8", "fp8"])
 
 
 def probe_tensorrt() -> BackendInfo:

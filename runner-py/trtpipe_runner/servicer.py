@@ -90,7 +90,8 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
             runner_version=caps["runner_version"],
             protocol=caps["protocol"],
             backends=[pb.Backend(name=b.name, available=b.available, version=b.version,
-                                 unavailable_reason=b.reason, precisions=b.precisions) for b in caps["backends"]],
+                                 unavailable_reason=b.reason, precisions=b.precisions,
+                                 wider_precisions=b.wider_precisions, emulated_precisions=b.emulated_precisions) for b in caps["backends"]],
             gpus=[pb.Gpu(index=g.index, name=g.name, compute_capability=g.compute_capability,
                          memory_bytes=g.memory_bytes, driver_version=g.driver_version, cuda_version=g.cuda_version)
                   for g in caps["gpus"]],

@@ -23,11 +23,11 @@ Commands:
 
 Options for run:
   --verbose                plain line-by-line progress, runner logs included
-  --on-error <policy>      fail (default): start nothing new after a failure; keep-going: run what does not depend on it
   --state-dir <dir>        where results go (default: .trtpipe in the current folder; or $TRTPIPE_STATE_DIR)
   --python <path>          Python for the local runner (default: .venv/bin/python of trtpipe, then python3)
   --frozen                 fail if precision resolution differs from the committed lockfile
-  --on-error <mode>        fail (default: start nothing new after a failure) or keep-going
+  --on-error <policy>      fail (default): after a failure start nothing new, queued stages included;
+                           keep-going: run everything that does not depend on the failure
   --no-cache               run every stage even if its result is cached
   --stage-timeout <s>      cancel a stage that runs longer than this many seconds
   --baseline <name|run>    compare with a saved baseline (or any run) and apply the pipeline's gates
@@ -41,6 +41,17 @@ Options for validate:
 Options for plan:
   --state-dir <dir>        where past runs and the cache are (default: .trtpipe)
   --json                   the plan as JSON
+
+Options for explain:
+  -a, --all                every node, not only those that do not run as requested
+  --json                   the rows and shares as JSON
+
+Options for lock and search:
+  --state-dir, --python, -v/--verbose as for run; search: --no-cache
+
+Options for cache:
+  prune --all | --older-than <days>   remove every entry, or those older than that (one is required)
+  ls --json                entries as JSON
 
 Options for init:
   -o, --output <file>      where to write the pipeline (default: pipelines/<name>.yaml; never overwritten)

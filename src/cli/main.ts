@@ -47,6 +47,11 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = ExitCode.InvalidInput;
     return;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    // `trtpipe lock --help`: the help, not an "unknown option" from the command's parser.
+    process.stdout.write(HELP);
+    return;
+  }
   const { runCommand } = await import('./run-command.js');
   process.exitCode = await runCommand(() => load().then((m) => m.default), rest);
 }

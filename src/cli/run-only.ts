@@ -15,6 +15,8 @@ export interface RunOnlyOptions {
   python?: string;
   verbose?: boolean;
   useCache?: boolean;
+  /** A committed search result to use instead of searching (cli/committed-search.ts). */
+  searchKeep?: { towards: string; kept: string[] };
 }
 
 /** The result, or the exit code to end with (interrupted, or a stage failed: already reported). */
@@ -31,6 +33,7 @@ export async function runOnly(pipeline: Pipeline, only: (n: StageNode) => boolea
       only,
       writeRun: false,
       useCache: opts.useCache ?? true,
+      ...(opts.searchKeep ? { searchKeep: opts.searchKeep } : {}),
       onEvent: (e) => {
         if (e.type === 'preflight') process.stderr.write(`trtpipe: warning: ${e.finding.cell}: ${e.finding.message}\n`);
         else if (e.type !== 'planned' && e.type !== 'runners-ready') progress.event(e);

@@ -1,5 +1,5 @@
 /** The table `trtpipe run` prints at the end. */
-import { fmt, ms, pct } from '../report/format.js';
+import { fmt, fmtSimilarity, ms, pct } from '../report/format.js';
 import type { CellSummary } from '../report/summary.js';
 
 export function summaryTable(cells: CellSummary[], batches: number[]): string {
@@ -8,7 +8,7 @@ export function summaryTable(cells: CellSummary[], batches: number[]): string {
     c.name,
     c.status,
     pct(c.accuracy.top1),
-    c.accuracy.nonfinite ? `NaN/Inf x${c.accuracy.nonfinite}` : fmt(c.accuracy.cosine, 6),
+    c.accuracy.nonfinite ? `NaN/Inf x${c.accuracy.nonfinite}` : fmtSimilarity(c.accuracy.cosine),
     fmt(c.accuracy.max_abs),
     ...batches.flatMap((b) => [ms(c.latency[String(b)]?.latency_p50_ms), ms(c.latency[String(b)]?.latency_p99_ms)]),
   ]);

@@ -126,7 +126,8 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
       exclude: m.exclude ?? [],
     },
     evaluate: {
-      metrics: raw.evaluate?.metrics ?? DEFAULTS.evaluate.metrics.filter((x) => x !== 'top1' || evaluation.labels !== undefined),
+      // Arg-max metrics only mean something for classifiers: without labels, the error metrics.
+      metrics: raw.evaluate?.metrics ?? DEFAULTS.evaluate.metrics.filter((x) => (x !== 'top1' && x !== 'top1_agreement') || evaluation.labels !== undefined),
       batch: raw.evaluate?.batch ?? evaluation.batch ?? DEFAULTS.evaluate.batch,
       tolerances: tolerances(raw.evaluate?.tolerances),
       outputs: Object.fromEntries(Object.entries(raw.evaluate?.outputs ?? {}).map(([k, v]) => [k, tolerances(v)])),

@@ -149,6 +149,13 @@ function checkMatrix(ctx: SemanticContext, excluded: number[], included: number[
   if (p.matrix.batch && raw.benchmark?.batch && fileOf(['benchmark', 'batch']) === fileOf(['matrix', 'batch'])) {
     ctx.warn(['benchmark', 'batch'], 'ignored', 'ignored: matrix.batch gives each cell its own batch', 'remove one of the two', { key: true });
   }
+  // ONNX Runtime's CPU provider runs fp16 and int8/fp8 graphs computed in fp32, but has no bf16
+  // kernels for most ops: such a build fails; `numerics: emulated` measures bf16 on a CPU.
+  p.targets.forEach((t, i) => {
+    if (t.backend !== 'onnxruntime' || t.numerics !== 'native' || !cells.some((c) => c.target === t.name && c.precision === 'bf16')) return;
+    ctx.warn(['targets', i], 'emulated-only', `bf16 cells on target '${t.name}' will fail to build: ONNX Runtime's CPU provider has no bf16 kernels for most ops (it offers bf16 only emulated)`,
+      `set numerics: emulated on target '${t.name}', or matrix.exclude: [{ precision: bf16, target: ${t.name} }]`);
+  });
   // Cells against their target's declared precisions.
   p.targets.forEach((t, i) => {
     const declared = t.require.precisions;

@@ -14,7 +14,7 @@ export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16', 'int8', 'fp8'] as con
 export type Precision = (typeof PRECISIONS)[number];
 
 export const METRICS = [
-  'cosine', 'max_abs', 'mean_abs', 'rel_p50', 'rel_p90', 'rel_p99', 'rel_max', 'top1_agreement', 'top1', 'nonfinite',
+  'cosine', 'max_abs', 'mean_abs', 'rel_p50', 'rel_p90', 'rel_p99', 'rel_max', 'top1_agreement', 'top1', 'nonfinite', 'nn_agreement',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -29,6 +29,8 @@ void inStep;
 
 /** Precisions that need Q/DQ scales, and so calibration data. */
 export const QUANTIZED: readonly Precision[] = ['int8', 'fp8'];
+/** Every precision narrower than fp32 storage: what "low-precision nodes" count. */
+export const LOWERED: readonly string[] = ['fp16', 'bf16', ...QUANTIZED];
 
 export interface DataSource {
   /** Absolute path of an .npz file keyed by input name. */

@@ -35,12 +35,12 @@ export interface StageGraph {
 /** Bumped when a stage's behaviour changes, so old cache entries stop matching. */
 export const STAGE_VERSIONS: Record<StageName, number> = {
   inspect: 1,
-  reference: 1,
+  reference: 2,
   calibrate: 1,
-  search: 1,
-  transform: 1,
+  search: 2,
+  transform: 2,
   build: 1,
-  evaluate: 1,
+  evaluate: 2,
   benchmark: 1,
 };
 
@@ -69,6 +69,10 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
   const evalData = dataRef(p.data.evaluation, 'eval_data');
   const calibData = p.data.calibration ? dataRef(p.data.calibration, 'calib_data') : undefined;
   const evalParams = { labels: p.data.evaluation.labels, samples: p.data.evaluation.samples };
+  // FLOPs are counted at the declared opt shapes (else at the evaluation data's): only when declared,
+  // so the keys of pipelines without declared shapes do not move.
+  const shapes = declaredShapes(p);
+  const inputShapes = shapes ? { input_shapes: shapes } : {};
 
   for (const cell of cells) {
     const target = p.targets.find((t) => t.name === cell.target)!;
@@ -78,7 +82,7 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
       stage: 'reference',
       target: home,
       inputs: { model, eval_data: evalData },
-      params: { batch: p.evaluate.batch, eval_data: evalParams },
+      params: { batch: p.evaluate.batch, eval_data: evalParams, ...inputShapes },
     }, cell.id);
     // Activation ranges come from the calibration data alone, in their own
     // node, so changing the evaluation data does not invalidate transforms.
@@ -137,6 +141,11 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
           evaluator: search.evaluator,
           batch: p.evaluate.batch,
           eval_data: evalParams,
+          // Candidates are annotated exactly as the transform will annotate them, and run as
+          // this cell's target runs them (ONNX Runtime's optimization level changes numerics).
+          calibration: p.calibration,
+          ...(target.backend === 'onnxruntime' ? { settings: { opt_level: target.build.opt_level, threads: target.build.threads } } : {}),
+          ...inputShapes,
         },
       }, cell.id);
     }
@@ -182,7 +191,7 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
       stage: 'evaluate',
       target: cell.target,
       inputs: { engine, eval_data: evalData, reference: { kind: 'stage', node: 'reference', output: 'reference' } },
-      params: { batch: p.evaluate.batch, eval_data: evalParams, ...runtime },
+      params: { batch: p.evaluate.batch, eval_data: evalParams, ...evaluateMetrics(p), ...runtime },
     }, cell.id);
     add({
       id: `benchmark@${cell.id}`,
@@ -202,6 +211,23 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
     }, cell.id);
   }
   return { cells, nodes };
+}
+
+/**
+ * The metrics the evaluate stage computes: `evaluate.metrics` plus every metric a
+ * tolerance names; per output, the metrics its own tolerances name (nn_agreement
+ * on an embedding output, say).
+ */
+function evaluateMetrics(p: Pipeline): { metrics: string[]; output_metrics?: Record<string, string[]> } {
+  const metrics = [...new Set([...p.evaluate.metrics, ...Object.keys(p.evaluate.tolerances)])].sort();
+  const outputs = Object.entries(p.evaluate.outputs).map(([name, t]) => [name, Object.keys(t).sort()] as const);
+  return { metrics, ...(outputs.length ? { output_metrics: Object.fromEntries(outputs) } : {}) };
+}
+
+/** `model.inputs.<name>.opt` of every input that declares one; undefined when none does. */
+function declaredShapes(p: Pipeline): Record<string, number[]> | undefined {
+  const out = Object.entries(p.model.inputs).filter(([, r]) => r.opt).map(([name, r]) => [name, r.opt!] as const);
+  return out.length ? Object.fromEntries(out) : undefined;
 }
 
 function isQuantized(p: string): boolean {

@@ -10,6 +10,19 @@ export function fmt(v: number | undefined, digits = 4): string {
   return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
 }
 
+/**
+ * A similarity near 1 (cosine, agreement) with enough digits to tell it from 1:
+ * at least `digits`, and two more than the position of the first digit of 1 - v,
+ * so 0.99999993 is never printed as 1. Exactly 1 prints as 1.
+ */
+export function fmtSimilarity(v: number | undefined, digits = 6): string {
+  if (v === undefined || v === null || !Number.isFinite(v)) return fmt(v);
+  const gap = 1 - v;
+  const needed = gap > 0 ? Math.ceil(-Math.log10(gap)) + 2 : digits;
+  const s = v.toFixed(Math.min(15, Math.max(digits, needed)));
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
 export function pct(v: number | undefined): string {
   return v === undefined ? '–' : `${(v * 100).toFixed(2)}%`;
 }

@@ -22,7 +22,7 @@
 import type { Pipeline } from '../config/types.js';
 import type { RunRecord } from '../store/run-record.js';
 import type { CellComparison, DriftNode, RunComparison } from './compare.js';
-import { bytes, fmt, ms, signedPct } from './format.js';
+import { bytes, fmt, fmtSimilarity, ms, signedPct } from './format.js';
 import { MIN_HISTORY_RUNS } from './noise.js';
 
 export type GateConfig = Pipeline['gates'];
@@ -236,7 +236,7 @@ function accuracyVsReference(gate: 'top1' | 'cosine', config: GateConfig, acc: R
     return { against: 'fp32-reference', ...drop('top-1 vs FP32', (acc.reference_top1 - acc.top1) * 100, config.top1!.drop_max, `${pts(acc.reference_top1)} -> ${pts(acc.top1)}`, 'points') };
   }
   if (acc.cosine === undefined) return { status: 'skip', against: 'none', message: 'no cosine metric' };
-  return { against: 'fp32-reference', ...drop('cosine vs FP32', 1 - acc.cosine, config.cosine!.drop_max, `1 -> ${fmt(acc.cosine, 6)}`, '') };
+  return { against: 'fp32-reference', ...drop('cosine vs FP32', 1 - acc.cosine, config.cosine!.drop_max, `1 -> ${fmtSimilarity(acc.cosine)}`, '') };
 }
 
 const pts = (v: number) => `${(v * 100).toFixed(2)}%`;

@@ -6,14 +6,15 @@
  */
 import type { RunRecord } from '../store/run-record.js';
 import type { CellComparison } from './compare.js';
-import { bytes, fmt, ms, pct, signedPct } from './format.js';
+import { bytes, fmt, fmtSimilarity, ms, pct, signedPct } from './format.js';
 import type { GateCheck } from './gates.js';
 import type { HistoryEntry } from './history.js';
 import { provenanceLine } from './markdown.js';
 import { NOISE_Z } from './noise.js';
 import { precisionColor } from './palette.js';
 import { precisionSection } from './precision-section.js';
-import { batchesOf, engineBytes, top1DeltaPoints } from './record-view.js';
+import { batchesOf, engineBytes, top1DeltaPoints, withRealizedCounts } from './record-view.js';
+import { describeLowPrecision } from './summary.js';
 import { accuracyChart, errorPercentileChart, historyTable, latencyCharts } from './run-charts.js';
 import { esc } from './xml.js';
 
@@ -54,12 +55,10 @@ export function renderHtml(record: RunRecord, input: HtmlInput): string {
 
 function summaryTable(record: RunRecord): string {
   const batches = batchesOf(record);
-  const head = ['cell', 'precision', 'target', 'status', 'top-1', 'Δ vs FP32', 'cosine', 'rel p99', ...batches.flatMap((b) => [`p50 b${b}`, `p99 b${b}`]), 'engine', 'low-prec. nodes', 'cached'];
+  const head = ['cell', 'precision', 'target', 'status', 'top-1', 'Δ vs FP32', 'cosine', 'rel p99', ...batches.flatMap((b) => [`p50 b${b}`, `p99 b${b}`]), 'engine', 'low-precision nodes', 'cached'];
   const rows = record.cells.map((c) => {
     const a = c.accuracy;
     const d = top1DeltaPoints(c);
-    const total = Object.entries(c.precisionCounts).filter(([p]) => p !== '-').reduce((s, [, n]) => s + n, 0);
-    const low = Object.entries(c.precisionCounts).filter(([p]) => ['fp16', 'bf16', 'int8', 'fp8'].includes(p)).reduce((s, [, n]) => s + n, 0);
     const cache = c.provenance?.cache;
     const cells = [
       `<th scope="row">${esc(c.name)}</th>`,
@@ -68,11 +67,11 @@ function summaryTable(record: RunRecord): string {
       `<td><span class="status ${esc(c.status)}">${esc(c.status)}</span>${c.failure ? ` <span class="muted" title="${esc(c.failure.message)}">${esc(c.failure.stage)}: ${esc(c.failure.code)}</span>` : ''}</td>`,
       `<td class="n">${pct(a.top1)}</td>`,
       `<td class="n">${d === undefined ? '–' : `${d >= 0 ? '+' : ''}${d.toFixed(2)}`}</td>`,
-      `<td class="n">${fmt(a.cosine, 6)}${a.nonfinite ? ` <b>(${a.nonfinite} NaN/Inf)</b>` : ''}</td>`,
+      `<td class="n">${fmtSimilarity(a.cosine)}${a.nonfinite ? ` <b>(${a.nonfinite} NaN/Inf)</b>` : ''}</td>`,
       `<td class="n">${fmt(a.rel_p99)}</td>`,
       ...batches.flatMap((b) => [`<td class="n">${ms(c.latency[b]?.latency_p50_ms)}</td>`, `<td class="n">${ms(c.latency[b]?.latency_p99_ms)}</td>`]),
       `<td class="n">${bytes(engineBytes(record, c))}</td>`,
-      `<td class="n">${total ? `${low}/${total}` : '–'}</td>`,
+      `<td class="n">${esc(describeLowPrecision(withRealizedCounts(record, c)))}</td>`,
       `<td class="n">${cache ? `${cache.hits}/${cache.stages}` : '–'}</td>`,
     ];
     return `<tr>${cells.join('')}</tr>`;
@@ -151,8 +150,9 @@ figure{margin:0;max-width:100%}figure svg{max-width:100%;height:auto}figcaption{
 details.cell-precision{border:1px solid var(--line);border-radius:6px;margin:8px 0;padding:6px 10px}
 details.cell-precision summary{cursor:pointer}
 .graph-wrap{overflow-x:auto;margin:8px 0}
-table.nodes td.node{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowrap}
-table.nodes td.detail{color:var(--muted);font-size:12px;min-width:22em}
+table.nodes td.node{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
+table.nodes td.detail{color:var(--muted);font-size:12px;min-width:14em}
+.scroll.rows{max-height:80vh;overflow:auto}.scroll.rows thead th{position:sticky;top:0;z-index:1}
 table.nodes tr.diff td{background:#fff8e6}
 table.history td{vertical-align:middle}svg.spark{vertical-align:middle}.spark-last{font-size:12px;margin-left:6px;font-variant-numeric:tabular-nums}
 svg text{font-family:inherit}

@@ -4,7 +4,7 @@
  * it could not be judged, e.g. without a baseline).
  */
 import type { RunRecord } from '../store/run-record.js';
-import { fmt, ms, pct } from './format.js';
+import { fmt, fmtSimilarity, ms, pct } from './format.js';
 import { stagesOfCell } from './record-view.js';
 import { xmlText } from './xml.js';
 
@@ -22,7 +22,7 @@ export function renderJunit(record: RunRecord): string {
   const cells: Case[] = record.cells.map((c) => {
     const seconds = stagesOfCell(record, c).reduce((s, [, st]) => s + (st.seconds ?? 0), 0);
     const lat = Object.entries(c.latency).map(([b, l]) => `b${b} p50 ${ms(l.latency_p50_ms)} p99 ${ms(l.latency_p99_ms)}`).join(', ');
-    const out = `top-1 ${pct(c.accuracy.top1)}, cosine ${fmt(c.accuracy.cosine, 6)}, max abs ${fmt(c.accuracy.max_abs)}${lat ? `; ${lat}` : ''}`;
+    const out = `top-1 ${pct(c.accuracy.top1)}, cosine ${fmtSimilarity(c.accuracy.cosine)}, max abs ${fmt(c.accuracy.max_abs)}${lat ? `; ${lat}` : ''}`;
     const base: Case = { classname: `${p}.cells`, name: c.name, seconds, out };
     if (c.status === 'failed' && c.failure) {
       const f = c.failure;

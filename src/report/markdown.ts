@@ -7,10 +7,10 @@
 import type { RunRecord } from '../store/run-record.js';
 import type { RunComparison } from './compare.js';
 import { topRegressions } from './compare.js';
-import { bytes, fmt, mdTable, ms, pct, signedPct } from './format.js';
+import { bytes, fmt, fmtSimilarity, mdTable, ms, pct, signedPct } from './format.js';
 import type { GateReport } from './gates.js';
-import { batchesOf } from './record-view.js';
-import type { CellSummary } from './summary.js';
+import { batchesOf, withRealizedCounts } from './record-view.js';
+import { describeLowPrecision, type CellSummary } from './summary.js';
 import { describeTolerance } from './tolerances.js';
 
 export interface MarkdownInput {
@@ -62,7 +62,7 @@ export function renderRunMarkdown(record: RunRecord): string {
     pipeline: record.pipeline.name,
     runId: record.id,
     status: record.status,
-    cells: record.cells,
+    cells: record.cells.map((c) => withRealizedCounts(record, c)),
     batches: batchesOf(record).map(Number),
     dataNotes: dataNotesOf(record),
     ...(record.gates ? { gates: record.gates } : {}),
@@ -75,11 +75,14 @@ function summaryTable(r: MarkdownInput): string {
   const header = ['cell', 'precision', 'target', 'top-1', 'cosine', 'max abs err', 'top-1 agree'];
   for (const b of r.batches) header.push(`p50 b${b}`, `p99 b${b}`);
   header.push('low-precision nodes');
+  const nn = r.cells.some((c) => c.accuracy.nn_agreement !== undefined);
+  if (nn) header.splice(7, 0, 'nn agree');
   const rows = r.cells.map((c) => {
     const a = c.accuracy;
-    const row = [c.name, c.precision, c.target, pct(a.top1), fmt(a.cosine, 6), fmt(a.max_abs), pct(a.top1_agreement)];
+    const row = [c.name, c.precision, c.target, pct(a.top1), fmtSimilarity(a.cosine), fmt(a.max_abs), pct(a.top1_agreement)];
+    if (nn) row.push(pct(a.nn_agreement));
     for (const b of r.batches) row.push(ms(c.latency[String(b)]?.latency_p50_ms), ms(c.latency[String(b)]?.latency_p99_ms));
-    row.push(lowShare(c.precisionCounts));
+    row.push(describeLowPrecision(c));
     if (c.status !== 'ok') row[0] = `${c.name} (${c.status})`;
     if (a.nonfinite) row[4] = `${row[4]} (${a.nonfinite} NaN/Inf)`;
     return row;
@@ -111,7 +114,7 @@ function regressionsSection(cmp: RunComparison): string[] {
   const regs = topRegressions(cmp);
   const out = [`## Top regressions vs baseline \`${name}\``, ''];
   if (!regs.length) return [...out, `Nothing got worse beyond the noise band (baseline run \`${cmp.baseline.id}\`).`, ''];
-  const value = (v: number, unit: string) => (unit === 'ms' ? ms(v) : unit === 'points' ? pct(v) : unit === 'bytes' ? bytes(v) : fmt(v, 6));
+  const value = (v: number, unit: string) => (unit === 'ms' ? ms(v) : unit === 'points' ? pct(v) : unit === 'bytes' ? bytes(v) : fmtSimilarity(v));
   const change = (r: (typeof regs)[number]) =>
     r.unit === 'points' ? `${r.change.toFixed(2)} points` : r.unit === 'cosine' ? fmt(r.change, 6) : signedPct(r.change);
   out.push(
@@ -136,13 +139,6 @@ function driftSection(cmp: RunComparison): string[] {
     if (rows.length > LIST_LIMIT) out.push(`… and ${rows.length - LIST_LIMIT} more (report.html has the full table).`, '');
   }
   return out;
-}
-
-function lowShare(counts: Record<string, number>): string {
-  const total = Object.entries(counts).filter(([p]) => p !== '-').reduce((s, [, n]) => s + n, 0);
-  if (!total) return '–';
-  const low = Object.entries(counts).filter(([p]) => ['fp16', 'bf16', 'int8', 'fp8'].includes(p)).reduce((s, [, n]) => s + n, 0);
-  return `${low}/${total}`;
 }
 
 /** The evaluation and calibration data as the reference stages saw them. */

@@ -56,13 +56,14 @@ function cellSection(record: RunRecord, cell: CellSummary, open: boolean): strin
       const realized = r.realized ?? '–';
       const swatch = `<i style="background:${precisionColor(shownPrecision(r))}"></i>`;
       const reason = [r.reason, r.rule !== undefined ? `rule ${r.rule}` : ''].filter(Boolean).join(' ');
-      return `<tr${cls}><td class="node">${esc(r.node)}</td><td>${esc(r.op)}</td><td>${esc(r.requested ?? '–')}</td><td>${esc(r.resolved ?? '–')}</td><td>${swatch}${esc(realized)}</td><td>${esc(reason)}</td><td>${esc(r.realizedReason ?? '')}</td><td class="detail">${esc(r.detail ?? '')}</td></tr>`;
+      // Long node paths break after a '/' instead of widening the table past the page.
+      return `<tr${cls}><td class="node">${esc(r.node).replace(/\//g, '/<wbr>')}</td><td>${esc(r.op)}</td><td>${esc(r.requested ?? '–')}</td><td>${esc(r.resolved ?? '–')}</td><td>${swatch}${esc(realized)}</td><td>${esc(reason)}</td><td>${esc(r.realizedReason ?? '')}</td><td class="detail">${esc(r.detail ?? '')}</td></tr>`;
     })
     .join('');
   const changed = rows.filter(ranDifferently).length;
   const summary = `${esc(cell.name)}: ${rows.length} nodes; resolved ${counts(rows, (r) => r.resolved)}; realized ${counts(rows, (r) => r.realized)}${changed ? `; <b>${changed} ran in another precision</b>` : ''}`;
   const table = rows.length
-    ? `<div class="scroll"><table class="nodes"><thead><tr><th>node</th><th>op</th><th>requested</th><th>resolved</th><th>realized</th><th>lock reason</th><th>backend reason</th><th>detail</th></tr></thead><tbody>${body}</tbody></table></div>`
+    ? `<div class="scroll rows"><table class="nodes"><thead><tr><th>node</th><th>op</th><th>requested</th><th>resolved</th><th>realized</th><th>lock reason</th><th>backend reason</th><th>detail</th></tr></thead><tbody>${body}</tbody></table></div>`
     : '<p class="muted">No lockfile or explain rows for this cell (its transform or build did not complete).</p>';
   return `<details class="cell-precision"${open ? ' open' : ''}><summary>${summary}</summary><div class="graph-wrap">${graph}</div>${table}</details>`;
 }

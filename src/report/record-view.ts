@@ -63,6 +63,12 @@ export function explainRows(record: RunRecord, cell: CellSummary): ExplainRow[] 
   return (buildOf(record, cell)?.details?.explain as ExplainRow[] | undefined) ?? [];
 }
 
+/** Nodes per realized precision (the build's explain); for records written before cells carried them too. */
+export function withRealizedCounts(record: RunRecord, cell: CellSummary): CellSummary {
+  const counts = cell.realizedCounts ?? (buildOf(record, cell)?.details?.realized_counts as Record<string, number> | undefined);
+  return counts ? { ...cell, realizedCounts: counts } : cell;
+}
+
 export function graphNodes(record: RunRecord): GraphNode[] {
   return (record.stages.inspect?.details?.nodes as GraphNode[] | undefined) ?? [];
 }

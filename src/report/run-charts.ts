@@ -4,7 +4,7 @@
  * error percentiles, and history trends per cell.
  */
 import type { RunRecord } from '../store/run-record.js';
-import { fmt, ms, pct } from './format.js';
+import { fmt, fmtSimilarity, ms, pct } from './format.js';
 import { series, type HistoryEntry } from './history.js';
 import { NO_PRECISION_COLOR, PRECISION_ORDER, SERIES_COLORS, precisionColor } from './palette.js';
 import { batchesOf, top1DeltaPoints } from './record-view.js';
@@ -54,23 +54,42 @@ export function latencyCharts(record: RunRecord): string {
     .join('');
 }
 
-/** top-1 change vs the FP32 reference in points; top-1 agreement where there are no labels. */
+/**
+ * Accuracy against the FP32 reference in the metric that fits the model: with
+ * labels, task top-1 change in points; without (embeddings, regressions, where
+ * an arg-max means nothing), 1 - cosine on a log scale.
+ */
 export function accuracyChart(record: RunRecord): string {
   const withLabels = record.cells.some((c) => top1DeltaPoints(c) !== undefined);
+  if (!withLabels) return cosineChart(record);
   const rows = record.cells.map((c) => {
-    const v = withLabels ? top1DeltaPoints(c) : c.accuracy.top1_agreement !== undefined ? (c.accuracy.top1_agreement - 1) * 100 : undefined;
+    const v = top1DeltaPoints(c);
     return {
       label: c.name,
       value: c.status === 'ok' ? v : undefined,
       color: precisionColor(c.precision),
-      text: c.status !== 'ok' ? c.status : v === undefined ? 'not measured' : `${v >= 0 ? '+' : ''}${v.toFixed(2)} pts (${pct(withLabels ? c.accuracy.top1 : c.accuracy.top1_agreement)})`,
+      text: c.status !== 'ok' ? c.status : v === undefined ? 'not measured' : `${v >= 0 ? '+' : ''}${v.toFixed(2)} pts (${pct(c.accuracy.top1)})`,
     };
   });
   const chart = divergingBars({ cls: 'chart-accuracy', label: 'top-1 change against FP32', rows, minSpan: 0.5, format: (v) => `${v > 0 ? '+' : ''}${v.toFixed(2)}` });
-  const caption = withLabels
-    ? 'Task top-1 minus the FP32 reference\'s top-1, in percentage points'
-    : 'top-1 agreement with the FP32 reference minus 100%, in percentage points (no labels)';
-  return `<figure>${chart}<figcaption>${caption}</figcaption></figure>`;
+  return `<figure>${chart}<figcaption>Task top-1 minus the FP32 reference's top-1, in percentage points</figcaption></figure>`;
+}
+
+/** 1 - cosine similarity with the FP32 reference per cell (worst output), log scale. */
+function cosineChart(record: RunRecord): string {
+  const rows = record.cells.map((c) => {
+    const cos = c.accuracy.cosine;
+    const gap = c.status === 'ok' && cos !== undefined && !c.accuracy.nonfinite ? 1 - cos : undefined;
+    return { label: c.name, points: [{ name: `cosine ${fmtSimilarity(cos)}`, value: gap, color: precisionColor(c.precision) }] };
+  });
+  const chart = logRangeChart({
+    cls: 'chart-accuracy',
+    label: '1 - cosine similarity against FP32',
+    rows,
+    legend: [],
+    format: (v) => v.toExponential(0),
+  });
+  return `<figure>${chart}<figcaption>1 − cosine similarity with the FP32 reference (worst output; log scale, smaller is closer). No labels: top-1 does not apply</figcaption></figure>`;
 }
 
 /** rel_p50 / rel_p90 / rel_p99 of the relative error against FP32, per cell, log scale. */
@@ -106,7 +125,7 @@ export function historyTable(record: RunRecord, history: HistoryEntry[]): string
       const title = known.length ? `${c.name} ${label}: ${known.length} runs, min ${format(Math.min(...known))}, max ${format(Math.max(...known))}, now ${last === undefined ? '–' : format(last)}` : `${c.name} ${label}: no data`;
       return `<td>${sparkline(values, { color: known.length ? color : NO_PRECISION_COLOR, title })}<span class="spark-last">${last === undefined ? '–' : esc(format(last))}</span></td>`;
     };
-    return `<tr><th scope="row">${esc(c.name)}</th>${cellFor(p50, `p50 b${batch}`, ms)}${cellFor(top1, 'top-1', pct)}${cellFor(cos, 'cosine', (v) => fmt(v, 6))}</tr>`;
+    return `<tr><th scope="row">${esc(c.name)}</th>${cellFor(p50, `p50 b${batch}`, ms)}${cellFor(top1, 'top-1', pct)}${cellFor(cos, 'cosine', (v) => fmtSimilarity(v))}</tr>`;
   });
   return [
     `<p class="muted">${history.length} runs of ${esc(record.pipeline.name)} from ${esc(first.time.slice(0, 16).replace('T', ' '))} to ${esc(history.at(-1)!.time.slice(0, 16).replace('T', ' '))} UTC (oldest left, this run last).</p>`,

@@ -5,7 +5,7 @@
 import type { Cell } from '../plan/matrix.js';
 import type { StageGraph } from '../plan/graph.js';
 import type { NodeFailure, NodeResult } from '../run/events.js';
-import type { Pipeline } from '../config/types.js';
+import { LOWERED, type Pipeline } from '../config/types.js';
 import { checkEvaluation, type ToleranceResult } from './tolerances.js';
 import type { CellProvenance } from '../store/provenance.js';
 
@@ -20,7 +20,10 @@ export interface CellSummary {
   accuracy: Record<string, number>;
   /** Per batch size: latency_p50_ms, latency_p99_ms, throughput_per_s, ... */
   latency: Record<string, Record<string, number>>;
+  /** Nodes per resolved precision (the lockfile's), '-' for nodes without float math. */
   precisionCounts: Record<string, number>;
+  /** Nodes per precision the backend really ran them in (its explain), '?' where it could not tell. */
+  realizedCounts?: Record<string, number>;
   build: Record<string, unknown>;
   /** evaluate.tolerances checked on this cell's accuracy (empty when none are set). */
   tolerances?: ToleranceResult[];
@@ -65,9 +68,31 @@ function summarizeCell(cell: Cell, o: RunOutcomeView): CellSummary {
     accuracy: evaluate?.metrics ?? {},
     latency,
     precisionCounts: (transform?.details.resolved_counts as Record<string, number> | undefined) ?? {},
+    ...(build?.details.realized_counts ? { realizedCounts: build.details.realized_counts as Record<string, number> } : {}),
     build: build?.details ?? {},
     tolerances: evaluate && o.evaluate
       ? checkEvaluation(o.evaluate, evaluate.metrics, evaluate.details.outputs as Record<string, Record<string, number>> | undefined)
       : [],
   };
+}
+
+/**
+ * How many of a cell's float nodes ran in a low precision (fp16, bf16, int8, fp8),
+ * beside how many the lockfile resolved to one. `ran` is undefined where the
+ * backend explained nothing; the whole is undefined for a cell that did not
+ * complete (what it would have run is not a fact).
+ */
+export function lowPrecisionNodes(c: Pick<CellSummary, 'status' | 'precisionCounts' | 'realizedCounts'>): { ran?: number; resolved: number; total: number } | undefined {
+  if (c.status !== 'ok') return undefined;
+  const total = Object.entries(c.precisionCounts).filter(([p]) => p !== '-').reduce((s, [, n]) => s + n, 0);
+  if (!total) return undefined;
+  const low = (counts: Record<string, number>) => Object.entries(counts).filter(([p]) => LOWERED.includes(p)).reduce((s, [, n]) => s + n, 0);
+  return { ...(c.realizedCounts ? { ran: low(c.realizedCounts) } : {}), resolved: low(c.precisionCounts), total };
+}
+
+/** "10/67 ran (67 resolved)", or "–". */
+export function describeLowPrecision(c: Pick<CellSummary, 'status' | 'precisionCounts' | 'realizedCounts'>): string {
+  const n = lowPrecisionNodes(c);
+  if (!n) return '–';
+  return `${n.ran === undefined ? '?' : n.ran}/${n.total} ran (${n.resolved} resolved)`;
 }

@@ -88,6 +88,8 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
     await pool.start(target);
     for (;;) {
       if (signal.aborted) throw new RunnerCallError('RunStage', status.CANCELLED, 'interrupted');
+      // --on-error fail: a stage still queued for a runner when another failed does not start.
+      if (stopLaunching) throw NOT_STARTED;
       const alive = pool.members(target);
       if (!alive.length) throw lostAll(target);
       const oldest = Math.min(...(tickets.get(target) ?? new Set([ticket])));
@@ -146,8 +148,12 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
         }
         return result;
       } catch (err) {
-        if (!(err instanceof RunnerCallError) || signal.aborted || !(await lost(h, err))) throw err;
-        if (attempt >= retries || !pool.members(node.target).length) throw err;
+        if (!(err instanceof RunnerCallError) || signal.aborted || !(await lost(h, err)) ||
+            attempt >= retries || !pool.members(node.target).length) {
+          // Before the slot is released (finally): a stage queued for it must see the stop.
+          if ((opts.onError ?? 'fail') === 'fail') stopLaunching = true;
+          throw err;
+        }
         opts.onEvent({ type: 'stage-log', node: node.id, level: 'warning', message: `runner ${h.address} lost (${err.message}); retrying (attempt ${attempt + 2})` });
       } finally {
         release(h);
@@ -211,6 +217,11 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
       results.set(node.id, result);
       opts.onEvent({ type: 'stage-done', node: node.id, result });
     } catch (err) {
+      if (err === NOT_STARTED) {
+        skipped.set(node.id, 'an earlier stage failed');
+        opts.onEvent({ type: 'stage-skipped', node: node.id, reason: 'an earlier stage failed' });
+        return;
+      }
       const failure = toFailure(err, signal);
       failures.set(node.id, failure);
       opts.onEvent({ type: 'stage-failed', node: node.id, failure });
@@ -259,6 +270,9 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
 function withParts(outputs: Record<string, ArtifactRef>, parts: Record<string, ArtifactParts>): Record<string, OutputRef> {
   return Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, parts[k]?.parts.length ? { ...o, parts: parts[k]!.parts } : o]));
 }
+
+/** Thrown by `acquire` for a queued stage that must not start after a failure (--on-error fail). */
+const NOT_STARTED = Symbol('not started');
 
 function lostAll(target: string): RunnerCallError {
   return new RunnerCallError('RunStage', status.UNAVAILABLE, `no runner of target '${target}' is left`);

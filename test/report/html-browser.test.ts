@@ -130,6 +130,15 @@ html('12 cells of a 200-node model: every graph and node table renders', async (
     if (!(await s.evaluate((e) => (e.parentElement as HTMLDetailsElement).open))) await s.click();
   }
   assert.is(await page.locator('details.cell-precision[open]').count(), 12);
+  // Nothing is cut off at the right edge: a table wider than its box scrolls, and its
+  // horizontal scrollbar is on screen (a box taller than the window would hide it below).
+  const hidden = await page.evaluate(() => [...document.querySelectorAll('table')].flatMap((t) => {
+    const box = t.parentElement!;
+    const wider = t.getBoundingClientRect().width > box.clientWidth + 1;
+    const scrolls = ['auto', 'scroll'].includes(getComputedStyle(box).overflowX);
+    return wider && (!scrolls || box.getBoundingClientRect().height > window.innerHeight) ? [`table.${t.className}`] : [];
+  }));
+  assert.equal(hidden, []);
   assert.equal(errors, []);
   assert.equal(requests, []);
   await page.close();

@@ -118,3 +118,26 @@ def test_strategy_is_exhaustively_right_on_small_cases():
         for damaging in itertools.combinations(nodes, k):
             evaluate, _ = oracle(set(damaging))
             assert set(search(evaluate, BUDGET, nodes, set(), 100).kept) == set(damaging)
+
+
+@pytest.mark.parametrize("cap", [3, 4, 6, 9])
+def test_a_capped_search_returns_the_best_set_it_verified_and_how_far_from_minimal_it_may_be(cap):
+    damaging = {"n05", "n30"}
+    evaluate, _ = oracle(damaging)
+    out = search(evaluate, BUDGET, NODES, set(), max_evaluations=cap)
+    assert out.exhausted
+    assert BUDGET.holds(evaluate(frozenset(out.kept))) and damaging <= set(out.kept)
+    assert len(out.kept) < len(NODES), "never 'keep everything' once a smaller passing set was seen"
+    # The bound is proven by failing candidates: valid (at most the true minimum) and not empty.
+    assert 1 <= out.at_least <= len(damaging)
+    assert set(out.untried) <= set(out.kept)
+
+
+def test_lower_bound_counts_disjoint_demands():
+    from trtpipe_runner.search.strategy import lower_bound
+
+    c = frozenset(NODES[:6])
+    # Failing: keeping n00..n02 (a node of n03..n05 is needed) and keeping n03..n05 (one of n00..n02 too).
+    assert lower_bound([frozenset(NODES[:3]), frozenset(NODES[3:6])], c) == 2
+    assert lower_bound([frozenset()], c) == 1
+    assert lower_bound([], c) == 0

@@ -11,13 +11,15 @@ import numpy as np
 REL_EPS = 1e-6  # |ref| floor for relative errors, so zeros do not explode them
 
 
-def compare(candidate: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+def compare(candidate: np.ndarray, reference: np.ndarray, top1: bool = True,
+            nearest: bool = False) -> dict[str, float]:
     """Per-output error metrics of `candidate` against `reference`.
 
     Returns cosine similarity (over the flattened output), max/mean absolute
     error, relative error percentiles (p50/p90/p99/max), the count of
-    non-finite candidate values, and top-1 agreement when the output looks like
-    per-class scores (rank >= 2).
+    non-finite candidate values; with `top1`, top-1 agreement where the output
+    looks like per-class scores (rank >= 2); with `nearest`, nearest-neighbour
+    agreement (embeddings).
     """
     cand = np.asarray(candidate, dtype=np.float64)
     ref = np.asarray(reference, dtype=np.float64)
@@ -41,9 +43,26 @@ def compare(candidate: np.ndarray, reference: np.ndarray) -> dict[str, float]:
             rel_p99=float(np.percentile(rel, 99)) if rel.size else 0.0,
             rel_max=float(rel.max()) if rel.size else 0.0,
         )
-    if ref.ndim >= 2 and ref.shape[-1] > 1:
+    if top1 and ref.ndim >= 2 and ref.shape[-1] > 1:
         out["top1_agreement"] = top1_agreement(cand, ref)
+    if nearest and len(ref) > 1:
+        out["nn_agreement"] = nn_agreement(cand, ref) if not nonfinite else 0.0
     return out
+
+
+def nn_agreement(cand: np.ndarray, ref: np.ndarray) -> float:
+    """Share of samples whose nearest neighbour among the other samples (by cosine
+    similarity, each sample's output as one vector) is the same as in the reference:
+    what retrieval with these embeddings would return."""
+
+    def nearest(x: np.ndarray) -> np.ndarray:
+        v = x.reshape(len(x), -1)
+        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-30)
+        sim = v @ v.T
+        np.fill_diagonal(sim, -np.inf)
+        return sim.argmax(axis=1)
+
+    return float((nearest(cand) == nearest(ref)).mean())
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -83,6 +102,7 @@ WORST = {
     "rel_p99": max,
     "rel_max": max,
     "nonfinite": sum,
+    "nn_agreement": min,
 }
 
 

@@ -50,18 +50,22 @@ class GetCapabilitiesRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Backend(_message.Message):
-    __slots__ = ("name", "available", "version", "unavailable_reason", "precisions")
+    __slots__ = ("name", "available", "version", "unavailable_reason", "precisions", "wider_precisions", "emulated_precisions")
     NAME_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     UNAVAILABLE_REASON_FIELD_NUMBER: _ClassVar[int]
     PRECISIONS_FIELD_NUMBER: _ClassVar[int]
+    WIDER_PRECISIONS_FIELD_NUMBER: _ClassVar[int]
+    EMULATED_PRECISIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     available: bool
     version: str
     unavailable_reason: str
     precisions: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, name: _Optional[str] = ..., available: bool = ..., version: _Optional[str] = ..., unavailable_reason: _Optional[str] = ..., precisions: _Optional[_Iterable[str]] = ...) -> None: ...
+    wider_precisions: _containers.RepeatedScalarFieldContainer[str]
+    emulated_precisions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., available: bool = ..., version: _Optional[str] = ..., unavailable_reason: _Optional[str] = ..., precisions: _Optional[_Iterable[str]] = ..., wider_precisions: _Optional[_Iterable[str]] = ..., emulated_precisions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Gpu(_message.Message):
     __slots__ = ("index", "name", "compute_capability", "memory_bytes", "driver_version", "cuda_version")

@@ -33,7 +33,8 @@ def _spec(value_info) -> TensorSpec:
     t = value_info.type.tensor_type
     dims = []
     for d in t.shape.dim:
-        if d.HasField("dim_value"):
+        # Some exporters (Paddle2ONNX) write a dynamic dimension as dim_value -1.
+        if d.HasField("dim_value") and d.dim_value > 0:
             dims.append(int(d.dim_value))
         else:
             dims.append(d.dim_param or "?")

@@ -7,7 +7,11 @@ Order of resolution for every node (documented in docs/precision.md):
 3. safety rules (INIT_OVERFLOW, RANGE_OVERFLOW, ...) move nodes the default
    placed in a low precision back to fp32; nodes a rule pinned are never moved;
 4. what the graph can express: a node whose op has no FP16/BF16 variant at the
-   model's opset, or that states its own output type, stays fp32.
+   model's opset, or that states its own output type, stays fp32;
+5. a precision search's kept nodes (SEARCH_FALLBACK): a node the steps above
+   lowered, that no rule placed, goes back to fp32. Applied last and the same
+   way for every precision, int8/fp8 included, so the search, the lockfile
+   and the run agree (apply_search_keep).
 
 A rule that matches no node is an error naming the closest names/op types.
 """
@@ -16,7 +20,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
@@ -26,7 +30,7 @@ from ..model.tensors import tensor_types
 from ..calibration.ranges import QUANTIZABLE_OPS
 from .op_support import does_float_math, first_opset_supporting, plan_lowering
 from .reduction import all_reduction_depths
-from .types import ELEM_TYPE, NOT_FLOAT, PRECISIONS, QUANTIZED, is_low
+from .types import ELEM_TYPE, LOWERED, NOT_FLOAT, PRECISIONS, QUANTIZED, is_low
 
 FP16_MAX = 65504.0
 
@@ -154,9 +158,6 @@ def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> li
             if node.op_type not in QUANTIZABLE_OPS:
                 d.resolved, d.reason = "fp32", "NOT_QUANTIZABLE"
                 d.detail = f"{requested} applies to {', '.join(QUANTIZABLE_OPS)}; {node.op_type} stays fp32"
-        elif rule is None and node.name in policy.search_keep and requested in ("fp16", "bf16", "int8", "fp8"):
-            d.resolved, d.reason = "fp32", "SEARCH_FALLBACK"
-            d.detail = "kept in fp32 by the precision search to meet the accuracy budget"
         elif is_low(requested):
             _place_low(d, node, types, opset, inits, policy.safety, ranges, pinned=rule is not None,
                        depth=depths.get(node.name))
@@ -175,7 +176,38 @@ def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> li
             f"{listing}{more}. Set precision.opset: {needed} to convert the model first, "
             f"or keep these nodes in fp32 with a rule",
             code="OPSET_TOO_OLD", node=too_old[0][0])
-    return decisions
+    return apply_search_keep(decisions, policy.search_keep)
+
+
+def apply_search_keep(decisions: list[NodeDecision], keep) -> list[NodeDecision]:
+    """The decisions with the search's kept nodes moved back to fp32 (SEARCH_FALLBACK).
+
+    Only a node that resolved to its requested low precision and that no rule
+    placed moves: a rule is the user's decision, and a node the policy already
+    keeps wider keeps its own reason. The search evaluates candidates with this
+    same function, so what it measured is what the transform writes.
+    """
+    keep = set(keep)
+    if not keep:
+        return decisions
+    out = []
+    for d in decisions:
+        if d.node in keep and lowered_by_policy(d):
+            d = replace(d, resolved="fp32", reason="SEARCH_FALLBACK",
+                        detail="kept in fp32 by the precision search to meet the accuracy budget")
+        out.append(d)
+    return out
+
+
+def lowered_by_policy(d: NodeDecision) -> bool:
+    """True for a node the policy's default lowered (what a search may move back to fp32)."""
+    return d.rule is None and d.resolved == d.requested and d.requested in LOWERED
+
+
+def unmatched_search_keep(decisions: list[NodeDecision], keep) -> list[str]:
+    """Kept nodes the search result names that the policy does not lower (a stale result)."""
+    lowered = {d.node for d in decisions if d.reason == "SEARCH_FALLBACK" or lowered_by_policy(d)}
+    return sorted(set(keep) - lowered)
 
 
 def _place_low(d: NodeDecision, node, types, opset, inits, safety: Safety, ranges, pinned: bool,

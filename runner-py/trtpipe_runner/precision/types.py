@@ -6,6 +6,8 @@ from onnx import TensorProto
 PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "int8", "fp8")
 FLOAT_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
 QUANTIZED = ("int8", "fp8")
+# Every precision narrower than fp32 storage: what "low precision" counts.
+LOWERED = ("fp16", "bf16") + QUANTIZED
 NOT_FLOAT = "-"  # lockfile value for nodes that do no floating-point math
 
 # The element type a node computes in for each float precision. TF32 is FP32

@@ -1,11 +1,19 @@
 """The accuracy budget a candidate must meet."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..errors import UserError
 
 KEYS = ("cosine", "top1_agreement", "top1_drop", "max_abs")
+
+
+def similarity(v: float) -> str:
+    """A value near 1 with the digits that tell it from 1 (0.99999993, not 1.000000)."""
+    gap = 1.0 - v
+    digits = max(6, math.ceil(-math.log10(gap)) + 2) if 0 < gap < 1 else 6
+    return f"{v:.{min(15, digits)}f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,7 @@ class Budget:
         if m.get("nonfinite", 0) > 0:
             out.append(f"{int(m['nonfinite'])} NaN/Inf values")
         if self.cosine is not None and not m.get("cosine", 0) >= self.cosine:
-            out.append(f"cosine {m.get('cosine', 0):.6f} < {self.cosine}")
+            out.append(f"cosine {similarity(m.get('cosine', 0))} < {self.cosine}")
         if self.top1_agreement is not None and not m.get("top1_agreement", 0) >= self.top1_agreement:
             out.append(f"top-1 agreement {m.get('top1_agreement', 0):.4f} < {self.top1_agreement}")
         if self.top1_drop is not None and "top1" in m:

@@ -1,16 +1,14 @@
 """Evaluating one candidate: a set of nodes kept in high precision, the rest low.
 
-A candidate is built from the model and the base decisions (the policy with
-the search's low precision as default), the kept nodes moved to FP32, then
-annotated, built with the evaluator backend and run on the evaluation data.
-Results are cached by content (model, data, backend, decisions), in memory
-and in the runner's store, so re-runs and repeated candidates cost nothing.
+A candidate (search/candidate.py: the graph the run builds for a kept set) is
+built with the evaluator backend and run on the evaluation data. Results are cached by content (model, data, backend,
+decisions), in memory and in the runner's store, so re-runs and repeated
+candidates cost nothing.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -19,17 +17,15 @@ from ..backends import get_backend
 from ..cancel import CancelToken
 from ..evaluation.metrics import aggregate, compare, top1_accuracy
 from ..jsonsafe import restore, sanitize
-from ..precision.annotate import annotate, check_annotated
-from ..precision.qdq import insert_qdq
+from ..precision.annotate import check_annotated
+from .candidate import CandidateGraph
 
 
 class CandidateEvaluator:
-    def __init__(self, model, base: list, dataset, reference: dict[str, np.ndarray], backend: str,
+    def __init__(self, graph: CandidateGraph, dataset, reference: dict[str, np.ndarray], backend: str,
                  settings: dict, scratch: Path, cache_dir: Path, identity: str, cancel: CancelToken,
-                 amax: dict[str, float] | None = None, batch: int = 64):
-        self.model = model
-        self.base = base
-        self.by_node = {d.node: d for d in base}
+                 batch: int = 64):
+        self.graph = graph
         self.dataset = dataset
         self.reference = reference
         self.backend = get_backend(backend)
@@ -41,15 +37,10 @@ class CandidateEvaluator:
         self.cache_dir = cache_dir
         self.identity = identity
         self.cancel = cancel
-        self.amax = amax or {}
         self.batch = batch
         self.memo: dict[frozenset, dict[str, float]] = {}
         self.evaluations = 0  # candidates actually built and run (cache misses)
         self.lookups = 0
-
-    def decisions(self, kept: frozenset) -> list:
-        return [replace(d, resolved="fp32", reason="SEARCH_FALLBACK", detail="kept to meet the accuracy budget")
-                if d.node in kept else d for d in self.base]
 
     def __call__(self, kept) -> dict[str, float]:
         """Metrics of the candidate that keeps `kept` in FP32."""
@@ -57,7 +48,7 @@ class CandidateEvaluator:
         self.lookups += 1
         if kept in self.memo:
             return self.memo[kept]
-        decisions = self.decisions(kept)
+        decisions = self.graph.decisions(kept)
         key = hashlib.sha256(json.dumps([self.identity, [(d.node, d.resolved) for d in decisions]]).encode()).hexdigest()
         disk = self.cache_dir / f"{key}.json"
         if disk.is_file():
@@ -74,9 +65,7 @@ class CandidateEvaluator:
         return metrics
 
     def _evaluate(self, decisions: list) -> dict[str, float]:
-        annotated, _ = annotate(self.model, decisions)
-        if any(d.resolved in ("int8", "fp8") for d in decisions):
-            insert_qdq(annotated, decisions, self.amax, True, annotated.opset_import[0].version)
+        annotated = self.graph.annotated(decisions)
         if hasattr(self.backend, "session_from_model"):
             # No session file for a candidate: ONNX Runtime checks the graph as it loads it.
             session = self.backend.session_from_model(annotated, self.settings)

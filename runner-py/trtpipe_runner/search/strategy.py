@@ -3,6 +3,12 @@
 Assumes monotonicity: keeping more nodes in high precision never makes a
 candidate worse. Every set returned was evaluated and met the budget.
 
+When `max_evaluations` runs out, the answer is the smallest set verified so
+far (never "keep everything" while better sets were seen), with a bound on
+how far from minimal it may be: every failing candidate F proves that a
+passing set must keep a node outside F, so k failing candidates whose
+complements are pairwise disjoint prove that at least k nodes are needed.
+
 1. Everything high must meet the budget; otherwise precision is not the
    problem (the FP32 reference and the backend disagree) and the search stops.
 2. Everything low meeting the budget ends the search at once.
@@ -38,6 +44,10 @@ class SearchOutcome:
     sensitivity: dict[str, float] = field(default_factory=dict)
     trace: list[dict] = field(default_factory=list)
     exhausted: bool = False
+    # Fewest nodes any set meeting the budget must keep, proven by the failing candidates.
+    at_least: int = 0
+    # Kept nodes that refinement did not get to try lowering (evaluation cap).
+    untried: list[str] = field(default_factory=list)
 
 
 def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, candidates: list[str],
@@ -45,9 +55,12 @@ def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, ca
     order = {n: i for i, n in enumerate(candidates)}
     trace: list[dict] = []
     calls = 0
+    everything = frozenset(candidates)
+    best = everything  # the smallest set known to meet the budget
+    failing: list[frozenset] = []
 
     def passes(kept: frozenset) -> bool:
-        nonlocal calls
+        nonlocal calls, best
         if calls >= max_evaluations and kept not in _seen:
             raise OutOfEvaluations()
         calls += kept not in _seen
@@ -55,16 +68,19 @@ def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, ca
         m = evaluate(kept)
         misses = budget.misses(m)
         trace.append({"kept": len(kept), "passes": not misses, "misses": misses, "cosine": m.get("cosine")})
+        if misses:
+            failing.append(kept)
+        elif len(kept) < len(best):
+            best = kept
         if progress:
             progress(calls, len(kept), not misses)
         return not misses
 
     _seen: set[frozenset] = set()
-    everything = frozenset(candidates)
     all_high = evaluate(everything)
     if budget.misses(all_high):
         raise UserError(
-            "the budget cannot be met even with every node in fp32 ("
+            "the budget cannot be met even with every candidate node in fp32 ("
             + "; ".join(budget.misses(all_high))
             + "): the backend's fp32 result already differs from the FP32 reference that much, so this is "
             "not a precision problem; check the reference run or loosen the budget", code="BUDGET_UNREACHABLE")
@@ -72,6 +88,8 @@ def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, ca
     blanket = evaluate(frozenset())
     trace.append({"kept": 0, "passes": budget.holds(blanket), "misses": budget.misses(blanket), "cosine": blanket.get("cosine")})
     _seen.add(frozenset())
+    if budget.misses(blanket):
+        failing.append(frozenset())
     prior_set = frozenset(n for n in prior if n in order)
     prior_metrics = evaluate(prior_set) if prior_set else None
     if budget.holds(blanket):
@@ -86,25 +104,43 @@ def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, ca
             kept = set(prior_set) | _find(passes, frozenset(prior_set), rest)
     except OutOfEvaluations:
         exhausted = True
-        kept = set(candidates)  # the only set known to pass
+        kept = set(best)  # the smallest set verified to meet the budget
 
     sensitivity: dict[str, float] = {}
-    if not exhausted:
-        try:
-            for node in sorted(kept, key=lambda n: -order[n]):
-                trial = frozenset(kept - {node})
-                ok = passes(trial)
-                sensitivity[node] = budget.error(evaluate(trial))
-                if ok:
-                    kept.discard(node)
-        except OutOfEvaluations:
-            exhausted = True
+    untried = sorted(kept, key=lambda n: -order[n])
+    try:
+        while untried:
+            node = untried[0]
+            trial = frozenset(kept - {node})
+            ok = passes(trial)
+            sensitivity[node] = budget.error(evaluate(trial))
+            untried.pop(0)
+            if ok:
+                kept.discard(node)
+    except OutOfEvaluations:
+        exhausted = True
     final = frozenset(kept)
     metrics = evaluate(final)
     if budget.misses(metrics):  # cannot happen under monotonicity; never return a failing set
-        kept, metrics = set(candidates), all_high
+        kept, metrics, untried = set(best), evaluate(best), sorted(best, key=order.get)
     return SearchOutcome(sorted(kept, key=order.get), metrics, blanket, all_high, sorted(prior_set, key=order.get),
-                         prior_metrics, sensitivity, trace, exhausted)
+                         prior_metrics, sensitivity, trace, exhausted, lower_bound(failing, everything),
+                         sorted((n for n in untried if n in kept), key=order.get))
+
+
+def lower_bound(failing: list[frozenset], candidates: frozenset) -> int:
+    """Fewest nodes a set meeting the budget must keep, proven by failing sets.
+
+    A failing set F means every passing set keeps a node outside F; failing sets
+    whose complements are pairwise disjoint each demand their own node. Greedy
+    packing, smallest complements first, gives a valid (not always the best) bound.
+    """
+    count, used = 0, set()
+    for comp in sorted({candidates - f for f in failing}, key=len):
+        if comp and not (comp & used):
+            used |= comp
+            count += 1
+    return count
 
 
 def _find(passes, base: frozenset, pool: list[str]) -> set[str]:

@@ -1,4 +1,11 @@
-"""evaluate: accuracy of the built model against the FP32 reference."""
+"""evaluate: accuracy of the built model against the FP32 reference.
+
+Params `metrics` (the pipeline's evaluate.metrics plus those its tolerances
+name) and `output_metrics` ({output: metrics its own tolerances name}) choose
+the metrics that only fit some models: top1_agreement (classifiers) and
+nn_agreement (embeddings); the error metrics are always computed. Without
+`metrics` (older callers) top1_agreement is computed as before.
+"""
 from __future__ import annotations
 
 from ..backends import get_backend
@@ -18,11 +25,14 @@ def run(ctx: StageContext) -> StageOutput:
         got = run_session(session, data, bs, ctx, "evaluating")
     finally:
         session.close()
+    wanted = set(ctx.params.get("metrics") or ["top1_agreement"])
+    per_output_wanted = ctx.params.get("output_metrics") or {}
     per_output = {}
     for name, ref in reference.items():
         if name not in got:
             raise UserError(f"the built model has no output '{name}' that the reference has", code="OUTPUT_MISSING")
-        per_output[name] = compare(got[name], ref)
+        these = wanted | set(per_output_wanted.get(name, []))
+        per_output[name] = compare(got[name], ref, top1="top1_agreement" in these, nearest="nn_agreement" in these)
     out = StageOutput()
     out.metrics = aggregate(per_output)
     first = next(iter(reference))

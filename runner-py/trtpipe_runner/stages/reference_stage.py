@@ -4,7 +4,10 @@ Outputs:
 - `reference`: .npz of every graph output over the evaluation data, the
   baseline every precision is compared against;
 - `ranges`: JSON {tensor: max |value|} over the calibration data for every
-  FP32 tensor in the graph, which the safety rules (data_max) read.
+  FP32 tensor in the graph, which the safety rules (data_max) read;
+- details `node_flops`: FLOPs per node at the shapes the pipeline runs (the
+  declared `input_shapes` opt, else one evaluation sample), for the shares
+  explain and the reports show.
 ONNX Runtime CPU runs with graph optimizations off, so every tensor exists
 and nothing is fused; CPUs have no TF32, so this is IEEE FP32 throughout.
 """
@@ -17,6 +20,7 @@ from ..backends.onnxruntime.session import make_session, ort_version, run_batche
 from ..errors import UserError
 from ..evaluation.metrics import top1_accuracy
 from ..model.external import beside
+from ..model.flops import flop_shapes, node_flops
 from ..model.load import load_model
 from ..model.tensors import graph_inputs, tensor_types
 from .common import batch_size, load_dataset, npz_bytes
@@ -36,6 +40,7 @@ def run(ctx: StageContext) -> StageOutput:
     if ctx.has_input("eval_data"):
         evald = load_dataset(ctx, "eval_data", specs)
         out.details["eval_data"] = evald.summary()
+        out.details["node_flops"] = node_flops(model, flop_shapes(ctx.params.get("input_shapes"), evald))
         with beside(model, model_path, "reference") as source:
             session = make_session(source, opt_level="disable", threads=int(ctx.params.get("threads", 0)))
         nb = -(-evald.count // bs)

@@ -1,36 +1,36 @@
 """search: the fewest nodes to keep in high precision that still meet the budget.
 
-Inputs: model, eval_data, reference (+ ranges for the safety-rule prior,
-+ scales for int8/fp8). Params: policy (default = the precision searched
-towards), budget, max_evaluations, evaluator (onnxruntime: emulated numerics;
-torch: the GPU evaluator), batch. Details: the kept nodes, the rules block to
-paste, evaluations, shares of nodes and FLOPs in low precision, sensitivity.
+Inputs: model, eval_data, reference (+ ranges for the safety rules, + scales
+for int8/fp8). Params: policy (default = the precision searched towards, with
+the pipeline's rules and safety rules), budget, max_evaluations, evaluator
+(onnxruntime: emulated numerics; torch: the GPU evaluator), batch,
+calibration, input_shapes. Details: the kept nodes, the nodes the policy
+already keeps (`fixed`), the rules block to paste, evaluations, shares of
+nodes and FLOPs per precision of the graph the run will build, sensitivity,
+and on an evaluation cap how far from minimal the answer may be.
 """
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 
 
 from ..errors import UserError
-from ..model.flops import node_flops
+from ..model.flops import flop_shapes, node_flops
 from ..model.load import load_model
 from ..model.tensors import graph_inputs
 from ..precision.opset import convert_opset
 from ..precision.policy import parse_policy, resolve
+from ..precision.types import NOT_FLOAT
 from ..search.budget import Budget
+from ..search.candidate import CandidateGraph
 from ..search.evaluator import CandidateEvaluator
 from ..search.strategy import search
 from .common import batch_size, load_dataset, load_npz_artifact
 from .context import StageContext, StageOutput
 
-SAFETY = ("INIT_OVERFLOW", "RANGE_OVERFLOW", "REDUCTION_DEPTH")
-# Ops whose output is exact given their (already rounded) inputs: moving data,
-# selecting or comparing values adds no rounding error of its own, so keeping
-# them in high precision cannot help a budget. They are not search candidates.
-EXACT_OPS = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Split", "Concat", "Gather",
-             "GatherElements", "GatherND", "Slice", "Identity", "Expand", "Tile", "Pad", "DepthToSpace",
-             "SpaceToDepth", "Relu", "MaxPool", "Neg", "Abs", "Max", "Min", "Where", "Dropout"}
+SAFETY_REASONS = ("INIT_OVERFLOW", "RANGE_OVERFLOW", "REDUCTION_DEPTH")
 
 
 def run(ctx: StageContext) -> StageOutput:
@@ -45,18 +45,20 @@ def run(ctx: StageContext) -> StageOutput:
     ranges = None
     if ctx.has_input("ranges"):
         ranges = {k: v["absmax"] for k, v in json.loads(ctx.input_path("ranges").read_text()).items()}
-    # Base: everything the policy allows in low precision, safety rules off; prior: what they keep.
-    unsafe = parse_policy({**policy_params, "safety": {"init_max": None, "data_max": None}})
-    base = resolve(model, unsafe, None)
-    safe = {d.node: d for d in resolve(model, parse_policy(policy_params), ranges)}
-    candidates = [d.node for d in base if d.resolved == towards and d.rule is None and d.op not in EXACT_OPS]
-    prior = {n for n in candidates if safe[n].reason in SAFETY}
+    # The policy exactly as the transform applies it (rules and safety rules): the search
+    # only decides among the nodes that policy lowers, and each candidate is that policy
+    # plus its kept nodes (policy.apply_search_keep), so what it measures is what runs.
+    policy = parse_policy({**policy_params, "search_keep": []})
+    base = resolve(model, policy, ranges)
+    amax = json.loads(ctx.input_path("scales").read_text())["tensors"] if ctx.has_input("scales") else None
+    per_channel = bool((p.get("calibration") or {}).get("per_channel", True))
+    graph = CandidateGraph(model, base, towards, keep_io=policy.io == "keep", amax=amax, per_channel=per_channel)
+    candidates = graph.candidates
     if not candidates:
         raise UserError(f"no node can be lowered to {towards}: nothing to search", code="NOTHING_TO_SEARCH")
     specs = graph_inputs(model)
     data = load_dataset(ctx, "eval_data", specs)
     reference = load_npz_artifact(ctx, "reference")
-    amax = json.loads(ctx.input_path("scales").read_text())["tensors"] if ctx.has_input("scales") else None
     evaluator_name = p.get("evaluator", "auto")
     if evaluator_name == "auto":
         # The GPU evaluator where a GPU and PyTorch are there; ONNX Runtime (emulated) elsewhere.
@@ -66,53 +68,82 @@ def run(ctx: StageContext) -> StageOutput:
     cache_dir = ctx.store.root / "search-cache"
     cache_dir.mkdir(exist_ok=True)
     identity = json.dumps([ctx.inputs.get("model"), ctx.inputs.get("eval_data"), ctx.inputs.get("reference"),
-                           ctx.inputs.get("scales"), evaluator_name, policy_params.get("opset")])
-    evaluate = CandidateEvaluator(model, base, data, reference, evaluator_name, p.get("settings") or {},
-                                  ctx.scratch(), cache_dir, identity, ctx.cancel, amax, batch_size(ctx, specs))
+                           ctx.inputs.get("scales"), evaluator_name, policy_params.get("opset"),
+                           policy.io, per_channel, p.get("settings") or {}])
+    evaluate = CandidateEvaluator(graph, data, reference, evaluator_name, p.get("settings") or {},
+                                  ctx.scratch(), cache_dir, identity, ctx.cancel, batch_size(ctx, specs))
     max_evals = int(p.get("max_evaluations", 64))
-    outcome = search(evaluate, budget, candidates, prior, max_evals,
+    outcome = search(evaluate, budget, candidates, set(), max_evals,
                      progress=lambda n, k, ok: ctx.progress(min(0.95, n / max_evals),
                                                             f"candidate {n}: {k} kept, {'meets' if ok else 'misses'} the budget"))
-    flops = node_flops(model)
-    kept = set(outcome.kept)
-    low_nodes = [d.node for d in base if d.resolved == towards and d.node not in kept]
-    float_nodes = [d.node for d in base if d.resolved != "-"]
-    total_flops = sum(flops.get(n, 0) for n in float_nodes) or 1
+    final = graph.decisions(frozenset(outcome.kept))
+    # What the lockfile will show: the kept candidates and the exact ops that follow them.
+    kept = [d.node for d in final if d.reason == "SEARCH_FALLBACK"]
+    shares = precision_shares(final, node_flops(model, flop_shapes(p.get("input_shapes"), data)))
+    towards_share = shares.get(towards, {"nodes": 0, "flops": 0.0, "node_share": 0.0})
+    # Nodes asking for `towards` that the policy itself keeps wider, by reason (safety rules, no kernel type, ...).
+    fixed = dict(sorted(Counter(d.reason for d in base if d.requested == towards and d.resolved not in (towards, NOT_FLOAT)).items()))
     out = StageOutput()
     out.details = {
         "towards": towards,
         "budget": {k: v for k, v in vars(budget).items() if v is not None},
-        "kept": outcome.kept,
-        "prior": outcome.prior,
+        "kept": kept,
+        "kept_candidates": len(outcome.kept),
         "candidates": len(candidates),
+        "fixed": fixed,
         "evaluations": evaluate.evaluations,
         "lookups": evaluate.lookups,
         "exhausted": outcome.exhausted,
+        "at_least": outcome.at_least,
+        "untried": outcome.untried,
         "metrics": outcome.metrics,
         "blanket_metrics": outcome.blanket,
         "all_high_metrics": outcome.all_high,
-        "prior_metrics": outcome.prior_metrics,
         "sensitivity": outcome.sensitivity,
         "trace": outcome.trace,
-        "low_nodes_share": len(low_nodes) / max(1, len(float_nodes)),
-        "low_flops_share": sum(flops.get(n, 0) for n in low_nodes) / total_flops,
-        "rules_yaml": rules_block(outcome.kept, budget, towards),
+        "shares": shares,
+        "low_nodes_share": towards_share["node_share"],
+        "low_flops_share": towards_share["flops"],
+        "rules_yaml": rules_block(kept, budget, towards, fixed),
         "seconds": time.perf_counter() - t0,
         "evaluator": evaluator_name,
     }
-    out.outputs["result"] = ctx.save_json({"towards": towards, "kept": outcome.kept})
-    out.metrics = {"kept": float(len(outcome.kept)), "evaluations": float(evaluate.evaluations),
+    out.outputs["result"] = ctx.save_json({"towards": towards, "kept": kept})
+    out.metrics = {"kept": float(len(kept)), "evaluations": float(evaluate.evaluations),
                    "low_nodes_share": out.details["low_nodes_share"], "low_flops_share": out.details["low_flops_share"]}
     return out
 
 
-def rules_block(kept: list[str], budget: Budget, towards: str) -> str:
-    """A `precision.rules` entry to paste into the pipeline."""
+def precision_shares(decisions: list, flops: dict[str, int]) -> dict[str, dict[str, float]]:
+    """Per resolved precision: nodes, share of the nodes that do float math, share of their FLOPs.
+
+    Both shares add up to 1 over the precisions (nodes without float math are left out).
+    """
+    float_nodes = [d for d in decisions if d.resolved != NOT_FLOAT]
+    total_flops = sum(flops.get(d.node, 0) for d in float_nodes)
+    nodes = Counter(d.resolved for d in float_nodes)
+    flops_by = Counter()
+    for d in float_nodes:
+        flops_by[d.resolved] += flops.get(d.node, 0)
+    out = {p: {"nodes": n, "node_share": n / len(float_nodes),
+               "flops": flops_by[p] / total_flops if total_flops else 0.0} for p, n in nodes.items()}
+    return dict(sorted(out.items()))
+
+
+def rules_block(kept: list[str], budget: Budget, towards: str, fixed: dict[str, int] | None = None) -> str:
+    """A `precision.rules` entry to paste into the pipeline.
+
+    The search measured the pipeline's policy plus these nodes: the safety rules
+    it ran with keep their own nodes, which the block says rather than repeats.
+    """
+    safety = {r: n for r, n in (fixed or {}).items() if r in SAFETY_REASONS}
+    note = (f"    # measured with the pipeline's safety rules, which keep {sum(safety.values())} more node(s) in fp32 "
+            f"({', '.join(f'{r} {n}' for r, n in safety.items())}): leave them on\n") if safety else ""
     if not kept:
-        return f"# every node meets the budget in {towards}: no rule needed\n"
+        return note + f"    # nothing else needs fp32 to meet the budget in {towards}: no rule needed\n"
     why = ", ".join(f"{k} {v}" for k, v in vars(budget).items() if v is not None)
     names = "\n".join(f'        - "{_glob_escape(n)}"' for n in kept)
-    return (f"    - match:\n        name:\n{names}\n      use: fp32\n"
+    return (f"{note}    - match:\n        name:\n{names}\n      use: fp32\n"
             f"      why: kept by trtpipe search to meet the budget ({why})\n")
 
 

@@ -1,23 +1,23 @@
-"""transform: precision policy (+ activation ranges, + calibration scales) ->
-precision-annotated ONNX model and one lock row per node."""
+"""transform: precision policy (+ activation ranges, + calibration scales,
++ a search result) -> precision-annotated ONNX model and one lock row per node.
+
+FLOPs per node are counted by the reference stage, which knows the shapes the
+evaluation runs at (model/flops.py)."""
 from __future__ import annotations
 
 import json
 from collections import Counter
 
-from ..errors import UserError
-from ..model.flops import node_flops
 from ..model.load import load_model, opset_version
-from ..precision.annotate import annotate, check_annotated
+from ..precision.annotate import check_annotated
+from ..precision.apply import annotated_model
 from ..precision.opset import convert_opset
-from ..precision.policy import parse_policy, resolve
-from ..precision.qdq import insert_qdq
-from ..precision.types import QUANTIZED
+from ..precision.policy import parse_policy, resolve, unmatched_search_keep
+from ..precision.types import LOWERED
 from ..model.external import save_with_external_data
 from ..model.manifest import is_model_manifest
 from .context import Output, StageContext, StageOutput
 
-LOW = ("fp16", "bf16", "int8", "fp8")
 PROTOBUF_LIMIT = 2 << 30  # bytes one serialized message may have
 
 
@@ -44,35 +44,28 @@ def run(ctx: StageContext) -> StageOutput:
         ranges = {k: v["absmax"] for k, v in raw.items()}
     decisions = resolve(model, policy, ranges)
     ctx.progress(0.3, "resolved policy")
-    annotated, counts = annotate(model, decisions, keep_io=policy.io == "keep")
-    if any(d.resolved in QUANTIZED for d in decisions):
-        if not ctx.has_input("scales"):
-            raise UserError("int8/fp8 nodes need calibration: add data.calibration to the pipeline",
-                            code="CALIBRATION_MISSING")
-        scales = json.loads(ctx.input_path("scales").read_text())
-        per_channel = bool((ctx.params.get("calibration") or {}).get("per_channel", True))
-        counts.update(insert_qdq(annotated, decisions, scales["tensors"], per_channel, opset_version(annotated)))
+    out = StageOutput()
+    stale = unmatched_search_keep(decisions, policy.search_keep)
+    if stale:
+        # The search result names nodes this policy does not lower: it was made for another policy.
+        out.diagnostics.append({"level": "warning", "code": "SEARCH_RESULT_STALE", "message":
+                                f"the search result keeps {len(stale)} node(s) the policy does not lower "
+                                f"({', '.join(stale[:4])}{', ...' if len(stale) > 4 else ''}); run the search again"})
+    amax = json.loads(ctx.input_path("scales").read_text())["tensors"] if ctx.has_input("scales") else None
+    per_channel = bool((ctx.params.get("calibration") or {}).get("per_channel", True))
+    annotated, counts = annotated_model(model, decisions, policy.io == "keep", amax, per_channel)
     check_annotated(annotated)
     ctx.progress(0.8, "annotated graph checked")
     annotated.producer_name = "trtpipe"
-    out = StageOutput()
     out.outputs["model"] = save_annotated(ctx, annotated, external=is_model_manifest(ctx.input_path("model")))
     out.details["lock"] = [d.to_json() for d in decisions]
     out.details["inserted"] = counts
     out.details["opset"] = opset_version(annotated)
     resolved = Counter(d.resolved for d in decisions)
     out.details["resolved_counts"] = dict(sorted(resolved.items()))
-    flops = node_flops(model)
-    by_precision: Counter = Counter()
-    for d in decisions:
-        by_precision[d.resolved] += flops.get(d.node, 0)
-    out.details["flops"] = dict(sorted(by_precision.items()))
-    out.details["node_flops"] = {d.node: flops.get(d.node, 0) for d in decisions}
-    total_flops = sum(by_precision.values()) or 1
     float_nodes = sum(n for p, n in resolved.items() if p != "-")
     out.metrics["nodes_float"] = float(float_nodes)
-    out.metrics["nodes_low_precision"] = float(sum(n for p, n in resolved.items() if p in LOW))
-    out.metrics["flops_low_precision_share"] = sum(f for p, f in by_precision.items() if p in LOW) / total_flops
+    out.metrics["nodes_low_precision"] = float(sum(n for p, n in resolved.items() if p in LOWERED))
     out.metrics["casts_inserted"] = float(counts["casts"])
     ctx.progress(1.0, "done")
     return out

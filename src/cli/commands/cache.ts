@@ -1,20 +1,20 @@
 /** `trtpipe cache ls | verify | prune`: inspect and maintain the stage cache. */
 import { rm, stat } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { objectsOf } from '../../run/events.js';
 import { StageCache } from '../../store/cache.js';
 import { stateDir } from '../../store/state-dir.js';
 import { ExitCode } from '../exit-codes.js';
+import { parseOrExplain } from '../parse-args.js';
 import { UserError } from '../user-error.js';
 import { stateRootOf } from '../state-root.js';
 
-const USAGE = 'usage: trtpipe cache ls | verify | prune [--older-than DAYS] [--state-dir DIR]';
+const USAGE = 'usage: trtpipe cache ls | verify | prune (--all | --older-than DAYS) [--state-dir DIR]';
 
 export default async function cache(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOrExplain({
     args: argv,
     allowPositionals: true,
-    options: { 'state-dir': { type: 'string' }, 'older-than': { type: 'string' }, json: { type: 'boolean' } },
+    options: { 'state-dir': { type: 'string' }, 'older-than': { type: 'string' }, all: { type: 'boolean' }, json: { type: 'boolean' } },
   });
   const c = new StageCache(stateDir(stateRootOf(values['state-dir'])).cache);
   switch (positionals[0]) {
@@ -23,7 +23,12 @@ export default async function cache(argv: string[]): Promise<number> {
     case 'verify':
       return verify(c);
     case 'prune':
-      return prune(c, values['older-than']);
+      // Emptying the whole cache costs every stage's rerun: it has to be asked for.
+      if (values.all === undefined && values['older-than'] === undefined) {
+        throw new UserError(`cache prune removes entries: say which, --all (everything) or --older-than DAYS; ${USAGE}`);
+      }
+      if (values.all && values['older-than'] !== undefined) throw new UserError(`cache prune: --all and --older-than exclude each other; ${USAGE}`);
+      return prune(c, values.all ? undefined : values['older-than']);
     default:
       throw new UserError(USAGE);
   }
@@ -72,7 +77,7 @@ async function verify(c: StageCache): Promise<number> {
   return bad.length ? ExitCode.StageFailed : ExitCode.Ok;
 }
 
-/** Removes entries older than N days (default: all) and objects no entry uses. */
+/** Removes entries older than N days (undefined: all) and objects no entry uses. */
 async function prune(c: StageCache, olderThan: string | undefined): Promise<number> {
   const days = olderThan === undefined ? 0 : Number(olderThan);
   if (!(days >= 0)) throw new UserError(`--older-than must be a number of days, not '${olderThan}'`);

@@ -1,30 +1,23 @@
 /** `trtpipe explain [run] [cell]`: what precision each node asked for, got and really ran in. */
-import { parseArgs } from 'node:util';
 import { explainCell, type CellExplain } from '../../report/explain.js';
-import { findRun } from '../../store/runs.js';
+import { readRunRecord, resolveRun } from '../../store/run-ref.js';
+import type { RunRecord } from '../../store/run-record.js';
 import { ExitCode } from '../exit-codes.js';
+import { parseOrExplain } from '../parse-args.js';
 import { UserError } from '../user-error.js';
 import { stateRootOf } from '../state-root.js';
 
+const USAGE = 'usage: trtpipe explain [run] [cell] [--all] [--json] [--state-dir DIR]; <run>: a run id or a unique prefix, latest, a run folder or a run.json (default: latest)';
+
 export default async function explain(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOrExplain({
     args: argv,
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, all: { type: 'boolean', short: 'a' }, json: { type: 'boolean' } },
   });
+  if (positionals.length > 2) throw new UserError(USAGE);
   const stateRoot = stateRootOf(values['state-dir']);
-  let [runRef, cellRef] = positionals.map((p) => p || undefined);
-  let found;
-  try {
-    found = findRun(stateRoot, runRef);
-  } catch (err) {
-    // `trtpipe explain fp16-cpu`: a cell of the newest run.
-    const newest = runRef !== undefined && cellRef === undefined ? findRun(stateRoot) : undefined;
-    if (!newest?.record.cells.some((c) => c.id === runRef || c.name === runRef)) throw err;
-    found = newest;
-    [cellRef, runRef] = [runRef, undefined];
-  }
-  const { record } = found;
+  const { record, cellRef } = await runAndCell(stateRoot, positionals[0] || undefined, positionals[1] || undefined);
   const cells = cellRef ? [cellRef] : record.cells.map((c) => c.id);
   const out: CellExplain[] = [];
   for (const id of cells) {
@@ -40,6 +33,23 @@ export default async function explain(argv: string[]): Promise<number> {
   return ExitCode.Ok;
 }
 
+/**
+ * `explain`, `explain <run>`, `explain <cell>` (a cell of the latest run) and
+ * `explain <run> <cell>`; runs are resolved as `trtpipe report` resolves them.
+ */
+async function runAndCell(stateRoot: string, first?: string, second?: string): Promise<{ record: RunRecord; cellRef?: string }> {
+  if (first === undefined) return { record: await readRunRecord((await resolveRun('latest', stateRoot)).file) };
+  try {
+    return { record: await readRunRecord((await resolveRun(first, stateRoot)).file), ...(second ? { cellRef: second } : {}) };
+  } catch (err) {
+    if (!(err instanceof UserError) || second !== undefined) throw err;
+    const latest = await resolveRun('latest', stateRoot).catch(() => undefined);
+    const record = latest && (await readRunRecord(latest.file));
+    if (!record?.cells.some((c) => c.id === first || c.name === first)) throw err;
+    return { record, cellRef: first };
+  }
+}
+
 function render(e: CellExplain, all: boolean): string {
   // By default only the rows worth reading: nodes not in the requested precision.
   const rows = all ? e.rows : e.rows.filter((r) => r.realized !== r.requested && r.resolved !== '-');
@@ -47,15 +57,15 @@ function render(e: CellExplain, all: boolean): string {
   const table = rows.map((r) => [r.node, r.op, r.requested, r.resolved, r.realized, r.reason]);
   const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...table.map((t) => t[i]!.length))));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  const totalNodes = e.rows.filter((r) => r.resolved !== '-').length;
-  const totalFlops = e.rows.reduce((s, r) => s + r.flops, 0) || 1;
+  const { nodes, flops } = e.total;
   const shareLine = (label: string, s: Record<string, [number, number]>) =>
     `  ${label.padEnd(9)} ${Object.entries(s)
-      .filter(([p]) => p !== '-')
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([p, [n, f]]) => `${p} ${n}/${totalNodes} nodes, ${((100 * f) / totalFlops).toFixed(1)}% FLOPs`)
+      .map(([p, [n, f]]) => `${p === '?' ? '? (fused or not explained)' : p} ${n}/${nodes} nodes, ${flops ? `${((100 * f) / flops).toFixed(1)}%` : '?'} FLOPs`)
       .join('; ')}`;
   const parts = [`${e.cell}`, shareLine('resolved', e.resolvedShare), shareLine('realized', e.realizedShare)];
+  const emulated = e.rows.filter((r) => r.reason.includes('EMULATED')).length;
+  if (emulated) parts.push(`  EMULATED: ${emulated} node(s) computed in fp32 and stored rounded to their type (numerics: emulated): their accuracy is the type's, their speed is not`);
   if (rows.length) {
     parts.push('', line(header), line(widths.map((w) => '-'.repeat(w))), ...table.map(line));
     const details = rows.filter((r) => r.reason.startsWith('NO_KERNEL') || r.reason.includes('OVERFLOW')).slice(0, 3);

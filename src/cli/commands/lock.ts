@@ -1,26 +1,30 @@
 /** `trtpipe lock <pipeline.yaml>`: resolve every precision of the matrix and write <pipeline>.lock.json. */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { modelIdentity } from '../../run/model-files.js';
 import { diffLock, lockPath, readLockfile, relativeModelPath, writeLockfile, type Lockfile, type LockRow } from '../../store/lockfile.js';
+import { committedSearch } from '../committed-search.js';
 import { ExitCode } from '../exit-codes.js';
+import { parseOrExplain } from '../parse-args.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { runOnly } from '../run-only.js';
 import { UserError } from '../user-error.js';
 import { stateRootOf } from '../state-root.js';
 
 export default async function lock(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOrExplain({
     args: argv,
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
   });
   if (positionals.length !== 1) throw new UserError('usage: trtpipe lock <pipeline.yaml>');
   const pipeline = await loadOrExit(positionals[0]!);
+  // The lock records what `run` resolves, so it applies the same committed search result.
+  const searchKeep = await committedSearch(pipeline, { warn: (l) => process.stderr.write(`${l}\n`) });
   const ran = await runOnly(pipeline, (n) => n.stage === 'transform', {
     stateRoot: stateRootOf(values['state-dir']),
     python: values.python,
     verbose: Boolean(values.verbose),
+    ...(searchKeep ? { searchKeep } : {}),
   });
   if (typeof ran === 'number') return ran;
   const { record } = ran;

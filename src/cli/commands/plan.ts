@@ -20,6 +20,7 @@ import { cacheDir, isCached } from '../../store/cache-lookup.js';
 import { hashFile } from '../../store/hash-file.js';
 import { lastRunners, type PastRunner } from '../../store/run-history.js';
 import { stateDir } from '../../store/state-dir.js';
+import { committedSearch } from '../committed-search.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { UserError } from '../user-error.js';
@@ -39,7 +40,8 @@ export default async function plan(argv: string[]): Promise<number> {
   const file = positionals[0]!;
   const p = await loadOrExit(file);
   const stateRoot = stateRootOf(values['state-dir']);
-  const graph = buildGraph(p, expandMatrix(p));
+  const searchKeep = await committedSearch(p, { warn: (l) => process.stderr.write(`${l}\n`) });
+  const graph = buildGraph(p, expandMatrix(p), searchKeep ? { searchKeep } : {});
 
   const fileHashes = new Map<string, string>();
   const paths = new Set(graph.nodes.flatMap((n) => Object.values(n.inputs).flatMap((i) => (i.kind === 'file' ? [i.path] : []))));

@@ -3,17 +3,17 @@
  * what it can do; with --hold, whether a stage silent for that long survives the way to each.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { GetCapabilitiesResponse } from '../../gen/trtpipe/runner/v1/runner.js';
 import { RunnerPool } from '../../run/runner-pool.js';
 import { ExitCode } from '../exit-codes.js';
 import { describeHold, holdEach, type HoldOutcome } from '../hold-check.js';
+import { parseOrExplain } from '../parse-args.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { UserError } from '../user-error.js';
 import { stateRootOf } from '../state-root.js';
 
 export default async function runners(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOrExplain({
     args: argv,
     allowPositionals: true,
     options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' }, python: { type: 'string' }, hold: { type: 'string' } },
@@ -58,6 +58,15 @@ function holdOf(held: HoldOutcome[], address: string): { hold?: Omit<HoldOutcome
   return { hold: rest };
 }
 
+/** Native precisions apart from those computed wider and those only emulated (numerics: emulated). */
+export function precisionSupport(b: Pick<GetCapabilitiesResponse['backends'][number], 'precisions' | 'widerPrecisions' | 'emulatedPrecisions'>): string[] {
+  return [
+    `native: ${b.precisions.join(' ') || 'none'}`,
+    ...(b.widerPrecisions.length ? [`computed in fp32: ${b.widerPrecisions.join(' ')}`] : []),
+    ...(b.emulatedPrecisions.length ? [`with numerics: emulated: ${b.emulatedPrecisions.join(' ')}`] : []),
+  ];
+}
+
 function describe(target: string, address: string, c: GetCapabilitiesResponse): string {
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
   const lines = [
@@ -66,7 +75,7 @@ function describe(target: string, address: string, c: GetCapabilitiesResponse): 
   for (const g of c.gpus) lines.push(`  gpu ${g.index}: ${g.name}, compute capability ${g.computeCapability}, ${gib(g.memoryBytes)}, driver ${g.driverVersion}${g.cudaVersion ? `, CUDA ${g.cudaVersion}` : ''}`);
   if (!c.gpus.length) lines.push('  no GPU');
   for (const b of c.backends) {
-    lines.push(`  ${b.name.padEnd(12)} ${b.available ? `${b.version.padEnd(10)} ${b.precisions.join(' ')}` : `unavailable: ${b.unavailableReason}`}`);
+    lines.push(`  ${b.name.padEnd(12)} ${b.available ? `${b.version.padEnd(10)} ${precisionSupport(b).join('; ')}` : `unavailable: ${b.unavailableReason}`}`);
   }
   const v = Object.entries(c.versions).map(([k, x]) => `${k} ${x}`).join(', ');
   if (v) lines.push(`  versions: ${v}`);

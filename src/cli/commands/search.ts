@@ -1,21 +1,23 @@
 /**
  * `trtpipe search <pipeline.yaml>`: run the accuracy-budgeted precision search
  * on its own and write `<pipeline>.search.json` (commit it: `trtpipe run`
- * then uses it without searching again). Prints the kept nodes and a rules
- * block to paste into the pipeline instead, if preferred.
+ * and `trtpipe lock` then use it without searching again). Prints the kept
+ * nodes, the shares of the graph the run will build, and a rules block to
+ * paste into the pipeline instead, if preferred.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { modelIdentity } from '../../run/model-files.js';
-import { SEARCH_SCHEMA, searchResultPath, writeSearchResult, type SearchResult } from '../../store/search-result.js';
+import { fmtSimilarity } from '../../report/format.js';
+import { SEARCH_SCHEMA, searchPolicySha, searchResultPath, writeSearchResult, type SearchResult } from '../../store/search-result.js';
 import { ExitCode } from '../exit-codes.js';
+import { parseOrExplain } from '../parse-args.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { runOnly } from '../run-only.js';
 import { UserError } from '../user-error.js';
 import { stateRootOf } from '../state-root.js';
 
 export default async function search(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseOrExplain({
     args: argv,
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' }, 'no-cache': { type: 'boolean' } },
@@ -35,35 +37,77 @@ export default async function search(argv: string[]): Promise<number> {
   });
   if (typeof ran === 'number') return ran;
   const { record } = ran;
-  const d = record.stages.search!.details as Record<string, unknown>;
+  const d = record.stages.search!.details as unknown as SearchDetails;
   const result: SearchResult = {
     schema: SEARCH_SCHEMA,
     pipeline: pipeline.name,
     model: { sha256: await modelIdentity(pipeline.model.path) },
-    towards: d.towards as string,
-    budget: d.budget as Record<string, number>,
-    kept: d.kept as string[],
-    evaluations: d.evaluations as number,
-    low_nodes_share: d.low_nodes_share as number,
-    low_flops_share: d.low_flops_share as number,
-    sensitivity: d.sensitivity as Record<string, number>,
-    rules_yaml: d.rules_yaml as string,
+    policy: { sha256: searchPolicySha(pipeline) },
+    towards: d.towards,
+    budget: d.budget,
+    kept: d.kept,
+    evaluations: d.evaluations,
+    low_nodes_share: d.low_nodes_share,
+    low_flops_share: d.low_flops_share,
+    shares: d.shares,
+    ...(d.exhausted ? { capped: { at_least: d.at_least, untried: d.untried } } : {}),
+    sensitivity: d.sensitivity,
+    rules_yaml: d.rules_yaml,
   };
   const file = searchResultPath(pipeline.file, cfg.result);
   await writeSearchResult(file, result);
-  const m = d.metrics as Record<string, number>;
-  const blanket = d.blanket_metrics as Record<string, number>;
-  const out = [
-    `search towards ${result.towards}, budget ${Object.entries(result.budget).map(([k, v]) => `${k} ${v}`).join(', ')} (evaluator: ${String(d.evaluator)})`,
-    `  everything ${result.towards}: cosine ${blanket.cosine!.toFixed(6)}${blanket.nonfinite ? `, ${blanket.nonfinite} NaN/Inf` : ''}: ${(d.trace as { passes: boolean }[])[0]?.passes ? 'meets the budget' : 'misses the budget'}`,
-    `  kept in fp32: ${result.kept.length} of ${String(d.candidates)} candidate nodes${d.exhausted ? ' (evaluation cap reached: the set meets the budget but may not be minimal)' : ''}`,
-    ...result.kept.map((n) => `    ${n}${result.sensitivity[n] !== undefined ? `   (cosine loss if lowered: ${result.sensitivity[n]!.toExponential(2)})` : ''}`),
-    `  result: cosine ${m.cosine!.toFixed(6)}; ${(100 * result.low_nodes_share).toFixed(0)}% of nodes and ${(100 * result.low_flops_share).toFixed(1)}% of FLOPs in ${result.towards}`,
-    `  ${result.evaluations} candidate evaluations (${String(d.lookups)} lookups), ${(d.seconds as number).toFixed(1)} s`,
-    `wrote ${path.relative(process.cwd(), file) || file}: commit it, and \`trtpipe run\` uses it without searching again.`,
+  process.stdout.write(`${describeSearch(d, cfg.max_evaluations).join('\n')}\n${[
+    `wrote ${path.relative(process.cwd(), file) || file}: commit it, and \`trtpipe run\` and \`trtpipe lock\` use it without searching again.`,
     'Or paste this into precision.rules instead:',
     result.rules_yaml,
-  ];
-  process.stdout.write(`${out.join('\n')}\n`);
+  ].join('\n')}\n`);
   return ExitCode.Ok;
+}
+
+/** What the search stage reports (runner-py/trtpipe_runner/stages/search_stage.py). */
+interface SearchDetails {
+  towards: string;
+  budget: Record<string, number>;
+  kept: string[];
+  kept_candidates: number;
+  candidates: number;
+  fixed: Record<string, number>;
+  evaluations: number;
+  lookups: number;
+  exhausted: boolean;
+  at_least: number;
+  untried: string[];
+  metrics: Record<string, number>;
+  blanket_metrics: Record<string, number>;
+  trace: { passes: boolean }[];
+  sensitivity: Record<string, number>;
+  shares: Record<string, { nodes: number; node_share: number; flops: number }>;
+  low_nodes_share: number;
+  low_flops_share: number;
+  rules_yaml: string;
+  seconds: number;
+  evaluator: string;
+}
+
+function describeSearch(d: SearchDetails, cap: number): string[] {
+  const cos = (m: Record<string, number>) => `cosine ${fmtSimilarity(m.cosine)}${m.nonfinite ? `, ${m.nonfinite} NaN/Inf` : ''}`;
+  const fixed = Object.entries(d.fixed ?? {});
+  const totalNodes = Object.values(d.shares).reduce((s, x) => s + x.nodes, 0);
+  const out = [
+    `search towards ${d.towards}, budget ${Object.entries(d.budget).map(([k, v]) => `${k} ${v}`).join(', ')} (evaluator: ${d.evaluator})`,
+    `  every candidate in ${d.towards}: ${cos(d.blanket_metrics)}: ${d.trace[0]?.passes ? 'meets the budget' : 'misses the budget'}`,
+    ...(fixed.length ? [`  the policy itself keeps ${fixed.reduce((s, [, n]) => s + n, 0)} more node(s) out of ${d.towards} (${fixed.map(([r, n]) => `${r} ${n}`).join(', ')}); they are not candidates`] : []),
+    `  kept in fp32: ${d.kept_candidates} of ${d.candidates} candidate nodes${d.kept.length > d.kept_candidates ? ` (and ${d.kept.length - d.kept_candidates} node(s) that only move their values: they follow them)` : ''}`,
+    ...d.kept.map((n) => `    ${n}${d.sensitivity[n] !== undefined ? `   (cosine loss if lowered: ${d.sensitivity[n]!.toExponential(2)})` : ''}`),
+  ];
+  if (d.exhausted) {
+    out.push(`  evaluation cap (${cap}) reached: this set meets the budget but may not be minimal; a minimal set keeps at least ${d.at_least} node(s)` +
+      `${d.untried.length ? `, and ${d.untried.length} of the kept nodes were not tried in ${d.towards} again` : ''} (raise precision.search.max_evaluations to get closer)`);
+  }
+  out.push(
+    `  result: ${cos(d.metrics)}`,
+    `  what the run builds: ${Object.entries(d.shares).map(([p, x]) => `${p} ${x.nodes}/${totalNodes} nodes (${(100 * x.node_share).toFixed(1)}%), ${(100 * x.flops).toFixed(1)}% of FLOPs`).join('; ')}`,
+    `  ${d.evaluations} candidate evaluations (${d.lookups} lookups), ${d.seconds.toFixed(1)} s`,
+  );
+  return out;
 }

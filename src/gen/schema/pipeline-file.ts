@@ -17,7 +17,7 @@ export type Dims = number[];
 export type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16' | 'int8' | 'fp8';
 export type StringOrList = string | string[];
 /**
- * cosine, max_abs, mean_abs, rel_p50/p90/p99/max (relative error percentiles), top1_agreement (with FP32), top1 (task accuracy; needs labels), nonfinite (NaN/Inf count).
+ * cosine, max_abs, mean_abs, rel_p50/p90/p99/max (relative error percentiles), top1_agreement (arg-max agrees with FP32: for classifiers), top1 (task accuracy; needs labels), nonfinite (NaN/Inf count), nn_agreement (each sample's nearest neighbour among the others, by cosine, is the FP32 output's: for embeddings).
  */
 export type Metric =
   | 'cosine'
@@ -29,7 +29,8 @@ export type Metric =
   | 'rel_max'
   | 'top1_agreement'
   | 'top1'
-  | 'nonfinite';
+  | 'nonfinite'
+  | 'nn_agreement';
 export type PercentOrNumber = number | string;
 
 /**
@@ -390,7 +391,7 @@ export interface MatrixCell {
  */
 export interface Evaluate {
   /**
-   * Metrics to compute (default: all; top1 only with labels).
+   * Metrics to compute (default: cosine, max_abs, mean_abs, rel_p99, nonfinite, and with labels top1 and top1_agreement; nn_agreement only when asked for here or in a tolerance).
    */
   metrics?: Metric[];
   /**

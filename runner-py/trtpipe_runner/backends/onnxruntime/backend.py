@@ -86,35 +86,28 @@ class OnnxRuntimeBackend(Backend):
         else:
             data = save_with_external_data(model, scratch / "source" / "model.onnx") if model is not None else model_path
         keep_external = "session.onnx.data" if external else None
-        try:
-            make_session(data, opt_level=save_level, optimized_out=out, threads=int(settings.get("threads", 0)),
-                         external_initializers=keep_external)
-        except UserError as exc:
-            # ONNX Runtime's fusions (LayerNormFusion, ...) can fuse a chain
-            # that is half FP32, half FP16 into one node with mismatched types
-            # and then reject their own graph. Build without them, and say so.
-            if exc.code != "BACKEND_LOAD_FAILED" or "Fusion" not in exc.message or save_level == "disable":
-                raise
-            if log:
-                log(f"ONNX Runtime's optimizer broke this mixed-precision graph ({exc.message}); "
-                    "building with graph optimizations off instead", "warning")
-            details["opt_level_fallback"] = {"from": opt_level, "to": "disable", "because": exc.message}
-            save_level = opt_level = "disable"
-            make_session(data, opt_level=save_level, optimized_out=out, threads=int(settings.get("threads", 0)),
-                         external_initializers=keep_external)
+        _, save_level, fallback = _session(data, save_level, log, optimized_out=out, threads=int(settings.get("threads", 0)),
+                                           external_initializers=keep_external)
+        if fallback:
+            details["opt_level_fallback"] = {"from": opt_level, "to": "disable", "because": fallback}
+            opt_level = "disable"
         details["saved_level"] = save_level
         _stamp_runtime_level(out, opt_level)
         return BuildOutput(out, "application/onnx", details, metrics)
 
     def session_from_model(self, model, settings: dict[str, Any]) -> Session:
         """An in-memory session for a model (no session file): the search's many
-        candidate evaluations. Emulates low precision when settings ask for it."""
+        candidate evaluations. Emulates low precision when settings ask for it, and
+        optimizes as a build with these settings would (ONNX Runtime's graph
+        optimizations change numerics: float8 Q/DQ graphs differ between the basic
+        and the extended level), so a candidate measures what the run will."""
         from ...precision.emulate import emulate_low_precision
 
         if settings.get("numerics") == "emulated":
             model, _ = emulate_low_precision(model)
-        return OrtSession(make_session(model.SerializeToString(), opt_level=settings.get("opt_level", "basic"),
-                                       threads=int(settings.get("threads", 0))))
+        session, _, _ = _session(model.SerializeToString(), settings.get("opt_level", "all"), None,
+                                 threads=int(settings.get("threads", 0)))
+        return OrtSession(session)
 
     def load(self, engine_path: Path, settings: dict[str, Any]) -> Session:
         level = _runtime_level(engine_path, settings.get("opt_level", "all"))
@@ -129,6 +122,22 @@ class OnnxRuntimeBackend(Backend):
 
 
 RUNTIME_LEVEL_KEY = "trtpipe.onnxruntime.max_opt_level"
+
+
+def _session(data: bytes, level: str, log, **kwargs):
+    """(session, level used, why optimizations were turned off or ""): ONNX Runtime's
+    fusions (LayerNormFusion, ...) can fuse a chain that is half FP32, half FP16 into
+    one node with mismatched types and then reject their own graph; build without
+    them then, and say so."""
+    try:
+        return make_session(data, opt_level=level, **kwargs), level, ""
+    except UserError as exc:
+        if exc.code != "BACKEND_LOAD_FAILED" or "Fusion" not in exc.message or level == "disable":
+            raise
+        if log:
+            log(f"ONNX Runtime's optimizer broke this mixed-precision graph ({exc.message}); "
+                "building with graph optimizations off instead", "warning")
+        return make_session(data, opt_level="disable", **kwargs), "disable", exc.message
 
 
 def _stamp_runtime_level(path: Path, level: str) -> None:

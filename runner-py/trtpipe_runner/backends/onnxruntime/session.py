@@ -62,8 +62,11 @@ def _session_error(exc: Exception) -> Exception:
     if m:
         op, version, node = m.groups()
         return UserError(
-            f"ONNX Runtime (CPU) has no kernel for {op} (opset {version}) in the types node '{node}' uses; "
-            "keep this node in a precision the backend supports (a precision rule) or use another backend",
+            f"ONNX Runtime (CPU) has no kernel for {op} (opset {version}) in the types node '{node}' uses. "
+            "To measure this precision's accuracy on a CPU, "
+            "set `numerics: emulated` on the target (computes in fp32, rounds every tensor to its type); "
+            f"to run the rest natively, keep these nodes in fp32 with a rule "
+            f"`{{ match: {{ op: [{op}] }}, use: fp32 }}`; or use a GPU backend (tensorrt, torch)",
             code="NO_KERNEL_ON_BACKEND",
             node=node,
         )

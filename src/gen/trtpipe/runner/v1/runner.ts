@@ -160,8 +160,15 @@ export interface Backend {
   version: string;
   /** e.g. "tensorrt: not installed" */
   unavailableReason: string;
-  /** precisions it can build/run here */
+  /** precisions it builds and computes in their own type here (native) */
   precisions: string[];
+  /**
+   * Precisions it builds but computes in a wider type (ONNX Runtime's CPU provider runs fp16 and
+   * Q/DQ int8/fp8 graphs in fp32): accuracy and speed measured there are the wider type's.
+   */
+  widerPrecisions: string[];
+  /** Precisions it offers with `numerics: emulated`: fp32 math, every tensor rounded to the type. */
+  emulatedPrecisions: string[];
 }
 
 export interface Gpu {
@@ -566,7 +573,15 @@ export const GetCapabilitiesRequest: MessageFns<GetCapabilitiesRequest> = {
 };
 
 function createBaseBackend(): Backend {
-  return { name: "", available: false, version: "", unavailableReason: "", precisions: [] };
+  return {
+    name: "",
+    available: false,
+    version: "",
+    unavailableReason: "",
+    precisions: [],
+    widerPrecisions: [],
+    emulatedPrecisions: [],
+  };
 }
 
 export const Backend: MessageFns<Backend> = {
@@ -585,6 +600,12 @@ export const Backend: MessageFns<Backend> = {
     }
     for (const v of message.precisions) {
       writer.uint32(42).string(v!);
+    }
+    for (const v of message.widerPrecisions) {
+      writer.uint32(50).string(v!);
+    }
+    for (const v of message.emulatedPrecisions) {
+      writer.uint32(58).string(v!);
     }
     return writer;
   },
@@ -642,6 +663,22 @@ export const Backend: MessageFns<Backend> = {
             message.precisions.push(reader.string());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.widerPrecisions.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.emulatedPrecisions.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -667,6 +704,16 @@ export const Backend: MessageFns<Backend> = {
       precisions: globalThis.Array.isArray(object?.precisions)
         ? object.precisions.map((e: any) => globalThis.String(e))
         : [],
+      widerPrecisions: globalThis.Array.isArray(object?.widerPrecisions)
+        ? object.widerPrecisions.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.wider_precisions)
+        ? object.wider_precisions.map((e: any) => globalThis.String(e))
+        : [],
+      emulatedPrecisions: globalThis.Array.isArray(object?.emulatedPrecisions)
+        ? object.emulatedPrecisions.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.emulated_precisions)
+        ? object.emulated_precisions.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -687,6 +734,12 @@ export const Backend: MessageFns<Backend> = {
     if (message.precisions?.length) {
       obj.precisions = message.precisions;
     }
+    if (message.widerPrecisions?.length) {
+      obj.widerPrecisions = message.widerPrecisions;
+    }
+    if (message.emulatedPrecisions?.length) {
+      obj.emulatedPrecisions = message.emulatedPrecisions;
+    }
     return obj;
   },
 
@@ -700,6 +753,8 @@ export const Backend: MessageFns<Backend> = {
     message.version = object.version ?? "";
     message.unavailableReason = object.unavailableReason ?? "";
     message.precisions = object.precisions?.map((e) => e) || [];
+    message.widerPrecisions = object.widerPrecisions?.map((e) => e) || [];
+    message.emulatedPrecisions = object.emulatedPrecisions?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,35 @@
+"""From decisions to the precision-annotated graph: the one path every caller takes.
+
+The transform stage writes this graph and the precision search evaluates it
+for every candidate; both call `annotated_model`, so the search measures the
+graph the run builds (same I/O handling, same Q/DQ placement and scales).
+"""
+from __future__ import annotations
+
+import onnx
+
+from ..errors import UserError
+from ..model.load import opset_version
+from .annotate import annotate
+from .qdq import insert_qdq
+from .types import QUANTIZED
+
+
+def annotated_model(model: onnx.ModelProto, decisions: list, keep_io: bool,
+                    amax: dict[str, float] | None, per_channel: bool) -> tuple[onnx.ModelProto, dict]:
+    """The annotated copy of `model` and counts of what was inserted.
+
+    Args:
+        model: the FP32 model (already converted to the policy's opset).
+        decisions: one NodeDecision per node (policy.resolve).
+        keep_io: graph inputs and outputs stay FP32 (`precision.io: keep`).
+        amax: calibration thresholds per tensor (the calibrate stage), for int8/fp8 nodes.
+        per_channel: weights quantized per output channel (`calibration.per_channel`).
+    """
+    annotated, counts = annotate(model, decisions, keep_io=keep_io)
+    if any(d.resolved in QUANTIZED for d in decisions):
+        if amax is None:
+            raise UserError("int8/fp8 nodes need calibration: add data.calibration to the pipeline",
+                            code="CALIBRATION_MISSING")
+        counts.update(insert_qdq(annotated, decisions, amax, per_channel, opset_version(annotated)))
+    return annotated, counts
