@@ -116,7 +116,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
           }
         : {}),
     },
-    calibration: { ...DEFAULTS.calibration, ...(raw.calibration ?? {}) },
+    calibration: normalizeCalibration(raw.calibration),
     targets,
     matrix: {
       precision: m.precision ?? [defaultPrecision],
@@ -137,4 +137,10 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
       ...(drift !== undefined ? { precision_drift: { allow: drift.allow ?? DEFAULTS.gates.precision_drift.allow } } : {}),
     }))(raw.gates ?? {}),
   };
+}
+
+function normalizeCalibration(raw: File.PipelineFile['calibration']): Pipeline['calibration'] {
+  const { smoothing, ...rest } = raw ?? {};
+  // smoothing only when given, so the stage keys of pipelines without it stay as they were.
+  return { ...DEFAULTS.calibration, ...rest, ...(smoothing !== undefined ? { smoothing: { alpha: smoothing.alpha ?? 0.5 } } : {}) };
 }

@@ -14,7 +14,7 @@ export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16', 'int8', 'fp8'] as con
 export type Precision = (typeof PRECISIONS)[number];
 
 export const METRICS = [
-  'cosine', 'max_abs', 'mean_abs', 'rel_p50', 'rel_p90', 'rel_p99', 'rel_max', 'top1_agreement', 'top1', 'nonfinite',
+  'cosine', 'max_abs', 'mean_abs', 'rel_p50', 'rel_p90', 'rel_p99', 'rel_max', 'top1_agreement', 'nn_agreement', 'top1', 'nonfinite',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -107,7 +107,7 @@ export interface Pipeline {
   model: { path: string; inputs: Record<string, ShapeRange> };
   data: { calibration?: DataSource; evaluation: DataSource };
   precision: PrecisionPolicy;
-  calibration: { method: 'minmax' | 'entropy' | 'percentile'; percentile: number; per_channel: boolean };
+  calibration: { method: 'minmax' | 'entropy' | 'percentile'; percentile: number; per_channel: boolean; smoothing?: { alpha: number } };
   targets: Target[];
   matrix: {
     precision: Precision[];

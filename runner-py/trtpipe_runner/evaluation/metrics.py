@@ -16,8 +16,9 @@ def compare(candidate: np.ndarray, reference: np.ndarray) -> dict[str, float]:
 
     Returns cosine similarity (over the flattened output), max/mean absolute
     error, relative error percentiles (p50/p90/p99/max), the count of
-    non-finite candidate values, and top-1 agreement when the output looks like
-    per-class scores (rank >= 2).
+    non-finite candidate values, top-1 agreement when the output looks like
+    per-class scores (rank >= 2), and nearest-neighbour agreement when it is a
+    batch of vectors (rank 2, at least 3 samples: embeddings).
     """
     cand = np.asarray(candidate, dtype=np.float64)
     ref = np.asarray(reference, dtype=np.float64)
@@ -43,6 +44,8 @@ def compare(candidate: np.ndarray, reference: np.ndarray) -> dict[str, float]:
         )
     if ref.ndim >= 2 and ref.shape[-1] > 1:
         out["top1_agreement"] = top1_agreement(cand, ref)
+    if ref.ndim == 2 and ref.shape[0] >= 3:
+        out["nn_agreement"] = nn_agreement(cand, ref) if not nonfinite else 0.0
     return out
 
 
@@ -64,6 +67,19 @@ def top1_agreement(cand: np.ndarray, ref: np.ndarray) -> float:
     return float((c == r).mean())
 
 
+def nn_agreement(cand: np.ndarray, ref: np.ndarray) -> float:
+    """Share of samples whose nearest neighbour (by cosine, among the other
+    samples) is the same as in the reference: what a retrieval or
+    deduplication built on these embeddings would return."""
+    def neighbours(x: np.ndarray) -> np.ndarray:
+        unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-30)
+        sim = unit @ unit.T
+        np.fill_diagonal(sim, -np.inf)
+        return sim.argmax(1)
+
+    return float((neighbours(cand) == neighbours(ref)).mean())
+
+
 def top1_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
     """Share of samples whose arg-max class equals the label."""
     if not np.all(np.isfinite(scores)):
@@ -76,6 +92,7 @@ def top1_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
 WORST = {
     "cosine": min,
     "top1_agreement": min,
+    "nn_agreement": min,
     "max_abs": max,
     "mean_abs": max,
     "rel_p50": max,

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import UserError
 from ..model.load import opset_version
 from ..model.tensors import tensor_types
-from ..calibration.ranges import QUANTIZABLE_OPS
+from ..calibration.ranges import QUANTIZABLE_OPS, is_activation_matmul
 from .op_support import does_float_math, first_opset_supporting, plan_lowering
 from .reduction import all_reduction_depths
 from .types import ELEM_TYPE, NOT_FLOAT, PRECISIONS, QUANTIZED, is_low
@@ -154,6 +154,10 @@ def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> li
             if node.op_type not in QUANTIZABLE_OPS:
                 d.resolved, d.reason = "fp32", "NOT_QUANTIZABLE"
                 d.detail = f"{requested} applies to {', '.join(QUANTIZABLE_OPS)}; {node.op_type} stays fp32"
+            elif rule is None and is_activation_matmul(node, inits):
+                d.resolved, d.reason = "fp32", "NOT_QUANTIZABLE"
+                d.detail = (f"a MatMul of two activations (attention) is not quantized by default: a rule "
+                            f"placing it in {requested} quantizes both operands per tensor (docs/precision.md)")
         elif rule is None and node.name in policy.search_keep and requested in ("fp16", "bf16", "int8", "fp8"):
             d.resolved, d.reason = "fp32", "SEARCH_FALLBACK"
             d.detail = "kept in fp32 by the precision search to meet the accuracy budget"

@@ -26,7 +26,8 @@ from ..precision.qdq import insert_qdq
 class CandidateEvaluator:
     def __init__(self, model, base: list, dataset, reference: dict[str, np.ndarray], backend: str,
                  settings: dict, scratch: Path, cache_dir: Path, identity: str, cancel: CancelToken,
-                 amax: dict[str, float] | None = None, batch: int = 64):
+                 amax: dict[str, float] | None = None, batch: int = 64,
+                 smoothing: dict[str, list[float]] | None = None):
         self.model = model
         self.base = base
         self.by_node = {d.node: d for d in base}
@@ -42,6 +43,7 @@ class CandidateEvaluator:
         self.identity = identity
         self.cancel = cancel
         self.amax = amax or {}
+        self.smoothing = smoothing or {}  # SmoothQuant factors from the calibrate stage, as transform applies them
         self.batch = batch
         self.memo: dict[frozenset, dict[str, float]] = {}
         self.evaluations = 0  # candidates actually built and run (cache misses)
@@ -76,7 +78,7 @@ class CandidateEvaluator:
     def _evaluate(self, decisions: list) -> dict[str, float]:
         annotated, _ = annotate(self.model, decisions)
         if any(d.resolved in ("int8", "fp8") for d in decisions):
-            insert_qdq(annotated, decisions, self.amax, True, annotated.opset_import[0].version)
+            insert_qdq(annotated, decisions, self.amax, True, annotated.opset_import[0].version, self.smoothing)
         if hasattr(self.backend, "session_from_model"):
             # No session file for a candidate: ONNX Runtime checks the graph as it loads it.
             session = self.backend.session_from_model(annotated, self.settings)

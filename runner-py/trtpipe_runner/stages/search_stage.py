@@ -56,7 +56,8 @@ def run(ctx: StageContext) -> StageOutput:
     specs = graph_inputs(model)
     data = load_dataset(ctx, "eval_data", specs)
     reference = load_npz_artifact(ctx, "reference")
-    amax = json.loads(ctx.input_path("scales").read_text())["tensors"] if ctx.has_input("scales") else None
+    scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
+    amax = scales.get("tensors")
     evaluator_name = p.get("evaluator", "auto")
     if evaluator_name == "auto":
         # The GPU evaluator where a GPU and PyTorch are there; ONNX Runtime (emulated) elsewhere.
@@ -68,7 +69,8 @@ def run(ctx: StageContext) -> StageOutput:
     identity = json.dumps([ctx.inputs.get("model"), ctx.inputs.get("eval_data"), ctx.inputs.get("reference"),
                            ctx.inputs.get("scales"), evaluator_name, policy_params.get("opset")])
     evaluate = CandidateEvaluator(model, base, data, reference, evaluator_name, p.get("settings") or {},
-                                  ctx.scratch(), cache_dir, identity, ctx.cancel, amax, batch_size(ctx, specs))
+                                  ctx.scratch(), cache_dir, identity, ctx.cancel, amax, batch_size(ctx, specs),
+                                  smoothing=(scales.get("smoothing") or {}).get("factors"))
     max_evals = int(p.get("max_evaluations", 64))
     outcome = search(evaluate, budget, candidates, prior, max_evals,
                      progress=lambda n, k, ok: ctx.progress(min(0.95, n / max_evals),

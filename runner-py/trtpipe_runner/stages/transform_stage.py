@@ -39,7 +39,8 @@ def run(ctx: StageContext) -> StageOutput:
                             code="CALIBRATION_MISSING")
         scales = json.loads(ctx.input_path("scales").read_text())
         per_channel = bool((ctx.params.get("calibration") or {}).get("per_channel", True))
-        counts.update(insert_qdq(annotated, decisions, scales["tensors"], per_channel, opset_version(annotated)))
+        counts.update(insert_qdq(annotated, decisions, scales["tensors"], per_channel, opset_version(annotated),
+                                 (scales.get("smoothing") or {}).get("factors")))
     check_annotated(annotated)
     ctx.progress(0.8, "annotated graph checked")
     annotated.producer_name = "trtpipe"

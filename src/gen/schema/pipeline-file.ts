@@ -17,7 +17,7 @@ export type Dims = number[];
 export type Precision = 'fp32' | 'tf32' | 'fp16' | 'bf16' | 'int8' | 'fp8';
 export type StringOrList = string | string[];
 /**
- * cosine, max_abs, mean_abs, rel_p50/p90/p99/max (relative error percentiles), top1_agreement (with FP32), top1 (task accuracy; needs labels), nonfinite (NaN/Inf count).
+ * cosine, max_abs, mean_abs, rel_p50/p90/p99/max (relative error percentiles), top1_agreement (with FP32), nn_agreement (each sample's nearest neighbour by cosine is FP32's; embeddings), top1 (task accuracy; needs labels), nonfinite (NaN/Inf count).
  */
 export type Metric =
   | 'cosine'
@@ -28,6 +28,7 @@ export type Metric =
   | 'rel_p99'
   | 'rel_max'
   | 'top1_agreement'
+  | 'nn_agreement'
   | 'top1'
   | 'nonfinite';
 export type PercentOrNumber = number | string;
@@ -244,6 +245,15 @@ export interface Calibration {
    * Per-channel weight scales (default true).
    */
   per_channel?: boolean;
+  /**
+   * SmoothQuant: divide the activation channels feeding MatMul/Gemm weights by s and multiply the weight rows by s, so per-tensor int8 activations lose less to outlier channels (off unless given; docs/precision.md).
+   */
+  smoothing?: {
+    /**
+     * Migration strength: s = max|X|^alpha / max|W|^(1-alpha) per input channel (default 0.5).
+     */
+    alpha?: number;
+  };
 }
 /**
  * A named place to build and run: runner, backend, requirements, build settings.
