@@ -50,6 +50,9 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=64)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--methods", default="minmax,entropy,percentile")
+    ap.add_argument("--engine", choices=["onnxruntime", "torch"], default=None,
+                    help="what runs the model (default: torch on a GPU, ONNX Runtime on the CPU); "
+                         "--device cpu --engine torch checks the GPU code path on a CPU")
     ap.add_argument("--ort", action="store_true", help="also time ONNX Runtime's calibrators and compare")
     ap.add_argument("--json", type=Path, help="write the figures here too")
     args = ap.parse_args()
@@ -66,7 +69,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     images = rng.standard_normal((args.images, 3, 224, 224), dtype=np.float32)
     feeds = [{"input": images[i:i + args.batch]} for i in range(0, args.images, args.batch)]
-    figures: dict = {"device": device, "images": args.images, "batch": args.batch, "seconds": {}}
+    figures: dict = {"device": device, "engine": args.engine or ("onnxruntime" if device == "cpu" else "torch"),
+                     "images": args.images, "batch": args.batch, "seconds": {}}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "resnet50.onnx"
         t0 = time.perf_counter()
@@ -74,10 +78,12 @@ def main() -> None:
         model = load_model(path)
         tensors = quantized_inputs(model)
         print(f"ResNet-50 exported in {time.perf_counter() - t0:.1f} s: {len(model.graph.node)} nodes, "
-              f"{len(tensors)} quantized inputs; {args.images} images of 224x224 in batches of {args.batch} on {device}")
+              f"{len(tensors)} quantized inputs; {args.images} images of 224x224 in batches of {args.batch} on {device} "
+              f"({figures['engine']})")
         for method in args.methods.split(","):
             t0 = time.perf_counter()
-            result = calibrate(model, tensors, lambda: iter(feeds), method, 99.99, device, CancelToken())
+            result = calibrate(model, tensors, lambda: iter(feeds), method, 99.99, device, CancelToken(),
+                               engine=args.engine)
             seconds = time.perf_counter() - t0
             figures["seconds"][method] = round(seconds, 3)
             line = f"{method:>10}: {seconds:7.2f} s ({result.passes} pass{'es' if result.passes > 1 else ''})"

@@ -91,12 +91,15 @@ def ort_int8(model_path: Path, calib: dict, out: Path, method: str, matmul_only:
         def get_next(self):
             return next(self.it, None)
 
-    quantize_static(str(model_path), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+    import shutil
+
+    source = out.with_name("fp32.onnx")  # quantize_static writes a shape-inferred copy next to its input
+    shutil.copyfile(model_path, source)
+    quantize_static(str(source), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QInt8, weight_type=QuantType.QInt8,
                     op_types_to_quantize=["MatMul"] if matmul_only else None,
                     calibrate_method={"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy}[method],
-                    extra_options={"ActivationSymmetric": True, "WeightSymmetric": True,
-                                   **({"CalibNumBins": 2048, "CalibNumQuantizedBins": 128} if method == "entropy" else {})})
+                    extra_options={"ActivationSymmetric": True, "WeightSymmetric": True})
     return out
 
 

@@ -23,6 +23,13 @@ class NumpyOps:
             return np.inf, -np.inf
         return float(np.fmin.reduce(x, axis=None)), float(np.fmax.reduce(x, axis=None))
 
+    def finite_minmax(self, x: np.ndarray) -> tuple[float, float]:
+        """Min and max over the finite values (inf, -inf and NaN ignored)."""
+        lo, hi = self.minmax(x)
+        if np.isfinite(lo) and np.isfinite(hi):
+            return lo, hi
+        return self.minmax(x[np.isfinite(x)])  # rare: only then pay for the mask
+
     def channel_minmax(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Min and max per index of the last axis."""
         flat = x.reshape(-1, x.shape[-1])
@@ -69,6 +76,14 @@ class TorchOps:
             return np.inf, -np.inf
         lo, hi = torch.aminmax(x.float())
         return float(lo), float(hi)
+
+    def finite_minmax(self, x) -> tuple[float, float]:
+        import torch
+
+        lo, hi = self.minmax(x)
+        if np.isfinite(lo) and np.isfinite(hi):
+            return lo, hi
+        return self.minmax(x[torch.isfinite(x)])
 
     def channel_minmax(self, x) -> tuple[np.ndarray, np.ndarray]:
         import torch
