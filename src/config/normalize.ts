@@ -23,6 +23,8 @@ export const DEFAULTS = {
   },
   synthetic: { seed: 0, low: 0, high: 1, samples: 64 },
   calibration: { method: 'entropy' as const, percentile: 99.99, per_channel: true },
+  /** calibration.smoothing, when given (SmoothQuant's usual strength). */
+  smoothing: { alpha: 0.5 },
   target: {
     runner: 'local',
     backend: 'onnxruntime' as const,
@@ -142,5 +144,5 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
 function normalizeCalibration(raw: File.PipelineFile['calibration']): Pipeline['calibration'] {
   const { smoothing, ...rest } = raw ?? {};
   // smoothing only when given, so the stage keys of pipelines without it stay as they were.
-  return { ...DEFAULTS.calibration, ...rest, ...(smoothing !== undefined ? { smoothing: { alpha: smoothing.alpha ?? 0.5 } } : {}) };
+  return { ...DEFAULTS.calibration, ...rest, ...(smoothing !== undefined ? { smoothing: { alpha: smoothing.alpha ?? DEFAULTS.smoothing.alpha } } : {}) };
 }
