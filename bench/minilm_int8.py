@@ -5,7 +5,7 @@
 
 Needs the example's model (`npm run setup` writes examples/minilm/model.onnx)
 and the runner's environment (.venv: onnx, onnxruntime, numpy); CPU only,
-about 2-4 minutes on 2 cores. Every variant is calibrated on the example's 128
+5-12 minutes on 2 cores (--quick: entropy only, about a third of that). Every variant is calibrated on the example's 128
 calibration texts and evaluated on its 256 evaluation texts against the FP32
 model, all on ONNX Runtime CPU with graph optimizations off (Q/DQ computed as
 written: quantize, dequantize, FP32 math, what an int8 kernel computes up to

@@ -38,6 +38,7 @@ class Calibration:
     smoothing: dict[str, list[float]] = field(default_factory=dict)
     device: str = "cpu"
     passes: int = 1
+    fallback: str = ""  # why a GPU runner calibrated on the CPU after all (an op the torch converter lacks)
 
 
 @dataclass
@@ -118,7 +119,7 @@ def calibrate(model, tensors: list[str], batches: Callable[[], Iterator[dict[str
         s.abs_lo = float(np.where((s.ch_lo > 0) | (s.ch_hi < 0),
                                   np.minimum(np.abs(s.ch_lo), np.abs(s.ch_hi)) / f, 0.0).min())
     amax = {t: max(abs(stats[t].lo), abs(stats[t].hi)) for t in tensors}
-    result = Calibration(amax, {t: f.tolist() for t, f in factors.items()}, device, 1)
+    result = Calibration(amax, {t: f.tolist() for t, f in factors.items()}, obs.device, 1, obs.fallback)
     if method == "minmax":
         return result
 

@@ -71,28 +71,35 @@ class Observer:
         self.device = device
         self.engine = engine or ("onnxruntime" if device == "cpu" else "torch")
         self._cancel = cancel
+        self.fallback = ""  # why the default GPU engine was not used, if it was not
         probe = expose(model, tensors)
         self._fed = [t for t in tensors if t in {i.name for i in model.graph.input}]
         self._outputs = [o.name for o in probe.graph.output]
-        if self.engine == "onnxruntime":
-            from ..backends.onnxruntime.session import make_session
+        if self.engine == "torch":
+            try:
+                from ..backends.torch.program import Program
+                from ..backends.torch.settings import set_tf32
 
-            self.ops = NumpyOps()
-            # Basic optimizations only (constant folding, Conv+BatchNorm and similar exact-math fusions):
-            # 2-3x faster than none (ResNet-50: 2.4 s against 6.3 s a batch of 32 on 2 cores), and an
-            # observed tensor is a graph output, which no fusion removes.
-            self._session = make_session(probe.SerializeToString(), opt_level="basic")
-            import onnxruntime as ort
+                set_tf32(False)
+                self._program = Program(probe, device, fuse_patterns=False)
+                self.ops = TorchOps(device)
+                return
+            except UserError as exc:
+                if engine is not None or exc.code != "UNSUPPORTED_OP":
+                    raise
+                # An op trtpipe's torch converter lacks: ONNX Runtime runs every op, on the CPU.
+                self.engine, self.device, self.fallback = "onnxruntime", "cpu", exc.message
+        from ..backends.onnxruntime.session import make_session
 
-            self._run_options = ort.RunOptions()
-            cancel.on_cancel(lambda: setattr(self._run_options, "terminate", True))
-        else:
-            from ..backends.torch.program import Program
-            from ..backends.torch.settings import set_tf32
+        self.ops = NumpyOps()
+        # Basic optimizations only (constant folding, Conv+BatchNorm and similar exact-math fusions):
+        # 2-3x faster than none (ResNet-50: 2.4 s against 6.3 s a batch of 32 on 2 cores), and an
+        # observed tensor is a graph output, which no fusion removes.
+        self._session = make_session(probe.SerializeToString(), opt_level="basic")
+        import onnxruntime as ort
 
-            set_tf32(False)
-            self.ops = TorchOps(device)
-            self._program = Program(probe, device, fuse_patterns=False)
+        self._run_options = ort.RunOptions()
+        cancel.on_cancel(lambda: setattr(self._run_options, "terminate", True))
 
     def run(self, feed: dict) -> dict:
         """{tensor: array} for one batch: numpy arrays on the CPU, torch tensors on the GPU."""

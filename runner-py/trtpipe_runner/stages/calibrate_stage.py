@@ -44,13 +44,15 @@ def run(ctx: StageContext) -> StageOutput:
     result = calibrate(model, tensors, lambda: data.batches(bs), method, percentile, device, ctx.cancel, alpha,
                        progress=ctx.progress, total=-(-data.count // bs))
     seconds = time.perf_counter() - t0
+    if result.fallback:
+        ctx.log(f"calibrated on the CPU with ONNX Runtime: {result.fallback}", "warning")
     doc = {"method": method, "percentile": percentile if method == "percentile" else None,
-           "samples": data.count, "device": device, "tensors": result.amax}
+           "samples": data.count, "device": result.device, "tensors": result.amax}
     if alpha is not None:
         doc["smoothing"] = {"alpha": alpha, "factors": result.smoothing}
     out = StageOutput()
     out.outputs["scales"] = ctx.save_json(doc)
-    out.details = {"method": method, "samples": data.count, "tensors": len(result.amax), "device": device,
+    out.details = {"method": method, "samples": data.count, "tensors": len(result.amax), "device": result.device,
                    "passes": result.passes, "seconds": round(seconds, 3), "calib_data": data.summary(),
                    **({"smoothed_tensors": len(result.smoothing), "alpha": alpha} if alpha is not None else {})}
     out.metrics = {"tensors": float(len(result.amax)), "samples": float(data.count), "calibrate_seconds": seconds}

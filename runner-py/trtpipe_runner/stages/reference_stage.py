@@ -51,16 +51,15 @@ def run(ctx: StageContext) -> StageOutput:
     if ctx.has_input("calib_data"):
         calib = load_dataset(ctx, "calib_data", specs)
         out.details["calib_data"] = calib.summary()
-        ranges = tensor_ranges(model, calib, bs, ctx)
-        out.details["ranges_device"] = pick_device(str(ctx.params.get("device") or "auto"))
+        ranges, out.details["ranges_device"] = tensor_ranges(model, calib, bs, ctx)
         out.outputs["ranges"] = ctx.save_json(ranges)
         out.metrics["max_abs_activation"] = max((r["absmax"] for r in ranges.values()), default=0.0)
     ctx.progress(1.0, "done")
     return out
 
 
-def tensor_ranges(model, dataset, bs: int, ctx: StageContext) -> dict[str, dict[str, float]]:
-    """min, max and max |x| of every FP32 tensor over `dataset` (finite values only).
+def tensor_ranges(model, dataset, bs: int, ctx: StageContext) -> tuple[dict[str, dict[str, float]], str]:
+    """min, max and max |x| of every FP32 tensor over `dataset` (finite values only), and the device.
 
     The model runs once, with every tensor exposed, where calibration runs (calibration/observe.py:
     a CUDA GPU through the torch backend when the runner has one, else ONNX Runtime on the CPU),
@@ -84,7 +83,9 @@ def tensor_ranges(model, dataset, bs: int, ctx: StageContext) -> dict[str, dict[
             lo[n], hi[n] = min(lo[n], a), max(hi[n], b)
         del got
         ctx.progress(0.5 + 0.5 * (i + 1) / nb, "activation ranges")
+    if obs.fallback:
+        ctx.log(f"activation ranges on the CPU with ONNX Runtime: {obs.fallback}", "warning")
     return {
         n: {"min": lo[n], "max": hi[n], "absmax": max(abs(lo[n]), abs(hi[n]))}
         for n in names if np.isfinite(lo[n])
-    }
+    }, obs.device
