@@ -10,7 +10,6 @@ import pytest
 
 from trtpipe_runner.gen import runner_pb2 as pb
 from trtpipe_runner.gen import runner_pb2_grpc as pb_grpc
-from trtpipe_runner.server import create_server
 
 from .fixtures.models import EXAMPLES
 
@@ -59,6 +58,10 @@ class Client:
 
 @pytest.fixture
 def server(tmp_path):
+    # Imported here: the server needs grpcio-health-checking, which GPU hosts running only the
+    # backend tests (tests/backends/tensorrt -m gpu) may lack.
+    from trtpipe_runner.server import create_server
+
     srv = create_server("127.0.0.1:0", TOKEN, tmp_path / "store")
     yield srv
     srv.stop(0.5)

@@ -83,3 +83,24 @@ def test_header_must_come_first(client):
         client.stub.PutArtifact(gen(), metadata=client.metadata)
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_detail(info.value).code == "PROTOCOL"
+
+
+def test_a_blob_hashed_on_its_way_in_is_not_read_again_on_first_use(tmp_path, monkeypatch):
+    from trtpipe_runner import artifacts
+
+    store = artifacts.ArtifactStore(tmp_path / "store")
+    source = tmp_path / "blob.bin"
+    source.write_bytes(b"model bytes" * 1000)
+    uploaded = store.writer()
+    uploaded.write(b"uploaded bytes")
+    shas = [uploaded.commit(), store.import_file(source)]
+    reads = []
+    monkeypatch.setattr(artifacts, "sha256_file", lambda p: reads.append(p) or "0" * 64)
+    for sha in shas:
+        store.require(sha)
+    assert reads == []
+    # A blob changed after it was stored is read (and found wrong) again.
+    store.path(shas[1]).write_bytes(b"changed")
+    with pytest.raises(artifacts.IntegrityError):
+        store.require(shas[1])
+    assert reads == [store.path(shas[1])]

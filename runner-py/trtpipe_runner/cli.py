@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates signed by it")
     serve.add_argument("--max-artifact-mib", type=int, default=64 * 1024,
                        help="refuse uploads larger than this (MiB, default 65536)")
+    serve.add_argument("--accept-paths", action="store_true",
+                       help="take artifacts by path from this host's file system (the local runner trtpipe spawns)")
     serve.add_argument("--log-level", default="info")
     caps = sub.add_parser("capabilities", help="print what this runner can do, as JSON")
     caps.add_argument("--store", default=".")
@@ -73,7 +75,10 @@ def _serve(args) -> int:
             root_certificates=client_ca, require_client_auth=client_ca is not None)
     try:
         server = create_server(args.listen, token, Path(args.store), args.workers, credentials,
-                               max_artifact_bytes=args.max_artifact_mib << 20)
+                               max_artifact_bytes=args.max_artifact_mib << 20, accept_paths=args.accept_paths)
+    except ValueError as exc:  # a malformed TRTPIPE_* setting (keepalive.py)
+        print(f"trtpipe-runner: {exc}", file=sys.stderr)
+        return 2
     except (OSError, RuntimeError) as exc:
         print(f"trtpipe-runner: cannot listen on {args.listen}: {exc}", file=sys.stderr)
         return 3

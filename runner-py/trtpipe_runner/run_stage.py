@@ -20,6 +20,8 @@ from .artifacts import CHUNK, ArtifactStore, check_sha
 from .cancel import CancelToken
 from .errors import UserError
 from .jsonsafe import sanitize
+from .model.external import has_external_data
+from .model.manifest import materialize, store_model
 from .stages import get_stage
 from .stages.context import StageContext, StageOutput
 
@@ -52,9 +54,20 @@ def parse_inputs(specs: list[str], store: ArtifactStore) -> dict[str, str]:
             sha = check_sha(value[len(SHA_PREFIX):])
             store.require(sha)
             inputs[name] = sha
+        elif _uses_external_data(Path(value)):
+            inputs[name] = store_model(store, Path(value))[0]  # the .onnx and its data files, as a manifest
         else:
             inputs[name] = put_copy(store, Path(value))
     return inputs
+
+
+def _uses_external_data(path: Path) -> bool:
+    """True for an ONNX file whose tensors live in files beside it."""
+    if path.suffix != ".onnx" or not path.is_file():
+        return False
+    import onnx
+
+    return has_external_data(onnx.load(str(path), load_external_data=False))
 
 
 def parse_params(text: str | None) -> dict[str, Any]:
@@ -120,7 +133,9 @@ def output_json(stage: str, result: StageOutput, seconds: float, store: Artifact
         "stage": stage,
         "seconds": round(seconds, 4),
         "outputs": {name: {"sha256": o.sha256, "size": o.size, "media_type": o.media_type,
-                           "path": str(store.path(o.sha256))} for name, o in result.outputs.items()},
+                           "path": str(materialize(store, o.sha256) if o.parts else store.path(o.sha256)),
+                           **({"parts": [p.sha256 for p in o.parts]} if o.parts else {})}
+                    for name, o in result.outputs.items()},
         "metrics": result.metrics,
         "details": result.details,
         "diagnostics": result.diagnostics,
@@ -128,12 +143,15 @@ def output_json(stage: str, result: StageOutput, seconds: float, store: Artifact
 
 
 def export_outputs(result: StageOutput, store: ArtifactStore, directory: Path) -> list[Path]:
-    """Copies each output artifact to `directory/<name>` for inspection."""
+    """Copies each output artifact to `directory/<name>` (a folder for a model with external data)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, o in result.outputs.items():
         dest = directory / name
-        shutil.copyfile(store.require(o.sha256), dest)
+        if o.parts:  # a model with external data: its folder, the .onnx with its data files
+            shutil.copytree(materialize(store, o.sha256).parent, dest, dirs_exist_ok=True)
+        else:
+            shutil.copyfile(store.require(o.sha256), dest)
         written.append(dest)
     return written
 

@@ -10,6 +10,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from .artifacts import ArtifactStore
 from .auth import BearerTokenInterceptor
+from .keepalive import server_options
 from .gen import runner_pb2_grpc as pb_grpc
 from .servicer import RunnerServicer
 
@@ -51,7 +52,7 @@ class RunnerServer:
 
 def create_server(address: str, token: str, store_root: Path, max_workers: int = 16,
                   credentials: grpc.ServerCredentials | None = None,
-                  max_artifact_bytes: int = 64 << 30) -> RunnerServer:
+                  max_artifact_bytes: int = 64 << 30, accept_paths: bool = False) -> RunnerServer:
     """Creates and starts a runner server.
 
     Args:
@@ -61,15 +62,17 @@ def create_server(address: str, token: str, store_root: Path, max_workers: int =
         max_workers: concurrent RPCs.
         credentials: TLS credentials, or None for plaintext (loopback).
         max_artifact_bytes: uploads larger than this are refused (TOO_LARGE).
+        accept_paths: take files on this host by path (ImportArtifact): only for a
+            runner on the orchestrator's own host, never one others can reach.
     Returns:
         RunnerServer with the bound port.
     """
     store = ArtifactStore(Path(store_root))
-    servicer = RunnerServicer(store, max_artifact_bytes)
+    servicer = RunnerServicer(store, max_artifact_bytes, accept_paths)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         interceptors=[BearerTokenInterceptor(token)],
-        options=SERVER_OPTIONS,
+        options=SERVER_OPTIONS + server_options(),
     )
     pb_grpc.add_RunnerServiceServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
+import time
 import traceback
+from pathlib import Path
 from typing import Iterator
 
 import grpc
@@ -22,6 +25,7 @@ from .errors import (Cancelled, IntegrityError, InternalError, NotFoundError, Ru
 from .gen import runner_pb2 as pb
 from .gen import runner_pb2_grpc as pb_grpc
 from .jsonsafe import dumps
+from .keepalive import heartbeat_seconds
 from .stages import get_stage
 from .stages.context import StageContext, StageOutput
 
@@ -61,11 +65,13 @@ def _abort(context: grpc.ServicerContext, exc: BaseException):
 
 
 class RunnerServicer(pb_grpc.RunnerServiceServicer):
-    def __init__(self, store: ArtifactStore, max_artifact_bytes: int = 64 << 30):
+    def __init__(self, store: ArtifactStore, max_artifact_bytes: int = 64 << 30, accept_paths: bool = False):
         self.store = store
         self.max_artifact_bytes = max_artifact_bytes
+        self.accept_paths = accept_paths
         self._active: set[CancelToken] = set()
         self._lock = threading.Lock()
+        self.heartbeat_seconds = heartbeat_seconds()
 
     def cancel_all(self) -> None:
         """Cancels every running stage (server shutdown)."""
@@ -125,6 +131,22 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
                 writer.abort()
             _abort(context, exc)
 
+    def ImportArtifact(self, request, context):
+        try:
+            if not self.accept_paths:
+                raise UnsupportedError("this runner takes no files by path (only the local runner trtpipe spawns "
+                                       "does); send the bytes with PutArtifact", code="PATHS_NOT_ACCEPTED")
+            ref = request.artifact
+            check_sha(ref.sha256)
+            if not os.path.isabs(request.path):
+                raise UserError(f"ImportArtifact needs an absolute path, got {request.path!r}", code="PROTOCOL")
+            present = self.store.intact(ref.sha256)
+            if not present:
+                self.store.import_file(Path(request.path), ref.sha256, ref.size)
+            return pb.PutArtifactResponse(artifact=ref, already_present=present)
+        except Exception as exc:  # noqa: BLE001
+            _abort(context, exc)
+
     def HasArtifacts(self, request, context):
         try:
             return pb.HasArtifactsResponse(present=[s for s in request.sha256 if self.store.intact(check_sha(s))])
@@ -162,9 +184,14 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
             worker = threading.Thread(target=_work, args=(run, ctx, events), name=f"stage-{request.stage}",
                                       daemon=True)
             log.info("stage %s for %s: start", request.stage, request.cell or "-")
+            started = time.perf_counter()
             worker.start()
             while True:
-                kind, payload = events.get()
+                try:
+                    kind, payload = events.get(timeout=self.heartbeat_seconds)
+                except queue.Empty:  # the stage said nothing for a while: keep the stream busy
+                    yield pb.RunStageResponse(heartbeat=pb.Heartbeat(elapsed_seconds=time.perf_counter() - started))
+                    continue
                 if kind == "progress":
                     yield pb.RunStageResponse(progress=pb.Progress(fraction=payload[0], message=payload[1]))
                 elif kind == "log":
@@ -188,8 +215,6 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
 
 
 def _work(run, ctx: StageContext, events: queue.Queue) -> None:
-    import time
-
     t0 = time.perf_counter()
     try:
         result = run(ctx)
@@ -210,4 +235,7 @@ def _result_message(result: StageOutput, seconds: float) -> pb.StageResult:
                                    message=d.get("message", ""), node=d.get("node", ""))
                      for d in result.diagnostics],
         seconds=seconds,
+        output_parts={k: pb.ArtifactParts(parts=[pb.ArtifactRef(sha256=p.sha256, size=p.size, media_type=p.media_type)
+                                                 for p in o.parts])
+                      for k, o in result.outputs.items() if o.parts},
     )

@@ -15,7 +15,8 @@ Commands:
   search <pipeline.yaml>   find the fewest nodes to keep in fp32 that meet precision.search.budget
   explain [run] [cell]     per node: requested, resolved and realized precision, and why
   cache ls|verify|prune    list, re-hash (removing corrupt entries) or prune the stage cache
-  runners [pipeline.yaml]  every runner of the pipeline's targets: backends, GPUs, versions (--json)
+  runners [pipeline.yaml]  every runner of the pipeline's targets: backends, GPUs, versions (--json);
+                           --hold <s>: check that a stage silent for <s> seconds survives the way to each
   report <run>             re-render report.md, report.html and junit.xml from a run's run.json
   baseline save <run>      keep a run as a named baseline (--name, default main); baseline list
   compare <runA> <runB>    deltas per cell of B against A (--gates: judge B's gates, exit 4 on failure)

@@ -2,13 +2,15 @@
  * Getting artifacts to the runner that needs them: user files are uploaded
  * once per runner; stage outputs come from the local object store (the
  * cache's objects), fetched there from the producing runner when needed (a
- * hard link for the local runner, a download for remote ones).
+ * hard link for the local runner, a download for remote ones). The local
+ * runner takes files by path (it copies them into its store itself); remote
+ * runners get them streamed. A manifest goes after the files it names.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactRef } from '../gen/trtpipe/runner/v1/runner.js';
 import type { StageCache } from '../store/cache.js';
-import type { SchedulerEvent } from './events.js';
+import type { OutputRef, SchedulerEvent } from './events.js';
 import type { RunnerHandle } from './runner-pool.js';
 
 export interface FileArtifact {
@@ -35,21 +37,32 @@ export class ArtifactMover {
       await Promise.all((file.dependencies ?? []).map((d) => this.ensureFile(h, d)));
       const t0 = performance.now();
       const present = (await h.client.hasArtifacts([file.sha256], { signal: this.signal })).has(file.sha256);
-      if (!present) await h.client.putArtifact(file.path, refOf(file), { signal: this.signal });
+      if (!present) await this.send(h, file.path, refOf(file));
       this.onEvent({ type: 'upload', target: h.target, file: file.path, bytes: file.size, skipped: present, seconds: (performance.now() - t0) / 1000 });
     });
   }
 
-  /** Makes a stage output present on `h`, fetching it from `producer` if no local copy exists. */
-  ensureOutput(h: RunnerHandle, ref: ArtifactRef, producer: RunnerHandle | undefined): Promise<void> {
+  /** Makes a stage output (and the files it names) present on `h`, fetching from `producer` what no local copy has. */
+  async ensureOutput(h: RunnerHandle, output: OutputRef, producer: RunnerHandle | undefined): Promise<void> {
+    await Promise.all((output.parts ?? []).map((p) => this.ensureObject(h, p, producer)));
+    await this.ensureObject(h, output, producer);
+  }
+
+  private ensureObject(h: RunnerHandle, ref: ArtifactRef, producer: RunnerHandle | undefined): Promise<void> {
     return this.once(h, ref.sha256, async () => {
       if ((await h.client.hasArtifacts([ref.sha256], { signal: this.signal })).has(ref.sha256)) return;
       if (!this.cache.hasObject(ref.sha256)) {
         if (!producer?.alive) throw new Error(`artifact ${ref.sha256.slice(0, 12)} is only on a runner that is gone`);
         await this.fetch(producer, ref);
       }
-      await h.client.putArtifact(this.cache.objectPath(ref.sha256), ref, { signal: this.signal });
+      await this.send(h, this.cache.objectPath(ref.sha256), { sha256: ref.sha256, size: ref.size, mediaType: ref.mediaType });
     });
+  }
+
+  /** By path to the local runner, streamed to a remote one. */
+  private async send(h: RunnerHandle, file: string, ref: ArtifactRef): Promise<void> {
+    if (h.local) await h.client.importArtifact(file, ref, { signal: this.signal });
+    else await h.client.putArtifact(file, ref, { signal: this.signal });
   }
 
   /** Copies a runner's output into the local object store (link for the local runner). */

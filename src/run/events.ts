@@ -8,9 +8,19 @@ export interface StageDiagnostic {
   node?: string;
 }
 
+/** A stage output; a manifest (a model with external data) lists the artifacts it names in `parts`. */
+export interface OutputRef extends ArtifactRef {
+  parts?: ArtifactRef[];
+}
+
+/** An output and every artifact it names: what travels, is cached and is kept with it. */
+export function objectsOf(o: OutputRef): ArtifactRef[] {
+  return [...(o.parts ?? []), o];
+}
+
 /** The outcome of one stage node. */
 export interface NodeResult {
-  outputs: Record<string, ArtifactRef>;
+  outputs: Record<string, OutputRef>;
   metrics: Record<string, number>;
   details: Record<string, unknown>;
   diagnostics: StageDiagnostic[];

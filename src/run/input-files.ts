@@ -3,6 +3,7 @@
  * A data folder becomes a manifest naming each of its files by sha256 (each
  * file is uploaded as its own artifact); synthetic data becomes a manifest
  * with the generator spec. The manifest's hash is the data set's identity.
+ * A model with external data becomes a manifest too (model-files.ts).
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -12,6 +13,7 @@ import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import type { StageGraph } from '../plan/graph.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { hashFile } from '../store/hash-file.js';
+import { modelArtifact } from './model-files.js';
 import type { FileArtifact } from './scheduler.js';
 
 const MEDIA: Record<string, string> = { model: 'application/onnx', eval_data: 'application/x-npz', calib_data: 'application/x-npz' };
@@ -29,6 +31,8 @@ export async function hashInputFiles(graph: StageGraph, tmpDir: string): Promise
         files.set(file, await manifest(tmpDir, { kind: MANIFEST_KIND, synthetic: data.synthetic }, []));
       } else if (data?.dir) {
         files.set(file, await folderManifest(data.dir, tmpDir));
+      } else if (role === 'model') {
+        files.set(file, await modelArtifact(file, tmpDir));
       } else {
         files.set(file, await hashed(file, MEDIA[role] ?? 'application/octet-stream'));
       }

@@ -11,12 +11,12 @@
  */
 import { setMaxListeners } from 'node:events';
 import { status } from '@grpc/grpc-js';
-import { LogLevel, type ArtifactRef } from '../gen/trtpipe/runner/v1/runner.js';
+import { LogLevel, type ArtifactParts, type ArtifactRef } from '../gen/trtpipe/runner/v1/runner.js';
 import type { StageGraph, StageNode } from '../plan/graph.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
 import type { StageCache } from '../store/cache.js';
 import { ArtifactMover, refOf, type FileArtifact } from './artifact-mover.js';
-import type { NodeFailure, NodeResult, SchedulerEvent, StageDiagnostic } from './events.js';
+import { objectsOf, type NodeFailure, type NodeResult, type OutputRef, type SchedulerEvent, type StageDiagnostic } from './events.js';
 import type { RunnerHandle, RunnerPool } from './runner-pool.js';
 
 export type { FileArtifact } from './artifact-mover.js';
@@ -118,12 +118,12 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
           { stage: node.stage, cell: node.cells.join(','), inputs, paramsJson: JSON.stringify(node.params) },
           (e) => {
             if (e.kind === 'progress') opts.onEvent({ type: 'stage-progress', node: node.id, fraction: e.value.fraction, message: e.value.message });
-            else opts.onEvent({ type: 'stage-log', node: node.id, level: LEVEL_NAMES[e.value.level] ?? 'info', message: e.value.message });
+            else if (e.kind === 'log') opts.onEvent({ type: 'stage-log', node: node.id, level: LEVEL_NAMES[e.value.level] ?? 'info', message: e.value.message });
           },
           { signal, ...(opts.stageTimeoutMs ? { timeoutMs: opts.stageTimeoutMs } : {}) },
         );
         const result: NodeResult = {
-          outputs: res.outputs,
+          outputs: withParts(res.outputs, res.outputParts),
           metrics: res.metrics,
           details: res.detailsJson ? (JSON.parse(res.detailsJson) as Record<string, unknown>) : {},
           diagnostics: res.diagnostics.map((d) => ({
@@ -136,12 +136,12 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
           runner: h.address,
           cached: false,
         };
-        for (const o of Object.values(result.outputs)) h.has.add(o.sha256);
+        for (const o of Object.values(result.outputs).flatMap(objectsOf)) h.has.add(o.sha256);
         producers.set(node.id, h);
         const rejected = opts.check?.(node, result);
         if (rejected) throw rejected;
         if (key && opts.useCache) {
-          await Promise.all(Object.values(result.outputs).map((o) => mover.fetch(h, o)));
+          await Promise.all(Object.values(result.outputs).flatMap(objectsOf).map((o) => mover.fetch(h, o)));
           await cache.put(key, node.id, node.stage, result);
         }
         return result;
@@ -253,6 +253,11 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
     }
   }
   return { results, failures, skipped, interrupted: signal.aborted };
+}
+
+/** Outputs with the files each manifest names (a model with external data). */
+function withParts(outputs: Record<string, ArtifactRef>, parts: Record<string, ArtifactParts>): Record<string, OutputRef> {
+  return Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, parts[k]?.parts.length ? { ...o, parts: parts[k]!.parts } : o]));
 }
 
 function lostAll(target: string): RunnerCallError {

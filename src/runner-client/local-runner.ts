@@ -53,7 +53,8 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
     PYTHONUNBUFFERED: '1',
     PYTHONPATH: [RUNNER_SOURCE, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
   };
-  const child = spawn(python, ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', opts.storeDir, '--log-level', 'warning'], {
+  // --accept-paths: on this host, artifacts are taken by path (RunnerClient.importArtifact), not streamed.
+  const child = spawn(python, ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', opts.storeDir, '--accept-paths', '--log-level', 'warning'], {
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

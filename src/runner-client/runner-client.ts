@@ -20,6 +20,7 @@ import {
   type Progress,
 } from '../gen/trtpipe/runner/v1/runner.js';
 import { type CallOpts, grpcCallOptions, linkAbort } from './call-options.js';
+import { keepaliveOptions } from './keepalive.js';
 import { RunnerCallError } from './runner-call-error.js';
 
 export const CHUNK_BYTES = 1 << 20;
@@ -27,14 +28,12 @@ export const CHUNK_BYTES = 1 << 20;
 /**
  * grpc-js receives slowly with HTTP/2's default 64 KiB flow-control window;
  * a 16 MiB window lets 1 MiB chunks stream (measured in bench/transfer).
+ * Keepalive comes from keepalive.ts, the contract runners are set against.
  */
 export const CHANNEL_OPTIONS: ClientOptions = {
   'grpc-node.flow_control_window': 16 << 20,
   'grpc.max_receive_message_length': 16 << 20,
   'grpc.max_send_message_length': 16 << 20,
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 20_000,
-  'grpc.keepalive_permit_without_calls': 1,
 };
 
 export interface RunnerClientOptions {
@@ -46,7 +45,11 @@ export interface RunnerClientOptions {
   channelOptions?: ClientOptions;
 }
 
-export type StageEvent = { kind: 'progress'; value: Progress } | { kind: 'log'; value: LogLine };
+/** What a running stage streams before its result; `heartbeat` only says it is still running. */
+export type StageEvent =
+  | { kind: 'progress'; value: Progress }
+  | { kind: 'log'; value: LogLine }
+  | { kind: 'heartbeat'; elapsedSeconds: number };
 
 export class RunnerClient {
   readonly address: string;
@@ -62,7 +65,7 @@ export class RunnerClient {
     if (opts.tls) {
       creds = opts.tls === true ? credentials.createSsl() : credentials.createSsl(opts.tls.ca ?? null, opts.tls.key ?? null, opts.tls.cert ?? null);
     }
-    const options = { ...CHANNEL_OPTIONS, ...opts.channelOptions };
+    const options = { ...CHANNEL_OPTIONS, ...keepaliveOptions(), ...opts.channelOptions };
     this.client = new RunnerServiceClient(address, creds, options);
     this.health = new HealthClient(address, creds, options);
   }
@@ -147,6 +150,23 @@ export class RunnerClient {
   }
 
   /**
+   * Has a runner on this host take `file` into its store by path (copied there,
+   * verified against `ref`): no bytes through gRPC. Only the local runner
+   * accepts it (`serve --accept-paths`).
+   * @returns true if the runner already had it
+   */
+  importArtifact(file: string, ref: ArtifactRef, opts: CallOpts = {}): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.importArtifact({ artifact: ref, path: path.resolve(file) }, this.metadata(), grpcCallOptions(opts), (err, res) => {
+        unlink();
+        if (err) reject(this.fail('ImportArtifact', err));
+        else resolve(res.alreadyPresent);
+      });
+      const unlink = linkAbort(opts.signal, call);
+    });
+  }
+
+  /**
    * Downloads an artifact into `dest` (atomically: temporary file, verified
    * against its sha256, then renamed).
    */
@@ -196,6 +216,7 @@ export class RunnerClient {
         if (ev.$case === 'result') result = ev.value as StageResult;
         else if (ev.$case === 'progress') onEvent({ kind: 'progress', value: ev.value as Progress });
         else if (ev.$case === 'log') onEvent({ kind: 'log', value: ev.value as LogLine });
+        else if (ev.$case === 'heartbeat') onEvent({ kind: 'heartbeat', elapsedSeconds: (ev.value as { elapsedSeconds: number }).elapsedSeconds });
       }
       if (!result) throw new RunnerCallError('RunStage', 13, `stage ${req.stage} ended without a result`, undefined, this.address);
       return result;

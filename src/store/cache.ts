@@ -12,7 +12,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { link, mkdir, open, readFile, rm, stat, unlink, copyFile, rename, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
-import type { NodeResult } from '../run/events.js';
+import { objectsOf, type NodeResult } from '../run/events.js';
 import { hashFile } from './hash-file.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -65,7 +65,7 @@ export class StageCache {
   /** Checks an entry: its checksum, and that its objects exist (with `deep`, that they hash right). */
   async intact(entry: CacheEntry, key: string, deep: boolean): Promise<boolean> {
     if (entry.key !== key || entry.checksum !== checksumOf(entry)) return false;
-    for (const ref of Object.values(entry.result.outputs)) {
+    for (const ref of Object.values(entry.result.outputs).flatMap(objectsOf)) {
       const file = this.objectPath(ref.sha256);
       try {
         const st = await stat(file);
@@ -85,7 +85,7 @@ export class StageCache {
   async put(key: string, node: string, stage: string, result: NodeResult): Promise<void> {
     const { cached: _cached, ...rest } = result;
     const stamps: Record<string, number> = {};
-    for (const o of Object.values(result.outputs)) stamps[o.sha256] = (await stat(this.objectPath(o.sha256))).mtimeMs;
+    for (const o of Object.values(result.outputs).flatMap(objectsOf)) stamps[o.sha256] = (await stat(this.objectPath(o.sha256))).mtimeMs;
     const body = { key, node, stage, created: new Date().toISOString(), result: rest, stamps };
     const entry: CacheEntry = { ...body, checksum: checksumOf(body as CacheEntry) };
     await writeFileAtomic(this.entryPath(key), `${JSON.stringify(entry)}\n`);
@@ -178,7 +178,7 @@ export class StageCache {
     const used = new Set<string>();
     for (const key of this.keys()) {
       const e = await this.readEntry(key);
-      for (const ref of Object.values(e?.result.outputs ?? {})) used.add(ref.sha256);
+      for (const ref of Object.values(e?.result.outputs ?? {}).flatMap(objectsOf)) used.add(ref.sha256);
     }
     const out: string[] = [];
     if (!existsSync(this.objects)) return out;

@@ -33,21 +33,35 @@ export function selfSignedCert(dir: string): { cert: string; key: string } {
 }
 
 /** A runner serving TLS (optionally requiring client certificates signed by `clientCa`). */
-export async function startTlsRunner(dir: string, tls: { cert: string; key: string; clientCa?: string }): Promise<{ address: string; stop(): Promise<void> }> {
+export function startTlsRunner(dir: string, tls: { cert: string; key: string; clientCa?: string }): Promise<ServedRunner> {
+  return serveRunner(path.join(dir, 'tls-store'), ['--tls-cert', tls.cert, '--tls-key', tls.key, ...(tls.clientCa ? ['--tls-client-ca', tls.clientCa] : [])]);
+}
+
+export interface ServedRunner {
+  address: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A runner started as a remote one is (`trtpipe-runner serve` with the pool token), not spawned by
+ * trtpipe; `env` adds to this process's environment (the keepalive knobs, for example).
+ */
+export async function serveRunner(store: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServedRunner> {
   const python = resolvePython();
-  const args = ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', path.join(dir, 'tls-store'),
-    '--tls-cert', tls.cert, '--tls-key', tls.key, ...(tls.clientCa ? ['--tls-client-ca', tls.clientCa] : [])];
-  const child = spawn(python, args, {
-    env: { ...process.env, TRTPIPE_RUNNER_TOKEN: POOL_TOKEN, PYTHONPATH: [RUNNER_SOURCE, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
+  const child = spawn(python, ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', store, ...args], {
+    env: { ...process.env, ...env, TRTPIPE_RUNNER_TOKEN: POOL_TOKEN, PYTHONPATH: [RUNNER_SOURCE, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
     stdio: ['ignore', 'pipe', 'ignore'], // the refused handshakes of the mTLS test log there
   });
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').once('data', (t: string) => resolve(t.trim().split('\n')[0]!));
-    child.once('exit', (code) => reject(new Error(`TLS runner exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`runner exited (${code})`)));
   });
   return {
     address: `127.0.0.1:${port}`,
+    port: Number(port),
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     },

@@ -30,6 +30,9 @@ class BuildOutput:
     media_type: str
     details: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    # An ONNX engine that shares its model's external data names it here
+    # rather than copying it beside `engine` (the torch backend).
+    data_dir: Path | None = None
 
 
 @dataclass

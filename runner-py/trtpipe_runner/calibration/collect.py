@@ -14,6 +14,7 @@ model runs there, and the threshold searches run on 2048-bin histograms
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
@@ -53,7 +54,7 @@ class _Stats:
 def calibrate(model, tensors: list[str], batches: Callable[[], Iterator[dict[str, np.ndarray]]], method: str,
               percentile: float, device: str, cancel: CancelToken, alpha: float | None = None,
               progress: Callable[[float, str], None] | None = None, total: int = 0,
-              budget: int | None = None, engine: str | None = None) -> Calibration:
+              budget: int | None = None, engine: str | None = None, model_path=None) -> Calibration:
     """Symmetric thresholds (amax) for `tensors`.
 
     Args:
@@ -69,12 +70,14 @@ def calibrate(model, tensors: list[str], batches: Callable[[], Iterator[dict[str
         budget: bytes of observed tensors to keep for the histograms (default: 4 GiB or a
             quarter of the RAM on the CPU, half the free memory on a GPU).
         engine: what runs the model (observe.Observer); default by device.
+        model_path: the model's file, where external data files are found (observe.Observer).
     """
     if method not in METHODS:
         raise UserError(f"calibration method must be one of {', '.join(METHODS)}, got '{method}'", code="BAD_PARAM")
     report = progress or (lambda f, m: None)
-    targets = smoothing_targets(model, tensors) if alpha is not None else {}
-    obs = Observer(model, tensors, device, cancel, engine)
+    base_dir = str(Path(model_path).parent) if model_path is not None else ""
+    targets = smoothing_targets(model, tensors, base_dir) if alpha is not None else {}
+    obs = Observer(model, tensors, device, cancel, engine, model_path)
     ops = obs.ops
     stats = {t: _Stats() for t in tensors}
     keep = method != "minmax"

@@ -29,10 +29,13 @@ from .ranges import QUANTIZABLE_OPS
 S_MIN, S_MAX = 1e-5, 1e5
 
 
-def weight_rows(node, init) -> np.ndarray | None:
+def weight_rows(node, init, base_dir: str = "") -> np.ndarray | None:
     """The node's weight as [K, N] (rows = the input channels it multiplies), or None when the
-    node does not multiply its input 0 by a 2-D weight initializer."""
-    w = numpy_helper.to_array(init)
+    node does not multiply its input 0 by a 2-D weight initializer (read from `base_dir` when
+    it lives in an external data file)."""
+    if len(init.dims) != 2:
+        return None
+    w = numpy_helper.to_array(init, base_dir)
     if w.ndim != 2 or w.dtype != np.float32:
         return None
     if node.op_type == "MatMul":
@@ -43,8 +46,10 @@ def weight_rows(node, init) -> np.ndarray | None:
     return None
 
 
-def smoothing_targets(model, tensors: list[str]) -> dict[str, list[np.ndarray]]:
-    """{activation tensor: the [K, N] weights of the layers reading it}, for the tensors SmoothQuant applies to."""
+def smoothing_targets(model, tensors: list[str], base_dir: str = "") -> dict[str, list[np.ndarray]]:
+    """{activation tensor: the [K, N] weights of the layers reading it}, for the tensors SmoothQuant applies to.
+
+    `base_dir`: the model's folder, for weights in external data files."""
     inits = {i.name: i for i in model.graph.initializer}
     readers: dict[str, list] = {}
     for node in model.graph.node:
@@ -56,7 +61,7 @@ def smoothing_targets(model, tensors: list[str]) -> dict[str, list[np.ndarray]]:
     for t, uses in readers.items():
         weights = []
         for node, slot in uses:
-            w = weight_rows(node, inits[node.input[1]]) if slot == 0 and len(node.input) > 1 and \
+            w = weight_rows(node, inits[node.input[1]], base_dir) if slot == 0 and len(node.input) > 1 and \
                 node.input[1] in inits else None
             if w is None:
                 break

@@ -39,6 +39,12 @@ class ArtifactRef(_message.Message):
     media_type: str
     def __init__(self, sha256: _Optional[str] = ..., size: _Optional[int] = ..., media_type: _Optional[str] = ...) -> None: ...
 
+class ArtifactParts(_message.Message):
+    __slots__ = ("parts",)
+    PARTS_FIELD_NUMBER: _ClassVar[int]
+    parts: _containers.RepeatedCompositeFieldContainer[ArtifactRef]
+    def __init__(self, parts: _Optional[_Iterable[_Union[ArtifactRef, _Mapping]]] = ...) -> None: ...
+
 class GetCapabilitiesRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
@@ -130,6 +136,14 @@ class HasArtifactsResponse(_message.Message):
     present: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, present: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class ImportArtifactRequest(_message.Message):
+    __slots__ = ("artifact", "path")
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    artifact: ArtifactRef
+    path: str
+    def __init__(self, artifact: _Optional[_Union[ArtifactRef, _Mapping]] = ..., path: _Optional[str] = ...) -> None: ...
+
 class GetArtifactRequest(_message.Message):
     __slots__ = ("sha256",)
     SHA256_FIELD_NUMBER: _ClassVar[int]
@@ -164,14 +178,22 @@ class RunStageRequest(_message.Message):
     def __init__(self, stage: _Optional[str] = ..., cell: _Optional[str] = ..., inputs: _Optional[_Mapping[str, ArtifactRef]] = ..., params_json: _Optional[str] = ...) -> None: ...
 
 class RunStageResponse(_message.Message):
-    __slots__ = ("progress", "log", "result")
+    __slots__ = ("progress", "log", "result", "heartbeat")
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
     progress: Progress
     log: LogLine
     result: StageResult
-    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., log: _Optional[_Union[LogLine, _Mapping]] = ..., result: _Optional[_Union[StageResult, _Mapping]] = ...) -> None: ...
+    heartbeat: Heartbeat
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., log: _Optional[_Union[LogLine, _Mapping]] = ..., result: _Optional[_Union[StageResult, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+
+class Heartbeat(_message.Message):
+    __slots__ = ("elapsed_seconds",)
+    ELAPSED_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    elapsed_seconds: float
+    def __init__(self, elapsed_seconds: _Optional[float] = ...) -> None: ...
 
 class Progress(_message.Message):
     __slots__ = ("fraction", "message")
@@ -202,7 +224,7 @@ class Diagnostic(_message.Message):
     def __init__(self, level: _Optional[_Union[LogLevel, str]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., node: _Optional[str] = ...) -> None: ...
 
 class StageResult(_message.Message):
-    __slots__ = ("outputs", "metrics", "details_json", "diagnostics", "seconds")
+    __slots__ = ("outputs", "metrics", "details_json", "diagnostics", "seconds", "output_parts")
     class OutputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -217,17 +239,26 @@ class StageResult(_message.Message):
         key: str
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class OutputPartsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: ArtifactParts
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[ArtifactParts, _Mapping]] = ...) -> None: ...
     OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
     DIAGNOSTICS_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
+    OUTPUT_PARTS_FIELD_NUMBER: _ClassVar[int]
     outputs: _containers.MessageMap[str, ArtifactRef]
     metrics: _containers.ScalarMap[str, float]
     details_json: str
     diagnostics: _containers.RepeatedCompositeFieldContainer[Diagnostic]
     seconds: float
-    def __init__(self, outputs: _Optional[_Mapping[str, ArtifactRef]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., details_json: _Optional[str] = ..., diagnostics: _Optional[_Iterable[_Union[Diagnostic, _Mapping]]] = ..., seconds: _Optional[float] = ...) -> None: ...
+    output_parts: _containers.MessageMap[str, ArtifactParts]
+    def __init__(self, outputs: _Optional[_Mapping[str, ArtifactRef]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., details_json: _Optional[str] = ..., diagnostics: _Optional[_Iterable[_Union[Diagnostic, _Mapping]]] = ..., seconds: _Optional[float] = ..., output_parts: _Optional[_Mapping[str, ArtifactParts]] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ("kind", "code", "message", "node", "input", "traceback")

@@ -54,6 +54,11 @@ class RunnerServiceStub(object):
                 request_serializer=trtpipe_dot_runner_dot_v1_dot_runner__pb2.GetArtifactRequest.SerializeToString,
                 response_deserializer=trtpipe_dot_runner_dot_v1_dot_runner__pb2.GetArtifactResponse.FromString,
                 _registered_method=True)
+        self.ImportArtifact = channel.unary_unary(
+                '/trtpipe.runner.v1.RunnerService/ImportArtifact',
+                request_serializer=trtpipe_dot_runner_dot_v1_dot_runner__pb2.ImportArtifactRequest.SerializeToString,
+                response_deserializer=trtpipe_dot_runner_dot_v1_dot_runner__pb2.PutArtifactResponse.FromString,
+                _registered_method=True)
         self.RunStage = channel.unary_stream(
                 '/trtpipe.runner.v1.RunnerService/RunStage',
                 request_serializer=trtpipe_dot_runner_dot_v1_dot_runner__pb2.RunStageRequest.SerializeToString,
@@ -94,9 +99,23 @@ class RunnerServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportArtifact(self, request, context):
+        """Takes a file on the runner's own host into the store by path (copied in the
+        kernel, no bytes through gRPC), verified against artifact.sha256 (DATA_LOSS if
+        it differs). Only a runner started with `serve --accept-paths` (the local runner
+        trtpipe spawns) accepts it; others answer UNIMPLEMENTED (PATHS_NOT_ACCEPTED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RunStage(self, request, context):
         """Runs one stage: progress and log events, then exactly one result (or an
-        error status). Cancelling the call cancels the stage.
+        error status). Cancelling the call cancels the stage. The runner sends at
+        least one message per heartbeat interval (10 s), a Heartbeat when the stage
+        itself said nothing, so a silent stage of any length keeps its stream busy
+        (docs/architecture.md, "Long stages"). No deadline applies unless the
+        client sets one.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -124,6 +143,11 @@ def add_RunnerServiceServicer_to_server(servicer, server):
                     servicer.GetArtifact,
                     request_deserializer=trtpipe_dot_runner_dot_v1_dot_runner__pb2.GetArtifactRequest.FromString,
                     response_serializer=trtpipe_dot_runner_dot_v1_dot_runner__pb2.GetArtifactResponse.SerializeToString,
+            ),
+            'ImportArtifact': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportArtifact,
+                    request_deserializer=trtpipe_dot_runner_dot_v1_dot_runner__pb2.ImportArtifactRequest.FromString,
+                    response_serializer=trtpipe_dot_runner_dot_v1_dot_runner__pb2.PutArtifactResponse.SerializeToString,
             ),
             'RunStage': grpc.unary_stream_rpc_method_handler(
                     servicer.RunStage,
@@ -239,6 +263,33 @@ class RunnerService(object):
             '/trtpipe.runner.v1.RunnerService/GetArtifact',
             trtpipe_dot_runner_dot_v1_dot_runner__pb2.GetArtifactRequest.SerializeToString,
             trtpipe_dot_runner_dot_v1_dot_runner__pb2.GetArtifactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportArtifact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/trtpipe.runner.v1.RunnerService/ImportArtifact',
+            trtpipe_dot_runner_dot_v1_dot_runner__pb2.ImportArtifactRequest.SerializeToString,
+            trtpipe_dot_runner_dot_v1_dot_runner__pb2.PutArtifactResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,7 +9,7 @@ import importlib
 
 from ..errors import NotFoundError
 
-STAGES = ("inspect", "reference", "calibrate", "search", "transform", "build", "evaluate", "benchmark")
+STAGES = ("inspect", "reference", "calibrate", "search", "transform", "build", "evaluate", "benchmark", "hold")
 
 
 def get_stage(name: str):

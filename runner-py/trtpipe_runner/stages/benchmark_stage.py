@@ -27,7 +27,7 @@ def run(ctx: StageContext) -> StageOutput:
     repeats = int(p.get("repeats", 1))
     if not batches or min(batches) < 1 or iterations < 1 or warmup < 0 or repeats < 1:
         raise UserError("benchmark needs batches >= 1, iterations >= 1, warmup >= 0 and repeats >= 1", code="BAD_PARAM")
-    session = get_backend(p.get("backend", "onnxruntime")).load(ctx.input_path("engine"), p)
+    session = get_backend(p.get("backend", "onnxruntime")).load(ctx.model_path("engine"), p)
     session.on_cancel(ctx.cancel)
     try:
         specs = session.inputs()

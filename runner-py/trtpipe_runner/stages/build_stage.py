@@ -7,15 +7,18 @@ from .context import StageContext, StageOutput
 
 def run(ctx: StageContext) -> StageOutput:
     backend = get_backend(ctx.params.get("backend", "onnxruntime"))
-    model_path = ctx.input_path("model")
+    model_path = ctx.model_path("model")
     ctx.progress(0.1, f"building with {backend.name}")
     built = backend.build(model_path, ctx.scratch(), ctx.params, ctx.cancel, log=lambda m, level="info": ctx.log(m, level))
     out = StageOutput(details=dict(built.details), metrics=dict(built.metrics))
-    out.outputs["engine"] = ctx.save_file(built.engine, built.media_type)
-    out.metrics["engine_bytes"] = float(out.outputs["engine"].size)
+    # An ONNX engine (onnxruntime, torch) keeps external data beside it when its model had it.
+    out.outputs["engine"] = (ctx.save_model(built.engine, built.media_type, built.data_dir) if built.media_type == "application/onnx"
+                             else ctx.save_file(built.engine, built.media_type))
+    engine = out.outputs["engine"]
+    out.metrics["engine_bytes"] = float(sum(p.size for p in engine.parts) if engine.parts else engine.size)
     ctx.progress(0.8, "explaining realized precision")
     try:
-        rows = backend.explain(model_path, ctx.store.require(out.outputs["engine"].sha256), ctx.params)
+        rows = backend.explain(model_path, ctx.stored_path(engine), ctx.params)
     except Exception as exc:  # noqa: BLE001 - explain is best effort; the build itself succeeded
         out.diagnostics.append({"level": "warning", "code": "EXPLAIN_FAILED", "message": f"explain: {exc}"})
         rows = []

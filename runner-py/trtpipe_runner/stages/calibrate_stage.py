@@ -26,14 +26,14 @@ from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    model_path = ctx.input_path("model")
+    model_path = ctx.model_path("model")
+    alpha = parse_smoothing(ctx.params.get("smoothing"))
     model = load_model(model_path)
     specs = graph_inputs(model)
     data = load_dataset(ctx, "calib_data", specs)
     bs = batch_size(ctx, specs)
     method = ctx.params.get("method", "entropy")
     percentile = float(ctx.params.get("percentile", 99.99))
-    alpha = parse_smoothing(ctx.params.get("smoothing"))
     device = pick_device(str(ctx.params.get("device") or "auto"))
     tensors = quantized_inputs(model)
     if not tensors:
@@ -42,7 +42,7 @@ def run(ctx: StageContext) -> StageOutput:
     ctx.progress(0.02, f"{method} calibration of {len(tensors)} tensors over {data.count} samples on {device}")
     t0 = time.perf_counter()
     result = calibrate(model, tensors, lambda: data.batches(bs), method, percentile, device, ctx.cancel, alpha,
-                       progress=ctx.progress, total=-(-data.count // bs))
+                       progress=ctx.progress, total=-(-data.count // bs), model_path=model_path)
     seconds = time.perf_counter() - t0
     if result.fallback:
         ctx.log(f"calibrated on the CPU with ONNX Runtime: {result.fallback}", "warning")

@@ -10,15 +10,19 @@ from typing import Any, Callable
 from ..artifacts import ArtifactStore
 from ..cancel import CancelToken
 from ..errors import UserError
+from ..model.external import has_external_data
+from ..model.manifest import MEDIA_TYPE as MANIFEST_MEDIA_TYPE
+from ..model.manifest import is_model_manifest, materialize, store_model
 
 
 @dataclass
 class Output:
-    """A named output artifact."""
+    """A named output artifact; a model manifest lists its files in `parts`."""
 
     sha256: str
     size: int
     media_type: str
+    parts: list["Output"] = field(default_factory=list)
 
 
 @dataclass
@@ -52,6 +56,12 @@ class StageContext:
                             code="STAGE_INPUT_MISSING")
         return self.store.require(self.inputs[name])
 
+    def model_path(self, name: str) -> Path:
+        """Path of a model input (an ONNX model, or an engine that is one): for a model
+        with external data its .onnx file in a folder with the data beside it."""
+        path = self.input_path(name)
+        return materialize(self.store, self.inputs[name]) if is_model_manifest(path) else path
+
     def has_input(self, name: str) -> bool:
         return name in self.inputs
 
@@ -79,6 +89,22 @@ class StageContext:
     def save_file(self, path: Path, media_type: str) -> Output:
         size = path.stat().st_size
         return Output(self.store.put_file(path), size, media_type)
+
+    def save_model(self, path: Path, media_type: str = "application/onnx", data_dir: Path | None = None) -> Output:
+        """Stores an ONNX file a stage wrote to `path` (moved into the store): one blob,
+        or, when its tensors are in files beside it (or in `data_dir`, copied from
+        there), those files plus a manifest naming them (model/manifest.py)."""
+        import onnx
+
+        if not has_external_data(onnx.load(str(path), load_external_data=False)):
+            return self.save_file(path, media_type)
+        sha, size, parts = store_model(self.store, path, data_dir, move=True)
+        kinds = [media_type] + ["application/octet-stream"] * (len(parts) - 1)  # the .onnx comes first
+        return Output(sha, size, MANIFEST_MEDIA_TYPE, [Output(s, n, k) for (s, n), k in zip(parts, kinds)])
+
+    def stored_path(self, output: Output) -> Path:
+        """Where a saved output can be read by path (a model manifest: its materialized .onnx)."""
+        return materialize(self.store, output.sha256) if output.parts else self.store.require(output.sha256)
 
     def save_json(self, obj: Any) -> Output:
         return self.save_bytes(json.dumps(obj, indent=1, sort_keys=True).encode(), "application/json")

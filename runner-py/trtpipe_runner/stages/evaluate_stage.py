@@ -9,7 +9,7 @@ from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    session = get_backend(ctx.params.get("backend", "onnxruntime")).load(ctx.input_path("engine"), ctx.params)
+    session = get_backend(ctx.params.get("backend", "onnxruntime")).load(ctx.model_path("engine"), ctx.params)
     try:
         specs = session.inputs()
         data = load_dataset(ctx, "eval_data", specs)

@@ -7,13 +7,14 @@ from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    model = load_model(ctx.input_path("model"))
+    path = ctx.model_path("model")
+    model = load_model(path)
     details = describe(model)
     out = StageOutput(details=details)
     out.metrics = {"nodes": details["node_count"], "parameters": details["parameter_count"]}
     import onnx
 
-    raw = onnx.load(str(ctx.input_path("model")), load_external_data=False)
+    raw = onnx.load(str(path), load_external_data=False)
     unnamed = name_nodes(raw)
     if unnamed:
         out.diagnostics.append({

@@ -19,6 +19,7 @@ from ..backends.onnxruntime.session import make_session, ort_version, run_batche
 from ..calibration.observe import Observer, pick_device
 from ..errors import UserError
 from ..evaluation.metrics import top1_accuracy
+from ..model.external import beside
 from ..model.load import load_model
 from ..model.tensors import graph_inputs, tensor_types
 from .common import batch_size, load_dataset, npz_bytes
@@ -26,7 +27,8 @@ from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    model = load_model(ctx.input_path("model"))
+    model_path = ctx.model_path("model")
+    model = load_model(model_path)
     specs = graph_inputs(model)
     bs = batch_size(ctx, specs)
     out = StageOutput()
@@ -37,8 +39,8 @@ def run(ctx: StageContext) -> StageOutput:
     if ctx.has_input("eval_data"):
         evald = load_dataset(ctx, "eval_data", specs)
         out.details["eval_data"] = evald.summary()
-        session = make_session(model.SerializeToString(), opt_level="disable",
-                               threads=int(ctx.params.get("threads", 0)))
+        with beside(model, model_path, "reference") as source:
+            session = make_session(source, opt_level="disable", threads=int(ctx.params.get("threads", 0)))
         nb = -(-evald.count // bs)
         ref = run_batches(session, evald.batches(bs), ctx.cancel,
                           on_batch=lambda i: ctx.progress(0.5 * (i + 1) / nb, "reference outputs"))
@@ -51,14 +53,14 @@ def run(ctx: StageContext) -> StageOutput:
     if ctx.has_input("calib_data"):
         calib = load_dataset(ctx, "calib_data", specs)
         out.details["calib_data"] = calib.summary()
-        ranges, out.details["ranges_device"] = tensor_ranges(model, calib, bs, ctx)
+        ranges, out.details["ranges_device"] = tensor_ranges(model, model_path, calib, bs, ctx)
         out.outputs["ranges"] = ctx.save_json(ranges)
         out.metrics["max_abs_activation"] = max((r["absmax"] for r in ranges.values()), default=0.0)
     ctx.progress(1.0, "done")
     return out
 
 
-def tensor_ranges(model, dataset, bs: int, ctx: StageContext) -> tuple[dict[str, dict[str, float]], str]:
+def tensor_ranges(model, model_path, dataset, bs: int, ctx: StageContext) -> tuple[dict[str, dict[str, float]], str]:
     """min, max and max |x| of every FP32 tensor over `dataset` (finite values only), and the device.
 
     The model runs once, with every tensor exposed, where calibration runs (calibration/observe.py:
@@ -72,7 +74,7 @@ def tensor_ranges(model, dataset, bs: int, ctx: StageContext) -> tuple[dict[str,
     names += [s.name for s in graph_inputs(model) if types.get(s.name) == onnx.TensorProto.FLOAT]
     names = list(dict.fromkeys(names))
     device = pick_device(str(ctx.params.get("device") or "auto"))
-    obs = Observer(model, names, device, ctx.cancel)
+    obs = Observer(model, names, device, ctx.cancel, model_path=model_path)
     lo = {n: np.inf for n in names}
     hi = {n: -np.inf for n in names}
     nb = -(-dataset.count // bs)

@@ -36,7 +36,7 @@ EXACT_OPS = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Split",
 def run(ctx: StageContext) -> StageOutput:
     p = ctx.params
     t0 = time.perf_counter()
-    model = load_model(ctx.input_path("model"))
+    model = load_model(ctx.model_path("model"), with_data=True)
     policy_params = dict(p.get("policy") or {})
     if policy_params.get("opset"):
         model = convert_opset(model, int(policy_params["opset"]))

@@ -13,13 +13,25 @@ from ..precision.opset import convert_opset
 from ..precision.policy import parse_policy, resolve
 from ..precision.qdq import insert_qdq
 from ..precision.types import QUANTIZED
-from .context import StageContext, StageOutput
+from ..model.external import save_with_external_data
+from ..model.manifest import is_model_manifest
+from .context import Output, StageContext, StageOutput
 
 LOW = ("fp16", "bf16", "int8", "fp8")
+PROTOBUF_LIMIT = 2 << 30  # bytes one serialized message may have
+
+
+def save_annotated(ctx: StageContext, annotated, external: bool) -> Output:
+    """The annotated model as the input was: one file, or (a model with external data,
+    or one past protobuf's 2 GB) a .onnx with its tensors in `model.onnx.data`."""
+    if external or annotated.ByteSize() >= PROTOBUF_LIMIT - (64 << 20):
+        return ctx.save_model(save_with_external_data(annotated, ctx.scratch() / "annotated" / "model.onnx"))
+    return ctx.save_bytes(annotated.SerializeToString(), "application/onnx")
 
 
 def run(ctx: StageContext) -> StageOutput:
-    model = load_model(ctx.input_path("model"))
+    # Annotation converts and quantizes weights: a model with external data is read whole.
+    model = load_model(ctx.model_path("model"), with_data=True)
     params = dict(ctx.params.get("policy") or {})
     if ctx.has_input("search"):  # a search run in this pipeline: its kept nodes stay fp32
         params["search_keep"] = json.loads(ctx.input_path("search").read_text())["kept"]
@@ -45,7 +57,7 @@ def run(ctx: StageContext) -> StageOutput:
     ctx.progress(0.8, "annotated graph checked")
     annotated.producer_name = "trtpipe"
     out = StageOutput()
-    out.outputs["model"] = ctx.save_bytes(annotated.SerializeToString(), "application/onnx")
+    out.outputs["model"] = save_annotated(ctx, annotated, external=is_model_manifest(ctx.input_path("model")))
     out.details["lock"] = [d.to_json() for d in decisions]
     out.details["inserted"] = counts
     out.details["opset"] = opset_version(annotated)

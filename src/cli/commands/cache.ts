@@ -1,6 +1,7 @@
 /** `trtpipe cache ls | verify | prune`: inspect and maintain the stage cache. */
 import { rm, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { objectsOf } from '../../run/events.js';
 import { StageCache } from '../../store/cache.js';
 import { stateDir } from '../../store/state-dir.js';
 import { ExitCode } from '../exit-codes.js';
@@ -33,7 +34,7 @@ async function ls(c: StageCache, json: boolean): Promise<number> {
   for (const key of c.keys()) {
     const e = await c.readEntry(key);
     if (!e) continue;
-    const bytes = Object.values(e.result.outputs).reduce((s, o) => s + o.size, 0);
+    const bytes = Object.values(e.result.outputs).flatMap(objectsOf).reduce((s, o) => s + o.size, 0);
     rows.push({ key, node: e.node, stage: e.stage, created: e.created, seconds: e.result.seconds, bytes });
   }
   rows.sort((a, b) => a.created.localeCompare(b.created));
@@ -60,7 +61,7 @@ async function verify(c: StageCache): Promise<number> {
       continue;
     }
     bad.push(`${key.slice(0, 12)} ${e?.node ?? '(unreadable)'}`);
-    for (const o of Object.values(e?.result.outputs ?? {})) {
+    for (const o of Object.values(e?.result.outputs ?? {}).flatMap(objectsOf)) {
       if (!(await c.objectMatches(o.sha256))) badObjects.add(o.sha256);
     }
     await c.evict(key);

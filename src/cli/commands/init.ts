@@ -15,7 +15,8 @@ import { SCHEMA_PATH } from '../../paths.js';
 import { spawnLocalRunner } from '../../runner-client/local-runner.js';
 import { RunnerCallError } from '../../runner-client/runner-call-error.js';
 import { RunnerClient } from '../../runner-client/runner-client.js';
-import { hashFile } from '../../store/hash-file.js';
+import { refOf } from '../../run/artifact-mover.js';
+import { modelArtifact } from '../../run/model-files.js';
 import { npzKeys } from '../../store/npz-keys.js';
 import { stateDir } from '../../store/state-dir.js';
 import { ExitCode } from '../exit-codes.js';
@@ -131,11 +132,10 @@ async function inspect(model: string, shown: string, stateRoot: string, python?:
   const runner = await spawnLocalRunner({ storeDir: dirs.runnerStore, logFile: path.join(dirs.logs, 'init.runner.log'), python });
   const client = new RunnerClient(runner.address, { token: runner.token });
   try {
-    const { sha256, size } = await hashFile(model);
-    const ref = { sha256, size, mediaType: 'application/onnx' };
-    const present = await client.hasArtifacts([sha256], { timeoutMs: 30_000 });
-    if (!present.has(sha256)) await client.putArtifact(model, ref, { timeoutMs: 600_000 });
-    const result = await client.runStage({ stage: 'inspect', cell: 'init', inputs: { model: ref }, paramsJson: '{}' }, () => {}, { timeoutMs: 600_000 });
+    // The local runner takes the model (and its external data files) by path; no deadline: a big model takes its time.
+    const artifact = await modelArtifact(model, path.join(dirs.root, 'tmp'));
+    for (const f of [...(artifact.dependencies ?? []), artifact]) await client.importArtifact(f.path, refOf(f));
+    const result = await client.runStage({ stage: 'inspect', cell: 'init', inputs: { model: refOf(artifact) }, paramsJson: '{}' }, () => {});
     return JSON.parse(result.detailsJson) as ModelDetails;
   } catch (err) {
     if (err instanceof RunnerCallError) {

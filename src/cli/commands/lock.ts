@@ -1,7 +1,7 @@
 /** `trtpipe lock <pipeline.yaml>`: resolve every precision of the matrix and write <pipeline>.lock.json. */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { hashFile } from '../../store/hash-file.js';
+import { modelIdentity } from '../../run/model-files.js';
 import { diffLock, lockPath, readLockfile, relativeModelPath, writeLockfile, type Lockfile, type LockRow } from '../../store/lockfile.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
@@ -28,7 +28,7 @@ export default async function lock(argv: string[]): Promise<number> {
   const lockfile: Lockfile = {
     schema: 'trtpipe.lock/1',
     pipeline: pipeline.name,
-    model: { path: relativeModelPath(pipeline.file, pipeline.model.path), sha256: (await hashFile(pipeline.model.path)).sha256 },
+    model: { path: relativeModelPath(pipeline.file, pipeline.model.path), sha256: await modelIdentity(pipeline.model.path) },
     precisions: Object.fromEntries(
       Object.entries(record.stages)
         .filter(([, s]) => s.stage === 'transform' && s.status === 'done')

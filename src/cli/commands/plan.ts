@@ -13,6 +13,7 @@ import type { Pipeline } from '../../config/types.js';
 import { stageStatuses, type StageStatus } from '../../plan/cache-status.js';
 import { buildGraph, type StageGraph } from '../../plan/graph.js';
 import { computeKeys } from '../../plan/keys.js';
+import { modelIdentity } from '../../run/model-files.js';
 import { expandMatrix } from '../../plan/matrix.js';
 import { targetIdentity } from '../../plan/target-identity.js';
 import { cacheDir, isCached } from '../../store/cache-lookup.js';
@@ -45,7 +46,8 @@ export default async function plan(argv: string[]): Promise<number> {
   await Promise.all([...paths].map(async (f) => {
     if (f.startsWith('synthetic:')) return;
     try {
-      fileHashes.set(f, (await hashFile(f)).sha256);
+      // The model's identity covers its external data files, as in a run.
+      fileHashes.set(f, f === p.model.path ? await modelIdentity(f) : (await hashFile(f)).sha256);
     } catch {
       // unhashable: its stages show as not cacheable
     }

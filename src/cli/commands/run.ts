@@ -17,9 +17,8 @@ import type { NodeFailure } from '../../run/events.js';
 import { lockPath, readLockfile, type Lockfile } from '../../store/lockfile.js';
 import { describeTolerance } from '../../report/tolerances.js';
 import { readSearchResult, searchResultPath } from '../../store/search-result.js';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { stateRootOf } from '../state-root.js';
+import { modelIdentity } from '../../run/model-files.js';
 
 export default async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -62,7 +61,7 @@ export default async function run(argv: string[]): Promise<number> {
     throw new UserError(`baseline '${values.baseline}' is a run of pipeline '${baseline.record.pipeline.name}', not '${pipeline.name}'; cells would be compared across models`);
   }
 
-  const searchKeep = committedSearch(pipeline);
+  const searchKeep = await committedSearch(pipeline);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -160,12 +159,12 @@ function withInputFiles(f: { stage: string; message: string; code: string }, p: 
 }
 
 /** A committed search result for this pipeline's model, if there is one (a stale one is ignored, loudly). */
-function committedSearch(p: Pipeline): { towards: string; kept: string[] } | undefined {
+async function committedSearch(p: Pipeline): Promise<{ towards: string; kept: string[] } | undefined> {
   if (!p.precision.search) return undefined;
   const file = searchResultPath(p.file, p.precision.search.result);
   const r = readSearchResult(file);
   if (!r) return undefined;
-  const modelSha = createHash('sha256').update(readFileSync(p.model.path)).digest('hex');
+  const modelSha = await modelIdentity(p.model.path);
   const rel = path.relative(process.cwd(), file) || file;
   if (r.model.sha256 !== modelSha || r.towards !== p.precision.search.towards) {
     process.stderr.write(`trtpipe: warning: ${rel} was made for another model or precision; searching again (run \`trtpipe search\` and commit the result)\n`);

@@ -1,9 +1,13 @@
-/** `trtpipe runners [pipeline.yaml] [--json]`: every runner of the pipeline's targets and what it can do. */
+/**
+ * `trtpipe runners [pipeline.yaml] [--json] [--hold <s>]`: every runner of the pipeline's targets and
+ * what it can do; with --hold, whether a stage silent for that long survives the way to each.
+ */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { GetCapabilitiesResponse } from '../../gen/trtpipe/runner/v1/runner.js';
 import { RunnerPool } from '../../run/runner-pool.js';
 import { ExitCode } from '../exit-codes.js';
+import { describeHold, holdEach, type HoldOutcome } from '../hold-check.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { UserError } from '../user-error.js';
 import { stateRootOf } from '../state-root.js';
@@ -12,14 +16,17 @@ export default async function runners(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' }, python: { type: 'string' } },
+    options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' }, python: { type: 'string' }, hold: { type: 'string' } },
   });
+  const hold = values.hold !== undefined ? Number(values.hold) : undefined;
+  if (hold !== undefined && !(hold > 0 && hold <= 7 * 24 * 3600)) throw new UserError(`--hold must be a number of seconds > 0 (at most a week), not '${values.hold}'`);
   const file = positionals[0] ?? 'pipelines/quickstart.yaml';
   const pipeline = await loadOrExit(file);
   const stateRoot = stateRootOf(values['state-dir']);
   const pool = new RunnerPool(pipeline, { stateRoot, logFile: path.join(stateRoot, 'logs', 'runners.log'), python: values.python, signal: new AbortController().signal });
   const rows: { target: string; address: string; caps: GetCapabilitiesResponse }[] = [];
   const errors: string[] = [];
+  let held: HoldOutcome[] = [];
   try {
     for (const t of pipeline.targets) {
       try {
@@ -28,17 +35,27 @@ export default async function runners(argv: string[]): Promise<number> {
         errors.push((err as Error).message);
       }
     }
+    // One hold per runner: the local runner serves every local target.
+    if (hold !== undefined) held = await holdEach([...new Map(pool.all().map((h) => [h.address, h])).values()], hold, new AbortController().signal);
   } finally {
     await pool.close();
   }
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ target: r.target, address: r.address, capabilities: GetCapabilitiesResponse.toJSON(r.caps) })), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ target: r.target, address: r.address, capabilities: GetCapabilitiesResponse.toJSON(r.caps), ...holdOf(held, r.address) })), null, 2)}\n`);
   } else {
     for (const r of rows) process.stdout.write(`${describe(r.target, r.address, r.caps)}\n`);
+    for (const o of held) process.stdout.write(`${describeHold(o, hold!)}\n`);
   }
   for (const e of errors) process.stderr.write(`trtpipe: ${e}\n`);
   if (!rows.length && errors.length) throw new UserError('no runner answered', ExitCode.RunnerUnavailable);
-  return errors.length ? ExitCode.RunnerUnavailable : ExitCode.Ok;
+  return errors.length || held.some((o) => !o.ok) ? ExitCode.RunnerUnavailable : ExitCode.Ok;
+}
+
+function holdOf(held: HoldOutcome[], address: string): { hold?: Omit<HoldOutcome, 'target' | 'address'> } {
+  const o = held.find((x) => x.address === address);
+  if (!o) return {};
+  const { target: _t, address: _a, ...rest } = o;
+  return { hold: rest };
 }
 
 function describe(target: string, address: string, c: GetCapabilitiesResponse): string {

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { hashFile } from '../../store/hash-file.js';
+import { modelIdentity } from '../../run/model-files.js';
 import { SEARCH_SCHEMA, searchResultPath, writeSearchResult, type SearchResult } from '../../store/search-result.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
@@ -39,7 +39,7 @@ export default async function search(argv: string[]): Promise<number> {
   const result: SearchResult = {
     schema: SEARCH_SCHEMA,
     pipeline: pipeline.name,
-    model: { sha256: (await hashFile(pipeline.model.path)).sha256 },
+    model: { sha256: await modelIdentity(pipeline.model.path) },
     towards: d.towards as string,
     budget: d.budget as Record<string, number>,
     kept: d.kept as string[],

@@ -5,7 +5,7 @@ import pytest
 
 from trtpipe_runner.backends.tensorrt.config import ConfigReport, create_config
 from trtpipe_runner.backends.tensorrt.legacy import apply_weak_typing, precision_flags
-from trtpipe_runner.backends.tensorrt.profiles import NetworkInput, derive_profile
+from trtpipe_runner.backends.tensorrt.profiles import NetworkInput, ProfileEntry, derive_profile
 from trtpipe_runner.backends.tensorrt.settings import parse_settings
 from trtpipe_runner.backends.tensorrt.version import parse_version
 from trtpipe_runner.errors import UnsupportedError, UserError
@@ -13,16 +13,16 @@ from trtpipe_runner.errors import UnsupportedError, UserError
 from .fake_tensorrt import FakeLayer, FakeNetwork, FakeTensorRT
 
 
-def build_config(version: str, params: dict, inputs=None, **fake):
-    trt = FakeTensorRT(version, **fake)
+def build_config(version: str, params: dict, inputs=None):
+    trt = FakeTensorRT(version)
     settings = parse_settings(params)
     profile = derive_profile(inputs or [NetworkInput("input", (-1, 1, 8, 8))], settings)
-    config, report = create_config(trt, trt.Builder(), settings, parse_version(version), profile)
+    config, report = create_config(trt, trt.Builder(trt.Logger()), settings, parse_version(version), profile)
     return trt, config, report
 
 
 @pytest.mark.parametrize("version", ["10.13.0.35", "11.1.0"])
-def test_full_mapping(version):
+def test_full_mapping(version):  # noqa: D103
     trt, config, report = build_config(version, {
         "precision": "fp16", "workspace_mib": 1024, "optimization_level": 5,
         "hardware_compatibility": "ampere_plus", "version_compatible": True, "max_batch": 16})
@@ -59,8 +59,33 @@ def test_defaults_leave_tensorrt_defaults_alone():
 
 
 def test_missing_hardware_level_is_a_clear_error():
+    # SAME_COMPUTE_CAPABILITY exists from 10.9 on; 10.0-10.8 have NONE and AMPERE_PLUS only
     with pytest.raises(UnsupportedError, match="hardware_compatibility 'same_compute_capability' is not available"):
-        build_config("10.0.1", {"hardware_compatibility": "same_compute_capability"}, hardware_levels=False)
+        build_config("10.6.0", {"hardware_compatibility": "same_compute_capability"})
+    trt, config, _ = build_config("10.6.0", {"hardware_compatibility": "ampere_plus"})
+    assert int(config.hardware_compatibility_level) == 1
+    trt, config, _ = build_config("10.9.0", {"hardware_compatibility": "same_compute_capability"})
+    assert int(config.hardware_compatibility_level) == 2
+
+
+def test_enum_values_are_the_real_ones():
+    ten, eleven = FakeTensorRT("10.6.0"), FakeTensorRT("11.1.0")
+    assert int(ten.NetworkDefinitionCreationFlag.STRONGLY_TYPED) == 1
+    assert int(eleven.NetworkDefinitionCreationFlag.STRONGLY_TYPED) == 0
+    assert int(eleven.NetworkDefinitionCreationFlag.PREFER_JIT_PYTHON_PLUGINS) == 1
+    assert int(ten.BuilderFlag.TF32) == int(eleven.BuilderFlag.TF32) == 6
+    assert (int(ten.BuilderFlag.VERSION_COMPATIBLE), int(eleven.BuilderFlag.VERSION_COMPATIBLE)) == (13, 12)
+    assert not hasattr(eleven.BuilderFlag, "FP16") and int(ten.BuilderFlag.BF16) == 17
+
+
+def test_rejected_profile_is_a_clear_error():
+    """add_optimization_profile returns -1 for a profile TensorRT rejects; the build stops there."""
+    trt = FakeTensorRT("10.6.0")
+    bad = [ProfileEntry("input", (4, 1, 8, 8), (2, 1, 8, 8), (8, 1, 8, 8), "input_shapes")]
+    with pytest.raises(UserError) as exc:
+        create_config(trt, trt.Builder(trt.Logger()), parse_settings({}), parse_version("10.6.0"), bad)
+    assert exc.value.code == "TRT_PROFILE_INVALID" and exc.value.input == "input"
+    assert "input: min [4, 1, 8, 8], opt [2, 1, 8, 8], max [8, 1, 8, 8]" in exc.value.message
 
 
 def test_legacy_flags_follow_the_intents():
@@ -83,7 +108,7 @@ def test_legacy_pins_layers_and_obeys_constraints():
     network = FakeNetwork([conv, soft, cast, shape, renamed])
     intents = {"/conv/Conv": "fp16", "/Softmax": "fp32", "trtpipe/cast/x/to_fp16": "fp16", "/Shape": "-",
                "/conv2/Conv": "fp16"}
-    config = trt.Builder().create_builder_config()
+    config = trt.Builder(trt.Logger()).create_builder_config()
     report = ConfigReport()
     out = apply_weak_typing(trt, network, config, intents, "fp16", has_qdq=False, report=report)
     assert conv.precision == trt.float16 and conv.output_types == {0: trt.float16}

@@ -82,7 +82,7 @@ def test_cuda_without_a_gpu_is_a_clear_unsupported_error(backend, tmp_path):
 
 def test_unsupported_op_fails_the_build(backend, tmp_path):
     model, _, _, _ = example("digits")
-    model.graph.node[1].op_type = "Shrink"  # a real ONNX op the backend has no handler for
+    model.graph.node[1].op_type = "Det"  # a real ONNX op the backend has no handler for
     with pytest.raises(UserError) as err:
         backend.build(save(model, tmp_path / "m.onnx"), tmp_path, CPU, CancelToken())
     assert err.value.code == "UNSUPPORTED_OP" and err.value.node == model.graph.node[1].name

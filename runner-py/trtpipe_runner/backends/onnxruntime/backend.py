@@ -13,6 +13,7 @@ import numpy as np
 
 from ...cancel import CancelToken
 from ...errors import UserError
+from ...model.external import has_external_data, save_with_external_data
 from ...model.tensors import TensorSpec
 from ..base import Backend, BuildOutput, ExplainRow, Session
 from .session import OPT_LEVELS, make_session, ort_version
@@ -63,7 +64,9 @@ class OnnxRuntimeBackend(Backend):
         details: dict[str, Any] = {"backend": self.name, "version": ort_version(), "device": "cpu",
                                    "numerics": numerics, "opt_level": opt_level}
         metrics: dict[str, float] = {}
-        model = onnx.load(str(model_path))
+        external = has_external_data(onnx.load(str(model_path), load_external_data=False))
+        # Weights are read into memory only to be changed (emulation) or serialized.
+        model = onnx.load(str(model_path)) if numerics == "emulated" or not external else None
         if numerics == "emulated":
             model, points = emulate_low_precision(model)
             details["emulated_rounding_points"] = points
@@ -76,9 +79,16 @@ class OnnxRuntimeBackend(Backend):
         # the stored artifact stays portable at "extended" and the runtime
         # session applies the rest when it loads it.
         save_level = "extended" if opt_level == "all" else opt_level
-        data = model.SerializeToString()
+        # A model with external data is read by path (ONNX Runtime finds the data
+        # beside it) and its session file keeps its initializers in session.onnx.data.
+        if not external:
+            data = model.SerializeToString()
+        else:
+            data = save_with_external_data(model, scratch / "source" / "model.onnx") if model is not None else model_path
+        keep_external = "session.onnx.data" if external else None
         try:
-            make_session(data, opt_level=save_level, optimized_out=out, threads=int(settings.get("threads", 0)))
+            make_session(data, opt_level=save_level, optimized_out=out, threads=int(settings.get("threads", 0)),
+                         external_initializers=keep_external)
         except UserError as exc:
             # ONNX Runtime's fusions (LayerNormFusion, ...) can fuse a chain
             # that is half FP32, half FP16 into one node with mismatched types
@@ -90,7 +100,8 @@ class OnnxRuntimeBackend(Backend):
                     "building with graph optimizations off instead", "warning")
             details["opt_level_fallback"] = {"from": opt_level, "to": "disable", "because": exc.message}
             save_level = opt_level = "disable"
-            make_session(data, opt_level=save_level, optimized_out=out, threads=int(settings.get("threads", 0)))
+            make_session(data, opt_level=save_level, optimized_out=out, threads=int(settings.get("threads", 0)),
+                         external_initializers=keep_external)
         details["saved_level"] = save_level
         _stamp_runtime_level(out, opt_level)
         return BuildOutput(out, "application/onnx", details, metrics)
@@ -124,9 +135,9 @@ def _stamp_runtime_level(path: Path, level: str) -> None:
     """Records in the session file the highest optimization level it may be loaded with."""
     import onnx
 
-    m = onnx.load(str(path))
+    m = onnx.load(str(path), load_external_data=False)  # external data stays where it is
     m.metadata_props.add(key=RUNTIME_LEVEL_KEY, value=level)
-    onnx.save(m, str(path))
+    path.write_bytes(m.SerializeToString())
 
 
 def _runtime_level(path: Path, wanted: str) -> str:

@@ -60,8 +60,8 @@ def quantized_nodes(model: onnx.ModelProto) -> dict[str, str]:
 
 
 def explain_session_graph(annotated_path: Path, session_path: Path) -> list[ExplainRow]:
-    annotated = onnx.load(str(annotated_path))
-    session = onnx.load(str(session_path))
+    annotated = onnx.load(str(annotated_path), load_external_data=False)  # types only, not weights
+    session = onnx.load(str(session_path), load_external_data=False)
     a_types = tensor_types(annotated)
     s_types = _propagate(session, tensor_types(session))
     # ONNX Runtime's CPU provider computes FP16 graphs on FP32 copies named
@@ -151,7 +151,7 @@ def _upstream_type(node, annotated, s_types: dict[str, int]) -> int | None:
 def explain_emulated(annotated_path: Path) -> list[ExplainRow]:
     """With numerics: emulated the session computes in FP32 but rounds every
     tensor to the annotated type, so the annotated types are what is modelled."""
-    annotated = onnx.load(str(annotated_path))
+    annotated = onnx.load(str(annotated_path), load_external_data=False)
     types = tensor_types(annotated)
     quantized = quantized_nodes(annotated)
     rows = []

@@ -14,7 +14,8 @@ OPT_LEVELS = ("disable", "basic", "extended", "all")
 
 
 def make_session(model: Path | bytes, *, threads: int = 0, opt_level: str = "all",
-                 optimized_out: Path | None = None, providers: list[str] | None = None):
+                 optimized_out: Path | None = None, providers: list[str] | None = None,
+                 external_initializers: str | None = None):
     """Builds an InferenceSession; maps "no kernel" failures to a UserError.
 
     Args:
@@ -23,6 +24,8 @@ def make_session(model: Path | bytes, *, threads: int = 0, opt_level: str = "all
         opt_level: one of OPT_LEVELS.
         optimized_out: where ONNX Runtime should save the optimized graph.
         providers: execution providers, CPU by default.
+        external_initializers: with `optimized_out`, write initializers of 1 KiB
+            or more to this file beside it (a model with external data stays one).
     """
     import onnxruntime as ort
 
@@ -39,6 +42,10 @@ def make_session(model: Path | bytes, *, threads: int = 0, opt_level: str = "all
     so.inter_op_num_threads = 1
     if optimized_out is not None:
         so.optimized_model_filepath = str(optimized_out)
+        if external_initializers:
+            so.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                        external_initializers)
+            so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
     source = str(model) if isinstance(model, Path) else model
     try:
         return ort.InferenceSession(source, so, providers=providers or ["CPUExecutionProvider"])

@@ -28,8 +28,8 @@ from .hardware import parse_cc, unsupported_reason
 from .inspector import parse_engine_information
 from .intent import intended_precisions
 from .legacy import apply_weak_typing
-from .loader import (engine_from_bytes, engine_from_network, import_tensorrt, inspect_engine, make_logger,
-                     network_from_onnx)
+from .loader import (create_builder, engine_from_bytes, engine_from_network, import_tensorrt, inspect_engine,
+                     make_logger, network_from_onnx)
 from .profiles import NetworkInput, derive_profile
 from .settings import TrtBuildSettings, parse_settings
 from .timing_cache import TimingCacheStore, cache_dir
@@ -58,15 +58,7 @@ class TensorRTBackend(Backend):
         cc = parse_cc(identity.compute_capability)
         _check_hardware(model, cc, identity.gpu)
         logger = make_logger(trt, log)
-        try:
-            builder = trt.Builder(logger)
-        except Exception as exc:  # noqa: BLE001 - pybind raises TypeError when CUDA cannot initialize
-            builder, why = None, str(exc)
-        else:
-            why = ""
-        if builder is None:
-            raise UnsupportedError("TensorRT could not create a Builder: no usable GPU or CUDA driver "
-                                   f"({why or 'Builder() returned None'})", code="TRT_NO_GPU")
+        builder = create_builder(trt, logger)
         node_names = [n.name for n in model.graph.node]
         network, parser = network_from_onnx(trt, builder, logger, model_path,
                                             network_creation_flags(trt, version, s.legacy_weak_typing),

@@ -9,13 +9,14 @@ Python bindings (python/src/infer/pyCore.cpp in NVIDIA/TensorRT):
 (`HardwareCompatibilityLevel.NONE/AMPERE_PLUS/SAME_COMPUTE_CAPABILITY`),
 `BuilderFlag.VERSION_COMPATIBLE`, `BuilderFlag.TF32`,
 `config.profiling_verbosity = ProfilingVerbosity.DETAILED`,
-`builder.create_optimization_profile()` + `profile.set_shape(name, min, opt, max)`.
+`builder.create_optimization_profile()` + `profile.set_shape(name, min, opt, max)`,
+`config.add_optimization_profile(profile)` (the profile's index, or -1 if invalid).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...errors import UnsupportedError
+from ...errors import UnsupportedError, UserError
 from .profiles import ProfileEntry
 from .settings import TrtBuildSettings
 from .version import TrtVersion
@@ -76,7 +77,14 @@ def create_config(trt, builder, settings: TrtBuildSettings, version: TrtVersion,
         p = builder.create_optimization_profile()
         for e in profile:
             p.set_shape(e.name, e.min, e.opt, e.max)
-        config.add_optimization_profile(p)
+        # TensorRT returns -1 (and logs why) for a profile it rejects; building on
+        # would fail later with a message that no longer names the inputs.
+        if config.add_optimization_profile(p) < 0:
+            shapes = "; ".join(f"{e.name}: min {list(e.min)}, opt {list(e.opt)}, max {list(e.max)} ({e.source})"
+                               for e in profile)
+            raise UserError(f"TensorRT rejected the optimization profile ({shapes}); every dynamic input needs a "
+                            "range with min <= opt <= max that matches the model's fixed axes: check model.inputs "
+                            "and max_batch", code="TRT_PROFILE_INVALID", input=profile[0].name)
         report.values["optimization_profiles"] = 1
     return config, report
 

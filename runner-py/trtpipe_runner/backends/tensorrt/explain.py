@@ -12,13 +12,17 @@ A layer's precision, first rule that applies:
   DQ -> op -> Q into one quantized kernel whose boundary tensors are int8);
   nodes fused behind the quantized op (Relu, BatchNormalization) run in the
   kernel's float epilogue and report the layer's float output type;
+- it fused a Cast: per node, from the side of the Cast it is on
+  (fused_casts.py: the Cast's `to` gives the direction, the boundary tensors
+  the evidence; nodes between two fused Casts read "?");
 - it has weights (`Weights.Type`, DETAILED verbosity): their type;
 - its float boundary tensors all have one type T: T, unless the layer swallowed
-  a Cast or Q/DQ node, in which case the type inside is hidden ("?");
-- mixed float boundary types: the narrowest (a Cast fused into the op converts
-  at the edge; the op computes in the narrow type);
+  a Q/DQ node, in which case the type inside is hidden ("?");
+- mixed float boundary types and no Cast to say where the type changes: "?";
 - fp32 with a TF32 tactic name (e.g. "..._tf32f32_...") reads as tf32.
-A node covered by several layers reports the widest of them.
+Layers that only hold data (weights, layer_map.DATA_LAYERS) or belong to no
+node (reformats, Myelin moves) are not read for any node. A node covered by
+several layers reports the widest of them.
 
 Reason codes (docs/tensorrt.md, "Reading the explain table"):
   ""                     realized as intended
@@ -41,11 +45,15 @@ from dataclasses import dataclass, field
 from ...precision.types import NOT_FLOAT, WIDTH
 from ..base import ExplainRow
 from .hardware import unsupported_reason
-from .inspector import FLOAT_TYPES, QUANTIZED_TYPES, EngineInfo, LayerInfo
+from .fused_casts import GraphFacts, read_fused_casts
+from .inspector import FLOAT_TYPES, QUANTIZED_TYPES, EngineInfo, LayerInfo, evidence_tensors
 from .intent import intended_precisions, is_internal
-from .layer_map import LayerMap, map_layers
+from .layer_map import DATA_LAYERS, NO_NODE, LayerMap, map_layers
 
 TYPE_CHANGING_OPS = {"Cast", "CastLike", "QuantizeLinear", "DequantizeLinear"}
+# Ops that only move or view data: TensorRT folds them into the layers around them.
+DATA_MOVEMENT_OPS = {"Reshape", "Transpose", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Concat", "Split",
+                     "Slice", "Gather", "Expand", "Tile"}
 # Data, not computation: TensorRT folds them into the layers that consume them.
 CONSTANT_OPS = {"Constant", "ConstantOfShape"}
 
@@ -66,17 +74,19 @@ class ExplainResult:
     summary: dict
 
 
-def layer_precision(layer: LayerInfo, ops: list[str]) -> tuple[str, str]:
+def layer_precision(layer: LayerInfo, ops: list[str], intermediates: frozenset[str] = frozenset()) -> tuple[str, str]:
     """(precision, basis) of one engine layer; see the module docstring.
 
     Args:
         layer: the parsed layer.
         ops: op types of the ONNX nodes it covers.
+        intermediates: tensors passed between layers of one node (intermediates_of).
 
     Returns:
         precision in fp32 | tf32 | fp16 | bf16 | int8 | fp8 | - | ?, and the evidence used.
     """
-    types = [t.dtype for t in layer.inputs + layer.outputs if t.dtype]
+    ins, outs = evidence_tensors(layer, intermediates)
+    types = [t.dtype for t in ins + outs if t.dtype]
     if not types and layer.weights_type is None:
         return ("?", "no types (not built with DETAILED verbosity)") if not (layer.inputs or layer.outputs) \
             else (NOT_FLOAT, "no float tensors")
@@ -92,9 +102,7 @@ def layer_precision(layer: LayerInfo, ops: list[str]) -> tuple[str, str]:
         if any(op in TYPE_CHANGING_OPS for op in ops) and len(ops) > 1:
             return "?", f"boundary tensors are {floats[0]}, a fused Cast/Q/DQ hides the type inside"
         return _tf32(floats[0], layer), "boundary tensors"
-    if set(floats) == {"fp16", "bf16"}:
-        return "?", "boundary tensors mix fp16 and bf16"
-    return floats[0], f"mixed boundary types {'/'.join(floats)}: narrowest"
+    return "?", f"mixed boundary types {'/'.join(floats)} and no Cast among its nodes to say where the type changes"
 
 
 def node_precision(layer: LayerInfo, layer_result: tuple[str, str], intended: str) -> tuple[str, str]:
@@ -139,26 +147,69 @@ def explain_engine(model, info: EngineInfo, facts: BuildFacts) -> ExplainResult:
     nodes = list(model.graph.node)
     ops = {n.name: n.op_type for n in nodes}
     intent = intended_precisions(model, facts.lock)
-    lmap = map_layers(info.layers, [n.name for n in nodes])
-    per_layer = {}
+    lmap = map_layers(info.layers, model)
+    graph = GraphFacts.of(model)
+    between = intermediates_of(info, lmap)
+    readings: dict[int, dict[str, tuple[str, str]]] = {}
     for ln in lmap.by_layer:
-        per_layer[ln.layer] = layer_precision(info.layers[ln.layer], [ops[n] for n in ln.nodes if n in ops])
-    rows = [ExplainRow(n.name, NOT_FLOAT, "NO_FLOAT_MATH", "a constant, folded into its consumers")
-            if n.op_type in CONSTANT_OPS else _row(n.name, intent, lmap, info, per_layer, facts)
+        if ln.how in DATA_LAYERS or not ln.nodes:
+            continue
+        layer = info.layers[ln.layer]
+        fused = None if _quantized(layer) else read_fused_casts(layer, ln.nodes, graph, between)
+        if fused is not None:
+            readings[ln.layer] = {n: (_tf32(p, layer), why) for n, (p, why) in fused.items()}
+        else:
+            whole = layer_precision(layer, [ops[n] for n in ln.nodes if n in ops], between)
+            readings[ln.layer] = {n: whole for n in ln.nodes}
+    rows = [_constant_row(n) if _folded(n, graph, readings, lmap)
+            else _row(n.name, intent, lmap, info, readings, facts, n.op_type)
             for n in nodes if not is_internal(n.name)]
     return ExplainResult(rows, _summary(rows, lmap, info))
 
 
-def _row(node: str, intent: dict[str, str], lmap: LayerMap, info: EngineInfo, per_layer: dict,
-         facts: BuildFacts) -> ExplainRow:
+def _folded(node, graph: GraphFacts, readings: dict, lmap: LayerMap) -> bool:
+    """A constant, or computed from constants only and not named by a computing layer."""
+    if node.op_type in CONSTANT_OPS:
+        return True
+    return node.name in graph.folded and not any(i in readings for i in lmap.by_node.get(node.name, []))
+
+
+def _constant_row(node) -> ExplainRow:
+    what = "a constant" if node.op_type in CONSTANT_OPS else "computed from constants only"
+    return ExplainRow(node.name, NOT_FLOAT, "NO_FLOAT_MATH", f"{what}, folded into its consumers")
+
+
+def intermediates_of(info: EngineInfo, lmap: LayerMap) -> frozenset[str]:
+    """Tensors one layer writes and another reads where both layers compute a common ONNX node."""
+    writer = {t.name: layer.index for layer in info.layers for t in layer.outputs if t.name}
+    nodes = {ln.layer: set(ln.nodes) for ln in lmap.by_layer if ln.how not in DATA_LAYERS}
+    found = set()
+    for layer in info.layers:
+        for t in layer.inputs:
+            w = writer.get(t.name)
+            if w is not None and w != layer.index and nodes.get(w, set()) & nodes.get(layer.index, set()):
+                found.add(t.name)
+    return frozenset(found)
+
+
+def _quantized(layer: LayerInfo) -> bool:
+    return any(t.dtype in QUANTIZED_TYPES for t in layer.inputs + layer.outputs)
+
+
+def _row(node: str, intent: dict[str, str], lmap: LayerMap, info: EngineInfo,
+         readings: dict[int, dict[str, tuple[str, str]]], facts: BuildFacts, op: str = "") -> ExplainRow:
     want = intent.get(node, NOT_FLOAT)
-    layers = lmap.by_node.get(node, [])
+    named = lmap.by_node.get(node, [])
+    layers = [i for i in named if i in readings]
     if want == NOT_FLOAT:
         return ExplainRow(node, NOT_FLOAT, "NO_FLOAT_MATH")
     if not layers:
-        return ExplainRow(node, "?", "NOT_IN_ENGINE", f"intended {want}; no engine layer names this node "
-                          "(constant-folded, eliminated, or fused without metadata)")
-    results = {i: node_precision(info.layers[i], per_layer[i], want) for i in layers}
+        why = (f"a data-movement op ({op}) that TensorRT folds into the layers around it" if op in DATA_MOVEMENT_OPS
+               else "constant-folded, eliminated, or fused without metadata")
+        data = f"; its weights are {len(named)} weights layer(s) such as '{info.layers[named[0]].name}'" if named else ""
+        return ExplainRow(node, "?", "NOT_IN_ENGINE", f"intended {want}; no engine layer computing it names this "
+                          f"node ({why}){data}")
+    results = {i: node_precision(info.layers[i], readings[i][node], want) for i in layers}
     seen = [(results[i][0], i) for i in layers]
     known = [(p, i) for p, i in seen if p not in ("?", NOT_FLOAT)]
     where = "; ".join(_describe(info.layers[i], lmap, results[i]) for i in layers)
@@ -210,11 +261,17 @@ def _summary(rows: list[ExplainRow], lmap: LayerMap, info: EngineInfo) -> dict:
         counts[r.realized] = counts.get(r.realized, 0) + 1
         if r.reason:
             reasons[r.reason] = reasons.get(r.reason, 0) + 1
+    how: dict[str, int] = {}
+    for ln in lmap.by_layer:
+        how[ln.how] = how.get(ln.how, 0) + 1
     return {
         "inspector_form": info.form,
         "layers": len(info.layers),
+        # how each layer was matched to ONNX nodes, or why it has none (layer_map.NO_NODE)
+        "layers_by_match": dict(sorted(how.items())),
         "layers_unmapped": [info.layers[i].name for i in lmap.unmapped()][:50],
-        "layers_reformat": sum(1 for ln in lmap.by_layer if ln.how == "reformat"),
+        "layers_reformat": how.get("reformat", 0),
+        "layers_without_node": sum(n for k, n in how.items() if k in NO_NODE),
         "realized_counts": dict(sorted(counts.items())),
         "reason_counts": dict(sorted(reasons.items())),
     }

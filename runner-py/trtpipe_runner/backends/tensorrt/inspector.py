@@ -5,9 +5,11 @@ engine built with `ProfilingVerbosity.DETAILED` returns
 `{"Layers": [...], <I/O list>}`. Each layer has `Name`, `LayerType`, `Inputs`
 and `Outputs` (tensor objects with `Name`, `Location`, `Dimensions` and the
 type), `TacticValue` or `TacticName`, `StreamId`, `Metadata` (the ONNX
-parser writes "[ONNX Layer: <node> | <function stack>]" per source node,
-several joined by "\\x1f" when layers were fused) and, for weighted layers,
-`Weights`/`Bias` objects with a `Type`.
+parser writes "[ONNX Layer: <node> | <function stack>]" per source node;
+fused layers join them with the record separator "\\x1e", and 8.6/10.0
+engines also hold the unit separator "\\x1f", the pair TREx's parser
+replaces, NVIDIA/TensorRT#2779; Myelin kernels concatenate them without any)
+and, for weighted layers, `Weights`/`Bias` objects with a `Type`.
 
 The two forms (NVIDIA, "Migrating IEngineInspector Usage from TensorRT 10.x
 to 11.x", TensorRT 11.0 docs; Polygraphy's TensorRT graph extractor on
@@ -16,9 +18,12 @@ NVIDIA/TensorRT main):
   "Row major linear FP32" or "Channel major FP16 format where channel % 8 == 0";
   the engine lists its I/O as `Bindings`, a flat list of names.
 - 11.x: the string is split into `Format` and `Datatype` ("Half", "Float",
-  "Int8"; `DataType` is accepted too); `Bindings` is replaced by
+  "Int8"; the migration guide spells the engine-level key `DataType`, so
+  both spellings are read everywhere); `Bindings` is replaced by
   `I/O Tensors`, objects with `Name`, `IOMode`, `DataType`, `Dimensions`,
-  `Location`, `IsShapeInferenceIO` and `ProfileInfo`.
+  `Location`, `IsShapeInferenceIO` and `ProfileInfo`. Verified against a
+  real engine: the 10.x form (TensorRT 10.6, issue 23); the 11.x form is
+  documented, not yet seen in a real dump (docs/tensorrt.md).
 Engines built with LAYER_NAMES_ONLY list layers as bare strings; they are
 kept (names still map to ONNX nodes) but carry no types.
 """
@@ -64,11 +69,11 @@ def normalize_dtype(text: str | None) -> str | None:
 
 
 def onnx_nodes_from_metadata(metadata: str | None) -> list[str]:
-    """ONNX node names in a layer's `Metadata` ("[ONNX Layer: a]\\x1f[ONNX Layer: b | f (fn)]")."""
+    """ONNX node names in a layer's `Metadata` ("[ONNX Layer: a]\\x1e[ONNX Layer: b | f (fn)]")."""
     if not metadata:
         return []
     names = []
-    for chunk in str(metadata).split("\x1f"):
+    for chunk in re.split(r"[\x1e\x1f]", str(metadata)):
         for entry in re.split(r"(?<=\])\s*(?=\[ONNX Layer: )", chunk.strip()):
             m = _ONNX_LAYER.match(entry.strip())
             if m:
@@ -85,6 +90,23 @@ class TensorInfo:
     dtype: str | None  # fp32 | fp16 | bf16 | int8 | fp8 | int32 | int64 | bool | ... | None
     format: str = ""
     dims: list[int] = field(default_factory=list)
+
+
+def evidence_tensors(layer: "LayerInfo", intermediates: frozenset[str] = frozenset()
+                     ) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    """(inputs, outputs) of a layer whose types say something about the ONNX nodes it computes.
+
+    Left out: scalars (one element: a GEMM's alpha/beta, an epsilon), which are
+    parameters, not data; and `intermediates`, tensors passed between two
+    layers that compute the same ONNX node (Myelin splits an fp16
+    LayerNormalization into two kernels and passes fp32 statistics between
+    them: how Myelin split the work, not the node's type). Real TensorRT 10.6
+    dumps, issue 23.
+    """
+    def keep(tensors):
+        return [t for t in tensors if not (t.dims and all(d == 1 for d in t.dims)) and t.name not in intermediates]
+
+    return keep(layer.inputs), keep(layer.outputs)
 
 
 @dataclass
@@ -181,7 +203,8 @@ def _tensor(t: dict) -> TensorInfo:
 
 
 def _io_11(t: dict) -> IoTensor:
-    return IoTensor(str(t.get("Name", "")), str(t.get("IOMode", "")), normalize_dtype(t.get("DataType")), _dims(t))
+    return IoTensor(str(t.get("Name", "")), str(t.get("IOMode", "")),
+                    normalize_dtype(t.get("DataType", t.get("Datatype"))), _dims(t))
 
 
 def _dims(t: dict) -> list[int]:

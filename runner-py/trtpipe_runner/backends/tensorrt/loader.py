@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ...cancel import CancelToken
 from ...errors import Cancelled, UnsupportedError, UserError
-from .layer_map import parse_layer_name
+from .layer_names import leaves, parse_layer_name
 
 
 def import_tensorrt():
@@ -53,6 +53,63 @@ def make_logger(trt, log=None):
                 log(f"TensorRT: {msg}", "warning")
 
     return StageLogger()
+
+
+# How TensorRT's library loader reports a shared library it cannot open, e.g.
+# "Error Code 6: API Usage Error (Unable to load library: libnvinfer_builder_resource_sm90.so.11.2.1: ...)"
+# for a missing builder resource, or libnvinfer_lean.so.10 for version-compatible engines.
+_MISSING_LIB = re.compile(r"Unable to load library: ([^\s:()]+)|([^\s:()]+\.so[\w.]*): cannot open shared object file")
+
+
+def missing_library(messages: list[str]) -> str:
+    """The TensorRT library the log says could not be loaded ("" if none)."""
+    for m in messages:
+        found = _MISSING_LIB.search(m)
+        if found:
+            return found.group(1) or found.group(2)
+    return ""
+
+
+def library_error(library: str, what: str, messages: list[str]) -> UnsupportedError:
+    """The error for a TensorRT library that is not installed on this runner."""
+    hint = (" (version-compatible engines embed or load the lean runtime; build without version_compatible "
+            "or install the TensorRT lean runtime)" if "lean" in library else
+            " (the builder resource for this GPU's architecture; install the full TensorRT libraries for this "
+            "GPU, not a build that ships only some architectures)" if "builder_resource" in library else "")
+    detail = " | ".join(m.strip() for m in messages[-2:])
+    return UnsupportedError(f"TensorRT {what}: the TensorRT library {library} is missing on this runner{hint}. "
+                            f"TensorRT said: {detail}", code="TRT_LIBRARY_MISSING")
+
+
+def create_builder(trt, logger):
+    """trt.Builder(logger), or a clear error: a missing library named, else no usable GPU.
+
+    The bindings raise TypeError ("factory function returned nullptr") when
+    the builder cannot be created; the reason is only in the log.
+    """
+    return _create(trt.Builder, logger, "could not create a Builder")
+
+
+def create_runtime(trt, logger):
+    """trt.Runtime(logger), with the same failure handling as create_builder."""
+    return _create(trt.Runtime, logger, "could not create a Runtime")
+
+
+def _create(factory, logger, what: str):
+    errors = getattr(logger, "errors", [])
+    start = len(errors)
+    try:
+        made, why = factory(logger), ""
+    except Exception as exc:  # noqa: BLE001 - pybind raises TypeError when creation fails
+        made, why = None, str(exc) or type(exc).__name__
+    if made is not None:
+        return made
+    logged = errors[start:]
+    library = missing_library(logged)
+    if library:
+        raise library_error(library, what, logged)
+    said = " | ".join(m.strip() for m in logged[-2:]) or why or "it returned None"
+    raise UnsupportedError(f"TensorRT {what}: no usable GPU or CUDA driver ({said})", code="TRT_NO_GPU")
 
 
 @dataclass
@@ -169,8 +226,13 @@ def engine_from_network(trt, builder, network, config, logger, cancel: CancelTok
         progress: optional callable(phase name).
 
     Returns:
-        the serialized plan. Raises UserError (TRT_BUILD_FAILED) naming the node the log mentions.
+        the serialized plan. Raises UserError (TRT_BUILD_FAILED) naming the node the log mentions,
+        or UnsupportedError (TRT_LIBRARY_MISSING) naming a library TensorRT could not load.
     """
+    # Only errors logged by this build explain its failure: an incompatible
+    # timing cache, say, is logged as an ERROR earlier and handled there.
+    errors = getattr(logger, "errors", [])
+    start = len(errors)
     monitor = None
     if hasattr(trt, "IProgressMonitor"):
         monitor = make_progress_monitor(trt, cancel, progress)
@@ -179,25 +241,29 @@ def engine_from_network(trt, builder, network, config, logger, cancel: CancelTok
     if monitor is not None and monitor.cancelled:
         raise Cancelled("the build was cancelled by the client")
     if plan is None:
-        raise build_error(getattr(logger, "errors", []))
+        logged = errors[start:]
+        library = missing_library(logged)
+        raise library_error(library, "could not build the engine", logged) if library else build_error(logged)
     return bytes(memoryview(plan))
 
 
 _REGION_IN_LOG = re.compile(r"\{ForeignNode\[.*?\]\}")
-_NODE_IN_LOG = re.compile(r"\bnode '?([^\s'{]+?)'?[.:,)]?(?:\s|$)")
+_NODE_IN_LOG = re.compile(r"\bnode '?([^\s'{]+?)'?[.:,)]*(?:\s|$)")
 
 
 def build_error(messages: list[str]) -> UserError:
-    """A UserError from the builder's error log, naming the node it mentions."""
+    """A UserError from the builder's error log, naming the first ONNX node it mentions.
+
+    A Myelin region names its first and last (possibly fused) nodes, a fused
+    layer several: the node reported is the first one, never the whole string.
+    """
     text = " | ".join(m.strip() for m in messages[-4:]) or "the builder returned no engine and logged no error"
     node = ""
     for m in messages:
         region, plain = _REGION_IN_LOG.search(m), _NODE_IN_LOG.search(m)
-        if region:
-            node = parse_layer_name(region.group(0))[1][0]
-            break
-        if plain:
-            node = plain.group(1)
+        named = parse_layer_name(region.group(0)).first if region else leaves(plain.group(1)) if plain else []
+        if named:
+            node = named[0]
             break
     hint = ("; no kernel for a layer often means an op/type TensorRT cannot run here: keep it in another "
             "precision with a rule, or raise workspace_mib") if "implementation" in text else ""
@@ -216,16 +282,19 @@ def engine_from_bytes(trt, logger, plan: bytes, host_code_allowed: bool = False)
     Returns:
         (runtime, engine); the runtime must outlive the engine.
     """
-    runtime = trt.Runtime(logger)
-    if runtime is None:
-        raise UnsupportedError("TensorRT could not create a Runtime (no usable GPU or driver?)", code="TRT_NO_GPU")
+    runtime = create_runtime(trt, logger)
     if host_code_allowed:
         # Version-compatible plans embed the lean runtime (host code); the plan
         # is trtpipe's own artifact, so it is trusted.
         runtime.engine_host_code_allowed = True
+    errors_before = len(getattr(logger, "errors", []))
     engine = runtime.deserialize_cuda_engine(plan)
     if engine is None:
-        errors = " | ".join(getattr(logger, "errors", [])[-3:])
+        logged = getattr(logger, "errors", [])[errors_before:]
+        library = missing_library(logged)
+        if library:
+            raise library_error(library, "could not load the engine", logged)
+        errors = " | ".join(logged[-3:])
         raise UserError(f"TensorRT could not load the engine ({errors or 'no detail'}); engines only load on the "
                         "TensorRT version and GPU they were built for unless built version/hardware compatible",
                         code="TRT_DESERIALIZE_FAILED")

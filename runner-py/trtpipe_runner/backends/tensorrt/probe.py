@@ -5,8 +5,9 @@ wheel preloads its libraries and ignores load failures, and the first GPU
 contact is `trt.Builder(logger)` (reference: TensorRT libs wheel
 `tensorrt_libs/__init__.py`; NVIDIA/TensorRT#2913, "CUDA initialization
 failure with error 35"). So the probe goes: import -> CUDA driver library
-loadable -> version supported -> Builder created -> GPU compute capability
--> precisions that GPU runs fast.
+loadable -> version supported -> Builder created (a missing TensorRT library,
+such as the builder resource for this GPU's architecture, is named from
+TensorRT's log) -> GPU compute capability -> precisions that GPU runs fast.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any, Callable
 
 from ...errors import UnsupportedError
 from .hardware import MIN_TRT_CC, fast_precisions, parse_cc
+from .loader import create_builder, make_logger
 from .version import SUPPORTED_MAJORS, parse_version
 
 
@@ -59,13 +61,11 @@ def probe(gpus: Callable[[], list] | None = None, import_trt: Callable[[], Any] 
     if parsed.major not in SUPPORTED_MAJORS:
         return result(False, version, f"tensorrt {version}: trtpipe supports 10.x and 11.x")
     try:
-        builder = trt.Builder(trt.Logger(trt.Logger.ERROR))
-        if builder is None:
-            raise RuntimeError("Builder() returned None")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
-        text = str(exc) or type(exc).__name__
-        hint = " (no usable GPU: CUDA initialization failed)" if "nullptr" in text or "CUDA" in text else ""
-        return result(False, version, f"tensorrt {version}: cannot create a Builder{hint}: {text}")
+        create_builder(trt, make_logger(trt))
+    except UnsupportedError as exc:
+        # Names a missing TensorRT library (a builder resource for this GPU, say)
+        # when the log says so, else the GPU/driver problem with TensorRT's words.
+        return result(False, version, f"tensorrt {version}: {exc.message}")
     listed = (gpus or (lambda: []))()
     cc = parse_cc(listed[0].compute_capability) if listed else None
     if cc is not None and cc < MIN_TRT_CC:

@@ -14,6 +14,9 @@ default stream TensorRT adds extra synchronizations. Timing:
   plain enqueue and say so in `timer_name()`.
 Per-layer times come from an IProfiler in a separate run (`layer_times`),
 never mixed with the latency samples, because profiling slows enqueue.
+I/O tensors TensorRT wants on the host (`get_tensor_location == HOST`: shape
+tensors, `is_shape_inference_io`) get host memory, never a device buffer:
+TensorRT reads and writes them through the CPU pointer.
 """
 from __future__ import annotations
 
@@ -59,6 +62,9 @@ class TrtSession(Session):
         self._inputs = [n for n in names if self._engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self._outputs = [n for n in names if n not in self._inputs]
         self._dtype = {n: numpy_dtype(self._engine.get_tensor_dtype(n)) for n in names}
+        host = getattr(getattr(trt, "TensorLocation", None), "HOST", None)
+        self._on_host = {n for n in names if host is not None and self._engine.get_tensor_location(n) == host}
+        self._host_arrays: dict[str, np.ndarray] = {}  # kept alive while TensorRT holds their pointers
         self._buffers: dict[str, DeviceBuffer] = {}
         self._out_shapes: dict[str, tuple[int, ...]] = {}
 
@@ -89,14 +95,24 @@ class TrtSession(Session):
             if not self._context.set_input_shape(name, tuple(arr.shape)):
                 raise UserError(f"TensorRT rejected shape {list(arr.shape)} for input '{name}'", code="BAD_SHAPE",
                                 input=name)
-            self._cuda.to_device(self._buffer(name, arr.nbytes), arr, self._stream)
+            if name in self._on_host:
+                self._host_address(name, arr.copy())
+            else:
+                self._cuda.to_device(self._buffer(name, arr.nbytes), arr, self._stream)
         for name in self._outputs:
             shape = tuple(self._context.get_tensor_shape(name))
             if any(d < 0 for d in shape):
                 raise UserError(f"output '{name}' has a data-dependent shape {list(shape)}; trtpipe's TensorRT "
                                 "runtime does not support those yet", code="TRT_DYNAMIC_OUTPUT", input=name)
             self._out_shapes[name] = shape
-            self._buffer(name, int(np.prod(shape, dtype=np.int64)) * self._dtype[name].itemsize)
+            if name in self._on_host:
+                self._host_address(name, np.empty(shape, self._dtype[name]))
+            else:
+                self._buffer(name, int(np.prod(shape, dtype=np.int64)) * self._dtype[name].itemsize)
+
+    def _host_address(self, name: str, arr: np.ndarray) -> None:
+        self._host_arrays[name] = arr
+        self._context.set_tensor_address(name, arr.ctypes.data)
 
     def _check_profile(self, name: str, shape: tuple[int, ...]) -> None:
         if all(d >= 0 for d in self._engine.get_tensor_shape(name)):
@@ -116,8 +132,13 @@ class TrtSession(Session):
         self._stage_inputs(feeds)
         self._enqueue()
         out = {}
+        if self._on_host:
+            self._cuda.synchronize(self._stream)  # host outputs are written when the stream is done
         for name in self._outputs:
             shape, dtype = self._out_shapes[name], self._dtype[name]
+            if name in self._on_host:
+                out[name] = self._host_arrays[name].copy()
+                continue
             raw = self._cuda.to_host(self._buffers[name], int(np.prod(shape, dtype=np.int64)) * dtype.itemsize,
                                      self._stream)
             out[name] = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
@@ -205,6 +226,8 @@ class TrtSession(Session):
             context.set_input_shape(name, tuple(self._context.get_tensor_shape(name)))
         for name, buf in self._buffers.items():
             context.set_tensor_address(name, buf.ptr)
+        for name, arr in self._host_arrays.items():
+            context.set_tensor_address(name, arr.ctypes.data)
         collector = Collector()  # held here: TensorRT does not keep the Python object alive
         context.profiler = collector
         handle = self._cuda.stream_handle(self._stream)

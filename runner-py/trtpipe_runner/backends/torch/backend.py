@@ -17,6 +17,7 @@ from typing import Any
 
 from ...cancel import CancelToken
 from ...errors import UserError
+from ...model.external import has_external_data
 from ..base import Backend, BuildOutput, ExplainRow, Session
 from .settings import TorchSettings, check_device, parse_settings
 
@@ -32,6 +33,14 @@ def _load_onnx(path: Path):
         return onnx.load(str(path))
     except (DecodeError, ValueError, OSError) as exc:
         raise UserError(f"the torch backend cannot read {path.name} as ONNX ({exc})", code="MODEL_NOT_ONNX") from None
+
+
+def _without_external_data(path: Path):
+    """The model at `path` without its tensors when they live in external data files, else None."""
+    import onnx
+
+    raw = onnx.load(str(path), load_external_data=False)
+    return raw if has_external_data(raw) else None
 
 
 def read_record(model) -> dict[str, Any]:
@@ -73,19 +82,23 @@ class TorchBackend(Backend):
         summary = program.summary()
         del program
         record = {"format": RECORD_FORMAT, "settings": s.to_json(), **device_details(s.device)}
-        for prop in list(model.metadata_props):
-            if prop.key == RECORD_KEY:
-                model.metadata_props.remove(prop)
-        model.metadata_props.add(key=RECORD_KEY, value=json.dumps(record, sort_keys=True))
         out = scratch / "torch-model.onnx"
-        out.write_bytes(model.SerializeToString())
+        # A model with external data keeps it: the record goes into its small .onnx, the data files beside it.
+        stored = _without_external_data(model_path)
+        target = stored if stored is not None else model
+        for prop in list(target.metadata_props):
+            if prop.key == RECORD_KEY:
+                target.metadata_props.remove(prop)
+        target.metadata_props.add(key=RECORD_KEY, value=json.dumps(record, sort_keys=True))
+        out.write_bytes((stored if stored is not None else model).SerializeToString())
         details = {"backend": self.name, **record, "conversion": summary, "convert_seconds": round(convert_s, 4)}
         metrics = {"convert_ms": convert_s * 1000.0, "steps": float(summary["steps_generic"]),
                    "nodes_fused": float(summary["fused_nodes"]), "nodes_folded": float(summary["folded_at_load"])}
         if log:
             log(f"torch: converted {summary['nodes']} nodes in {convert_s * 1000:.0f} ms "
                 f"({summary['folded_at_load']} folded, {summary['fused_nodes']} fused) for {s.device}")
-        return BuildOutput(out, "application/onnx", details, metrics)
+        return BuildOutput(out, "application/onnx", details, metrics,
+                           data_dir=model_path.parent if stored is not None else None)
 
     def _settings(self, model, settings: dict[str, Any]) -> TorchSettings:
         """The build's settings, overridden by those given now (device, cuda_graph, ...)."""

@@ -11,6 +11,14 @@ from onnx import TensorProto
 
 from ...errors import UserError
 
+# The ONNX element types with a torch dtype (the rest: strings, complex, 2/4/6-bit, float8 e8m0).
+TORCH_TYPES = frozenset({
+    TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16, TensorProto.DOUBLE, TensorProto.INT8,
+    TensorProto.UINT8, TensorProto.INT16, TensorProto.INT32, TensorProto.INT64, TensorProto.BOOL, TensorProto.UINT16,
+    TensorProto.UINT32, TensorProto.UINT64, TensorProto.FLOAT8E4M3FN, TensorProto.FLOAT8E5M2,
+    TensorProto.FLOAT8E4M3FNUZ, TensorProto.FLOAT8E5M2FNUZ,
+})
+
 
 def torch_dtype(elem_type: int):
     """The torch dtype for an ONNX element type; UserError for types torch cannot hold."""
@@ -55,7 +63,9 @@ def to_numpy(t) -> np.ndarray:
     t = t.detach().cpu()
     special = {torch.bfloat16: (torch.int16, ml_dtypes.bfloat16),
                torch.float8_e4m3fn: (torch.uint8, ml_dtypes.float8_e4m3fn),
-               torch.float8_e5m2: (torch.uint8, ml_dtypes.float8_e5m2)}
+               torch.float8_e5m2: (torch.uint8, ml_dtypes.float8_e5m2),
+               torch.float8_e4m3fnuz: (torch.uint8, ml_dtypes.float8_e4m3fnuz),
+               torch.float8_e5m2fnuz: (torch.uint8, ml_dtypes.float8_e5m2fnuz)}
     if t.dtype in special:
         bits, np_type = special[t.dtype]
         return t.contiguous().view(bits).numpy().view(np_type)

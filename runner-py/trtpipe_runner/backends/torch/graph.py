@@ -14,6 +14,7 @@ import onnx
 from ...errors import UserError
 from ...model.load import opset_version
 from ...model.tensors import TensorSpec, graph_inputs, tensor_types
+from .checks import check_node_types, check_value_kinds
 from .dtypes import tensor_from_onnx, torch_dtype
 from .ops.registry import OpDef, load_all
 
@@ -75,7 +76,8 @@ def read_graph(model: onnx.ModelProto) -> Graph:
 
     Raises:
         UserError UNSUPPORTED_OP naming the first unsupported node (and how many
-            others there are, with their op types).
+            others there are, with their op types); UNSUPPORTED_TYPE naming the
+            first node with a tensor type the backend cannot compute in (checks.py).
     """
     registry = load_all()
     g = model.graph
@@ -93,10 +95,13 @@ def read_graph(model: onnx.ModelProto) -> Graph:
         raise UserError(
             f"the torch backend has no handler for op {op} (node '{first}'){more}. Run this model on another "
             "backend, or rewrite the node into supported ops", code="UNSUPPORTED_OP", node=first)
+    types = tensor_types(model)
+    check_value_kinds(g)
+    check_node_types(g, types)
     nodes = [Node(n.name or f"{n.op_type}_{i}", n.op_type, list(n.input), list(n.output), decode_attrs(n))
              for i, n in enumerate(g.node)]
     inits = {i.name: tensor_from_onnx(i) for i in g.initializer}
-    return Graph(nodes, inits, tensor_types(model), graph_inputs(model), [o.name for o in g.output],
+    return Graph(nodes, inits, types, graph_inputs(model), [o.name for o in g.output],
                  opset_version(model))
 
 

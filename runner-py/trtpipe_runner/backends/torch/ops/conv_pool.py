@@ -1,5 +1,5 @@
-"""Convolutions, pooling and resizing: Conv, ConvTranspose, MaxPool, AveragePool,
-GlobalAveragePool, GlobalMaxPool, Resize.
+"""Convolutions and pooling: Conv, ConvTranspose, MaxPool, AveragePool, GlobalAveragePool,
+GlobalMaxPool (Resize is in resize.py).
 
 ONNX lists pads as [begin per axis..., end per axis...] and allows them to
 differ; torch's kernels take one symmetric pad per axis. Symmetric pads go to
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .registry import NodeView, register, to_list
+from .registry import NodeView, register
 
 
 def _spatial(nv: NodeView, rank: int, kernel: list[int]):
@@ -61,14 +61,33 @@ def _pads_for(nv: NodeView, kernel, strides, dilations, pads):
     return lambda x: (explicit, [0] * rank)
 
 
+def _per_kernel(make):
+    """For a weight known only at run time (no kernel_shape attribute): compiles once per kernel shape."""
+    compiled: dict[tuple, object] = {}
+
+    def fn(x, w, b=None):
+        kernel = tuple(w.shape[2:])
+        f = compiled.get(kernel)
+        if f is None:
+            f = compiled[kernel] = make(list(kernel))
+        return f(x, w, b)
+    return fn
+
+
+def _kernel(nv: NodeView) -> list[int]:
+    weight = nv.const(1)
+    return list(nv.attr("kernel_shape") or (weight.shape[2:] if weight is not None else []))
+
+
 @register("Conv")
 def conv(nv: NodeView):
+    kernel = _kernel(nv)
+    return _conv(nv, kernel) if kernel else _per_kernel(lambda k: _conv(nv, k))
+
+
+def _conv(nv: NodeView, kernel: list[int]):
     import torch.nn.functional as F
 
-    weight = nv.const(1)
-    kernel = list(nv.attr("kernel_shape") or (weight.shape[2:] if weight is not None else []))
-    if not kernel:
-        raise nv.fail("kernel_shape is neither an attribute nor readable from a constant weight")
     rank = len(kernel)
     op = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}.get(rank)
     if op is None:
@@ -90,20 +109,25 @@ def conv(nv: NodeView):
 
 @register("ConvTranspose")
 def conv_transpose(nv: NodeView):
+    kernel = _kernel(nv)
+    return _conv_transpose(nv, kernel) if kernel else _per_kernel(lambda k: _conv_transpose(nv, k))
+
+
+def _conv_transpose(nv: NodeView, kernel: list[int]):
     import torch.nn.functional as F
 
-    weight = nv.const(1)
-    kernel = list(nv.attr("kernel_shape") or (weight.shape[2:] if weight is not None else []))
     rank = len(kernel)
     op = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}.get(rank)
     if op is None:
         raise nv.fail(f"{rank}-D transposed convolution")
-    if nv.attr("auto_pad", "NOTSET") != "NOTSET" or "output_shape" in nv.attrs:
-        raise nv.fail("auto_pad/output_shape on ConvTranspose (give explicit pads)")
     strides, dilations, pads = _spatial(nv, rank, kernel)
     out_pad = list(nv.attr("output_padding", [0] * rank))
     groups = nv.attr("group", 1)
-    begins, ends = pads[:rank], pads[rank:]
+    auto_pad, output_shape = nv.attr("auto_pad", "NOTSET"), nv.attr("output_shape")
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER") or output_shape is not None:
+        return _conv_transpose_to_shape(op, strides, dilations, groups, kernel, out_pad, pads, auto_pad,
+                                        output_shape)
+    begins, ends = (pads[:rank], pads[rank:]) if auto_pad != "VALID" else ([0] * rank, [0] * rank)
     if begins == ends:
         return lambda x, w, b=None: op(x, w, b, strides, begins, out_pad, groups, dilations)
 
@@ -112,6 +136,33 @@ def conv_transpose(nv: NodeView):
         index = [slice(None), slice(None)] + [slice(bg, y.shape[2 + i] - en) for i, (bg, en) in
                                                enumerate(zip(begins, ends))]
         return y[tuple(index)]
+    return fn
+
+
+def _conv_transpose_to_shape(op, strides, dilations, groups, kernel, out_pad, pads, auto_pad, output_shape):
+    """ConvTranspose with auto_pad SAME_* or an output_shape: the full result, cropped or zero-extended
+    to the wanted length on each axis, then the bias (ONNX's total_padding rule)."""
+    import torch.nn.functional as F
+
+    rank = len(kernel)
+
+    def fn(x, w, b=None):
+        y = op(x, w, None, strides, 0, 0, groups, dilations)
+        full = [s * (n - 1) + (k - 1) * d + 1 for s, n, k, d in zip(strides, x.shape[2:], kernel, dilations)]
+        want = list(output_shape[-rank:]) if output_shape is not None else [n * s for n, s in
+                                                                             zip(x.shape[2:], strides)]
+        flat: list[int] = []
+        for i in reversed(range(rank)):  # F.pad lists the last axis first; negative amounts crop
+            total = full[i] + out_pad[i] - want[i]
+            if auto_pad == "SAME_UPPER":
+                begin = total // 2
+            elif auto_pad == "SAME_LOWER":
+                begin = total - total // 2
+            else:  # an output_shape with explicit (or no) pads: the pads' begins stay, the end follows
+                begin = pads[i]
+            flat += [-begin, want[i] - (full[i] - begin)]
+        y = F.pad(y, flat)
+        return y if b is None else y + b.reshape(1, -1, *([1] * rank))
     return fn
 
 
@@ -178,47 +229,3 @@ def global_average_pool(nv: NodeView):
 @register("GlobalMaxPool")
 def global_max_pool(nv: NodeView):
     return lambda x: x.amax(dim=tuple(range(2, x.dim())), keepdim=True)
-
-
-_LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
-
-
-@register("Resize", shape_inputs=(1, 2, 3))
-def resize(nv: NodeView):
-    """The common Resize forms: nearest (asymmetric, floor) and linear (half_pixel / align_corners)."""
-    import torch.nn.functional as F
-
-    mode = nv.attr("mode", "nearest")
-    ctm = nv.attr("coordinate_transformation_mode", "half_pixel")
-    if nv.opset < 11:
-        raise nv.fail("Resize before opset 11")
-    if mode == "nearest":
-        if ctm != "asymmetric" or nv.attr("nearest_mode", "round_prefer_floor") != "floor":
-            raise nv.fail(f"nearest mode with coordinate_transformation_mode '{ctm}' and nearest_mode "
-                          f"'{nv.attr('nearest_mode', 'round_prefer_floor')}' (supported: asymmetric + floor)")
-        kwargs = {"mode": "nearest"}
-    elif mode == "linear" and ctm in ("half_pixel", "pytorch_half_pixel", "align_corners"):
-        kwargs = {"align_corners": ctm == "align_corners"}
-    else:
-        raise nv.fail(f"mode '{mode}' with coordinate_transformation_mode '{ctm}'")
-    if nv.attr("antialias", 0) or nv.attr("axes") is not None:
-        raise nv.fail("antialias/axes on Resize")
-    scales = nv.const_list(2) if nv.has_input(2) else None
-    sizes = nv.const_list(3) if nv.has_input(3) else None
-
-    def fn(x, _roi=None, sc=None, sz=None):
-        s = scales if scales is not None else (to_list_f(sc) if sc is not None and sc.numel() else None)
-        z = sizes if sizes is not None else (to_list(sz) if sz is not None else None)
-        args = dict(kwargs)
-        if mode == "linear":
-            args["mode"] = _LINEAR[x.dim() - 2]
-        if z:
-            return F.interpolate(x, size=[int(v) for v in z[2:]], **args)
-        if s and (s[0] != 1 or s[1] != 1):
-            raise ValueError("Resize scales on batch/channel axes")
-        return F.interpolate(x, scale_factor=[float(v) for v in s[2:]], **args)
-    return fn
-
-
-def to_list_f(value) -> list[float]:
-    return [float(v) for v in value.reshape(-1).tolist()]

@@ -93,7 +93,7 @@ _UNARY = {
     "Reciprocal": "reciprocal", "Neg": "neg", "Abs": "abs", "Sin": "sin", "Cos": "cos", "Tan": "tan",
     "Floor": "floor", "Ceil": "ceil", "Round": "round", "Sign": "sign", "IsNaN": "isnan", "Not": "logical_not",
     "Asin": "asin", "Acos": "acos", "Atan": "atan", "Sinh": "sinh", "Cosh": "cosh", "Asinh": "asinh",
-    "Acosh": "acosh", "Atanh": "atanh",
+    "Acosh": "acosh", "Atanh": "atanh", "BitwiseNot": "bitwise_not",
 }
 
 
@@ -112,6 +112,12 @@ _BINARY = {
 @register(*_BINARY)
 def binary(nv: NodeView):
     return getattr(_torch(), _BINARY[nv.op_type])
+
+
+@register("BitShift")
+def bit_shift(nv: NodeView):
+    torch = _torch()
+    return torch.bitwise_left_shift if nv.attr("direction") == "LEFT" else torch.bitwise_right_shift
 
 
 @register("Where")
@@ -186,6 +192,20 @@ def softplus(nv: NodeView):
     return F.softplus
 
 
+@register("Swish")
+def swish(nv: NodeView):
+    torch = _torch()
+    alpha = nv.attr("alpha", 1.0)
+    return lambda x: x * torch.sigmoid(alpha * x)
+
+
+@register("Shrink")
+def shrink(nv: NodeView):
+    torch = _torch()
+    lambd, bias = nv.attr("lambd", 0.5), nv.attr("bias", 0.0)
+    return lambda x: torch.where(x < -lambd, x + bias, torch.where(x > lambd, x - bias, torch.zeros_like(x)))
+
+
 @register("Softsign")
 def softsign(nv: NodeView):
     torch = _torch()
@@ -229,6 +249,8 @@ def clip(nv: NodeView):
     lo = nv.const_scalar(1) if nv.has_input(1) else None
     hi = nv.const_scalar(2) if nv.has_input(2) else None
     if (lo is not None or not nv.has_input(1)) and (hi is not None or not nv.has_input(2)):
+        if lo is None and hi is None:  # neither bound given: ONNX's Clip is the identity
+            return lambda x, *_: x
         return lambda x, *_: torch.clamp(x, lo, hi)
     return lambda x, lo_t=None, hi_t=None: torch.clamp(x, lo_t, hi_t)
 
@@ -240,9 +262,18 @@ def identity(nv: NodeView):
 
 @register("Dropout")
 def dropout(nv: NodeView):
+    """Inference Dropout: the identity, with an all-true mask.
+
+    Training mode draws a random mask no other runtime reproduces, so a graph
+    that may run it is refused when built: training_mode given and not a
+    constant false, unless the ratio is a constant 0 (no element is dropped).
+    """
     torch = _torch()
+    training = nv.has_input(2) and nv.const_scalar(2) is not False
+    if training and not (nv.has_input(1) and nv.const_scalar(1) == 0):
+        raise nv.fail("training-mode Dropout (training_mode not a constant false) draws random masks; the backend "
+                      "runs inference only")
     if len(nv.outputs) > 1 and nv.outputs[1]:
-        # Inference: nothing is dropped, the mask is all true.
         return lambda x, *_: (x, torch.ones_like(x, dtype=torch.bool))
     return lambda x, *_: x
 

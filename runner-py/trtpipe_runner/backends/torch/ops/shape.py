@@ -241,29 +241,35 @@ def pad(nv: NodeView):
         nv.attr("mode", "constant"))
     if mode is None:
         raise nv.fail(f"pad mode '{nv.attr('mode')}'")
-    pads = nv.attr("pads") if nv.opset < 11 else nv.const_list(1)
-    value = nv.attr("value", 0.0) if nv.opset < 11 else (nv.const_scalar(2) if nv.has_input(2) else 0.0)
-    if nv.opset >= 11 and nv.has_input(2) and value is None:
-        raise nv.fail("a constant_value computed at run time")
-    axes = nv.const_list(3) if nv.has_input(3) else None
+    if nv.opset < 11:
+        pads, value, axes = nv.attr("pads"), nv.attr("value", 0.0), None
+    else:  # pads, constant_value and axes are inputs: baked when constant, else read per run
+        pads = nv.const_list(1)
+        value = nv.const_scalar(2) if nv.has_input(2) else 0.0
+        axes = nv.const_list(3) if nv.has_input(3) else None
 
-    def torch_pads(x, onnx_pads: list[int]) -> list[int]:
+    def torch_pads(x, onnx_pads: list[int], pad_axes) -> list[int]:
         rank = x.dim()
-        ax = [a + rank if a < 0 else a for a in (axes if axes is not None else range(rank))]
+        ax = [a + rank if a < 0 else a for a in (pad_axes if pad_axes is not None else range(rank))]
         half = len(onnx_pads) // 2
         per_axis = {a: (onnx_pads[i], onnx_pads[i + half]) for i, a in enumerate(ax)}
-        last = max(per_axis) if mode == "constant" else rank - 1
         flat: list[int] = []
-        for a in range(last, -1, -1):  # F.pad lists the last axis first
+        for a in range(rank - 1, -1, -1):  # F.pad lists the last axis first
             flat.extend(per_axis.get(a, (0, 0)))
         while len(flat) > 2 and flat[-2:] == [0, 0]:  # leading axes left alone (non-constant modes need this)
             del flat[-2:]
         return flat
 
-    kwargs = {"value": value} if mode == "constant" else {}
-    if pads is not None:
-        return lambda x, *_: F.pad(x, torch_pads(x, pads), mode=mode, **kwargs)
-    return lambda x, p, *_: F.pad(x, torch_pads(x, to_list(p)), mode=mode, **kwargs)
+    if pads is not None and value is not None and (axes is not None or not nv.has_input(3)):
+        kwargs = {"value": value} if mode == "constant" else {}
+        return lambda x, *_: F.pad(x, torch_pads(x, pads, axes), mode=mode, **kwargs)
+
+    def fn(x, p=None, v=None, a=None):
+        fill = value if value is not None else (v.reshape(-1)[0].item() if v.numel() else 0.0)
+        kwargs = {"value": fill} if mode == "constant" else {}
+        pad_axes = axes if axes is not None else (to_list(a) if a is not None else None)
+        return F.pad(x, torch_pads(x, pads if pads is not None else to_list(p), pad_axes), mode=mode, **kwargs)
+    return fn
 
 
 @register("Trilu", shape_inputs=(1,))
@@ -299,11 +305,13 @@ def nonzero(nv: NodeView):
 @register("TopK", shape_inputs=(1,))
 def topk(nv: NodeView):
     torch = _torch()
-    axis, largest, sorted_ = nv.attr("axis", -1), bool(nv.attr("largest", 1)), bool(nv.attr("sorted", 1))
+    axis, largest = nv.attr("axis", -1), bool(nv.attr("largest", 1))
     k = nv.attr("k") if nv.opset < 10 else nv.const_scalar(1)
 
     def fn(x, kt=None):
         kk = int(k) if k is not None else int(kt.reshape(-1)[0].item())
-        values, indices = torch.topk(x, kk, axis, largest, sorted_)
-        return values, indices
+        # ONNX wants ties in index order (the lower index first); torch.topk does not promise
+        # that, a stable sort does.
+        values, indices = torch.sort(x, dim=axis, descending=largest, stable=True)
+        return values.narrow(axis, 0, kk), indices.narrow(axis, 0, kk)
     return fn

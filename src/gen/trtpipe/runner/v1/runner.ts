@@ -140,6 +140,15 @@ export interface ArtifactRef {
   mediaType: string;
 }
 
+/**
+ * The artifacts a manifest lists (application/vnd.trtpipe.model+json: an ONNX
+ * model and its external data files): they travel, are cached and are kept
+ * together with the manifest.
+ */
+export interface ArtifactParts {
+  parts: ArtifactRef[];
+}
+
 export interface GetCapabilitiesRequest {
 }
 
@@ -211,6 +220,14 @@ export interface HasArtifactsResponse {
   present: string[];
 }
 
+export interface ImportArtifactRequest {
+  artifact:
+    | ArtifactRef
+    | undefined;
+  /** absolute path of the file on the runner's host */
+  path: string;
+}
+
 export interface GetArtifactRequest {
   sha256: string;
 }
@@ -241,10 +258,22 @@ export interface RunStageRequest_InputsEntry {
 }
 
 export interface RunStageResponse {
-  event: { $case: "progress"; value: Progress } | { $case: "log"; value: LogLine } | {
-    $case: "result";
-    value: StageResult;
-  } | undefined;
+  event:
+    | { $case: "progress"; value: Progress }
+    | { $case: "log"; value: LogLine }
+    | { $case: "result"; value: StageResult }
+    | { $case: "heartbeat"; value: Heartbeat }
+    | undefined;
+}
+
+/**
+ * Sent when the stage said nothing for a heartbeat interval: traffic on the
+ * stream for proxies and load balancers, whose idle timeouts count data, not
+ * HTTP/2 pings.
+ */
+export interface Heartbeat {
+  /** since the stage started */
+  elapsedSeconds: number;
 }
 
 export interface Progress {
@@ -277,6 +306,8 @@ export interface StageResult {
   diagnostics: Diagnostic[];
   /** wall time the stage took on the runner */
   seconds: number;
+  /** by output name, for outputs that are manifests */
+  outputParts: { [key: string]: ArtifactParts };
 }
 
 export interface StageResult_OutputsEntry {
@@ -287,6 +318,11 @@ export interface StageResult_OutputsEntry {
 export interface StageResult_MetricsEntry {
   key: string;
   value: number;
+}
+
+export interface StageResult_OutputPartsEntry {
+  key: string;
+  value: ArtifactParts | undefined;
 }
 
 export interface ErrorDetail {
@@ -404,6 +440,75 @@ export const ArtifactRef: MessageFns<ArtifactRef> = {
     message.sha256 = object.sha256 ?? "";
     message.size = object.size ?? 0;
     message.mediaType = object.mediaType ?? "";
+    return message;
+  },
+};
+
+function createBaseArtifactParts(): ArtifactParts {
+  return { parts: [] };
+}
+
+export const ArtifactParts: MessageFns<ArtifactParts> = {
+  encode(message: ArtifactParts, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.parts) {
+      ArtifactRef.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ArtifactParts {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArtifactParts();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.parts.push(ArtifactRef.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ArtifactParts {
+    return {
+      parts: globalThis.Array.isArray(object?.parts) ? object.parts.map((e: any) => ArtifactRef.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ArtifactParts): unknown {
+    const obj: any = {};
+    if (message.parts?.length) {
+      obj.parts = message.parts.map((e) => ArtifactRef.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ArtifactParts>): ArtifactParts {
+    return ArtifactParts.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ArtifactParts>): ArtifactParts {
+    const message = createBaseArtifactParts();
+    message.parts = object.parts?.map((e) => ArtifactRef.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1432,6 +1537,93 @@ export const HasArtifactsResponse: MessageFns<HasArtifactsResponse> = {
   },
 };
 
+function createBaseImportArtifactRequest(): ImportArtifactRequest {
+  return { artifact: undefined, path: "" };
+}
+
+export const ImportArtifactRequest: MessageFns<ImportArtifactRequest> = {
+  encode(message: ImportArtifactRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.artifact !== undefined) {
+      ArtifactRef.encode(message.artifact, writer.uint32(10).fork()).join();
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImportArtifactRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImportArtifactRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.artifact = ArtifactRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImportArtifactRequest {
+    return {
+      artifact: isSet(object.artifact) ? ArtifactRef.fromJSON(object.artifact) : undefined,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: ImportArtifactRequest): unknown {
+    const obj: any = {};
+    if (message.artifact !== undefined) {
+      obj.artifact = ArtifactRef.toJSON(message.artifact);
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ImportArtifactRequest>): ImportArtifactRequest {
+    return ImportArtifactRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ImportArtifactRequest>): ImportArtifactRequest {
+    const message = createBaseImportArtifactRequest();
+    message.artifact = (object.artifact !== undefined && object.artifact !== null)
+      ? ArtifactRef.fromPartial(object.artifact)
+      : undefined;
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
 function createBaseGetArtifactRequest(): GetArtifactRequest {
   return { sha256: "" };
 }
@@ -1854,6 +2046,9 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
       case "result":
         StageResult.encode(message.event.value, writer.uint32(26).fork()).join();
         break;
+      case "heartbeat":
+        Heartbeat.encode(message.event.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1895,6 +2090,14 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
             message.event = { $case: "result", value: StageResult.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.event = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1915,6 +2118,8 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
         ? { $case: "log", value: LogLine.fromJSON(object.log) }
         : isSet(object.result)
         ? { $case: "result", value: StageResult.fromJSON(object.result) }
+        : isSet(object.heartbeat)
+        ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
         : undefined,
     };
   },
@@ -1927,6 +2132,8 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
       obj.log = LogLine.toJSON(message.event.value);
     } else if (message.event?.$case === "result") {
       obj.result = StageResult.toJSON(message.event.value);
+    } else if (message.event?.$case === "heartbeat") {
+      obj.heartbeat = Heartbeat.toJSON(message.event.value);
     }
     return obj;
   },
@@ -1955,7 +2162,86 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
         }
         break;
       }
+      case "heartbeat": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "heartbeat", value: Heartbeat.fromPartial(object.event.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseHeartbeat(): Heartbeat {
+  return { elapsedSeconds: 0 };
+}
+
+export const Heartbeat: MessageFns<Heartbeat> = {
+  encode(message: Heartbeat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.elapsedSeconds !== 0) {
+      writer.uint32(9).double(message.elapsedSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Heartbeat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHeartbeat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.elapsedSeconds = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Heartbeat {
+    return {
+      elapsedSeconds: isSet(object.elapsedSeconds)
+        ? globalThis.Number(object.elapsedSeconds)
+        : isSet(object.elapsed_seconds)
+        ? globalThis.Number(object.elapsed_seconds)
+        : 0,
+    };
+  },
+
+  toJSON(message: Heartbeat): unknown {
+    const obj: any = {};
+    if (message.elapsedSeconds !== 0) {
+      obj.elapsedSeconds = floatToJson(message.elapsedSeconds);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Heartbeat>): Heartbeat {
+    return Heartbeat.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Heartbeat>): Heartbeat {
+    const message = createBaseHeartbeat();
+    message.elapsedSeconds = object.elapsedSeconds ?? 0;
     return message;
   },
 };
@@ -2248,7 +2534,7 @@ export const Diagnostic: MessageFns<Diagnostic> = {
 };
 
 function createBaseStageResult(): StageResult {
-  return { outputs: {}, metrics: {}, detailsJson: "", diagnostics: [], seconds: 0 };
+  return { outputs: {}, metrics: {}, detailsJson: "", diagnostics: [], seconds: 0, outputParts: {} };
 }
 
 export const StageResult: MessageFns<StageResult> = {
@@ -2268,6 +2554,9 @@ export const StageResult: MessageFns<StageResult> = {
     if (message.seconds !== 0) {
       writer.uint32(41).double(message.seconds);
     }
+    globalThis.Object.entries(message.outputParts).forEach(([key, value]: [string, ArtifactParts]) => {
+      StageResult_OutputPartsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
     return writer;
   },
 
@@ -2330,6 +2619,17 @@ export const StageResult: MessageFns<StageResult> = {
             message.seconds = reader.double();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = StageResult_OutputPartsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.outputParts[entry6.key] = entry6.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2381,6 +2681,33 @@ export const StageResult: MessageFns<StageResult> = {
         ? object.diagnostics.map((e: any) => Diagnostic.fromJSON(e))
         : [],
       seconds: isSet(object.seconds) ? globalThis.Number(object.seconds) : 0,
+      outputParts: isObject(object.outputParts)
+        ? (globalThis.Object.entries(object.outputParts) as [string, any][]).reduce(
+          (acc: { [key: string]: ArtifactParts }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: ArtifactParts.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.output_parts)
+        ? (globalThis.Object.entries(object.output_parts) as [string, any][]).reduce(
+          (acc: { [key: string]: ArtifactParts }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: ArtifactParts.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -2413,6 +2740,15 @@ export const StageResult: MessageFns<StageResult> = {
     if (message.seconds !== 0) {
       obj.seconds = floatToJson(message.seconds);
     }
+    if (message.outputParts) {
+      const entries = globalThis.Object.entries(message.outputParts) as [string, ArtifactParts][];
+      if (entries.length > 0) {
+        obj.outputParts = {};
+        entries.forEach(([k, v]) => {
+          obj.outputParts[k] = ArtifactParts.toJSON(v);
+        });
+      }
+    }
     return obj;
   },
 
@@ -2442,6 +2778,15 @@ export const StageResult: MessageFns<StageResult> = {
     message.detailsJson = object.detailsJson ?? "";
     message.diagnostics = object.diagnostics?.map((e) => Diagnostic.fromPartial(e)) || [];
     message.seconds = object.seconds ?? 0;
+    message.outputParts = (globalThis.Object.entries(object.outputParts ?? {}) as [string, ArtifactParts][]).reduce(
+      (acc: { [key: string]: ArtifactParts }, [key, value]: [string, ArtifactParts]) => {
+        if (value !== undefined) {
+          acc[key] = ArtifactParts.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -2614,6 +2959,93 @@ export const StageResult_MetricsEntry: MessageFns<StageResult_MetricsEntry> = {
     const message = createBaseStageResult_MetricsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseStageResult_OutputPartsEntry(): StageResult_OutputPartsEntry {
+  return { key: "", value: undefined };
+}
+
+export const StageResult_OutputPartsEntry: MessageFns<StageResult_OutputPartsEntry> = {
+  encode(message: StageResult_OutputPartsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      ArtifactParts.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StageResult_OutputPartsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStageResult_OutputPartsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = ArtifactParts.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StageResult_OutputPartsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? ArtifactParts.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: StageResult_OutputPartsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = ArtifactParts.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StageResult_OutputPartsEntry>): StageResult_OutputPartsEntry {
+    return StageResult_OutputPartsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StageResult_OutputPartsEntry>): StageResult_OutputPartsEntry {
+    const message = createBaseStageResult_OutputPartsEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? ArtifactParts.fromPartial(object.value)
+      : undefined;
     return message;
   },
 };
@@ -2817,8 +3249,28 @@ export const RunnerServiceService = {
     responseDeserialize: (value: Buffer): GetArtifactResponse => GetArtifactResponse.decode(value),
   },
   /**
+   * Takes a file on the runner's own host into the store by path (copied in the
+   * kernel, no bytes through gRPC), verified against artifact.sha256 (DATA_LOSS if
+   * it differs). Only a runner started with `serve --accept-paths` (the local runner
+   * trtpipe spawns) accepts it; others answer UNIMPLEMENTED (PATHS_NOT_ACCEPTED).
+   */
+  importArtifact: {
+    path: "/trtpipe.runner.v1.RunnerService/ImportArtifact" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImportArtifactRequest): Buffer =>
+      Buffer.from(ImportArtifactRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImportArtifactRequest => ImportArtifactRequest.decode(value),
+    responseSerialize: (value: PutArtifactResponse): Buffer => Buffer.from(PutArtifactResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PutArtifactResponse => PutArtifactResponse.decode(value),
+  },
+  /**
    * Runs one stage: progress and log events, then exactly one result (or an
-   * error status). Cancelling the call cancels the stage.
+   * error status). Cancelling the call cancels the stage. The runner sends at
+   * least one message per heartbeat interval (10 s), a Heartbeat when the stage
+   * itself said nothing, so a silent stage of any length keeps its stream busy
+   * (docs/architecture.md, "Long stages"). No deadline applies unless the
+   * client sets one.
    */
   runStage: {
     path: "/trtpipe.runner.v1.RunnerService/RunStage" as const,
@@ -2845,8 +3297,19 @@ export interface RunnerServiceServer extends UntypedServiceImplementation {
   /** Downloads one artifact as a stream of chunks (at most 1 MiB each). */
   getArtifact: handleServerStreamingCall<GetArtifactRequest, GetArtifactResponse>;
   /**
+   * Takes a file on the runner's own host into the store by path (copied in the
+   * kernel, no bytes through gRPC), verified against artifact.sha256 (DATA_LOSS if
+   * it differs). Only a runner started with `serve --accept-paths` (the local runner
+   * trtpipe spawns) accepts it; others answer UNIMPLEMENTED (PATHS_NOT_ACCEPTED).
+   */
+  importArtifact: handleUnaryCall<ImportArtifactRequest, PutArtifactResponse>;
+  /**
    * Runs one stage: progress and log events, then exactly one result (or an
-   * error status). Cancelling the call cancels the stage.
+   * error status). Cancelling the call cancels the stage. The runner sends at
+   * least one message per heartbeat interval (10 s), a Heartbeat when the stage
+   * itself said nothing, so a silent stage of any length keeps its stream busy
+   * (docs/architecture.md, "Long stages"). No deadline applies unless the
+   * client sets one.
    */
   runStage: handleServerStreamingCall<RunStageRequest, RunStageResponse>;
 }
@@ -2913,8 +3376,33 @@ export interface RunnerServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientReadableStream<GetArtifactResponse>;
   /**
+   * Takes a file on the runner's own host into the store by path (copied in the
+   * kernel, no bytes through gRPC), verified against artifact.sha256 (DATA_LOSS if
+   * it differs). Only a runner started with `serve --accept-paths` (the local runner
+   * trtpipe spawns) accepts it; others answer UNIMPLEMENTED (PATHS_NOT_ACCEPTED).
+   */
+  importArtifact(
+    request: ImportArtifactRequest,
+    callback: (error: ServiceError | null, response: PutArtifactResponse) => void,
+  ): ClientUnaryCall;
+  importArtifact(
+    request: ImportArtifactRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PutArtifactResponse) => void,
+  ): ClientUnaryCall;
+  importArtifact(
+    request: ImportArtifactRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PutArtifactResponse) => void,
+  ): ClientUnaryCall;
+  /**
    * Runs one stage: progress and log events, then exactly one result (or an
-   * error status). Cancelling the call cancels the stage.
+   * error status). Cancelling the call cancels the stage. The runner sends at
+   * least one message per heartbeat interval (10 s), a Heartbeat when the stage
+   * itself said nothing, so a silent stage of any length keeps its stream busy
+   * (docs/architecture.md, "Long stages"). No deadline applies unless the
+   * client sets one.
    */
   runStage(request: RunStageRequest, options?: Partial<CallOptions>): ClientReadableStream<RunStageResponse>;
   runStage(

@@ -1,0 +1,142 @@
+"""The build and session paths end to end against the TensorRT test double (FakeTensorRT), both majors.
+
+The double models the API, not TensorRT's kernels (its docstring says what it
+leaves out); these tests hold the backend's calls, their order and its error
+handling to the real bindings' contract.
+"""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+
+from trtpipe_runner.artifacts import ArtifactStore
+from trtpipe_runner.backends import get_backend
+from trtpipe_runner.backends.tensorrt.probe import probe
+from trtpipe_runner.cancel import CancelToken
+from trtpipe_runner.errors import UnsupportedError, UserError
+from trtpipe_runner.stages import benchmark_stage, build_stage, evaluate_stage
+from trtpipe_runner.stages.common import npz_bytes
+from trtpipe_runner.stages.context import StageContext
+
+from .fake_tensorrt import install_fake
+from .helpers import EXAMPLES, annotated, shape_output_model
+
+VERSIONS = ["10.6.0", "11.1.0"]
+
+
+@pytest.fixture()
+def store(tmp_path):
+    return ArtifactStore(tmp_path / "store")
+
+
+def build(store, tmp_path, model, **params):
+    ctx = StageContext(store, CancelToken(), {"model": store.put_bytes(model.SerializeToString())},
+                       {"backend": "tensorrt", "timing_cache_dir": str(tmp_path / "timing"), **params})
+    try:
+        return build_stage.run(ctx)
+    finally:
+        ctx.cleanup()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_build_explain_evaluate_benchmark(monkeypatch, store, tmp_path, version):
+    install_fake(monkeypatch, version)
+    model, _ = annotated("digits", {"default": "fp16", "io": "keep"})
+    out = build(store, tmp_path, model, precision="fp16", max_batch=32)
+    d = out.details
+    assert d["strongly_typed"] and d["tensorrt_version"] == version
+    assert d["explain_summary"]["inspector_form"] == ("11.x" if version.startswith("11") else "10.x")
+    assert d["builder_config"]["flags_cleared"] == ["TF32"] and d["builder_config"]["values"]["optimization_profiles"]
+    rows = {r["node"]: r for r in d["explain"]}
+    compute = [n for n in rows if n.endswith(("/Conv", "/Gemm"))]
+    assert len(compute) == 4 and all((rows[n]["realized"], rows[n]["reason"]) == ("fp16", "") for n in compute)
+    assert not d["timing_cache"]["reused"]
+    assert build(store, tmp_path, model, precision="fp16", max_batch=32).details["timing_cache"]["reused"]
+
+    engine = out.outputs["engine"].sha256
+    with np.load(EXAMPLES / "digits" / "eval.npz") as data:
+        x = data["input"]
+    import onnxruntime as ort
+
+    ref = ort.InferenceSession(str(EXAMPLES / "digits" / "model.onnx")).run(None, {"input": x})[0]
+    inputs = {"engine": engine, "eval_data": store.put_bytes(npz_bytes({"input": x})),
+              "reference": store.put_bytes(npz_bytes({"probs": ref}))}
+    metrics = evaluate_stage.run(StageContext(store, CancelToken(), inputs, {"backend": "tensorrt", "batch": 32,
+                                                                             "eval_data": {}})).metrics
+    assert metrics["cosine"] > 0.999
+    bench = benchmark_stage.run(StageContext(store, CancelToken(), {"engine": engine, "eval_data": inputs["eval_data"]},
+                                             {"backend": "tensorrt", "batches": [1, 32], "warmup": 1, "iterations": 3,
+                                              "cuda_graph": True, "profile_layers": True, "eval_data": {}}))
+    assert bench.metrics["b32.iterations"] == 3 and "graph" in bench.details["timer"]
+    assert set(bench.details["layer_times_ms"]["32"]) >= set(compute)
+
+
+def test_host_located_outputs_get_host_memory(monkeypatch, store, tmp_path):
+    install_fake(monkeypatch, "10.6.0")
+    out = build(store, tmp_path, shape_output_model(), max_batch=8)
+    session = get_backend("tensorrt").load(store.require(out.outputs["engine"].sha256), {})
+    try:
+        x = np.arange(-12, 12, dtype=np.float32).reshape(6, 4)
+        got = session.run({"x": x})
+        assert np.array_equal(got["y"], np.maximum(x, 0)) and got["s"].tolist() == [6, 4]
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_missing_builder_resource_names_the_library(monkeypatch, tmp_path, version):
+    lib = f"libnvinfer_builder_resource_sm90.so.{version}"
+    trt = install_fake(monkeypatch, version, missing_libraries={lib})
+    status = probe(import_trt=lambda: trt, driver_check=lambda: "")
+    assert not status["available"] and f"the TensorRT library {lib} is missing" in status["reason"]
+    assert "no usable GPU" not in status["reason"]
+    model, _ = annotated("digits", {"default": "fp16"})
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(UnsupportedError) as exc:
+        get_backend("tensorrt").build(path, tmp_path, {"precision": "fp16"}, CancelToken())
+    assert exc.value.code == "TRT_LIBRARY_MISSING" and lib in exc.value.message
+
+
+def test_no_gpu_at_build_and_at_load(monkeypatch, store, tmp_path):
+    install_fake(monkeypatch, "10.6.0")
+    model, _ = annotated("digits", {"default": "fp16"})
+    engine = store.require(build(store, tmp_path, model, precision="fp16").outputs["engine"].sha256)
+    trt = install_fake(monkeypatch, "10.6.0", gpu=False)
+    assert "CUDA initialization failure with error: 35" in probe(import_trt=lambda: trt,
+                                                                 driver_check=lambda: "")["reason"]
+    # trt.Runtime(logger) raises TypeError on a bad GPU rather than returning None
+    with pytest.raises(UnsupportedError) as exc:
+        get_backend("tensorrt").load(engine, {})
+    assert exc.value.code == "TRT_NO_GPU" and "could not create a Runtime" in exc.value.message
+
+
+def test_version_compatible_without_lean_runtime(monkeypatch, store, tmp_path):
+    install_fake(monkeypatch, "10.6.0", missing_libraries={"libnvinfer_lean.so.10"})
+    model, _ = annotated("digits", {"default": "fp16"})
+    with pytest.raises(UnsupportedError) as exc:
+        build(store, tmp_path, model, precision="fp16", version_compatible=True)
+    assert exc.value.code == "TRT_LIBRARY_MISSING" and "libnvinfer_lean.so.10" in exc.value.message
+
+
+def test_unreadable_timing_cache_stays_out_of_a_later_build_error(monkeypatch, store, tmp_path):
+    install_fake(monkeypatch, "10.6.0", no_kernel_for={"Softmax"})
+    model, _ = annotated("digits", {"default": "fp16"})
+    from trtpipe_runner.backends.tensorrt import timing_cache
+
+    folder = tmp_path / "timing"
+    folder.mkdir()
+    monkeypatch.setattr(timing_cache.TimingCacheStore, "load", lambda self, identity: b"not a timing cache")
+    with pytest.raises(UserError) as exc:
+        build(store, tmp_path, model, precision="fp16")
+    assert exc.value.code == "TRT_BUILD_FAILED" and exc.value.node == "/Softmax"
+    assert "timing cache" not in exc.value.message and "Could not find any implementation" in exc.value.message
+
+
+def test_parser_error_names_the_node(monkeypatch, store, tmp_path):
+    install_fake(monkeypatch, "11.1.0", parser_rejects={"Softmax"})
+    model, _ = annotated("digits", {"default": "fp16"})
+    with pytest.raises(UserError) as exc:
+        build(store, tmp_path, model, precision="fp16")
+    assert exc.value.code == "TRT_PARSE_FAILED" and exc.value.node == "/Softmax"
