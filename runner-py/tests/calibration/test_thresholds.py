@@ -113,3 +113,21 @@ def test_the_torch_engine_observes_the_same_thresholds():
         torch = _ours(model, feeds, method, engine="torch").amax
         for t in onnxruntime:
             assert torch[t] == pytest.approx(onnxruntime[t], rel=TOLERANCE), t
+
+
+@pytest.mark.parametrize("engine", ["onnxruntime", "torch"])
+def test_a_model_with_external_data_calibrates_like_the_same_model_inline(engine, tmp_path):
+    if engine == "torch":
+        pytest.importorskip("torch")
+    model, _, feeds = _feeds("transformer", 64)
+    path = tmp_path / "model.onnx"
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)  # onnx moves the tensors it writes out of the model it is given
+    onnx.save_model(copy, str(path), save_as_external_data=True, location="weights.bin", size_threshold=0)
+    external = onnx.load(str(path), load_external_data=False)
+    tensors = quantized_inputs(model)
+    inline = _ours(model, feeds, "entropy", alpha=0.8, engine=engine)
+    result = calibrate(external, tensors, lambda: iter(feeds), "entropy", 99.99, "cpu", CancelToken(), 0.8,
+                       engine=engine, model_path=path)
+    assert result.amax == pytest.approx(inline.amax, rel=1e-6)
+    assert result.smoothing.keys() == inline.smoothing.keys() and len(result.smoothing) == 10
