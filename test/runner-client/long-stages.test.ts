@@ -61,6 +61,10 @@ t('through a remote token-protected runner behind a proxy that cuts idle streams
   const file = path.join(dir, 'remote.yaml');
   const check = async (heartbeatMs: number) => {
     const runner = await serveRunner(path.join(dir, `store-${heartbeatMs}`), [], { ...scaled, TRTPIPE_STAGE_HEARTBEAT_MS: String(heartbeatMs) });
+    // The first capabilities probe imports the backends (torch takes seconds on a loaded machine):
+    // done once here, directly, so the proxy below judges the stage's silence, not an import.
+    const warm = new RunnerClient(runner.address, { token: POOL_TOKEN });
+    try { await warm.getCapabilities(); } finally { warm.close(); }
     // An L7 proxy's idle timeout, 60 s scaled like the rest: 0.6 s without a DATA frame from the runner.
     const proxy = await startIdleProxy(runner.port, 600);
     writeFileSync(file, `version: 1
