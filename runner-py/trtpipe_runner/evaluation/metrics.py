@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 REL_EPS = 1e-6  # |ref| floor for relative errors, so zeros do not explode them
+NN_MAX_SAMPLES = 20000  # nearest neighbours cost samples^2 x dims: beyond this, nn_agreement is not computed
+NN_BLOCK = 1024
 
 
 def compare(candidate: np.ndarray, reference: np.ndarray) -> dict[str, float]:
@@ -18,7 +20,7 @@ def compare(candidate: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     error, relative error percentiles (p50/p90/p99/max), the count of
     non-finite candidate values, top-1 agreement when the output looks like
     per-class scores (rank >= 2), and nearest-neighbour agreement when it is a
-    batch of vectors (rank 2, at least 3 samples: embeddings).
+    batch of vectors (rank 2, 3 to NN_MAX_SAMPLES samples: embeddings).
     """
     cand = np.asarray(candidate, dtype=np.float64)
     ref = np.asarray(reference, dtype=np.float64)
@@ -44,7 +46,7 @@ def compare(candidate: np.ndarray, reference: np.ndarray) -> dict[str, float]:
         )
     if ref.ndim >= 2 and ref.shape[-1] > 1:
         out["top1_agreement"] = top1_agreement(cand, ref)
-    if ref.ndim == 2 and ref.shape[0] >= 3:
+    if ref.ndim == 2 and 3 <= ref.shape[0] <= NN_MAX_SAMPLES:
         out["nn_agreement"] = nn_agreement(cand, ref) if not nonfinite else 0.0
     return out
 
@@ -73,9 +75,13 @@ def nn_agreement(cand: np.ndarray, ref: np.ndarray) -> float:
     deduplication built on these embeddings would return."""
     def neighbours(x: np.ndarray) -> np.ndarray:
         unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-30)
-        sim = unit @ unit.T
-        np.fill_diagonal(sim, -np.inf)
-        return sim.argmax(1)
+        out = np.empty(len(unit), np.int64)
+        for start in range(0, len(unit), NN_BLOCK):  # bounded memory: a block of rows at a time
+            sim = unit[start:start + NN_BLOCK] @ unit.T
+            rows = np.arange(sim.shape[0])
+            sim[rows, start + rows] = -np.inf
+            out[start:start + NN_BLOCK] = sim.argmax(1)
+        return out
 
     return float((neighbours(cand) == neighbours(ref)).mean())
 
