@@ -44,7 +44,25 @@ def test_thresholds_agree_with_onnxruntime_calibrators(example, method, tmp_path
     ref = ort_thresholds(path, quantized_inputs(model), feeds, method, 99.99, tmp_path, only_tensors=True)
     assert set(ours) == set(ref)
     for t in ref:
-        assert ours[t] == pytest.approx(ref[t], rel=TOLERANCE), t
+        if method == "entropy" and ours[t] != pytest.approx(ref[t], rel=TOLERANCE):
+            assert _ties(model, feeds, t, ours[t], ref[t]), t
+        else:
+            assert ours[t] == pytest.approx(ref[t], rel=TOLERANCE), t
+
+
+def _ties(model, feeds, tensor: str, ours: float, theirs: float) -> bool:
+    """Whether two entropy thresholds are windows of equal KL divergence (up to float32 sums,
+    which is how ONNX Runtime picks among them)."""
+    from trtpipe_runner.calibration.observe import Observer
+
+    obs = Observer(model, [tensor], "cpu", CancelToken())
+    x = np.concatenate([obs.run(f)[tensor].ravel() for f in feeds])
+    amax = float(np.abs(x).max())
+    hist, _ = np.histogram(x, 2048, range=(-amax, amax))
+    kl = kl_divergences(hist, np.arange(64, 1025), 128)
+    width = 2 * amax / 2048
+    picked = [int(round(v / width)) - 1 - 64 for v in (ours, theirs)]  # threshold = (i + 1) bins
+    return all(0 <= i < kl.size and kl[i] <= kl.min() * (1 + 1e-6) for i in picked)
 
 
 def _hist(kind: str, rng) -> np.ndarray:
