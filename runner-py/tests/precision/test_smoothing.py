@@ -132,3 +132,21 @@ def test_attention_matmuls_stay_fp32_under_an_int8_default_and_a_rule_quantizes_
     pinned = resolve(model, parse_policy({"default": "int8", "rules": [
         {"match": {"name": ["/blocks/blocks.0/attn/MatMul"]}, "use": "int8"}]}))
     assert next(d for d in pinned if d.node == "/blocks/blocks.0/attn/MatMul").resolved == "int8"
+
+
+@pytest.mark.parametrize("alpha", [None, 0.8])
+def test_int8_layers_under_an_fp16_default_read_thresholds_through_annotates_casts(alpha):
+    # default fp16 + an int8 rule: each MatMul reads a Cast of an fp16 tensor back to fp32,
+    # whose threshold (and smoothing factors) are the FP32 model's tensor's.
+    model = load_model(EXAMPLES / "transformer" / "model.onnx")
+    x = np.load(EXAMPLES / "transformer" / "calib.npz")["input"][:64]
+    result = calibrate(model, quantized_inputs(model), lambda: iter([{"input": x}]), "minmax", 99.99, "cpu",
+                       CancelToken(), alpha)
+    decisions = resolve(model, parse_policy({"default": "fp16", "rules": [
+        {"match": {"name_regex": ["(qkv|proj|mlp).*MatMul$"]}, "use": "int8"}]}))
+    out, _ = annotate(model, decisions)
+    counts = insert_qdq(out, decisions, result.amax, True, 17, result.smoothing)
+    check_annotated(out)
+    assert counts["qdq_weights"] == 8 and counts.get("smoothed", 0) == (8 if alpha else 0)
+    quantized = [n.input[0] for n in out.graph.node if n.op_type == "QuantizeLinear"]
+    assert any(t.endswith("__fp32" + ("__smoothed" if alpha else "")) for t in quantized)

@@ -72,6 +72,9 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
     counts = {"qdq_activations": 0, "qdq_weights": 0, **({"smoothed": 0} if smoothing else {})}
     smoothing = smoothing or {}
     smoothed: dict[str, str] = {}  # X -> Mul(X, 1/s) output
+    # An int8 node reading a tensor that an fp16/bf16 node produced reads annotate's Cast of it
+    # back to fp32; thresholds and smoothing factors are those of the tensor the Cast reads.
+    cast_of = {n.output[0]: n.input[0] for n in g.node if n.op_type == "Cast" and n.name.startswith("trtpipe/cast/")}
 
     def scalar(name: str, value: float, dtype: int = TensorProto.FLOAT) -> str:
         new_inits.append(helper.make_tensor(name, dtype, [], [value]))
@@ -83,7 +86,7 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
             continue
         kind = d.resolved
         slots = (0, 1) if node.op_type in ("MatMul", "Conv", "ConvTranspose", "Gemm") else ()
-        factors = smoothing.get(node.input[0]) if node.op_type in ("MatMul", "Gemm") else None
+        factors = smoothing.get(cast_of.get(node.input[0], node.input[0])) if node.op_type in ("MatMul", "Gemm") else None
         for slot in slots:
             if slot >= len(node.input) or not node.input[slot]:
                 continue
@@ -106,7 +109,8 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
                 tensor = smoothed[tensor]
             key = (tensor, kind)
             if key not in act_qdq:
-                source = node.input[slot]  # thresholds are keyed by the original tensor
+                read = node.input[slot]  # the tensor the node reads (the Q/DQ go after it, and after its Mul)
+                source = cast_of.get(read, read)  # thresholds are keyed by the FP32 model's tensor
                 if source not in amax:
                     raise UserError(f"no calibration threshold for '{source}', input of {kind} node '{node.name}'",
                                     code="CALIBRATION_MISSING", node=node.name)
@@ -115,7 +119,7 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
                 s = scalar(f"{base}/scale", scale)
                 z = scalar(f"{base}/zero_point", 0.0 if kind == "fp8" else 0, ZP_TYPE[kind])
                 q, dq = f"{tensor}__q{kind}", f"{tensor}__dq{kind}"
-                placed.setdefault(source, []).extend([  # after the smoothing Mul, if any
+                placed.setdefault(read, []).extend([  # after the smoothing Mul, if any
                     helper.make_node("QuantizeLinear", [tensor, s, z], [q], name=f"{base}/quantize"),
                     helper.make_node("DequantizeLinear", [q, s, z], [dq], name=f"{base}/dequantize"),
                 ])
