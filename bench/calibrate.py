@@ -11,9 +11,11 @@ not depend on the weights), exported to ONNX (opset 17, dynamic batch); the
 data are 64 random 224x224 images, run in batches of 32. Each method runs
 trtpipe's calibrate (calibration/collect.py) over the inputs of every Conv and
 Gemm, the tensors the calibrate stage observes, and prints its seconds (the
-model's load and conversion included, as in the stage). `--ort` also times
+model's conversion included, as in the stage; an untimed warm-up first pays
+for imports and the CUDA context, which a runner process pays once). `--ort` also times
 ONNX Runtime's own calibrators on the same data and prints the largest
-threshold difference (slow: minutes for entropy).
+threshold difference (slow: minutes for entropy); `--check` runs trtpipe's
+own CPU path (ONNX Runtime) too, to compare the GPU's thresholds with it.
 """
 from __future__ import annotations
 
@@ -54,6 +56,8 @@ def main() -> None:
                     help="what runs the model (default: torch on a GPU, ONNX Runtime on the CPU); "
                          "--device cpu --engine torch checks the GPU code path on a CPU")
     ap.add_argument("--ort", action="store_true", help="also time ONNX Runtime's calibrators and compare")
+    ap.add_argument("--check", action="store_true",
+                    help="also run trtpipe's CPU path (ONNX Runtime) and print the largest threshold difference")
     ap.add_argument("--json", type=Path, help="write the figures here too")
     args = ap.parse_args()
 
@@ -80,6 +84,11 @@ def main() -> None:
         print(f"ResNet-50 exported in {time.perf_counter() - t0:.1f} s: {len(model.graph.node)} nodes, "
               f"{len(tensors)} quantized inputs; {args.images} images of 224x224 in batches of {args.batch} on {device} "
               f"({figures['engine']})")
+        t0 = time.perf_counter()  # imports, CUDA context: once per runner process, not per stage
+        calibrate(model, tensors, lambda: iter([{"input": images[:2]}]), "minmax", 99.99, device, CancelToken(),
+                  engine=args.engine)
+        figures["warmup_seconds"] = round(time.perf_counter() - t0, 3)
+        print(f"warm-up (imports, CUDA context, one 2-image batch): {figures['warmup_seconds']:.2f} s")
         for method in args.methods.split(","):
             t0, c0 = time.perf_counter(), time.process_time()
             result = calibrate(model, tensors, lambda: iter(feeds), method, 99.99, device, CancelToken(),
@@ -89,6 +98,13 @@ def main() -> None:
             figures.setdefault("cpu_seconds", {})[method] = round(cpu, 3)
             line = (f"{method:>10}: {seconds:7.2f} s ({cpu:.1f} s of CPU time over all threads; "
                     f"{result.passes} pass{'es' if result.passes > 1 else ''})")
+            if args.check:
+                t0 = time.perf_counter()
+                cpu = calibrate(model, tensors, lambda: iter(feeds), method, 99.99, "cpu", CancelToken(),
+                                engine="onnxruntime")
+                worst = max(abs(result.amax[t] - cpu.amax[t]) / max(cpu.amax[t], 1e-12) for t in tensors)
+                figures.setdefault("cpu_path_difference", {})[method] = worst
+                line += f"; CPU path {time.perf_counter() - t0:.2f} s, largest relative threshold difference {worst:.2e}"
             if args.ort:
                 from ort_oracle import ort_thresholds
 
