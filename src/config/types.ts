@@ -109,7 +109,7 @@ export interface Pipeline {
   model: { path: string; inputs: Record<string, ShapeRange> };
   data: { calibration?: DataSource; evaluation: DataSource };
   precision: PrecisionPolicy;
-  calibration: { method: 'minmax' | 'entropy' | 'percentile'; percentile: number; per_channel: boolean };
+  calibration: { method: 'minmax' | 'entropy' | 'percentile'; percentile: number; per_channel: boolean; smoothing?: { alpha: number } };
   targets: Target[];
   matrix: {
     precision: Precision[];

@@ -107,6 +107,7 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
           batch: p.evaluate.batch,
           method: p.calibration.method,
           percentile: p.calibration.percentile,
+          ...(p.calibration.smoothing ? { smoothing: p.calibration.smoothing } : {}),
           calib_data: { samples: p.data.calibration!.samples },
         },
       }, cell.id);

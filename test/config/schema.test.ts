@@ -97,6 +97,7 @@ test("the schema's default annotations are normalize's DEFAULTS", () => {
     'calibration.method': DEFAULTS.calibration.method,
     'calibration.percentile': DEFAULTS.calibration.percentile,
     'calibration.per_channel': DEFAULTS.calibration.per_channel,
+    'calibration.smoothing.alpha': DEFAULTS.smoothing.alpha,
     'target.backend': DEFAULTS.target.backend,
     'target.numerics': DEFAULTS.target.numerics,
     'target.build.opt_level': DEFAULTS.target.build.opt_level,

@@ -52,6 +52,14 @@ test('shared stages run once; per-cell stages once per cell; order respects depe
   assert.equal((transform.params.policy as { default: string }).default, 'fp16');
 });
 
+test('calibration.smoothing reaches the calibrate node only when given', async () => {
+  const { pipeline: minilm } = await loadPipeline(path.join(ROOT, 'pipelines', 'minilm.yaml'));
+  const calibrate = (p: Pipeline) => buildGraph(p, expandMatrix(p)).nodes.find((n) => n.id === 'calibrate')!.params;
+  assert.equal(calibrate(minilm!).smoothing, { alpha: 0.8 });
+  const plain = { ...minilm!, calibration: { method: 'entropy' as const, percentile: 99.99, per_channel: true } };
+  assert.not.ok('smoothing' in calibrate(plain), 'absent: cache keys of pipelines without smoothing stay put');
+});
+
 test('keys change exactly when an input changes', async () => {
   const p = await quickstart();
   const g = buildGraph(p, expandMatrix(p));

@@ -8,7 +8,8 @@ import pytest
 from onnx import TensorProto as T
 
 from trtpipe_runner.backends.onnxruntime.explain import quantized_nodes
-from trtpipe_runner.calibration.ranges import quantized_inputs, thresholds
+from trtpipe_runner.calibration.collect import calibrate
+from trtpipe_runner.calibration.ranges import quantized_inputs
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UserError
 from trtpipe_runner.model.load import load_model
@@ -29,10 +30,8 @@ def digits():
 
 
 def _thresholds(model, calib, method, tmp_path):
-    path = tmp_path / "m.onnx"
-    onnx.save(model, str(path))
-    batches = (({"input": calib[i:i + 64]}) for i in range(0, len(calib), 64))
-    return thresholds(path, quantized_inputs(model), batches, method, 99.99, tmp_path, CancelToken())
+    batches = lambda: ({"input": calib[i:i + 64]} for i in range(0, len(calib), 64))  # noqa: E731
+    return calibrate(model, quantized_inputs(model), batches, method, 99.99, "cpu", CancelToken()).amax
 
 
 def _quantize(model, policy, amax, per_channel=True):

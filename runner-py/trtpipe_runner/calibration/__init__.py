@@ -1,1 +1,1 @@
-"""Activation ranges -> quantization thresholds (minmax, entropy, percentile)."""
+"""Activation statistics -> quantization thresholds (minmax, entropy, percentile) and SmoothQuant factors."""

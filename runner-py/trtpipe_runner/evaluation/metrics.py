@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 REL_EPS = 1e-6  # |ref| floor for relative errors, so zeros do not explode them
+NN_MAX_SAMPLES = 20000  # nearest neighbours cost samples^2 x dims: beyond this, nn_agreement is not computed
+NN_BLOCK = 1024
 
 
 def compare(candidate: np.ndarray, reference: np.ndarray, top1: bool = True,
@@ -19,7 +21,7 @@ def compare(candidate: np.ndarray, reference: np.ndarray, top1: bool = True,
     error, relative error percentiles (p50/p90/p99/max), the count of
     non-finite candidate values; with `top1`, top-1 agreement where the output
     looks like per-class scores (rank >= 2); with `nearest`, nearest-neighbour
-    agreement (embeddings).
+    agreement (embeddings: 3 to NN_MAX_SAMPLES samples, each flattened to a vector).
     """
     cand = np.asarray(candidate, dtype=np.float64)
     ref = np.asarray(reference, dtype=np.float64)
@@ -45,24 +47,9 @@ def compare(candidate: np.ndarray, reference: np.ndarray, top1: bool = True,
         )
     if top1 and ref.ndim >= 2 and ref.shape[-1] > 1:
         out["top1_agreement"] = top1_agreement(cand, ref)
-    if nearest and len(ref) > 1:
+    if nearest and 3 <= len(ref) <= NN_MAX_SAMPLES:
         out["nn_agreement"] = nn_agreement(cand, ref) if not nonfinite else 0.0
     return out
-
-
-def nn_agreement(cand: np.ndarray, ref: np.ndarray) -> float:
-    """Share of samples whose nearest neighbour among the other samples (by cosine
-    similarity, each sample's output as one vector) is the same as in the reference:
-    what retrieval with these embeddings would return."""
-
-    def nearest(x: np.ndarray) -> np.ndarray:
-        v = x.reshape(len(x), -1)
-        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-30)
-        sim = v @ v.T
-        np.fill_diagonal(sim, -np.inf)
-        return sim.argmax(axis=1)
-
-    return float((nearest(cand) == nearest(ref)).mean())
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> float:
@@ -83,6 +70,24 @@ def top1_agreement(cand: np.ndarray, ref: np.ndarray) -> float:
     return float((c == r).mean())
 
 
+def nn_agreement(cand: np.ndarray, ref: np.ndarray) -> float:
+    """Share of samples whose nearest neighbour (by cosine, among the other
+    samples) is the same as in the reference: what a retrieval or
+    deduplication built on these embeddings would return."""
+    def neighbours(x: np.ndarray) -> np.ndarray:
+        x = x.reshape(len(x), -1)
+        unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-30)
+        out = np.empty(len(unit), np.int64)
+        for start in range(0, len(unit), NN_BLOCK):  # bounded memory: a block of rows at a time
+            sim = unit[start:start + NN_BLOCK] @ unit.T
+            rows = np.arange(sim.shape[0])
+            sim[rows, start + rows] = -np.inf
+            out[start:start + NN_BLOCK] = sim.argmax(1)
+        return out
+
+    return float((neighbours(cand) == neighbours(ref)).mean())
+
+
 def top1_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
     """Share of samples whose arg-max class equals the label."""
     if not np.all(np.isfinite(scores)):
@@ -95,6 +100,7 @@ def top1_accuracy(scores: np.ndarray, labels: np.ndarray) -> float:
 WORST = {
     "cosine": min,
     "top1_agreement": min,
+    "nn_agreement": min,
     "max_abs": max,
     "mean_abs": max,
     "rel_p50": max,
@@ -102,7 +108,6 @@ WORST = {
     "rel_p99": max,
     "rel_max": max,
     "nonfinite": sum,
-    "nn_agreement": min,
 }
 
 

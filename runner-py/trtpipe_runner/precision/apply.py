@@ -16,7 +16,8 @@ from .types import QUANTIZED
 
 
 def annotated_model(model: onnx.ModelProto, decisions: list, keep_io: bool,
-                    amax: dict[str, float] | None, per_channel: bool) -> tuple[onnx.ModelProto, dict]:
+                    amax: dict[str, float] | None, per_channel: bool,
+                    smoothing: dict[str, list[float]] | None = None) -> tuple[onnx.ModelProto, dict]:
     """The annotated copy of `model` and counts of what was inserted.
 
     Args:
@@ -25,11 +26,12 @@ def annotated_model(model: onnx.ModelProto, decisions: list, keep_io: bool,
         keep_io: graph inputs and outputs stay FP32 (`precision.io: keep`).
         amax: calibration thresholds per tensor (the calibrate stage), for int8/fp8 nodes.
         per_channel: weights quantized per output channel (`calibration.per_channel`).
+        smoothing: SmoothQuant factors per quantized activation (the calibrate stage, `calibration.smoothing`).
     """
     annotated, counts = annotate(model, decisions, keep_io=keep_io)
     if any(d.resolved in QUANTIZED for d in decisions):
         if amax is None:
             raise UserError("int8/fp8 nodes need calibration: add data.calibration to the pipeline",
                             code="CALIBRATION_MISSING")
-        counts.update(insert_qdq(annotated, decisions, amax, per_channel, opset_version(annotated)))
+        counts.update(insert_qdq(annotated, decisions, amax, per_channel, opset_version(annotated), smoothing))
     return annotated, counts

@@ -27,7 +27,7 @@ import numpy as np
 from ..errors import UserError
 from ..model.load import opset_version
 from ..model.tensors import tensor_types
-from ..calibration.ranges import QUANTIZABLE_OPS
+from ..calibration.ranges import QUANTIZABLE_OPS, is_activation_matmul
 from .op_support import does_float_math, first_opset_supporting, plan_lowering
 from .reduction import all_reduction_depths
 from .types import ELEM_TYPE, LOWERED, NOT_FLOAT, PRECISIONS, QUANTIZED, is_low
@@ -158,6 +158,10 @@ def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> li
             if node.op_type not in QUANTIZABLE_OPS:
                 d.resolved, d.reason = "fp32", "NOT_QUANTIZABLE"
                 d.detail = f"{requested} applies to {', '.join(QUANTIZABLE_OPS)}; {node.op_type} stays fp32"
+            elif rule is None and is_activation_matmul(node, inits):
+                d.resolved, d.reason = "fp32", "NOT_QUANTIZABLE"
+                d.detail = (f"a MatMul of two activations (attention) is not quantized by default: a rule "
+                            f"placing it in {requested} quantizes both operands per tensor (docs/precision.md)")
         elif is_low(requested):
             _place_low(d, node, types, opset, inits, policy.safety, ranges, pinned=rule is not None,
                        depth=depths.get(node.name))

@@ -5,10 +5,16 @@ For every node resolved to int8 or fp8 (Conv, ConvTranspose, Gemm, MatMul):
   per-tensor symmetric scale (amax / 127 for INT8, amax / 448 for FP8 E4M3)
   and zero point 0, shared by every quantized consumer of that tensor;
 - each weight initializer is quantized offline per output channel (Conv axis
-  0, ConvTranspose axis 1, Gemm/MatMul along the output features) into an
-  int8/float8 initializer read through a DequantizeLinear with its axis;
+  0, ConvTranspose axis 1, Gemm/MatMul along the output features: the last
+  axis of a right-hand weight [.., K, N], the second-last of a left-hand one
+  [.., M, K]; never the reduced K axis, which no integer GEMM can rescale)
+  into an int8/float8 initializer read through a DequantizeLinear with its axis;
 - biases stay in high precision; the node's output stays FP32 (TensorRT fuses
-  the DQ into the layer and picks INT8/FP8 kernels from the Q/DQ types).
+  the DQ into the layer and picks INT8/FP8 kernels from the Q/DQ types);
+- with SmoothQuant factors s for an activation X (calibration/smoothing.py),
+  a quantized MatMul/Gemm reading X reads Mul(X, 1/s) instead (one Mul per X,
+  shared, quantized with the threshold calibrated for X / s) and its weight
+  rows are multiplied by s before quantization; unquantized readers keep X.
 """
 from __future__ import annotations
 
@@ -24,22 +30,28 @@ ZP_TYPE = {"int8": TensorProto.INT8, "fp8": TensorProto.FLOAT8E4M3FN}
 MIN_OPSET = {"int8": 13, "fp8": 19}  # per-axis Q/DQ needs 13; float8 types need 19
 
 
-def weight_axis(node, weight: np.ndarray) -> int:
-    """The output-channel axis of a node's weight (input 1)."""
+def weight_axis(node, weight: np.ndarray, slot: int = 1) -> int:
+    """The output-channel axis of a node's weight in input `slot`."""
     if node.op_type == "Conv":
         return 0
     if node.op_type == "ConvTranspose":
         return 1
+    attrs = {a.name: a.i for a in node.attribute}
     if node.op_type == "Gemm":
-        trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
-        return 0 if trans_b else 1
-    return weight.ndim - 1  # MatMul: [.., K, N] -> per N
+        if slot == 0:  # A [M, K] (or [K, M] transposed)
+            return 1 if attrs.get("transA", 0) else 0
+        return 0 if attrs.get("transB", 0) else 1
+    return weight.ndim - 1 if slot == 1 else max(weight.ndim - 2, 0)  # MatMul: B [.., K, N] per N; A [.., M, K] per M
 
 
 def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], per_channel: bool = True,
-               opset: int = 17) -> dict[str, int]:
+               opset: int = 17, smoothing: dict[str, list[float]] | None = None) -> dict[str, int]:
     """Adds Q/DQ nodes in place for int8/fp8 decisions; returns counts.
 
+    Args:
+        amax: threshold per activation tensor (the calibrate stage's `tensors`).
+        smoothing: SmoothQuant factors per activation tensor (the calibrate stage's
+            `smoothing.factors`); amax of such a tensor is that of X / s.
     Raises UserError naming the node when a needed threshold is missing, and
     when the opset is too old for the requested quantized type.
     """
@@ -57,7 +69,12 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
     new_inits: list[onnx.TensorProto] = []
     act_qdq: dict[tuple[str, str], str] = {}  # (tensor, kind) -> dequantized tensor name
     placed: dict[str, list] = {}  # tensor -> Q/DQ nodes to place after its producer
-    counts = {"qdq_activations": 0, "qdq_weights": 0}
+    counts = {"qdq_activations": 0, "qdq_weights": 0, **({"smoothed": 0} if smoothing else {})}
+    smoothing = smoothing or {}
+    smoothed: dict[str, str] = {}  # X -> Mul(X, 1/s) output
+    # An int8 node reading a tensor that an fp16/bf16 node produced reads annotate's Cast of it
+    # back to fp32; thresholds and smoothing factors are those of the tensor the Cast reads.
+    cast_of = {n.output[0]: n.input[0] for n in g.node if n.op_type == "Cast" and n.name.startswith("trtpipe/cast/")}
 
     def scalar(name: str, value: float, dtype: int = TensorProto.FLOAT) -> str:
         new_inits.append(helper.make_tensor(name, dtype, [], [value]))
@@ -68,26 +85,41 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
         if d is None:
             continue
         kind = d.resolved
-        slots = (0, 1) if node.op_type == "MatMul" else (0, 1) if node.op_type in ("Conv", "ConvTranspose", "Gemm") else ()
+        slots = (0, 1) if node.op_type in ("MatMul", "Conv", "ConvTranspose", "Gemm") else ()
+        factors = smoothing.get(cast_of.get(node.input[0], node.input[0])) if node.op_type in ("MatMul", "Gemm") else None
         for slot in slots:
             if slot >= len(node.input) or not node.input[slot]:
                 continue
             tensor = node.input[slot]
             if tensor in inits:
-                node.input[slot] = _quantize_weight(node, inits[tensor], kind, per_channel, new_inits, placed)
+                row_scale = factors if slot == 1 else None
+                node.input[slot] = _quantize_weight(node, inits[tensor], kind, per_channel, new_inits, placed, slot,
+                                                    row_scale)
                 counts["qdq_weights"] += 1
                 continue
+            if slot == 0 and factors is not None:
+                if tensor not in smoothed:
+                    smoothed[tensor] = f"{tensor}__smoothed"
+                    inv = numpy_helper.from_array((1.0 / np.asarray(factors, np.float64)).astype(np.float32),
+                                                  f"trtpipe/smooth/{tensor}/inverse_factors")
+                    new_inits.append(inv)
+                    placed.setdefault(tensor, []).append(helper.make_node(
+                        "Mul", [tensor, inv.name], [smoothed[tensor]], name=f"trtpipe/smooth/{tensor}/mul"))
+                    counts["smoothed"] += 1
+                tensor = smoothed[tensor]
             key = (tensor, kind)
             if key not in act_qdq:
-                if tensor not in amax:
-                    raise UserError(f"no calibration threshold for '{tensor}', input of {kind} node '{node.name}'",
+                read = node.input[slot]  # the tensor the node reads (the Q/DQ go after it, and after its Mul)
+                source = cast_of.get(read, read)  # thresholds are keyed by the FP32 model's tensor
+                if source not in amax:
+                    raise UserError(f"no calibration threshold for '{source}', input of {kind} node '{node.name}'",
                                     code="CALIBRATION_MISSING", node=node.name)
-                scale = max(amax[tensor], 1e-12) / QMAX[kind]
+                scale = max(amax[source], 1e-12) / QMAX[kind]
                 base = f"trtpipe/qdq/{tensor}/{kind}"
                 s = scalar(f"{base}/scale", scale)
                 z = scalar(f"{base}/zero_point", 0.0 if kind == "fp8" else 0, ZP_TYPE[kind])
                 q, dq = f"{tensor}__q{kind}", f"{tensor}__dq{kind}"
-                placed.setdefault(tensor, []).extend([
+                placed.setdefault(read, []).extend([  # after the smoothing Mul, if any
                     helper.make_node("QuantizeLinear", [tensor, s, z], [q], name=f"{base}/quantize"),
                     helper.make_node("DequantizeLinear", [q, s, z], [dq], name=f"{base}/dequantize"),
                 ])
@@ -99,11 +131,18 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
     return counts
 
 
-def _quantize_weight(node, init, kind: str, per_channel: bool, new_inits: list, placed: dict) -> str:
+def _quantize_weight(node, init, kind: str, per_channel: bool, new_inits: list, placed: dict, slot: int = 1,
+                     row_scale: list[float] | None = None) -> str:
     w = numpy_helper.to_array(init).astype(np.float32)
+    base = f"trtpipe/qdq/{init.name}/{kind}/{node.name}"
+    if row_scale is not None:  # SmoothQuant: W's input-channel rows take the factors X was divided by
+        trans_b = node.op_type == "Gemm" and any(a.name == "transB" and a.i for a in node.attribute)
+        s = np.asarray(row_scale, np.float32)
+        w = w * (s[None, :] if trans_b else s[:, None])
+        base = f"trtpipe/qdq/{init.name}/{kind}/smoothed/{node.name}"
     qmax = QMAX[kind]
     if per_channel and w.ndim >= 2:
-        axis = weight_axis(node, w)
+        axis = weight_axis(node, w, slot)
         reduce_axes = tuple(i for i in range(w.ndim) if i != axis)
         amax = np.abs(w).max(axis=reduce_axes)
         scale = np.maximum(amax, 1e-12) / qmax
@@ -115,7 +154,6 @@ def _quantize_weight(node, init, kind: str, per_channel: bool, new_inits: list, 
         scale = np.array(max(float(np.abs(w).max()), 1e-12) / qmax, np.float32)
         scaled = w / scale
         axis_attr = {}
-    base = f"trtpipe/qdq/{init.name}/{kind}/{node.name}"
     if kind == "int8":
         q = np.clip(np.rint(scaled), -qmax, qmax).astype(np.int8)
         q_init = numpy_helper.from_array(q, f"{base}/weight")

@@ -26,12 +26,13 @@ class CandidateGraph:
     """The graph the run builds for a kept set: decisions and annotated model."""
 
     def __init__(self, model, base: list, towards: str, keep_io: bool, amax: dict[str, float] | None,
-                 per_channel: bool):
+                 per_channel: bool, smoothing: dict[str, list[float]] | None = None):
         self.model = model
         self.base = base
         self.keep_io = keep_io
         self.amax = amax
         self.per_channel = per_channel
+        self.smoothing = smoothing  # SmoothQuant factors, applied as the transform applies them
         self.candidates = [d.node for d in base if lowered_by_policy(d) and d.resolved == towards
                            and d.op not in EXACT_OPS]
         self.resolved = resolved = {d.node: d.resolved for d in base}
@@ -62,4 +63,4 @@ class CandidateGraph:
         return apply_search_keep(self.base, self.follow_kept(kept))
 
     def annotated(self, decisions: list):
-        return annotated_model(self.model, decisions, self.keep_io, self.amax, self.per_channel)[0]
+        return annotated_model(self.model, decisions, self.keep_io, self.amax, self.per_channel, self.smoothing)[0]

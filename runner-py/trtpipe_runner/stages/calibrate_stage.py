@@ -1,12 +1,23 @@
 """calibrate: calibration data -> a symmetric threshold per quantized activation.
 
-Output `scales`: JSON {method, percentile, samples, tensors: {name: amax}},
-cached by model, data and method through the stage key. The transform stage
-turns thresholds into Q/DQ scales for INT8 (amax/127) or FP8 E4M3 (amax/448).
+Params: method (minmax | entropy | percentile), percentile, smoothing
+({alpha} or absent), device (auto | cpu | cuda[:N]; auto takes a CUDA GPU when
+the runner's torch sees one), batch, calib_data.
+
+Output `scales`: JSON {method, percentile, samples, device, tensors: {name: amax},
+smoothing: {alpha, factors: {name: [s per channel]}} (only when smoothing)},
+cached by model, data, method and runner through the stage key. For a smoothed
+tensor X the threshold is that of X / s. The transform stage turns thresholds
+into Q/DQ scales for INT8 (amax/127) or FP8 E4M3 (amax/448).
 """
 from __future__ import annotations
 
-from ..calibration.ranges import quantized_inputs, thresholds
+import time
+
+from ..calibration.collect import calibrate
+from ..calibration.observe import pick_device
+from ..calibration.ranges import quantized_inputs
+from ..calibration.smoothing import parse_smoothing
 from ..errors import UserError
 from ..model.load import load_model
 from ..model.tensors import graph_inputs
@@ -16,27 +27,34 @@ from .context import StageContext, StageOutput
 
 def run(ctx: StageContext) -> StageOutput:
     model_path = ctx.model_path("model")
+    alpha = parse_smoothing(ctx.params.get("smoothing"))
     model = load_model(model_path)
     specs = graph_inputs(model)
     data = load_dataset(ctx, "calib_data", specs)
     bs = batch_size(ctx, specs)
     method = ctx.params.get("method", "entropy")
     percentile = float(ctx.params.get("percentile", 99.99))
+    device = pick_device(str(ctx.params.get("device") or "auto"))
     tensors = quantized_inputs(model)
     if not tensors:
         raise UserError("the model has no Conv, ConvTranspose, Gemm or MatMul with an activation input to quantize",
                         code="NOTHING_TO_QUANTIZE")
-    nb = -(-data.count // bs)
-    ctx.progress(0.05, f"{method} calibration over {data.count} samples")
-    amax = thresholds(model_path, tensors, data.batches(bs), method, percentile, ctx.scratch(), ctx.cancel,
-                      on_batch=lambda i: ctx.progress(0.05 + 0.85 * i / nb, f"batch {i}/{nb}"))
-    missing = [t for t in tensors if t not in amax]
-    if missing:
-        raise UserError(f"calibration observed no values for {', '.join(missing[:5])}", code="CALIBRATION_INCOMPLETE")
+    ctx.progress(0.02, f"{method} calibration of {len(tensors)} tensors over {data.count} samples on {device}")
+    t0 = time.perf_counter()
+    result = calibrate(model, tensors, lambda: data.batches(bs), method, percentile, device, ctx.cancel, alpha,
+                       progress=ctx.progress, total=-(-data.count // bs), model_path=model_path)
+    seconds = time.perf_counter() - t0
+    if result.fallback:
+        ctx.log(f"calibrated on the CPU with ONNX Runtime: {result.fallback}", "warning")
+    doc = {"method": method, "percentile": percentile if method == "percentile" else None,
+           "samples": data.count, "device": result.device, "tensors": result.amax}
+    if alpha is not None:
+        doc["smoothing"] = {"alpha": alpha, "factors": result.smoothing}
     out = StageOutput()
-    out.outputs["scales"] = ctx.save_json({"method": method, "percentile": percentile if method == "percentile" else None,
-                                           "samples": data.count, "tensors": amax})
-    out.details = {"method": method, "samples": data.count, "tensors": len(amax), "calib_data": data.summary()}
-    out.metrics = {"tensors": float(len(amax)), "samples": float(data.count)}
+    out.outputs["scales"] = ctx.save_json(doc)
+    out.details = {"method": method, "samples": data.count, "tensors": len(result.amax), "device": result.device,
+                   "passes": result.passes, "seconds": round(seconds, 3), "calib_data": data.summary(),
+                   **({"smoothed_tensors": len(result.smoothing), "alpha": alpha} if alpha is not None else {})}
+    out.metrics = {"tensors": float(len(result.amax)), "samples": float(data.count), "calibrate_seconds": seconds}
     ctx.progress(1.0, "done")
     return out

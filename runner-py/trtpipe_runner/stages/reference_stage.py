@@ -8,8 +8,10 @@ Outputs:
 - details `node_flops`: FLOPs per node at the shapes the pipeline runs (the
   declared `input_shapes` opt, else one evaluation sample), for the shares
   explain and the reports show.
-ONNX Runtime CPU runs with graph optimizations off, so every tensor exists
-and nothing is fused; CPUs have no TF32, so this is IEEE FP32 throughout.
+The reference outputs come from ONNX Runtime CPU with graph optimizations
+off, so nothing is fused; CPUs have no TF32, so this is IEEE FP32 throughout.
+The ranges run where calibration runs (a CUDA GPU with TF32 off when the
+runner's torch has one; details.ranges_device says which).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import numpy as np
 import onnx
 
 from ..backends.onnxruntime.session import make_session, ort_version, run_batches
+from ..calibration.observe import Observer, pick_device
 from ..errors import UserError
 from ..evaluation.metrics import top1_accuracy
 from ..model.external import beside
@@ -55,52 +58,41 @@ def run(ctx: StageContext) -> StageOutput:
     if ctx.has_input("calib_data"):
         calib = load_dataset(ctx, "calib_data", specs)
         out.details["calib_data"] = calib.summary()
-        ranges = tensor_ranges(model, model_path, calib, bs, ctx)
+        ranges, out.details["ranges_device"] = tensor_ranges(model, model_path, calib, bs, ctx)
         out.outputs["ranges"] = ctx.save_json(ranges)
         out.metrics["max_abs_activation"] = max((r["absmax"] for r in ranges.values()), default=0.0)
     ctx.progress(1.0, "done")
     return out
 
 
-def tensor_ranges(model, model_path, dataset, bs: int, ctx: StageContext) -> dict[str, dict[str, float]]:
-    """min, max and max |x| of every FP32 tensor over `dataset`."""
+def tensor_ranges(model, model_path, dataset, bs: int, ctx: StageContext) -> tuple[dict[str, dict[str, float]], str]:
+    """min, max and max |x| of every FP32 tensor over `dataset` (finite values only), and the device.
+
+    The model runs once, with every tensor exposed, where calibration runs (calibration/observe.py:
+    a CUDA GPU through the torch backend when the runner has one, else ONNX Runtime on the CPU),
+    and each tensor is reduced to two numbers as its batch comes.
+    """
     types = tensor_types(model)
     inits = {i.name for i in model.graph.initializer}
-    probe = onnx.ModelProto()
-    probe.CopyFrom(model)
-    existing = {o.name for o in probe.graph.output}
-    names = []
-    for node in probe.graph.node:
-        for t in node.output:
-            if t and types.get(t) == onnx.TensorProto.FLOAT and t not in inits:
-                names.append(t)
-                if t not in existing:
-                    probe.graph.output.append(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None))
+    names = [t for node in model.graph.node for t in node.output
+             if t and types.get(t) == onnx.TensorProto.FLOAT and t not in inits]
     names += [s.name for s in graph_inputs(model) if types.get(s.name) == onnx.TensorProto.FLOAT]
-    with beside(probe, model_path, "probe") as source:
-        session = make_session(source, opt_level="disable")
+    names = list(dict.fromkeys(names))
+    device = pick_device(str(ctx.params.get("device") or "auto"))
+    obs = Observer(model, names, device, ctx.cancel, model_path=model_path)
     lo = {n: np.inf for n in names}
     hi = {n: -np.inf for n in names}
     nb = -(-dataset.count // bs)
-    import onnxruntime as ort
-
-    run_options = ort.RunOptions()
-    ctx.cancel.on_cancel(lambda: setattr(run_options, "terminate", True))
-    out_names = [o.name for o in session.get_outputs()]
     for i, feed in enumerate(dataset.batches(bs)):
-        ctx.cancel.check()
-        results = dict(zip(out_names, session.run(out_names, feed, run_options)))
-        results.update(feed)
+        got = obs.run(feed)
         for n in names:
-            arr = results.get(n)
-            if arr is None or arr.size == 0:
-                continue
-            finite = arr[np.isfinite(arr)] if not np.all(np.isfinite(arr)) else arr
-            if finite.size:
-                lo[n] = min(lo[n], float(finite.min()))
-                hi[n] = max(hi[n], float(finite.max()))
+            a, b = obs.ops.finite_minmax(got[n])
+            lo[n], hi[n] = min(lo[n], a), max(hi[n], b)
+        del got
         ctx.progress(0.5 + 0.5 * (i + 1) / nb, "activation ranges")
+    if obs.fallback:
+        ctx.log(f"activation ranges on the CPU with ONNX Runtime: {obs.fallback}", "warning")
     return {
         n: {"min": lo[n], "max": hi[n], "absmax": max(abs(lo[n]), abs(hi[n]))}
         for n in names if np.isfinite(lo[n])
-    }
+    }, obs.device

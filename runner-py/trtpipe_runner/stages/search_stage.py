@@ -50,9 +50,10 @@ def run(ctx: StageContext) -> StageOutput:
     # plus its kept nodes (policy.apply_search_keep), so what it measures is what runs.
     policy = parse_policy({**policy_params, "search_keep": []})
     base = resolve(model, policy, ranges)
-    amax = json.loads(ctx.input_path("scales").read_text())["tensors"] if ctx.has_input("scales") else None
+    scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
     per_channel = bool((p.get("calibration") or {}).get("per_channel", True))
-    graph = CandidateGraph(model, base, towards, keep_io=policy.io == "keep", amax=amax, per_channel=per_channel)
+    graph = CandidateGraph(model, base, towards, keep_io=policy.io == "keep", amax=scales.get("tensors"), per_channel=per_channel,
+                           smoothing=(scales.get("smoothing") or {}).get("factors"))
     candidates = graph.candidates
     if not candidates:
         raise UserError(f"no node can be lowered to {towards}: nothing to search", code="NOTHING_TO_SEARCH")

@@ -51,9 +51,10 @@ def run(ctx: StageContext) -> StageOutput:
         out.diagnostics.append({"level": "warning", "code": "SEARCH_RESULT_STALE", "message":
                                 f"the search result keeps {len(stale)} node(s) the policy does not lower "
                                 f"({', '.join(stale[:4])}{', ...' if len(stale) > 4 else ''}); run the search again"})
-    amax = json.loads(ctx.input_path("scales").read_text())["tensors"] if ctx.has_input("scales") else None
+    scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
     per_channel = bool((ctx.params.get("calibration") or {}).get("per_channel", True))
-    annotated, counts = annotated_model(model, decisions, policy.io == "keep", amax, per_channel)
+    annotated, counts = annotated_model(model, decisions, policy.io == "keep", scales.get("tensors"), per_channel,
+                                       (scales.get("smoothing") or {}).get("factors"))
     check_annotated(annotated)
     ctx.progress(0.8, "annotated graph checked")
     annotated.producer_name = "trtpipe"

@@ -245,6 +245,15 @@ export interface Calibration {
    * Per-channel weight scales (default true).
    */
   per_channel?: boolean;
+  /**
+   * SmoothQuant: divide the activation channels feeding MatMul/Gemm weights by s and multiply the weight rows by s, so per-tensor int8 activations lose less to outlier channels (off unless given; docs/precision.md).
+   */
+  smoothing?: {
+    /**
+     * Migration strength: s = max|X|^alpha / max|W|^(1-alpha) per input channel (default 0.5).
+     */
+    alpha?: number;
+  };
 }
 /**
  * A named place to build and run: runner, backend, requirements, build settings.
