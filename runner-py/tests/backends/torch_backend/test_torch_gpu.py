@@ -13,6 +13,7 @@ from .examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noq
 from .onnx_graphs import run_ort, run_torch  # noqa: E402
 from trtpipe_runner.backends import get_backend  # noqa: E402
 from trtpipe_runner.cancel import CancelToken  # noqa: E402
+from trtpipe_runner.timing.loop import TimingPolicy, measure  # noqa: E402
 
 
 def save(model, path):
@@ -52,7 +53,7 @@ def test_dtypes_on_the_device():
 
 
 @pytest.mark.parametrize("cuda_graph", [False, True])
-def test_time_runs_with_cuda_events(tmp_path, cuda_graph):
+def test_timing_with_cuda_events(tmp_path, cuda_graph):
     backend = get_backend("torch")
     model, x, _, _ = example("transformer")
     built = backend.build(save(annotated(model, "fp16"), tmp_path / "m.onnx"), tmp_path, {"precision": "fp16"},
@@ -60,8 +61,9 @@ def test_time_runs_with_cuda_events(tmp_path, cuda_graph):
     assert built.details["gpu"] and built.details["compute_capability"]
     session = backend.load(built.engine, {"cuda_graph": cuda_graph})
     eager = session.run({"input": x[:16]})["probs"]
-    times = session.time_runs({"input": x[:16]}, 3, 30, 30.0, CancelToken())
-    assert len(times) == 30 and min(times) > 0
+    cancel = CancelToken()
+    times = measure(session.timer({"input": x[:16]}, cancel), TimingPolicy(3, 0.0, 30, 30.0), cancel).times_ms
+    assert len(times) == 30 and min(times) > 0 and session.device() == "cuda:0"
     assert session.timer_name() == ("cuda events (CUDA graph replay)" if cuda_graph else "cuda events (eager)")
     np.testing.assert_array_equal(session.run({"input": x[:16]})["probs"], eager)
 

@@ -90,6 +90,47 @@ export function logLevelToJSON(object: LogLevel): string {
   }
 }
 
+export enum LeaseMode {
+  LEASE_MODE_UNSPECIFIED = 0,
+  /** LEASE_MODE_SHARED - ordinary work: any number of stages at once */
+  LEASE_MODE_SHARED = 1,
+  /** LEASE_MODE_EXCLUSIVE - a measurement (a benchmark's timing loop): nothing else on the device */
+  LEASE_MODE_EXCLUSIVE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function leaseModeFromJSON(object: any): LeaseMode {
+  switch (object) {
+    case 0:
+    case "LEASE_MODE_UNSPECIFIED":
+      return LeaseMode.LEASE_MODE_UNSPECIFIED;
+    case 1:
+    case "LEASE_MODE_SHARED":
+      return LeaseMode.LEASE_MODE_SHARED;
+    case 2:
+    case "LEASE_MODE_EXCLUSIVE":
+      return LeaseMode.LEASE_MODE_EXCLUSIVE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LeaseMode.UNRECOGNIZED;
+  }
+}
+
+export function leaseModeToJSON(object: LeaseMode): string {
+  switch (object) {
+    case LeaseMode.LEASE_MODE_UNSPECIFIED:
+      return "LEASE_MODE_UNSPECIFIED";
+    case LeaseMode.LEASE_MODE_SHARED:
+      return "LEASE_MODE_SHARED";
+    case LeaseMode.LEASE_MODE_EXCLUSIVE:
+      return "LEASE_MODE_EXCLUSIVE";
+    case LeaseMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum ErrorKind {
   ERROR_KIND_UNSPECIFIED = 0,
   /** ERROR_KIND_USER - bad input: say what and where, no stack trace */
@@ -244,7 +285,9 @@ export interface RunStageResponse {
   event: { $case: "progress"; value: Progress } | { $case: "log"; value: LogLine } | {
     $case: "result";
     value: StageResult;
-  } | undefined;
+  } | //
+  /** A device lease had to wait (acquired_at 0), or was granted after waiting. */
+  { $case: "lease"; value: DeviceLease } | undefined;
 }
 
 export interface Progress {
@@ -277,6 +320,8 @@ export interface StageResult {
   diagnostics: Diagnostic[];
   /** wall time the stage took on the runner */
   seconds: number;
+  /** every device the stage held, in the order it took them */
+  leases: DeviceLease[];
 }
 
 export interface StageResult_OutputsEntry {
@@ -287,6 +332,27 @@ export interface StageResult_OutputsEntry {
 export interface StageResult_MetricsEntry {
   key: string;
   value: number;
+}
+
+/**
+ * A stage's hold on one device of the runner's host (docs/architecture.md,
+ * "Device leases"). Leases are host-wide: they also exclude stages of other
+ * runner processes on the same host. Times are seconds since the Unix epoch on
+ * the runner's clock; 0 means "not yet".
+ */
+export interface DeviceLease {
+  /** "cpu@<host>" (the host's CPU cores) or "gpu:<uuid>@<host>" */
+  device: string;
+  mode: LeaseMode;
+  /** the stage, e.g. "benchmark@fp32-cpu" */
+  holder: string;
+  requestedAt: number;
+  acquiredAt: number;
+  releasedAt: number;
+  /** false when the runner runs with TRTPIPE_DEVICE_LEASE=off */
+  enforced: boolean;
+  /** who held or queued for the device when this lease had to wait */
+  waitedFor: string[];
 }
 
 export interface ErrorDetail {
@@ -1854,6 +1920,9 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
       case "result":
         StageResult.encode(message.event.value, writer.uint32(26).fork()).join();
         break;
+      case "lease":
+        DeviceLease.encode(message.event.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -1895,6 +1964,14 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
             message.event = { $case: "result", value: StageResult.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.event = { $case: "lease", value: DeviceLease.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1915,6 +1992,8 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
         ? { $case: "log", value: LogLine.fromJSON(object.log) }
         : isSet(object.result)
         ? { $case: "result", value: StageResult.fromJSON(object.result) }
+        : isSet(object.lease)
+        ? { $case: "lease", value: DeviceLease.fromJSON(object.lease) }
         : undefined,
     };
   },
@@ -1927,6 +2006,8 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
       obj.log = LogLine.toJSON(message.event.value);
     } else if (message.event?.$case === "result") {
       obj.result = StageResult.toJSON(message.event.value);
+    } else if (message.event?.$case === "lease") {
+      obj.lease = DeviceLease.toJSON(message.event.value);
     }
     return obj;
   },
@@ -1952,6 +2033,12 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
       case "result": {
         if (object.event?.value !== undefined && object.event?.value !== null) {
           message.event = { $case: "result", value: StageResult.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "lease": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "lease", value: DeviceLease.fromPartial(object.event.value) };
         }
         break;
       }
@@ -2248,7 +2335,7 @@ export const Diagnostic: MessageFns<Diagnostic> = {
 };
 
 function createBaseStageResult(): StageResult {
-  return { outputs: {}, metrics: {}, detailsJson: "", diagnostics: [], seconds: 0 };
+  return { outputs: {}, metrics: {}, detailsJson: "", diagnostics: [], seconds: 0, leases: [] };
 }
 
 export const StageResult: MessageFns<StageResult> = {
@@ -2267,6 +2354,9 @@ export const StageResult: MessageFns<StageResult> = {
     }
     if (message.seconds !== 0) {
       writer.uint32(41).double(message.seconds);
+    }
+    for (const v of message.leases) {
+      DeviceLease.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -2330,6 +2420,14 @@ export const StageResult: MessageFns<StageResult> = {
             message.seconds = reader.double();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.leases.push(DeviceLease.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2381,6 +2479,9 @@ export const StageResult: MessageFns<StageResult> = {
         ? object.diagnostics.map((e: any) => Diagnostic.fromJSON(e))
         : [],
       seconds: isSet(object.seconds) ? globalThis.Number(object.seconds) : 0,
+      leases: globalThis.Array.isArray(object?.leases)
+        ? object.leases.map((e: any) => DeviceLease.fromJSON(e))
+        : [],
     };
   },
 
@@ -2413,6 +2514,9 @@ export const StageResult: MessageFns<StageResult> = {
     if (message.seconds !== 0) {
       obj.seconds = floatToJson(message.seconds);
     }
+    if (message.leases?.length) {
+      obj.leases = message.leases.map((e) => DeviceLease.toJSON(e));
+    }
     return obj;
   },
 
@@ -2442,6 +2546,7 @@ export const StageResult: MessageFns<StageResult> = {
     message.detailsJson = object.detailsJson ?? "";
     message.diagnostics = object.diagnostics?.map((e) => Diagnostic.fromPartial(e)) || [];
     message.seconds = object.seconds ?? 0;
+    message.leases = object.leases?.map((e) => DeviceLease.fromPartial(e)) || [];
     return message;
   },
 };
@@ -2614,6 +2719,212 @@ export const StageResult_MetricsEntry: MessageFns<StageResult_MetricsEntry> = {
     const message = createBaseStageResult_MetricsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? 0;
+    return message;
+  },
+};
+
+function createBaseDeviceLease(): DeviceLease {
+  return {
+    device: "",
+    mode: 0,
+    holder: "",
+    requestedAt: 0,
+    acquiredAt: 0,
+    releasedAt: 0,
+    enforced: false,
+    waitedFor: [],
+  };
+}
+
+export const DeviceLease: MessageFns<DeviceLease> = {
+  encode(message: DeviceLease, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.device !== "") {
+      writer.uint32(10).string(message.device);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(16).int32(message.mode);
+    }
+    if (message.holder !== "") {
+      writer.uint32(26).string(message.holder);
+    }
+    if (message.requestedAt !== 0) {
+      writer.uint32(33).double(message.requestedAt);
+    }
+    if (message.acquiredAt !== 0) {
+      writer.uint32(41).double(message.acquiredAt);
+    }
+    if (message.releasedAt !== 0) {
+      writer.uint32(49).double(message.releasedAt);
+    }
+    if (message.enforced !== false) {
+      writer.uint32(56).bool(message.enforced);
+    }
+    for (const v of message.waitedFor) {
+      writer.uint32(66).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceLease {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceLease();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.device = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.holder = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.requestedAt = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.acquiredAt = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.releasedAt = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.enforced = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.waitedFor.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceLease {
+    return {
+      device: isSet(object.device) ? globalThis.String(object.device) : "",
+      mode: isSet(object.mode) ? leaseModeFromJSON(object.mode) : 0,
+      holder: isSet(object.holder) ? globalThis.String(object.holder) : "",
+      requestedAt: isSet(object.requestedAt)
+        ? globalThis.Number(object.requestedAt)
+        : isSet(object.requested_at)
+        ? globalThis.Number(object.requested_at)
+        : 0,
+      acquiredAt: isSet(object.acquiredAt)
+        ? globalThis.Number(object.acquiredAt)
+        : isSet(object.acquired_at)
+        ? globalThis.Number(object.acquired_at)
+        : 0,
+      releasedAt: isSet(object.releasedAt)
+        ? globalThis.Number(object.releasedAt)
+        : isSet(object.released_at)
+        ? globalThis.Number(object.released_at)
+        : 0,
+      enforced: isSet(object.enforced) ? globalThis.Boolean(object.enforced) : false,
+      waitedFor: globalThis.Array.isArray(object?.waitedFor)
+        ? object.waitedFor.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.waited_for)
+        ? object.waited_for.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DeviceLease): unknown {
+    const obj: any = {};
+    if (message.device !== "") {
+      obj.device = message.device;
+    }
+    if (message.mode !== 0) {
+      obj.mode = leaseModeToJSON(message.mode);
+    }
+    if (message.holder !== "") {
+      obj.holder = message.holder;
+    }
+    if (message.requestedAt !== 0) {
+      obj.requestedAt = floatToJson(message.requestedAt);
+    }
+    if (message.acquiredAt !== 0) {
+      obj.acquiredAt = floatToJson(message.acquiredAt);
+    }
+    if (message.releasedAt !== 0) {
+      obj.releasedAt = floatToJson(message.releasedAt);
+    }
+    if (message.enforced !== false) {
+      obj.enforced = message.enforced;
+    }
+    if (message.waitedFor?.length) {
+      obj.waitedFor = message.waitedFor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeviceLease>): DeviceLease {
+    return DeviceLease.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeviceLease>): DeviceLease {
+    const message = createBaseDeviceLease();
+    message.device = object.device ?? "";
+    message.mode = object.mode ?? 0;
+    message.holder = object.holder ?? "";
+    message.requestedAt = object.requestedAt ?? 0;
+    message.acquiredAt = object.acquiredAt ?? 0;
+    message.releasedAt = object.releasedAt ?? 0;
+    message.enforced = object.enforced ?? false;
+    message.waitedFor = object.waitedFor?.map((e) => e) || [];
     return message;
   },
 };
