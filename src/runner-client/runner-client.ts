@@ -12,6 +12,7 @@ import { ChannelCredentials, credentials, Metadata, type ClientOptions } from '@
 import { HealthClient, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import {
   type ArtifactRef,
+  type DeviceLease,
   type GetCapabilitiesResponse,
   type RunStageRequest,
   RunnerServiceClient,
@@ -46,7 +47,7 @@ export interface RunnerClientOptions {
   channelOptions?: ClientOptions;
 }
 
-export type StageEvent = { kind: 'progress'; value: Progress } | { kind: 'log'; value: LogLine };
+export type StageEvent = { kind: 'progress'; value: Progress } | { kind: 'log'; value: LogLine } | { kind: 'lease'; value: DeviceLease };
 
 export class RunnerClient {
   readonly address: string;
@@ -196,6 +197,7 @@ export class RunnerClient {
         if (ev.$case === 'result') result = ev.value as StageResult;
         else if (ev.$case === 'progress') onEvent({ kind: 'progress', value: ev.value as Progress });
         else if (ev.$case === 'log') onEvent({ kind: 'log', value: ev.value as LogLine });
+        else if (ev.$case === 'lease') onEvent({ kind: 'lease', value: ev.value as DeviceLease });
       }
       if (!result) throw new RunnerCallError('RunStage', 13, `stage ${req.stage} ended without a result`, undefined, this.address);
       return result;
