@@ -10,7 +10,7 @@ import time
 import pytest
 
 from trtpipe_runner.cancel import CancelToken
-from trtpipe_runner.errors import Cancelled
+from trtpipe_runner.errors import Cancelled, UserError
 from trtpipe_runner.lease import devices
 from trtpipe_runner.lease.leases import DeviceNeed, hold
 
@@ -154,3 +154,13 @@ def test_which_devices_a_stage_holds(monkeypatch):
     assert devices.stage_needs("evaluate", {"backend": "tensorrt"}) == [DeviceNeed(cpu, False), DeviceNeed(gpu, False)]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
     assert devices.device_key("cuda:0") == f"gpu:GPU-b@{devices.host()}"
+
+
+def test_an_unusable_lease_folder_is_a_clear_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("TRTPIPE_LEASE_DIR", str(blocker / "leases"))
+    with pytest.raises(UserError) as err:
+        with hold([DeviceNeed(CPU, False)], "evaluate@x", CancelToken()):
+            pass
+    assert err.value.code == "LEASE_DIR_UNUSABLE" and "TRTPIPE_LEASE_DIR" in err.value.message

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from ..cancel import CancelToken
+from ..errors import UserError
 from .host_lock import HostLock
 
 
@@ -68,13 +69,21 @@ def enforced() -> bool:
 
 
 def lease_dir() -> Path:
+    """The folder of the lock files; UserError when it cannot be used (leases would protect nothing)."""
     d = Path(os.environ.get("TRTPIPE_LEASE_DIR") or Path(tempfile.gettempdir()) / "trtpipe-device-leases")
-    if not d.is_dir():
-        d.mkdir(parents=True, exist_ok=True)
-        try:
-            os.chmod(d, 0o1777)  # shared by every user's runners, like /tmp itself
-        except OSError:
-            pass
+    try:
+        if not d.is_dir():
+            d.mkdir(parents=True, exist_ok=True)
+            try:
+                os.chmod(d, 0o1777)  # shared by every user's runners, like /tmp itself
+            except OSError:
+                pass
+        if not os.access(d, os.W_OK | os.X_OK):
+            raise PermissionError(f"no write access to {d}")
+    except OSError as exc:
+        raise UserError(f"the runner cannot use its device lease folder {d} ({exc}); set TRTPIPE_LEASE_DIR to a "
+                        "folder every runner on this host can write (or TRTPIPE_DEVICE_LEASE=off to measure "
+                        "without exclusive devices)", code="LEASE_DIR_UNUSABLE") from None
     return d
 
 
