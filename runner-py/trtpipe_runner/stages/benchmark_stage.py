@@ -51,16 +51,11 @@ def run(ctx: StageContext) -> StageOutput:
                         "max_seconds > 0 and repeats >= 1", code="BAD_PARAM")
     session = None
     try:
+        # Loading is ordinary work: shared leases, released before the timing loops take the device.
         with ctx.lease(stage_needs("benchmark", p)):
             session = get_backend(p.get("backend", "onnxruntime")).load(ctx.input_path("engine"), p)
             session.on_cancel(ctx.cancel)
-            specs = session.inputs()
-            fixed = specs[0].shape[0] if specs and specs[0].shape and isinstance(specs[0].shape[0], int) else None
-            for b in batches:
-                if fixed is not None and fixed != b:
-                    raise UserError(f"the model fixes batch {fixed}; benchmark batch {b} cannot run", code="BAD_PARAM")
-            data = load_dataset(ctx, "eval_data", specs)
-            feeds = {b: {name: fill_batch(arr, b) for name, arr in data.inputs.items()} for b in batches}
+            feeds = _feeds(ctx, session, batches)
         device = session.device()
         measured = device_key(device)
         cpu_measured = device == "cpu"
@@ -91,6 +86,17 @@ def run(ctx: StageContext) -> StageOutput:
     finally:
         if session is not None:
             session.close()
+
+
+def _feeds(ctx: StageContext, session, batches: list[int]) -> dict[int, dict[str, np.ndarray]]:
+    """One batch of real evaluation samples per batch size."""
+    specs = session.inputs()
+    fixed = specs[0].shape[0] if specs and specs[0].shape and isinstance(specs[0].shape[0], int) else None
+    for b in batches:
+        if fixed is not None and fixed != b:
+            raise UserError(f"the model fixes batch {fixed}; benchmark batch {b} cannot run", code="BAD_PARAM")
+    data = load_dataset(ctx, "eval_data", specs)
+    return {b: {name: fill_batch(arr, b) for name, arr in data.inputs.items()} for b in batches}
 
 
 def _per_batch(batches: list[int], runs: dict, windows: list[dict], repeats: int, metrics: dict) -> dict:
