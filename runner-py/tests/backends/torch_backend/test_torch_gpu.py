@@ -84,3 +84,27 @@ def test_capabilities_report_the_gpu():
     info = probe_torch()
     assert info.available and info.details["gpus"][0]["name"] and info.details["gpus"][0]["memory_bytes"] > 0
     assert "fp16" in info.precisions
+
+
+def test_a_gpu_benchmark_holds_its_gpu_exclusively_and_records_its_state(tmp_path, monkeypatch):
+    """Through run-stage: the lease names the GPU by UUID, the state comes from NVML or nvidia-smi."""
+    from trtpipe_runner.artifacts import ArtifactStore
+    from trtpipe_runner.run_stage import put_copy, run_stage
+
+    from .examples_data import REPO
+
+    monkeypatch.setenv("TRTPIPE_LEASE_DIR", str(tmp_path / "leases"))
+    store = ArtifactStore(tmp_path / "store")
+    digits = REPO / "examples" / "digits"
+    model, evald = put_copy(store, digits / "model.onnx"), put_copy(store, digits / "eval.npz")
+    built, _ = run_stage("build", {"model": model}, {"backend": "torch", "precision": "fp32"}, store)
+    bench, _ = run_stage("benchmark", {"engine": built.outputs["engine"].sha256, "eval_data": evald},
+                         {"backend": "torch", "batches": [1, 32], "iterations": 50}, store)
+    d = bench.details
+    exclusive = [lease for lease in bench.leases if lease.exclusive]
+    assert [lease.device.split("@")[0][:8] for lease in exclusive] == ["gpu:GPU-"]
+    assert d["device"]["kind"] == "gpu" and d["lease"]["device"] == exclusive[0].device
+    gpu = d["device"]["before"]["gpu"]
+    assert gpu is not None and gpu["source"] in ("nvml", "nvidia-smi") and gpu["uuid"] in exclusive[0].device
+    assert "throttle_reasons" in gpu and "temperature_c" in gpu and "sm_clock_mhz" in gpu
+    assert all(w["stopped_by"] == "iterations" and w["iterations"] == 50 for w in d["timing"])

@@ -2356,7 +2356,7 @@ export const StageResult: MessageFns<StageResult> = {
       writer.uint32(41).double(message.seconds);
     }
     for (const v of message.leases) {
-      DeviceLease.encode(v!, writer.uint32(50).fork()).join();
+      DeviceLease.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -2420,8 +2420,8 @@ export const StageResult: MessageFns<StageResult> = {
             message.seconds = reader.double();
             continue;
           }
-          case 6: {
-            if (tag !== 50) {
+          case 7: {
+            if (tag !== 58) {
               break;
             }
 
