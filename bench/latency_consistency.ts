@@ -47,6 +47,7 @@ const env = o.leases === 'off' ? { TRTPIPE_DEVICE_LEASE: 'off' } : {};
 console.log(`bench/latency_consistency: ${o.pipeline ?? `${o.backend}, ${o.model ?? 'fp32 MLP 8 x Gemm 1024'}`}; ${o.runs} runs, leases ${o.leases}`);
 console.log('run  pair                                   batch   p50 a       p50 b       b/a     noise a  noise b  others (cores)  self-check');
 const ratios = new Map<string, number[]>();
+const p50s = new Map<string, number[][]>();
 for (let run = 1; run <= Number(o.runs); run++) {
   const state = path.join(dir, `state-${run}`);
   const r = await runCli(['run', pipeline, '--state-dir', state, '--no-cache'], { env });
@@ -60,13 +61,15 @@ for (let run = 1; run <= Number(o.runs); run++) {
     const noise = (c: typeof a) => { const n = c.noise?.batches[p.batch]; return n ? `${(n.cv * 100).toFixed(1)}%` : '–'; };
     const others = [a, b].map((c) => latencyProvenance(record, c)?.otherCores?.toFixed(2) ?? '–').join('/');
     ratios.set(p.batch, [...(ratios.get(p.batch) ?? []), p.ratio]);
+    p50s.set(p.batch, [...(p50s.get(p.batch) ?? []), [p.p50a, p.p50b]]);
     console.log(`${String(run).padEnd(4)} ${`${a.id} / ${b.id}`.padEnd(38)} ${p.batch.padStart(5)}   ${fmtMs(p.p50a)}  ${fmtMs(p.p50b)}  ${p.ratio.toFixed(3).padStart(6)}  ${noise(a).padStart(7)}  ${noise(b).padStart(7)}  ${others.padStart(14)}  ${p.agree ? 'agree' : 'DISAGREE'}${overlaps ? ` (${overlaps} timing overlaps)` : ''}`);
   }
 }
 for (const [batch, rs] of [...ratios].sort((x, y) => Number(x[0]) - Number(y[0]))) {
   const worst = rs.reduce((w, r) => (Math.abs(Math.log(r)) > Math.abs(Math.log(w)) ? r : w), 1);
   const within = rs.filter((r) => r <= 1.05 && r >= 1 / 1.05).length;
-  console.log(`batch ${batch}: ratio b/a median ${median(rs).toFixed(3)}, worst ${worst.toFixed(3)}, ${within}/${rs.length} within 1.05`);
+  const [a, b] = [0, 1].map((i) => median(p50s.get(batch)!.map((x) => x[i]!)));
+  console.log(`batch ${batch}: ratio b/a median ${median(rs).toFixed(3)}, worst ${worst.toFixed(3)}, ${within}/${rs.length} within 1.05; median p50 a ${fmtMs(a!).trim()}, b ${fmtMs(b!).trim()}`);
 }
 
 function writePipeline(): string {

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,8 @@ from ..cancel import CancelToken
 from ..errors import Cancelled
 
 POLL_SECONDS = 0.05
+# Waits shorter than this (a reader passing the turnstile) are not worth a message.
+REPORT_AFTER = 0.1
 
 
 def _open(path: Path) -> int:
@@ -59,13 +62,23 @@ class HostLock:
         self.held: str | None = None
 
     def acquire(self, exclusive: bool, cancel: CancelToken, on_wait: Callable[[], None]) -> None:
-        """Blocks until the lock is held; calls `on_wait` once if it has to wait.
+        """Blocks until the lock is held; calls `on_wait` once if it waits longer than REPORT_AFTER.
 
         Raises:
             Cancelled: the stage was cancelled while waiting.
         """
         mode = fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH
-        waited = False
+        t0 = time.monotonic()
+        reported = False
+
+        def pause() -> None:
+            nonlocal reported
+            if not reported and time.monotonic() - t0 >= REPORT_AFTER:
+                on_wait()
+                reported = True
+            if cancel.wait(POLL_SECONDS):
+                raise Cancelled("the stage was cancelled while it waited for a device")
+
         while True:
             if _try(self._gate, fcntl.LOCK_EX):
                 if _try(self._main, mode):
@@ -73,27 +86,15 @@ class HostLock:
                     break
                 if exclusive:
                     # Hold the turnstile: no new reader gets in while the current ones finish.
-                    if not waited:
-                        on_wait()
-                        waited = True
                     try:
-                        self._wait(lambda: _try(self._main, fcntl.LOCK_EX), cancel)
+                        while not _try(self._main, fcntl.LOCK_EX):
+                            pause()
                     finally:
                         fcntl.flock(self._gate, fcntl.LOCK_UN)
                     break
                 fcntl.flock(self._gate, fcntl.LOCK_UN)
-            if not waited:
-                on_wait()
-                waited = True
-            if cancel.wait(POLL_SECONDS):
-                raise Cancelled("the stage was cancelled while it waited for a device")
+            pause()
         self.held = "exclusive" if exclusive else "shared"
-
-    @staticmethod
-    def _wait(attempt: Callable[[], bool], cancel: CancelToken) -> None:
-        while not attempt():
-            if cancel.wait(POLL_SECONDS):
-                raise Cancelled("the stage was cancelled while it waited for a device")
 
     def release(self) -> None:
         if self.held:
