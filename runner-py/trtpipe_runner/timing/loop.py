@@ -3,7 +3,7 @@
 Like trtexec: a warm-up of at least `warmup` iterations and `warmup_seconds`,
 extended until it is stable (the medians of two consecutive windows of at
 least WINDOW_SECONDS agree within STABLE_WITHIN) for at most
-max(1 s, 4 x warmup_seconds) and never past half the budget; then `iterations`
+max(0.5 s, 2 x warmup_seconds) and never past half the budget; then `iterations`
 timed iterations, stopped early once `max_seconds` (counted from the start of
 the warm-up) have passed, but never before MIN_TIMED of them ran. So a
 measurement always finishes its minimum warm-up, and says how many iterations
@@ -127,7 +127,7 @@ def _warm_up(timer: IterationTimer, policy: TimingPolicy, cancel: CancelToken, t
     medians: list[float] = []
     window: list[float] = []
     window_t0 = t0
-    extra = max(1.0, 4 * policy.warmup_seconds)
+    extra = max(0.5, 2 * policy.warmup_seconds)
     minimum_done_at: float | None = None
     while True:
         cancel.check()
