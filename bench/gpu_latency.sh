@@ -6,7 +6,7 @@
 # and GPU state (NVML through nvidia-ml-py, else nvidia-smi), whether the two timing
 # loops overlapped, and the ratio of their p50s (goal with leases: within 1.05).
 #
-#   bash bench/gpu_latency.sh [WIDTH] [LAYERS]      (default 4096 8)
+#   bash bench/gpu_latency.sh [WIDTH] [LAYERS]      (default 2048 8)
 #   BACKEND=onnxruntime bash bench/gpu_latency.sh 1024 8   (the same on a CPU: the host's cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ PY=${PYTHON:-python3}
 tmp=$(mktemp -d)
 STORE=$tmp/store
 BACKEND=${BACKEND:-torch}
-"$PY" bench/make_mlp.py "$tmp/model" --width "${1:-4096}" --layers "${2:-8}"
+"$PY" bench/make_mlp.py "$tmp/model" --width "${1:-2048}" --layers "${2:-8}"
 stage() { "$PY" -m trtpipe_runner run-stage --store "$STORE" "$@" 2>>"$tmp/stages.log"; }
 sha() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['outputs'][sys.argv[2]]['sha256'])" "$1" "$2"; }
 stage build --input model="$tmp/model/model.onnx" --params "{\"backend\": \"$BACKEND\", \"precision\": \"fp32\"}" --json-out "$tmp/build.json"
