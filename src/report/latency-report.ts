@@ -48,7 +48,7 @@ export function latencyFindings(record: RunRecord): LatencyFindings {
     const bad = selfCheck.pairs.filter((p) => !p.agree);
     const show = (bad.length ? bad : selfCheck.pairs).slice(0, 6).map((p) => `${p.a} vs ${p.b} b${p.batch}: ×${p.ratio.toFixed(3)} (±${pct(p.tolerance)})`);
     lines.push(bad.length
-      ? `❌ Self-check: ${bad.length} measurement(s) of an identical engine disagree beyond their noise, so this run's latencies are contaminated: ${show.join('; ')}.`
+      ? `❌ Self-check: ${bad.length} measurement(s) of an identical engine disagree beyond their noise: something else slowed one of them (see the doubts per cell): ${show.join('; ')}.`
       : `Self-check: cells that ran an identical engine agree within their noise: ${show.join('; ')}.`);
   }
   const cells = record.cells.flatMap((cell) => {

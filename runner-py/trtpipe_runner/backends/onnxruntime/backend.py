@@ -49,7 +49,7 @@ class OrtSession(Session):
     def threads(self) -> dict[str, Any]:
         intra = self._s.get_session_options().intra_op_num_threads
         # 0 lets ONNX Runtime choose: one thread per physical core.
-        return {"intra_op": intra or "onnxruntime default (one per physical core)", "inter_op": 1}
+        return {"intra_op": intra or "default (one per physical core)", "inter_op": 1}
 
 
 class OnnxRuntimeBackend(Backend):
