@@ -231,7 +231,9 @@ def median_ms(times: list[float]) -> float:
 
 
 def time_native(fn, device: str, warmup: int, iterations: int, cuda_graph: bool) -> float:
-    from trtpipe_runner.backends.torch.timing import capture_graph, time_cuda
+    from trtpipe_runner.backends.torch.timing import CudaEventTimer, capture_graph
+    from trtpipe_runner.cancel import CancelToken
+    from trtpipe_runner.timing.loop import TimingPolicy, measure
 
     if device == "cpu":
         if cuda_graph:
@@ -250,16 +252,19 @@ def time_native(fn, device: str, warmup: int, iterations: int, cuda_graph: bool)
     run = fn
     if cuda_graph:
         run, _ = capture_graph(fn, stream)
-    return median_ms(time_cuda(run, warmup, iterations, 1e9, stream=stream))
+    timer = CudaEventTimer(run, stream, torch.device("cuda"))
+    return median_ms(measure(timer, TimingPolicy(warmup, 0.0, iterations, 1e9), CancelToken()).times_ms)
 
 
 def time_ours(session, feed: dict, warmup: int, iterations: int, cuda_graph: bool) -> float:
     from trtpipe_runner.cancel import CancelToken
+    from trtpipe_runner.timing.loop import TimingPolicy, measure
 
     if session.program.device.type == "cpu" and cuda_graph:
         return float("nan")
     session.settings.cuda_graph = cuda_graph
-    return median_ms(session.time_runs(feed, warmup, iterations, 1e9, CancelToken()))
+    cancel = CancelToken()
+    return median_ms(measure(session.timer(feed, cancel), TimingPolicy(warmup, 0.0, iterations, 1e9), cancel).times_ms)
 
 
 def cosine(a, b) -> float:

@@ -56,6 +56,21 @@ class Client:
         return events, result
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_lease_dir(tmp_path_factory):
+    """Stages in tests take their device leases in a folder of their own: other trtpipe
+    runs on the same host neither wait for them nor make them wait."""
+    import os
+
+    saved = os.environ.get("TRTPIPE_LEASE_DIR")
+    os.environ["TRTPIPE_LEASE_DIR"] = str(tmp_path_factory.mktemp("leases"))
+    yield
+    if saved is None:
+        os.environ.pop("TRTPIPE_LEASE_DIR", None)
+    else:
+        os.environ["TRTPIPE_LEASE_DIR"] = saved
+
+
 @pytest.fixture
 def server(tmp_path):
     # Imported here: the server needs grpcio-health-checking, which GPU hosts running only the

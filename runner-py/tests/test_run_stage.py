@@ -51,6 +51,18 @@ def test_a_pipeline_replayed_stage_by_stage(tmp_path, capsys):
     result = json.loads(out)
     assert code == 0 and result["stage"] == "evaluate" and result["metrics"]["cosine"] > 0.999
     assert result["details"]["samples"] == 537
+    # The device lease it held (shared: evaluating is not a measurement).
+    assert [(lease["holder"], lease["mode"]) for lease in result["leases"]] == [("evaluate@run-stage", "shared")]
+
+
+def test_a_wait_for_a_device_is_printed(tmp_path):
+    from trtpipe_runner.lease.leases import Lease
+    from trtpipe_runner.run_stage import lease_line
+
+    waiting = Lease("cpu@h", True, "benchmark@run-stage", 100.0, waited_for=["evaluate@x"])
+    assert lease_line(waiting) == "waiting for exclusive device cpu@h (held by evaluate@x)"
+    waiting.acquired_at = 102.5
+    assert lease_line(waiting) == "got exclusive device cpu@h after 2.5s"
 
 
 def test_errors_are_one_line_with_code_and_exit_status(tmp_path, capsys):

@@ -8,6 +8,8 @@ import numpy as np
 import onnx
 import pytest
 
+from trtpipe_runner.gen import runner_pb2 as pb
+
 from .conftest import details, error_detail
 from .fixtures.models import EXAMPLES
 
@@ -110,6 +112,36 @@ def test_benchmark_repeats_report_one_median_per_repeat(client, digits):
         # The pooled statistics cover every repeat's iterations.
         assert d["iterations"] == 30 and r.metrics[f"b{batch}.repeats"] == 3
         assert min(d["repeat_p50_ms"]) <= d["latency_p50_ms"] <= max(d["repeat_p99_ms"])
+
+
+def test_benchmark_stops_at_max_seconds_and_records_how_it_measured(client, digits):
+    b = _built(client, digits, "fp32")
+    _, r = client.run_stage("benchmark", {"engine": b.outputs["engine"], "eval_data": digits["eval_data"]},
+                            {"batches": [1, 8], "warmup": 2, "warmup_seconds": 0.05, "iterations": 10_000_000,
+                             "max_seconds": 0.4})
+    info = details(r)
+    for batch in ("1", "8"):
+        d = info["batches"][batch]
+        assert d["stopped_by"] == ["max_seconds"] and 10 <= d["iterations"] < 10_000_000
+        assert r.metrics[f"b{batch}.iterations"] == d["iterations"] and r.metrics[f"b{batch}.cv"] >= 0
+    windows = info["timing"]
+    assert [(w["batch"], w["repeat"]) for w in windows] == [(1, 0), (8, 0)]
+    for w in windows:
+        assert w["warmup_iterations"] >= 2 and w["requested"] == 10_000_000
+        assert w["warmup_started_at"] <= w["started_at"] < w["ended_at"] and w["concurrent_stages"] == []
+    # Provenance: the device, its state, the threads, the lease that kept it to itself.
+    assert info["device"]["kind"] == "cpu" and info["device"]["before"]["cpu"]["logical_cores"] >= 1
+    assert info["threads"]["inter_op"] == 1 and "intra_op" in info["threads"]
+    exclusive = [lease for lease in r.leases if lease.mode == pb.LEASE_MODE_EXCLUSIVE]
+    assert len(exclusive) == 1 and exclusive[0].device == info["lease"]["device"] == info["device"]["name"]
+    assert exclusive[0].acquired_at <= windows[0]["warmup_started_at"] and windows[-1]["ended_at"] <= exclusive[0].released_at
+    assert info["lease"]["enforced"] and info["contention"]["concurrent_stages"] == []
+
+
+def test_every_stage_reports_the_device_leases_it_held(client, digits):
+    _, t = _transform(client, digits, "fp32")
+    assert [(lease.device.split("@")[0], lease.mode) for lease in t.leases] == [("cpu", pb.LEASE_MODE_SHARED)]
+    assert t.leases[0].holder == "transform@test" and t.leases[0].released_at >= t.leases[0].acquired_at > 0
 
 
 def test_a_file_that_is_not_onnx_is_a_user_error(client):

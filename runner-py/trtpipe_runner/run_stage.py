@@ -22,7 +22,7 @@ from .errors import UserError
 from .jsonsafe import sanitize
 from .model.external import has_external_data
 from .model.manifest import materialize, store_model
-from .stages import get_stage
+from .stages import get_leased_stage
 from .stages.context import StageContext, StageOutput
 
 SHA_PREFIX = "sha256:"
@@ -102,7 +102,18 @@ def stderr_events(stream: TextIO | None = None, min_step: float = 0.1, min_secon
         elif kind == "log":
             level, message = payload
             print(f"{level}: {message}", file=out, flush=True)
+        elif kind == "lease":
+            print(lease_line(payload), file=out, flush=True)
     return emit
+
+
+def lease_line(lease) -> str:
+    """One line about a lease that waits or was granted after waiting (lease/leases.py Lease)."""
+    who = ", ".join(lease.waited_for)
+    if not lease.acquired_at:
+        kind = "exclusive device" if lease.exclusive else "device"
+        return f"waiting for {kind} {lease.device} (held by {who})"
+    return f"got {'exclusive ' if lease.exclusive else ''}device {lease.device} after {lease.wait_seconds:.1f}s"
 
 
 def run_stage(stage: str, inputs: dict[str, str], params: dict[str, Any], store: ArtifactStore,
@@ -117,12 +128,13 @@ def run_stage(stage: str, inputs: dict[str, str], params: dict[str, Any], store:
         cancel: cooperative cancellation (a fresh token by default).
         emit: event callback (see StageContext); silent by default.
     """
-    run = get_stage(stage)
-    ctx = StageContext(store, cancel or CancelToken(), inputs, params, cell=f"run-stage:{stage}",
-                       emit=emit or (lambda kind, payload: None))
+    run = get_leased_stage(stage)
+    ctx = StageContext(store, cancel or CancelToken(), inputs, params, cell="run-stage",
+                       emit=emit or (lambda kind, payload: None), stage=stage)
     t0 = time.perf_counter()
     try:
         result = run(ctx)
+        result.leases = list(ctx.leases)
     finally:
         ctx.cleanup()
     return result, time.perf_counter() - t0
@@ -139,6 +151,7 @@ def output_json(stage: str, result: StageOutput, seconds: float, store: Artifact
         "metrics": result.metrics,
         "details": result.details,
         "diagnostics": result.diagnostics,
+        "leases": [lease.to_json() for lease in result.leases],
     })
 
 

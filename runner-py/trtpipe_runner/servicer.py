@@ -26,7 +26,8 @@ from .gen import runner_pb2 as pb
 from .gen import runner_pb2_grpc as pb_grpc
 from .jsonsafe import dumps
 from .keepalive import heartbeat_seconds
-from .stages import get_stage
+from .lease.leases import Lease
+from .stages import get_leased_stage
 from .stages.context import StageContext, StageOutput
 
 log = logging.getLogger("trtpipe_runner")
@@ -174,14 +175,14 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
             self._active.add(token)
         events: queue.Queue = queue.Queue()
         try:
-            run = get_stage(request.stage)
+            run = get_leased_stage(request.stage)
             try:
                 params = json.loads(request.params_json) if request.params_json else {}
             except json.JSONDecodeError as exc:
                 raise UserError(f"params_json is not JSON: {exc}", code="PROTOCOL") from None
             inputs = {k: check_sha(v.sha256) for k, v in request.inputs.items()}
             ctx = StageContext(self.store, token, inputs, params, request.cell,
-                               emit=lambda kind, payload: events.put((kind, payload)))
+                               emit=lambda kind, payload: events.put((kind, payload)), stage=request.stage)
             worker = threading.Thread(target=_work, args=(run, ctx, events), name=f"stage-{request.stage}",
                                       daemon=True)
             log.info("stage %s for %s: start", request.stage, request.cell or "-")
@@ -198,6 +199,8 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
                 elif kind == "log":
                     yield pb.RunStageResponse(log=pb.LogLine(level=LEVELS.get(payload[0], pb.LOG_LEVEL_INFO),
                                                              message=payload[1]))
+                elif kind == "lease":
+                    yield pb.RunStageResponse(lease=_lease_message(payload))
                 elif kind == "result":
                     log.info("stage %s for %s: done in %.2fs", request.stage, request.cell or "-", payload[1])
                     yield pb.RunStageResponse(result=_result_message(*payload))
@@ -219,11 +222,19 @@ def _work(run, ctx: StageContext, events: queue.Queue) -> None:
     t0 = time.perf_counter()
     try:
         result = run(ctx)
+        result.leases = list(ctx.leases)
         events.put(("result", (result, time.perf_counter() - t0)))
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the client
         events.put(("error", exc))
     finally:
         ctx.cleanup()
+
+
+def _lease_message(lease: Lease) -> pb.DeviceLease:
+    return pb.DeviceLease(device=lease.device, holder=lease.holder,
+                          mode=pb.LEASE_MODE_EXCLUSIVE if lease.exclusive else pb.LEASE_MODE_SHARED,
+                          requested_at=lease.requested_at, acquired_at=lease.acquired_at,
+                          released_at=lease.released_at, enforced=lease.enforced, waited_for=lease.waited_for)
 
 
 def _result_message(result: StageOutput, seconds: float) -> pb.StageResult:
@@ -239,4 +250,5 @@ def _result_message(result: StageOutput, seconds: float) -> pb.StageResult:
         output_parts={k: pb.ArtifactParts(parts=[pb.ArtifactRef(sha256=p.sha256, size=p.size, media_type=p.media_type)
                                                  for p in o.parts])
                       for k, o in result.outputs.items() if o.parts},
+        leases=[_lease_message(lease) for lease in result.leases],
     )

@@ -22,7 +22,7 @@ Commands:
   compare <runA> <runB>    deltas per cell of B against A (--gates: judge B's gates, exit 4 on failure)
 
 Options for run:
-  --verbose                plain line-by-line progress, runner logs included
+  --verbose                plain line-by-line progress, runner logs and waits for devices included
   --state-dir <dir>        where results go (default: .trtpipe in the current folder; or $TRTPIPE_STATE_DIR)
   --python <path>          Python for the local runner (default: .venv/bin/python of trtpipe, then python3)
   --frozen                 fail if precision resolution differs from the committed lockfile

@@ -36,7 +36,7 @@ export const DEFAULTS = {
     metrics: ['cosine', 'max_abs', 'mean_abs', 'rel_p99', 'top1_agreement', 'top1', 'nonfinite'] as Metric[],
     batch: 32,
   },
-  benchmark: { batch: [1], warmup: 10, iterations: 100, max_seconds: 60, repeats: 1 },
+  benchmark: { batch: [1], warmup: 10, warmup_seconds: 0.2, iterations: 100, max_seconds: 60, repeats: 1, noise_max: '10%' },
   gates: { precision_drift: { allow: false } },
 };
 

@@ -127,6 +127,6 @@ export interface Pipeline {
     /** Per output name: replaces `tolerances` for that output. */
     outputs: Record<string, Tolerances>;
   };
-  benchmark: { batch: number[]; warmup: number; iterations: number; max_seconds: number; repeats: number };
+  benchmark: { batch: number[]; warmup: number; warmup_seconds: number; iterations: number; max_seconds: number; repeats: number; noise_max: string };
   gates: Omit<File.Gates, 'precision_drift'> & { precision_drift?: { allow: boolean } };
 }

@@ -41,7 +41,7 @@ export const STAGE_VERSIONS: Record<StageName, number> = {
   transform: 2,
   build: 1,
   evaluate: 2,
-  benchmark: 1,
+  benchmark: 2,
 };
 
 export interface GraphOptions {
@@ -203,6 +203,7 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
         eval_data: evalParams,
         batches: cell.batch !== undefined ? [cell.batch] : p.benchmark.batch,
         warmup: p.benchmark.warmup,
+        warmup_seconds: p.benchmark.warmup_seconds,
         iterations: p.benchmark.iterations,
         max_seconds: p.benchmark.max_seconds,
         // Only when set, so existing cache keys of single-repeat benchmarks stay valid.

@@ -129,10 +129,11 @@ type RepeatKey = 'repeat_p50_ms' | 'repeat_p90_ms' | 'repeat_p99_ms';
 
 function pair(b: BenchmarkBatch, c: BenchmarkBatch, key: LatencyKey, repeatsKey: RepeatKey, q: number, past: number[]): MedianChange | undefined {
   if (typeof b[key] !== 'number' || typeof c[key] !== 'number') return undefined;
-  return compareLatency(sample(b, key, repeatsKey), sample(c, key, repeatsKey), q, past);
+  return compareLatency(latencySample(b, key, repeatsKey), latencySample(c, key, repeatsKey), q, past);
 }
 
-function sample(s: BenchmarkBatch, key: LatencyKey, repeatsKey: RepeatKey): LatencySample {
+/** One latency statistic of a benchmark batch as noise.ts takes it. */
+export function latencySample(s: BenchmarkBatch, key: LatencyKey, repeatsKey: RepeatKey): LatencySample {
   return {
     value: s[key]!,
     ...(Array.isArray(s[repeatsKey]) ? { repeats: s[repeatsKey] } : {}),

@@ -23,7 +23,7 @@ import type { Pipeline } from '../config/types.js';
 import type { RunRecord } from '../store/run-record.js';
 import type { CellComparison, DriftNode, RunComparison } from './compare.js';
 import { bytes, fmt, fmtSimilarity, ms, signedPct } from './format.js';
-import { MIN_HISTORY_RUNS } from './noise.js';
+import { MIN_HISTORY_RUNS, type CellNoise } from './noise.js';
 
 export type GateConfig = Pipeline['gates'];
 export type GateName = keyof GateConfig;
@@ -58,6 +58,8 @@ export interface GateCheck {
   batches?: BatchVerdict[];
   /** precision_drift: the nodes that got wider. */
   nodes?: DriftNode[];
+  /** Latency gates: the cell's measurement was noisy (noise.ts cellNoise), so its verdict says little. */
+  noisy?: boolean;
 }
 
 export interface GateReport {
@@ -118,7 +120,7 @@ export function evaluateGates(config: GateConfig, current: RunRecord, comparison
         checks.push({ ...head, status: 'skip', against: 'baseline', message: cmp.status === 'not-in-baseline' ? 'the baseline has no such cell' : 'the cell did not complete in the baseline' });
         continue;
       }
-      checks.push({ ...head, against: 'baseline', ...judge(gate, config, cmp) });
+      checks.push({ ...head, against: 'baseline', ...noiseNote(gate, judge(gate, config, cmp), cell.noise) });
     }
   }
   return {
@@ -131,7 +133,7 @@ export function evaluateGates(config: GateConfig, current: RunRecord, comparison
   };
 }
 
-type Verdict = Pick<GateCheck, 'status' | 'message' | 'batches' | 'nodes'>;
+type Verdict = Pick<GateCheck, 'status' | 'message' | 'batches' | 'nodes' | 'noisy'>;
 
 function judge(gate: GateName, config: GateConfig, c: CellComparison): Verdict {
   switch (gate) {
@@ -221,6 +223,13 @@ function latencyGate(which: 'p50' | 'p90' | 'p99', a: Allowance, c: CellComparis
     message: `${fail ? `b${worst.batch} slower by ${signedPct(worst.relative)}` : 'within limits'}: ${parts.join('; ')}; allowed +${describeAllowance(a, ms)}${weak}`,
     batches,
   };
+}
+
+/** A latency verdict on a noisy cell says so: its band is wide, so a pass says little. */
+function noiseNote(gate: GateName, v: Verdict, noise: CellNoise | undefined): Verdict {
+  if (!gate.startsWith('latency_') || !noise?.noisy || v.status === 'skip') return v;
+  const worst = Object.entries(noise.batches).sort(([, a], [, b]) => b.cv - a.cv)[0]!;
+  return { ...v, noisy: true, message: `${v.message}; NOISY measurement: b${worst[0]} varies ${pctOf(worst[1].cv, 1)} (${worst[1].source}), over benchmark.noise_max ${pctOf(noise.threshold, 1)}: re-measure on a quiet machine` };
 }
 
 function drop(label: string, dropped: number, max: number, values: string, unit: string): Verdict {

@@ -9,8 +9,9 @@ import type { CellComparison } from './compare.js';
 import { bytes, fmt, fmtSimilarity, ms, pct, signedPct } from './format.js';
 import type { GateCheck } from './gates.js';
 import type { HistoryEntry } from './history.js';
+import { latencyFindings, latencyHtml } from './latency-report.js';
 import { provenanceLine } from './markdown.js';
-import { NOISE_Z } from './noise.js';
+import { isNoisy, NOISE_Z } from './noise.js';
 import { precisionColor } from './palette.js';
 import { precisionSection } from './precision-section.js';
 import { batchesOf, engineBytes, top1DeltaPoints, withRealizedCounts } from './record-view.js';
@@ -29,6 +30,7 @@ export function renderHtml(record: RunRecord, input: HtmlInput): string {
     ...(record.gates?.checks.length ? [['gates', 'Gates', gatesTable(record.gates.checks)] as [string, string, string]] : []),
     ...(record.comparison ? [['baseline', `Against baseline ${record.comparison.baseline.name ?? record.comparison.baseline.id}`, comparisonTable(record.comparison.cells)] as [string, string, string]] : []),
     ['latency', 'Latency by precision and target', `<div class="charts">${latencyCharts(record)}</div>`],
+    ['measured', 'Latency: how it was measured', latencyHtml(latencyFindings(record))],
     ['accuracy', 'Accuracy against FP32', `<div class="charts">${accuracyChart(record)}${errorPercentileChart(record)}</div>`],
     ['history', 'History', historyTable(record, input.history)],
     ['precision', 'Precision per node', precisionSection(record)],
@@ -69,7 +71,7 @@ function summaryTable(record: RunRecord): string {
       `<td class="n">${d === undefined ? '–' : `${d >= 0 ? '+' : ''}${d.toFixed(2)}`}</td>`,
       `<td class="n">${fmtSimilarity(a.cosine)}${a.nonfinite ? ` <b>(${a.nonfinite} NaN/Inf)</b>` : ''}</td>`,
       `<td class="n">${fmt(a.rel_p99)}</td>`,
-      ...batches.flatMap((b) => [`<td class="n">${ms(c.latency[b]?.latency_p50_ms)}</td>`, `<td class="n">${ms(c.latency[b]?.latency_p99_ms)}</td>`]),
+      ...batches.flatMap((b) => [`<td class="n">${ms(c.latency[b]?.latency_p50_ms)}${isNoisy(c.noise, b) ? ' <span class="worse" title="latency varies more than benchmark.noise_max">noisy</span>' : ''}</td>`, `<td class="n">${ms(c.latency[b]?.latency_p99_ms)}</td>`]),
       `<td class="n">${bytes(engineBytes(record, c))}</td>`,
       `<td class="n">${esc(describeLowPrecision(withRealizedCounts(record, c)))}</td>`,
       `<td class="n">${cache ? `${cache.hits}/${cache.stages}` : '–'}</td>`,

@@ -5,6 +5,7 @@
  */
 import type { RunRecord } from '../store/run-record.js';
 import { fmt, fmtSimilarity, ms, pct } from './format.js';
+import { latencyFindings } from './latency-report.js';
 import { stagesOfCell } from './record-view.js';
 import { xmlText } from './xml.js';
 
@@ -38,8 +39,13 @@ export function renderJunit(record: RunRecord): string {
     if (g.status === 'skip') return { ...base, skipped: g.message };
     return { ...base, out: g.message };
   });
-  const suites = [suite(`${p}.cells`, cells, record.started), ...(gates.length ? [suite(`${p}.gates`, gates, record.started)] : [])];
-  const all = [...cells, ...gates];
+  const latency = latencyCases(record);
+  const suites = [
+    suite(`${p}.cells`, cells, record.started),
+    ...(gates.length ? [suite(`${p}.gates`, gates, record.started)] : []),
+    ...(latency.length ? [suite(`${p}.latency`, latency, record.started)] : []),
+  ];
+  const all = [...cells, ...gates, ...latency];
   const total = (record.timings?.totalSeconds ?? 0).toFixed(3);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
@@ -48,6 +54,22 @@ export function renderJunit(record: RunRecord): string {
     '</testsuites>',
     '',
   ].join('\n');
+}
+
+/** Exclusive timing and the identical-engine self-check (latency-report.ts), when there is something to check. */
+function latencyCases(record: RunRecord): Case[] {
+  const f = latencyFindings(record);
+  const classname = `${record.pipeline.name}.latency`;
+  const out: Case[] = [];
+  if (f.cells.some((c) => !c.provenance.cached)) {
+    const line = f.lines[0] ?? '';
+    out.push({ classname, name: 'timing loops had their device to themselves', seconds: 0, ...(f.overlaps ? { failure: { type: 'TIMING_OVERLAP', message: line } } : { out: line }) });
+  }
+  for (const pair of f.selfCheck.pairs) {
+    const message = `${pair.a} b${pair.batch} ${ms(pair.p50a)} vs ${pair.b} ${ms(pair.p50b)}: x${pair.ratio.toFixed(3)}, tolerance ±${(pair.tolerance * 100).toFixed(1)}%`;
+    out.push({ classname, name: `self-check ${pair.a} vs ${pair.b} b${pair.batch}`, seconds: 0, ...(pair.agree ? { out: message } : { failure: { type: 'SELF_CHECK', message: `identical engines disagree: ${message}` } }) });
+  }
+  return out;
 }
 
 function suite(name: string, cases: Case[], timestamp: string): string {

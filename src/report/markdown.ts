@@ -9,6 +9,8 @@ import type { RunComparison } from './compare.js';
 import { topRegressions } from './compare.js';
 import { bytes, fmt, fmtSimilarity, mdTable, ms, pct, signedPct } from './format.js';
 import type { GateReport } from './gates.js';
+import { latencyFindings, latencyMarkdown } from './latency-report.js';
+import { isNoisy } from './noise.js';
 import { batchesOf, withRealizedCounts } from './record-view.js';
 import { describeLowPrecision, type CellSummary } from './summary.js';
 import { describeTolerance } from './tolerances.js';
@@ -24,6 +26,8 @@ export interface MarkdownInput {
   comparison?: RunComparison;
   /** One line about versions, hardware and commit. */
   provenance?: string;
+  /** The "how the latency was measured" section (latency-report.ts). */
+  latency?: string[];
 }
 
 /** Rows of a list shown before the rest is summarised as "... and N more". */
@@ -40,6 +44,7 @@ export function renderMarkdown(r: MarkdownInput): string {
   out.push(summaryTable(r), '');
   if (g && g.checks.length) out.push(...gatesSection(g));
   if (r.comparison) out.push(...regressionsSection(r.comparison), ...driftSection(r.comparison));
+  if (r.latency) out.push(...r.latency);
   const failed = r.cells.filter((c) => c.failure);
   if (failed.length) {
     out.push('## Failures', '');
@@ -68,6 +73,7 @@ export function renderRunMarkdown(record: RunRecord): string {
     ...(record.gates ? { gates: record.gates } : {}),
     ...(record.comparison ? { comparison: record.comparison } : {}),
     provenance: provenanceLine(record),
+    latency: latencyMarkdown(latencyFindings(record)),
   });
 }
 
@@ -81,7 +87,7 @@ function summaryTable(r: MarkdownInput): string {
     const a = c.accuracy;
     const row = [c.name, c.precision, c.target, pct(a.top1), fmtSimilarity(a.cosine), fmt(a.max_abs), pct(a.top1_agreement)];
     if (nn) row.push(pct(a.nn_agreement));
-    for (const b of r.batches) row.push(ms(c.latency[String(b)]?.latency_p50_ms), ms(c.latency[String(b)]?.latency_p99_ms));
+    for (const b of r.batches) row.push(`${ms(c.latency[String(b)]?.latency_p50_ms)}${noisyMark(c, String(b))}`, ms(c.latency[String(b)]?.latency_p99_ms));
     row.push(describeLowPrecision(c));
     if (c.status !== 'ok') row[0] = `${c.name} (${c.status})`;
     if (a.nonfinite) row[4] = `${row[4]} (${a.nonfinite} NaN/Inf)`;
@@ -139,6 +145,11 @@ function driftSection(cmp: RunComparison): string[] {
     if (rows.length > LIST_LIMIT) out.push(`… and ${rows.length - LIST_LIMIT} more (report.html has the full table).`, '');
   }
   return out;
+}
+
+/** " (noisy)" after a latency whose batch is over benchmark.noise_max: not to be compared silently. */
+function noisyMark(c: CellSummary, batch: string): string {
+  return isNoisy(c.noise, batch) ? ' (noisy)' : '';
 }
 
 /** The evaluation and calibration data as the reference stages saw them. */

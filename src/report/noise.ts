@@ -179,3 +179,50 @@ export function compareLatency(baseline: LatencySample, current: LatencySample, 
     significant: Math.abs(delta) > band,
   };
 }
+
+/** The noise figure of one batch size: how much its p50 wobbles, relative to it. */
+export interface BatchNoise {
+  /** Coefficient of variation. */
+  cv: number;
+  /** Of the p50 across benchmark repeats (the honest one), or of the single timed iterations. */
+  source: 'repeats' | 'iterations';
+}
+
+/** A cell's latency noise: per batch size, the largest, and whether it is over the pipeline's `benchmark.noise_max`. */
+export interface CellNoise {
+  batches: Record<string, BatchNoise>;
+  cv: number;
+  threshold: number;
+  noisy: boolean;
+}
+
+/**
+ * The noise figure of a batch size from its benchmark statistics: `repeat_cv`
+ * (the spread of the per-repeat p50s, what the gates' noise band is made of)
+ * when the benchmark was repeated, else `cv` (robust spread of the single
+ * iterations). Undefined for records from before these were measured.
+ */
+export function batchNoise(stats: Record<string, number | undefined> | undefined): BatchNoise | undefined {
+  if (typeof stats?.repeat_cv === 'number') return { cv: stats.repeat_cv, source: 'repeats' };
+  if (typeof stats?.cv === 'number') return { cv: stats.cv, source: 'iterations' };
+  return undefined;
+}
+
+/** The noise of a cell from its latency summary (cells[].latency), judged against `threshold` (0.1 = 10%). */
+export function cellNoise(latency: Record<string, Record<string, number>>, threshold: number): CellNoise | undefined {
+  const batches: Record<string, BatchNoise> = {};
+  for (const [b, stats] of Object.entries(latency)) {
+    const n = batchNoise(stats);
+    if (n) batches[b] = n;
+  }
+  const values = Object.values(batches).map((n) => n.cv);
+  if (!values.length) return undefined;
+  const cv = Math.max(...values);
+  return { batches, cv, threshold, noisy: cv > threshold };
+}
+
+/** Whether one batch size of a cell is over the noise threshold. */
+export function isNoisy(noise: CellNoise | undefined, batch: string): boolean {
+  const n = noise?.batches[batch];
+  return n !== undefined && n.cv > noise!.threshold;
+}

@@ -8,6 +8,7 @@ import type { NodeFailure, NodeResult } from '../run/events.js';
 import { LOWERED, type Pipeline } from '../config/types.js';
 import { checkEvaluation, type ToleranceResult } from './tolerances.js';
 import type { CellProvenance } from '../store/provenance.js';
+import { cellNoise, type CellNoise } from './noise.js';
 
 export interface CellSummary {
   id: string;
@@ -18,8 +19,10 @@ export interface CellSummary {
   /** The first failed stage and why. */
   failure?: { stage: string; message: string; code: string; node?: string };
   accuracy: Record<string, number>;
-  /** Per batch size: latency_p50_ms, latency_p99_ms, throughput_per_s, ... */
+  /** Per batch size: latency_p50_ms, latency_p99_ms, throughput_per_s, cv, repeat_cv, ... */
   latency: Record<string, Record<string, number>>;
+  /** How much the latency wobbles, and whether that is over benchmark.noise_max (absent without a benchmark). */
+  noise?: CellNoise;
   /** Nodes per resolved precision (the lockfile's), '-' for nodes without float math. */
   precisionCounts: Record<string, number>;
   /** Nodes per precision the backend really ran them in (its explain), '?' where it could not tell. */
@@ -34,6 +37,8 @@ export interface CellSummary {
 export interface RunOutcomeView {
   graph: StageGraph;
   evaluate?: Pick<Pipeline['evaluate'], 'tolerances' | 'outputs'>;
+  /** benchmark.noise_max as a fraction (0.1 = 10%). */
+  noiseMax?: number;
   results: Map<string, NodeResult>;
   failures: Map<string, NodeFailure>;
   skipped: Map<string, string>;
@@ -55,6 +60,7 @@ function summarizeCell(cell: Cell, o: RunOutcomeView): CellSummary {
     const m = /^b(\d+)\.(.+)$/.exec(k);
     if (m) (latency[m[1]!] ??= {})[m[2]!] = v;
   }
+  const noise = bench && o.noiseMax !== undefined ? cellNoise(latency, o.noiseMax) : undefined;
   const allDone = nodes.every((n) => o.results.has(n.id));
   const status: CellSummary['status'] = failed ? 'failed' : allDone ? 'ok' : 'skipped';
   const f = failed ? o.failures.get(failed.id)! : undefined;
@@ -67,6 +73,7 @@ function summarizeCell(cell: Cell, o: RunOutcomeView): CellSummary {
     ...(failed && f ? { failure: { stage: failed.id, message: f.message, code: f.code, ...(f.node ? { node: f.node } : {}) } } : {}),
     accuracy: evaluate?.metrics ?? {},
     latency,
+    ...(noise ? { noise } : {}),
     precisionCounts: (transform?.details.resolved_counts as Record<string, number> | undefined) ?? {},
     ...(build?.details.realized_counts ? { realizedCounts: build.details.realized_counts as Record<string, number> } : {}),
     build: build?.details ?? {},

@@ -1,5 +1,6 @@
 /** What the scheduler reports while it works; renderers subscribe to these. */
 import type { ArtifactRef } from '../gen/trtpipe/runner/v1/runner.js';
+import type { LeaseRecord } from './leases.js';
 
 export interface StageDiagnostic {
   level: 'debug' | 'info' | 'warning' | 'error';
@@ -29,6 +30,8 @@ export interface NodeResult {
   /** The runner address that produced it. */
   runner: string;
   cached: boolean;
+  /** The device leases the stage held on the runner's host (absent from older cache entries). */
+  leases?: LeaseRecord[];
 }
 
 export interface NodeFailure {
@@ -48,6 +51,8 @@ export type SchedulerEvent =
   | { type: 'stage-start'; node: string }
   | { type: 'stage-progress'; node: string; fraction: number; message: string }
   | { type: 'stage-log'; node: string; level: string; message: string }
+  /** A device lease started waiting (acquiredAt 0) or was granted after waiting. */
+  | { type: 'stage-lease'; node: string; lease: LeaseRecord }
   | { type: 'stage-done'; node: string; result: NodeResult }
   | { type: 'stage-failed'; node: string; failure: NodeFailure }
   | { type: 'stage-skipped'; node: string; reason: string };

@@ -11,6 +11,7 @@ import { pruneGraph } from '../plan/prune.js';
 import { diffLock, type Lockfile, type LockRow } from '../store/lockfile.js';
 import { computeKeys } from '../plan/keys.js';
 import { expandMatrix } from '../plan/matrix.js';
+import { parseAllowance } from '../report/gates.js';
 import { summarizeCells } from '../report/summary.js';
 import { writeReports, type ReportsResult } from '../report/write-reports.js';
 import type { Baseline } from '../store/baselines.js';
@@ -116,7 +117,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       },
     });
     await explainRunnerDeath(pool, outcome);
-    const summaries = summarizeCells({ graph, ...outcome, evaluate: p.evaluate });
+    const summaries = summarizeCells({ graph, ...outcome, evaluate: p.evaluate, noiseMax: parseAllowance(p.benchmark.noise_max).relative });
     const stages: Record<string, StageRecord> = {};
     for (const n of graph.nodes) {
       const r = outcome.results.get(n.id);
@@ -128,7 +129,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
         ...(keys.has(n.id) ? { key: keys.get(n.id) } : {}),
         status: r ? 'done' : f ? 'failed' : outcome.skipped.has(n.id) ? 'skipped' : 'not-run',
         params: n.params,
-        ...(r ? { cached: r.cached, seconds: r.seconds, runner: r.runner, metrics: r.metrics, details: r.details, diagnostics: r.diagnostics, outputs: r.outputs } : {}),
+        ...(r ? { cached: r.cached, seconds: r.seconds, runner: r.runner, metrics: r.metrics, details: r.details, diagnostics: r.diagnostics, outputs: r.outputs, ...(r.leases ? { leases: r.leases } : {}) } : {}),
         ...(f ? { error: { message: f.message, code: f.code, ...(f.node ? { node: f.node } : {}), ...(f.traceback ? { traceback: f.traceback } : {}) } } : {}),
         ...(outcome.skipped.has(n.id) ? { reason: outcome.skipped.get(n.id) } : {}),
       };

@@ -17,6 +17,7 @@ import { RunnerCallError } from '../runner-client/runner-call-error.js';
 import type { StageCache } from '../store/cache.js';
 import { ArtifactMover, refOf, type FileArtifact } from './artifact-mover.js';
 import { objectsOf, type NodeFailure, type NodeResult, type OutputRef, type SchedulerEvent, type StageDiagnostic } from './events.js';
+import { leaseRecord } from './leases.js';
 import type { RunnerHandle, RunnerPool } from './runner-pool.js';
 
 export type { FileArtifact } from './artifact-mover.js';
@@ -121,6 +122,7 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
           (e) => {
             if (e.kind === 'progress') opts.onEvent({ type: 'stage-progress', node: node.id, fraction: e.value.fraction, message: e.value.message });
             else if (e.kind === 'log') opts.onEvent({ type: 'stage-log', node: node.id, level: LEVEL_NAMES[e.value.level] ?? 'info', message: e.value.message });
+            else if (e.kind === 'lease') opts.onEvent({ type: 'stage-lease', node: node.id, lease: leaseRecord(e.value) });
           },
           { signal, ...(opts.stageTimeoutMs ? { timeoutMs: opts.stageTimeoutMs } : {}) },
         );
@@ -137,6 +139,7 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
           seconds: res.seconds,
           runner: h.address,
           cached: false,
+          leases: res.leases.map(leaseRecord),
         };
         for (const o of Object.values(result.outputs).flatMap(objectsOf)) h.has.add(o.sha256);
         producers.set(node.id, h);

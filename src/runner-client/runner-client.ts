@@ -12,6 +12,7 @@ import { ChannelCredentials, credentials, Metadata, type ClientOptions } from '@
 import { HealthClient, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import {
   type ArtifactRef,
+  type DeviceLease,
   type GetCapabilitiesResponse,
   type RunStageRequest,
   RunnerServiceClient,
@@ -49,7 +50,8 @@ export interface RunnerClientOptions {
 export type StageEvent =
   | { kind: 'progress'; value: Progress }
   | { kind: 'log'; value: LogLine }
-  | { kind: 'heartbeat'; elapsedSeconds: number };
+  | { kind: 'heartbeat'; elapsedSeconds: number }
+  | { kind: 'lease'; value: DeviceLease };
 
 export class RunnerClient {
   readonly address: string;
@@ -217,6 +219,7 @@ export class RunnerClient {
         else if (ev.$case === 'progress') onEvent({ kind: 'progress', value: ev.value as Progress });
         else if (ev.$case === 'log') onEvent({ kind: 'log', value: ev.value as LogLine });
         else if (ev.$case === 'heartbeat') onEvent({ kind: 'heartbeat', elapsedSeconds: (ev.value as { elapsedSeconds: number }).elapsedSeconds });
+        else if (ev.$case === 'lease') onEvent({ kind: 'lease', value: ev.value as DeviceLease });
       }
       if (!result) throw new RunnerCallError('RunStage', 13, `stage ${req.stage} ended without a result`, undefined, this.address);
       return result;

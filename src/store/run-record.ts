@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { RunComparison } from '../report/compare.js';
 import type { GateReport } from '../report/gates.js';
 import type { CellSummary } from '../report/summary.js';
+import type { LeaseRecord } from '../run/leases.js';
 import type { RunProvenance } from './provenance.js';
 import { writeDirAtomic, writeFileAtomic } from './atomic.js';
 
@@ -27,6 +28,8 @@ export interface StageRecord {
   outputs?: Record<string, { sha256: string; size: number; mediaType: string }>;
   error?: { message: string; code: string; node?: string; traceback?: string };
   reason?: string;
+  /** Device leases held on the runner's host (run/leases.ts); a benchmark's timing windows are in details.timing. */
+  leases?: LeaseRecord[];
 }
 
 export interface RunRecord {

@@ -104,9 +104,11 @@ test("the schema's default annotations are normalize's DEFAULTS", () => {
     'target.build.threads': DEFAULTS.target.build.threads,
     'benchmark.batch': DEFAULTS.benchmark.batch,
     'benchmark.warmup': DEFAULTS.benchmark.warmup,
+    'benchmark.warmup_seconds': DEFAULTS.benchmark.warmup_seconds,
     'benchmark.iterations': DEFAULTS.benchmark.iterations,
     'benchmark.max_seconds': DEFAULTS.benchmark.max_seconds,
     'benchmark.repeats': DEFAULTS.benchmark.repeats,
+    'benchmark.noise_max': DEFAULTS.benchmark.noise_max,
     'gates.precision_drift.allow': DEFAULTS.gates.precision_drift.allow,
   };
   const found: Record<string, unknown> = {};

@@ -57,7 +57,10 @@ test('run: provenance per cell, report.md/html, junit.xml and one history line',
   assert.is(p.cache.stages, 7);
   const bench = r.stages['benchmark@fp16-cpu']!.details!.batches as Record<string, { repeat_p50_ms: number[] }>;
   assert.is(bench['1']!.repeat_p50_ms.length, 2);
-  assert.match(readFileSync(path.join(dir, 'junit.xml'), 'utf8'), '<testsuites name="trtpipe digits" tests="6" failures="0"');
+  const junit = readFileSync(path.join(dir, 'junit.xml'), 'utf8');
+  // 2 cells, 4 gate checks, and the latency case: every timing loop had its device to itself.
+  assert.match(junit, '<testsuites name="trtpipe digits" tests="7" failures="0"');
+  assert.match(junit, '<testcase classname="digits.latency" name="timing loops had their device to themselves"');
   assert.is(records().length, 1);
 });
 

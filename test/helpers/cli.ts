@@ -8,9 +8,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string) => void } = {}): Promise<CliResult> {
+/** `cli`: another trtpipe's bin/trtpipe.js (benchmarks compare checkouts); this one by default. */
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string) => void; cli?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [opts.cli ?? CLI, ...args], {
       cwd: opts.cwd,
       env: { ...process.env, CI: '1', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

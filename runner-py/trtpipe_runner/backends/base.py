@@ -8,7 +8,6 @@ backend's own modules, never at package import.
 """
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 from ..cancel import CancelToken
 from ..errors import UnsupportedError
 from ..model.tensors import TensorSpec
+from ..timing.loop import HostTimer, IterationTimer
 
 
 @dataclass
@@ -60,31 +60,25 @@ class Session(ABC):
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One inference; returns every output by name."""
 
-    def time_runs(self, feeds: dict[str, np.ndarray], warmup: int, iterations: int, max_seconds: float,
-                  cancel: CancelToken, report=None) -> list[float]:
-        """Latencies in milliseconds. Default: host wall clock around `run`.
+    def timer(self, feeds: dict[str, np.ndarray], cancel: CancelToken) -> IterationTimer:
+        """What the timing protocol (timing/loop.py) calls to time inferences of one batch.
 
-        GPU backends override this with device timers (CUDA events), inputs
-        kept on the device.
+        Default: the host wall clock around `run`. GPU backends return CUDA-event
+        timers with the inputs already on the device; preparing them (copies,
+        CUDA graph capture) happens here, inside the benchmark's exclusive lease.
         """
-        for _ in range(warmup):
-            cancel.check()
-            self.run(feeds)
-        times: list[float] = []
-        deadline = time.perf_counter() + max_seconds
-        for i in range(iterations):
-            cancel.check()
-            t0 = time.perf_counter_ns()
-            self.run(feeds)
-            times.append((time.perf_counter_ns() - t0) / 1e6)
-            if report and i % 20 == 0:
-                report((i + 1) / iterations)
-            if time.perf_counter() > deadline and len(times) >= 10:
-                break
-        return times
+        return HostTimer(lambda: self.run(feeds), cancel)
 
     def timer_name(self) -> str:
         return "host perf_counter"
+
+    def device(self) -> str:
+        """Where the model runs: "cpu" or "cuda:N" (the device a benchmark holds exclusively)."""
+        return "cpu"
+
+    def threads(self) -> dict[str, Any]:
+        """The host threads the session computes with, for a benchmark's provenance."""
+        return {}
 
     def on_cancel(self, cancel: CancelToken) -> None:
         """Hook to interrupt a running inference when the stage is cancelled."""

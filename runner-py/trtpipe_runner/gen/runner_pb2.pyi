@@ -15,6 +15,12 @@ class LogLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LOG_LEVEL_WARNING: _ClassVar[LogLevel]
     LOG_LEVEL_ERROR: _ClassVar[LogLevel]
 
+class LeaseMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LEASE_MODE_UNSPECIFIED: _ClassVar[LeaseMode]
+    LEASE_MODE_SHARED: _ClassVar[LeaseMode]
+    LEASE_MODE_EXCLUSIVE: _ClassVar[LeaseMode]
+
 class ErrorKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ERROR_KIND_UNSPECIFIED: _ClassVar[ErrorKind]
@@ -25,6 +31,9 @@ LOG_LEVEL_DEBUG: LogLevel
 LOG_LEVEL_INFO: LogLevel
 LOG_LEVEL_WARNING: LogLevel
 LOG_LEVEL_ERROR: LogLevel
+LEASE_MODE_UNSPECIFIED: LeaseMode
+LEASE_MODE_SHARED: LeaseMode
+LEASE_MODE_EXCLUSIVE: LeaseMode
 ERROR_KIND_UNSPECIFIED: ErrorKind
 ERROR_KIND_USER: ErrorKind
 ERROR_KIND_INTERNAL: ErrorKind
@@ -182,16 +191,18 @@ class RunStageRequest(_message.Message):
     def __init__(self, stage: _Optional[str] = ..., cell: _Optional[str] = ..., inputs: _Optional[_Mapping[str, ArtifactRef]] = ..., params_json: _Optional[str] = ...) -> None: ...
 
 class RunStageResponse(_message.Message):
-    __slots__ = ("progress", "log", "result", "heartbeat")
+    __slots__ = ("progress", "log", "result", "heartbeat", "lease")
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     LOG_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_FIELD_NUMBER: _ClassVar[int]
+    LEASE_FIELD_NUMBER: _ClassVar[int]
     progress: Progress
     log: LogLine
     result: StageResult
     heartbeat: Heartbeat
-    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., log: _Optional[_Union[LogLine, _Mapping]] = ..., result: _Optional[_Union[StageResult, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ...) -> None: ...
+    lease: DeviceLease
+    def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., log: _Optional[_Union[LogLine, _Mapping]] = ..., result: _Optional[_Union[StageResult, _Mapping]] = ..., heartbeat: _Optional[_Union[Heartbeat, _Mapping]] = ..., lease: _Optional[_Union[DeviceLease, _Mapping]] = ...) -> None: ...
 
 class Heartbeat(_message.Message):
     __slots__ = ("elapsed_seconds",)
@@ -228,7 +239,7 @@ class Diagnostic(_message.Message):
     def __init__(self, level: _Optional[_Union[LogLevel, str]] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., node: _Optional[str] = ...) -> None: ...
 
 class StageResult(_message.Message):
-    __slots__ = ("outputs", "metrics", "details_json", "diagnostics", "seconds", "output_parts")
+    __slots__ = ("outputs", "metrics", "details_json", "diagnostics", "seconds", "output_parts", "leases")
     class OutputsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -256,13 +267,35 @@ class StageResult(_message.Message):
     DIAGNOSTICS_FIELD_NUMBER: _ClassVar[int]
     SECONDS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_PARTS_FIELD_NUMBER: _ClassVar[int]
+    LEASES_FIELD_NUMBER: _ClassVar[int]
     outputs: _containers.MessageMap[str, ArtifactRef]
     metrics: _containers.ScalarMap[str, float]
     details_json: str
     diagnostics: _containers.RepeatedCompositeFieldContainer[Diagnostic]
     seconds: float
     output_parts: _containers.MessageMap[str, ArtifactParts]
-    def __init__(self, outputs: _Optional[_Mapping[str, ArtifactRef]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., details_json: _Optional[str] = ..., diagnostics: _Optional[_Iterable[_Union[Diagnostic, _Mapping]]] = ..., seconds: _Optional[float] = ..., output_parts: _Optional[_Mapping[str, ArtifactParts]] = ...) -> None: ...
+    leases: _containers.RepeatedCompositeFieldContainer[DeviceLease]
+    def __init__(self, outputs: _Optional[_Mapping[str, ArtifactRef]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., details_json: _Optional[str] = ..., diagnostics: _Optional[_Iterable[_Union[Diagnostic, _Mapping]]] = ..., seconds: _Optional[float] = ..., output_parts: _Optional[_Mapping[str, ArtifactParts]] = ..., leases: _Optional[_Iterable[_Union[DeviceLease, _Mapping]]] = ...) -> None: ...
+
+class DeviceLease(_message.Message):
+    __slots__ = ("device", "mode", "holder", "requested_at", "acquired_at", "released_at", "enforced", "waited_for")
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ACQUIRED_AT_FIELD_NUMBER: _ClassVar[int]
+    RELEASED_AT_FIELD_NUMBER: _ClassVar[int]
+    ENFORCED_FIELD_NUMBER: _ClassVar[int]
+    WAITED_FOR_FIELD_NUMBER: _ClassVar[int]
+    device: str
+    mode: LeaseMode
+    holder: str
+    requested_at: float
+    acquired_at: float
+    released_at: float
+    enforced: bool
+    waited_for: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, device: _Optional[str] = ..., mode: _Optional[_Union[LeaseMode, str]] = ..., holder: _Optional[str] = ..., requested_at: _Optional[float] = ..., acquired_at: _Optional[float] = ..., released_at: _Optional[float] = ..., enforced: bool = ..., waited_for: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ErrorDetail(_message.Message):
     __slots__ = ("kind", "code", "message", "node", "input", "traceback")

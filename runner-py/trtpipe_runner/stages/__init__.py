@@ -10,6 +10,9 @@ import importlib
 from ..errors import NotFoundError
 
 STAGES = ("inspect", "reference", "calibrate", "search", "transform", "build", "evaluate", "benchmark", "hold")
+# Stages that take their device leases themselves: a benchmark holds its device
+# exclusively only around its timing loops, once its session says which device that is.
+SELF_LEASING = ("benchmark",)
 
 
 def get_stage(name: str):
@@ -17,3 +20,19 @@ def get_stage(name: str):
     if name not in STAGES:
         raise NotFoundError(f"unknown stage '{name}' (this runner has: {', '.join(STAGES)})", code="UNKNOWN_STAGE")
     return importlib.import_module(f"{__name__}.{name}_stage").run
+
+
+def get_leased_stage(name: str):
+    """Like `get_stage`, but the function holds the devices the stage uses while it runs
+    (lease/devices.py): what the servicer and `run-stage` call."""
+    run = get_stage(name)
+    if name in SELF_LEASING:
+        return run
+
+    def leased(ctx):
+        from ..lease.devices import stage_needs
+
+        with ctx.lease(stage_needs(name, ctx.params)):
+            return run(ctx)
+
+    return leased

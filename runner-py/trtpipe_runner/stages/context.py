@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..artifacts import ArtifactStore
 from ..cancel import CancelToken
@@ -13,6 +14,7 @@ from ..errors import UserError
 from ..model.external import has_external_data
 from ..model.manifest import MEDIA_TYPE as MANIFEST_MEDIA_TYPE
 from ..model.manifest import is_model_manifest, materialize, store_model
+from ..lease.leases import DeviceNeed, Lease, hold
 
 
 @dataclass
@@ -31,14 +33,16 @@ class StageOutput:
     metrics: dict[str, float] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     diagnostics: list[dict[str, str]] = field(default_factory=list)
+    # The device leases the stage held (set by whoever ran it, from StageContext.leases).
+    leases: list[Lease] = field(default_factory=list)
 
 
 @dataclass
 class StageContext:
     """Inputs, parameters, the store and the event channel of one stage run.
 
-    `emit(kind, payload)` sends ("progress", (fraction, message)) or
-    ("log", (level, message)) events to the client.
+    `emit(kind, payload)` sends ("progress", (fraction, message)),
+    ("log", (level, message)) or ("lease", Lease) events to the client.
     """
 
     store: ArtifactStore
@@ -46,8 +50,24 @@ class StageContext:
     inputs: dict[str, str]
     params: dict[str, Any]
     cell: str = ""
-    emit: Callable[[str, tuple], None] = lambda kind, payload: None
+    emit: Callable[[str, Any], None] = lambda kind, payload: None
+    stage: str = ""
+    # Every device lease the stage held, in the order it took them (lease/leases.py).
+    leases: list[Lease] = field(default_factory=list)
     _scratch: Path | None = None
+
+    @property
+    def holder(self) -> str:
+        """How other stages see this one while it holds a device: "benchmark@fp32-cpu"."""
+        return f"{self.stage}@{self.cell}" if self.cell else self.stage
+
+    @contextmanager
+    def lease(self, needs: list[DeviceNeed]) -> Iterator[list[Lease]]:
+        """Holds `needs` for the body of the `with` (waits, cancellably, while others measure)."""
+        # Events carry a copy: the lease itself changes while the event waits to be sent.
+        with hold(needs, self.holder, self.cancel, lambda lease: self.emit("lease", replace(lease))) as leases:
+            self.leases.extend(leases)
+            yield leases
 
     def input_path(self, name: str) -> Path:
         """Path of a named input artifact; UserError if it was not given."""

@@ -5,6 +5,7 @@
 import { Listr } from 'listr2';
 import type { StageGraph } from '../../plan/graph.js';
 import type { SchedulerEvent } from '../../run/events.js';
+import { describeLease } from '../../run/leases.js';
 import type { ProgressSink } from './sink.js';
 
 interface Slot {
@@ -48,6 +49,7 @@ export function listrProgress(graph: StageGraph): ProgressSink {
       if (!slot) return;
       if (e.type === 'stage-start') slot.started?.();
       else if (e.type === 'stage-progress') slot.progress?.(`${(e.fraction * 100).toFixed(0)}% ${e.message}`);
+      else if (e.type === 'stage-lease') slot.progress?.(describeLease(e.lease));
       else if (e.type === 'stage-done') slot.settle({ ok: true, title: `${e.node} (${e.result.seconds.toFixed(2)}s${e.result.cached ? ', cached' : ''})` });
       else if (e.type === 'stage-failed') slot.settle({ ok: false, error: `${e.node}: ${e.failure.message}` });
       else if (e.type === 'stage-skipped') slot.settle({ skip: e.reason });

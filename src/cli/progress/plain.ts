@@ -3,6 +3,7 @@
  * per stage event, prefixed with the elapsed time.
  */
 import type { SchedulerEvent } from '../../run/events.js';
+import { describeLease } from '../../run/leases.js';
 import type { ProgressSink } from './sink.js';
 
 export function plainProgress(write: (s: string) => void, verbose: boolean): ProgressSink {
@@ -26,6 +27,9 @@ export function plainProgress(write: (s: string) => void, verbose: boolean): Pro
           write(`${stamp()} ${e.node.padEnd(28)} ${(e.fraction * 100).toFixed(0)}% ${e.message}\n`);
           break;
         }
+        case 'stage-lease':
+          if (verbose) write(`${stamp()} ${e.node.padEnd(28)} ${describeLease(e.lease)}\n`);
+          break;
         case 'stage-log':
           if (verbose || e.level === 'warning' || e.level === 'error') write(`${stamp()} ${e.node.padEnd(28)} ${e.level}: ${e.message}\n`);
           break;

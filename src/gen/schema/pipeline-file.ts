@@ -445,21 +445,29 @@ export interface Benchmark {
    */
   batch?: number[];
   /**
-   * Untimed runs first (default 10).
+   * Untimed runs first, at least (default 10).
    */
   warmup?: number;
   /**
-   * Timed runs (default 100).
+   * The warm-up lasts at least this long, then until the latency is stable (default 0.2, trtexec's --warmUp).
+   */
+  warmup_seconds?: number;
+  /**
+   * Timed runs (default 100; fewer when max_seconds runs out).
    */
   iterations?: number;
   /**
-   * Stop timing after this long (default 60).
+   * Time budget of one batch size, warm-up and repeats included, like trtexec's --duration: timing stops when it is spent, after the warm-up and at least 10 timed runs; the record says how many ran (default 60).
    */
   max_seconds?: number;
   /**
    * Independent repetitions, for the noise band of latency gates (default 1).
    */
   repeats?: number;
+  /**
+   * A cell whose latency noise (coefficient of variation of the p50 across repeats, else of single runs) exceeds this is marked noisy in the reports (default "10%").
+   */
+  noise_max?: string;
 }
 /**
  * Checks against the baseline run that fail the run (exit code 4).

@@ -16,6 +16,7 @@ from trtpipe_runner.backends.torch.backend import RECORD_KEY, read_record  # noq
 from trtpipe_runner.cancel import CancelToken  # noqa: E402
 from trtpipe_runner.errors import UnsupportedError, UserError  # noqa: E402
 from trtpipe_runner.run_stage import put_copy, run_stage  # noqa: E402
+from trtpipe_runner.timing.loop import TimingPolicy, measure  # noqa: E402
 
 CPU = {"device": "cpu"}
 
@@ -59,8 +60,10 @@ def test_a_plain_onnx_file_loads_too(backend):
 def test_benchmark_timing_on_cpu_uses_the_host_clock(backend):
     session = backend.load(REPO / "examples" / "digits" / "model.onnx", CPU)
     _, x, _, _ = example("digits")
-    times = session.time_runs({"input": x[:4]}, 1, 5, 10.0, CancelToken())
-    assert len(times) == 5 and min(times) > 0 and session.timer_name() == "host perf_counter"
+    cancel = CancelToken()
+    m = measure(session.timer({"input": x[:4]}, cancel), TimingPolicy(1, 0.0, 5, 10.0), cancel)
+    assert len(m.times_ms) == 5 and min(m.times_ms) > 0 and session.timer_name() == "host perf_counter"
+    assert session.device() == "cpu" and session.threads()["torch_threads"] >= 1
 
 
 def test_settings_are_checked(backend, tmp_path):

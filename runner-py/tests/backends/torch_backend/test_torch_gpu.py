@@ -13,6 +13,7 @@ from .examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noq
 from .onnx_graphs import run_ort, run_torch  # noqa: E402
 from trtpipe_runner.backends import get_backend  # noqa: E402
 from trtpipe_runner.cancel import CancelToken  # noqa: E402
+from trtpipe_runner.timing.loop import TimingPolicy, measure  # noqa: E402
 
 
 def save(model, path):
@@ -52,7 +53,7 @@ def test_dtypes_on_the_device():
 
 
 @pytest.mark.parametrize("cuda_graph", [False, True])
-def test_time_runs_with_cuda_events(tmp_path, cuda_graph):
+def test_timing_with_cuda_events(tmp_path, cuda_graph):
     backend = get_backend("torch")
     model, x, _, _ = example("transformer")
     built = backend.build(save(annotated(model, "fp16"), tmp_path / "m.onnx"), tmp_path, {"precision": "fp16"},
@@ -60,8 +61,9 @@ def test_time_runs_with_cuda_events(tmp_path, cuda_graph):
     assert built.details["gpu"] and built.details["compute_capability"]
     session = backend.load(built.engine, {"cuda_graph": cuda_graph})
     eager = session.run({"input": x[:16]})["probs"]
-    times = session.time_runs({"input": x[:16]}, 3, 30, 30.0, CancelToken())
-    assert len(times) == 30 and min(times) > 0
+    cancel = CancelToken()
+    times = measure(session.timer({"input": x[:16]}, cancel), TimingPolicy(3, 0.0, 30, 30.0), cancel).times_ms
+    assert len(times) == 30 and min(times) > 0 and session.device() == "cuda:0"
     assert session.timer_name() == ("cuda events (CUDA graph replay)" if cuda_graph else "cuda events (eager)")
     np.testing.assert_array_equal(session.run({"input": x[:16]})["probs"], eager)
 
@@ -82,3 +84,27 @@ def test_capabilities_report_the_gpu():
     info = probe_torch()
     assert info.available and info.details["gpus"][0]["name"] and info.details["gpus"][0]["memory_bytes"] > 0
     assert "fp16" in info.precisions
+
+
+def test_a_gpu_benchmark_holds_its_gpu_exclusively_and_records_its_state(tmp_path, monkeypatch):
+    """Through run-stage: the lease names the GPU by UUID, the state comes from NVML or nvidia-smi."""
+    from trtpipe_runner.artifacts import ArtifactStore
+    from trtpipe_runner.run_stage import put_copy, run_stage
+
+    from .examples_data import REPO
+
+    monkeypatch.setenv("TRTPIPE_LEASE_DIR", str(tmp_path / "leases"))
+    store = ArtifactStore(tmp_path / "store")
+    digits = REPO / "examples" / "digits"
+    model, evald = put_copy(store, digits / "model.onnx"), put_copy(store, digits / "eval.npz")
+    built, _ = run_stage("build", {"model": model}, {"backend": "torch", "precision": "fp32"}, store)
+    bench, _ = run_stage("benchmark", {"engine": built.outputs["engine"].sha256, "eval_data": evald},
+                         {"backend": "torch", "batches": [1, 32], "iterations": 50}, store)
+    d = bench.details
+    exclusive = [lease for lease in bench.leases if lease.exclusive]
+    assert [lease.device.split("@")[0][:8] for lease in exclusive] == ["gpu:GPU-"]
+    assert d["device"]["kind"] == "gpu" and d["lease"]["device"] == exclusive[0].device
+    gpu = d["device"]["before"]["gpu"]
+    assert gpu is not None and gpu["source"] in ("nvml", "nvidia-smi") and gpu["uuid"] in exclusive[0].device
+    assert "throttle_reasons" in gpu and "temperature_c" in gpu and "sm_clock_mhz" in gpu
+    assert all(w["stopped_by"] == "iterations" and w["iterations"] == 50 for w in d["timing"])

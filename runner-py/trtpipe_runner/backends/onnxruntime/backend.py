@@ -47,6 +47,11 @@ class OrtSession(Session):
     def on_cancel(self, cancel: CancelToken) -> None:
         cancel.on_cancel(lambda: setattr(self._run_options, "terminate", True))
 
+    def threads(self) -> dict[str, Any]:
+        intra = self._s.get_session_options().intra_op_num_threads
+        # 0 lets ONNX Runtime choose: one thread per physical core.
+        return {"intra_op": intra or "default (one per physical core)", "inter_op": 1}
+
 
 class OnnxRuntimeBackend(Backend):
     name = "onnxruntime"

@@ -4,8 +4,9 @@ Execution follows the name-based API shared by 10.x and 11.x
 (`set_input_shape`, `set_tensor_address`, `execute_async_v3(stream)`;
 python/docstrings/infer/pyCoreDoc.h), on a non-default stream: on the
 default stream TensorRT adds extra synchronizations. Timing:
-- inputs are copied to the device once, outside the timed region;
-- `warmup` untimed runs (they also trigger TensorRT's lazy initialization);
+- inputs are copied to the device once, outside the timed region, and one
+  synchronized run triggers TensorRT's lazy initialization; warm-up and the
+  time budget follow the timing protocol (timing/loop.py);
 - per iteration a CUDA event before and after `execute_async_v3` (or a CUDA
   graph launch), synchronized on the end event, so each sample is one
   inference's device latency;
@@ -19,8 +20,6 @@ tensors, `is_shape_inference_io`) get host memory, never a device buffer:
 TensorRT reads and writes them through the CPU pointer.
 """
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
@@ -45,6 +44,25 @@ def numpy_dtype(trt_dtype) -> np.dtype:
     if name is None:
         raise UserError(f"engine I/O type {trt_dtype} has no numpy equivalent", code="TRT_IO_TYPE")
     return np.dtype(name)
+
+
+class TrtEventTimer:
+    """An IterationTimer (timing/loop.py): one pair of CUDA events per inference,
+    synchronized on the end event, so each sample is one inference's device latency."""
+
+    def __init__(self, cuda, stream, launch, cancel: CancelToken):
+        self._cuda, self._stream, self._launch, self._cancel = cuda, stream, launch, cancel
+        self._start, self._end = cuda.event(), cuda.event()
+
+    def run(self, n: int) -> list[float]:
+        times = []
+        for _ in range(n):
+            self._cancel.check()
+            self._cuda.record(self._start, self._stream)
+            self._launch()
+            self._cuda.record(self._end, self._stream)
+            times.append(self._cuda.elapsed_ms(self._start, self._end))
+        return times
 
 
 class TrtSession(Session):
@@ -144,43 +162,23 @@ class TrtSession(Session):
             out[name] = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
         return out
 
-    def time_runs(self, feeds: dict[str, np.ndarray], warmup: int, iterations: int, max_seconds: float,
-                  cancel: CancelToken, report=None) -> list[float]:
-        """Device latencies (ms) of `iterations` inferences; see the module docstring.
+    def timer(self, feeds: dict[str, np.ndarray], cancel: CancelToken) -> "TrtEventTimer":
+        """A CUDA-event timer (see the module docstring) with `feeds` copied to the device once.
 
         Args:
-            feeds: one batch of inputs (host arrays), copied to the device once.
-            warmup: untimed runs first (at least one).
-            iterations: timed runs; fewer once `max_seconds` passed (at least 10).
-            max_seconds: time budget for the timed runs.
+            feeds: one batch of inputs (host arrays).
             cancel: checked between runs.
-            report: optional callable(fraction done).
-
-        Returns:
-            one latency per timed run, in milliseconds.
         """
         self._stage_inputs(feeds)
-        # At least one synchronized run before timing or capture: TensorRT does
+        # One synchronized run before timing or capture: TensorRT does
         # shape-dependent setup on the first enqueue (trtexec does the same).
-        for _ in range(max(warmup, 1)):
-            cancel.check()
-            self._enqueue()
+        self._enqueue()
         self._cuda.synchronize(self._stream)
         launch = self._capture_graph() if self._graph_wanted else self._enqueue
-        start, end = self._cuda.event(), self._cuda.event()
-        times: list[float] = []
-        deadline = time.perf_counter() + max_seconds
-        for i in range(iterations):
-            cancel.check()
-            self._cuda.record(start, self._stream)
-            launch()
-            self._cuda.record(end, self._stream)
-            times.append(self._cuda.elapsed_ms(start, end))
-            if report and i % 20 == 0:
-                report((i + 1) / iterations)
-            if time.perf_counter() > deadline and len(times) >= 10:
-                break
-        return times
+        return TrtEventTimer(self._cuda, self._stream, launch, cancel)
+
+    def device(self) -> str:
+        return "cuda:0"  # the process's current CUDA device, as CUDA_VISIBLE_DEVICES maps it
 
     def _capture_graph(self):
         """A launcher replaying a captured enqueue, or plain enqueue if capture fails."""

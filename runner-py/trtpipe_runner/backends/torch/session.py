@@ -10,7 +10,7 @@ from ..base import Session
 from .dtypes import from_numpy, to_numpy
 from .program import Program
 from .settings import TorchSettings, set_tf32
-from .timing import capture_graph, time_cuda
+from .timing import CudaEventTimer, capture_graph
 
 
 class TorchSession(Session):
@@ -42,25 +42,26 @@ class TorchSession(Session):
             outs = self.program.run(tensors)
         return {name: to_numpy(o) for name, o in zip(self.program.graph.outputs, outs)}
 
-    def time_runs(self, feeds: dict[str, np.ndarray], warmup: int, iterations: int, max_seconds: float,
-                  cancel: CancelToken, report=None) -> list[float]:
-        """CUDA-event latencies (ms) with inputs already on the device; replays a CUDA graph
-        when the `cuda_graph` setting is on. On a CPU device: the host clock."""
+    def timer(self, feeds: dict[str, np.ndarray], cancel: CancelToken):
+        """CUDA-event timer with the inputs already on the device; replays a CUDA graph when
+        the `cuda_graph` setting is on. On a CPU device: the host clock."""
         import torch
 
         if self.program.device.type == "cpu":
-            return super().time_runs(feeds, warmup, iterations, max_seconds, cancel, report)
+            return super().timer(feeds, cancel)
         set_tf32(self.settings.tf32)
         tensors = self._device_feeds(feeds)
         torch.cuda.synchronize(self.program.device)
         stream = torch.cuda.Stream(self.program.device)
-        with torch.inference_mode(), torch.cuda.device(self.program.device):
-            def step():
-                return self.program.run(tensors)
+        program = self.program
 
-            fn = step
-            self._timer = "cuda events (eager)"
-            if self.settings.cuda_graph:
+        def step():
+            return program.run(tensors)
+
+        fn = step
+        self._timer = "cuda events (eager)"
+        if self.settings.cuda_graph:
+            with torch.inference_mode(), torch.cuda.device(program.device):
                 with torch.cuda.stream(stream):
                     step()  # specializes the plan to these shapes before capture
                 try:
@@ -69,8 +70,17 @@ class TorchSession(Session):
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                     raise UserError(f"this model cannot be captured in a CUDA graph ({first}); set cuda_graph: "
                                     "false in the target's settings", code="CUDA_GRAPH_FAILED") from None
-                self._timer = "cuda events (CUDA graph replay)"
-            return time_cuda(fn, warmup, iterations, max_seconds, cancel, report, stream)
+            self._timer = "cuda events (CUDA graph replay)"
+        return CudaEventTimer(fn, stream, program.device, cancel)
+
+    def device(self) -> str:
+        d = self.program.device
+        return "cpu" if d.type == "cpu" else f"cuda:{d.index if d.index is not None else 0}"
+
+    def threads(self) -> dict:
+        import torch
+
+        return {"torch_threads": torch.get_num_threads()} if self.program.device.type == "cpu" else {}
 
     def timer_name(self) -> str:
         return self._timer

@@ -3,58 +3,39 @@
 Each iteration is bracketed by its own pair of events recorded on the
 stream, so a GPU-bound run measures kernel time and a launch-bound one
 (small batches, eager mode) measures how long the host takes to issue the
-kernels: both are the latency a caller would see. The host synchronizes
-every few iterations only to honour the time budget and cancellation.
+kernels: both are the latency a caller would see. The host synchronizes once
+per `run(n)` call (the timing protocol, timing/loop.py, issues chunks of about
+a quarter second), to honour the time budget and cancellation.
 """
 from __future__ import annotations
 
-import time
 from typing import Any, Callable
 
-SYNC_EVERY = 25
 
+class CudaEventTimer:
+    """An IterationTimer (timing/loop.py): latencies of `fn()` from CUDA events on `stream`,
+    run in inference mode on `device`."""
 
-def time_cuda(fn: Callable[[], Any], warmup: int, iterations: int, max_seconds: float, cancel=None,
-              report=None, stream=None) -> list[float]:
-    """Latencies of `fn()` in milliseconds, measured with CUDA events on `stream`.
+    def __init__(self, fn: Callable[[], Any], stream, device, cancel=None):
+        self._fn = fn
+        self._stream = stream
+        self._device = device
+        self._cancel = cancel
 
-    Args:
-        fn: one inference; inputs already on the device.
-        warmup: untimed calls first.
-        iterations: timed calls (fewer if max_seconds runs out; at least 10).
-        max_seconds: budget for the timed calls.
-        cancel: a CancelToken checked between calls, or None.
-        report: optional callable(fraction done).
-        stream: the CUDA stream to run on (a new side stream by default).
-    """
-    import torch
+    def run(self, n: int) -> list[float]:
+        import torch
 
-    stream = stream or torch.cuda.Stream()
-    with torch.cuda.stream(stream):
-        for _ in range(warmup):
-            if cancel:
-                cancel.check()
-            fn()
-        stream.synchronize()
-        starts = [torch.cuda.Event(enable_timing=True) for _ in range(iterations)]
-        ends = [torch.cuda.Event(enable_timing=True) for _ in range(iterations)]
-        deadline = time.perf_counter() + max_seconds
-        done = 0
-        for i in range(iterations):
-            if cancel:
-                cancel.check()
-            starts[i].record(stream)
-            fn()
-            ends[i].record(stream)
-            done = i + 1
-            if done % SYNC_EVERY == 0:
-                stream.synchronize()
-                if report:
-                    report(done / iterations)
-                if time.perf_counter() > deadline and done >= 10:
-                    break
-        stream.synchronize()
-    return [s.elapsed_time(e) for s, e in zip(starts[:done], ends[:done])]
+        starts = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
+        ends = [torch.cuda.Event(enable_timing=True) for _ in range(n)]
+        with torch.inference_mode(), torch.cuda.device(self._device), torch.cuda.stream(self._stream):
+            for i in range(n):
+                if self._cancel is not None:
+                    self._cancel.check()
+                starts[i].record(self._stream)
+                self._fn()
+                ends[i].record(self._stream)
+        self._stream.synchronize()
+        return [s.elapsed_time(e) for s, e in zip(starts, ends)]
 
 
 def capture_graph(fn: Callable[[], Any], stream=None, warmup: int = 3):

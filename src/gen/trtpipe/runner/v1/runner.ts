@@ -90,6 +90,47 @@ export function logLevelToJSON(object: LogLevel): string {
   }
 }
 
+export enum LeaseMode {
+  LEASE_MODE_UNSPECIFIED = 0,
+  /** LEASE_MODE_SHARED - ordinary work: any number of stages at once */
+  LEASE_MODE_SHARED = 1,
+  /** LEASE_MODE_EXCLUSIVE - a measurement (a benchmark's timing loop): nothing else on the device */
+  LEASE_MODE_EXCLUSIVE = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function leaseModeFromJSON(object: any): LeaseMode {
+  switch (object) {
+    case 0:
+    case "LEASE_MODE_UNSPECIFIED":
+      return LeaseMode.LEASE_MODE_UNSPECIFIED;
+    case 1:
+    case "LEASE_MODE_SHARED":
+      return LeaseMode.LEASE_MODE_SHARED;
+    case 2:
+    case "LEASE_MODE_EXCLUSIVE":
+      return LeaseMode.LEASE_MODE_EXCLUSIVE;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return LeaseMode.UNRECOGNIZED;
+  }
+}
+
+export function leaseModeToJSON(object: LeaseMode): string {
+  switch (object) {
+    case LeaseMode.LEASE_MODE_UNSPECIFIED:
+      return "LEASE_MODE_UNSPECIFIED";
+    case LeaseMode.LEASE_MODE_SHARED:
+      return "LEASE_MODE_SHARED";
+    case LeaseMode.LEASE_MODE_EXCLUSIVE:
+      return "LEASE_MODE_EXCLUSIVE";
+    case LeaseMode.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export enum ErrorKind {
   ERROR_KIND_UNSPECIFIED = 0,
   /** ERROR_KIND_USER - bad input: say what and where, no stack trace */
@@ -270,6 +311,9 @@ export interface RunStageResponse {
     | { $case: "log"; value: LogLine }
     | { $case: "result"; value: StageResult }
     | { $case: "heartbeat"; value: Heartbeat }
+    | //
+    /** A device lease had to wait (acquired_at 0), or was granted after waiting. */
+    { $case: "lease"; value: DeviceLease }
     | undefined;
 }
 
@@ -315,6 +359,8 @@ export interface StageResult {
   seconds: number;
   /** by output name, for outputs that are manifests */
   outputParts: { [key: string]: ArtifactParts };
+  /** every device the stage held, in the order it took them */
+  leases: DeviceLease[];
 }
 
 export interface StageResult_OutputsEntry {
@@ -330,6 +376,27 @@ export interface StageResult_MetricsEntry {
 export interface StageResult_OutputPartsEntry {
   key: string;
   value: ArtifactParts | undefined;
+}
+
+/**
+ * A stage's hold on one device of the runner's host (docs/architecture.md,
+ * "Device leases"). Leases are host-wide: they also exclude stages of other
+ * runner processes on the same host. Times are seconds since the Unix epoch on
+ * the runner's clock; 0 means "not yet".
+ */
+export interface DeviceLease {
+  /** "cpu@<host>" (the host's CPU cores) or "gpu:<uuid>@<host>" */
+  device: string;
+  mode: LeaseMode;
+  /** the stage, e.g. "benchmark@fp32-cpu" */
+  holder: string;
+  requestedAt: number;
+  acquiredAt: number;
+  releasedAt: number;
+  /** false when the runner runs with TRTPIPE_DEVICE_LEASE=off */
+  enforced: boolean;
+  /** who held or queued for the device when this lease had to wait */
+  waitedFor: string[];
 }
 
 export interface ErrorDetail {
@@ -2104,6 +2171,9 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
       case "heartbeat":
         Heartbeat.encode(message.event.value, writer.uint32(34).fork()).join();
         break;
+      case "lease":
+        DeviceLease.encode(message.event.value, writer.uint32(66).fork()).join();
+        break;
     }
     return writer;
   },
@@ -2153,6 +2223,14 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
             message.event = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.event = { $case: "lease", value: DeviceLease.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2175,6 +2253,8 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
         ? { $case: "result", value: StageResult.fromJSON(object.result) }
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
+        : isSet(object.lease)
+        ? { $case: "lease", value: DeviceLease.fromJSON(object.lease) }
         : undefined,
     };
   },
@@ -2189,6 +2269,8 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
       obj.result = StageResult.toJSON(message.event.value);
     } else if (message.event?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.event.value);
+    } else if (message.event?.$case === "lease") {
+      obj.lease = DeviceLease.toJSON(message.event.value);
     }
     return obj;
   },
@@ -2220,6 +2302,12 @@ export const RunStageResponse: MessageFns<RunStageResponse> = {
       case "heartbeat": {
         if (object.event?.value !== undefined && object.event?.value !== null) {
           message.event = { $case: "heartbeat", value: Heartbeat.fromPartial(object.event.value) };
+        }
+        break;
+      }
+      case "lease": {
+        if (object.event?.value !== undefined && object.event?.value !== null) {
+          message.event = { $case: "lease", value: DeviceLease.fromPartial(object.event.value) };
         }
         break;
       }
@@ -2589,7 +2677,7 @@ export const Diagnostic: MessageFns<Diagnostic> = {
 };
 
 function createBaseStageResult(): StageResult {
-  return { outputs: {}, metrics: {}, detailsJson: "", diagnostics: [], seconds: 0, outputParts: {} };
+  return { outputs: {}, metrics: {}, detailsJson: "", diagnostics: [], seconds: 0, outputParts: {}, leases: [] };
 }
 
 export const StageResult: MessageFns<StageResult> = {
@@ -2612,6 +2700,9 @@ export const StageResult: MessageFns<StageResult> = {
     globalThis.Object.entries(message.outputParts).forEach(([key, value]: [string, ArtifactParts]) => {
       StageResult_OutputPartsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
     });
+    for (const v of message.leases) {
+      DeviceLease.encode(v!, writer.uint32(58).fork()).join();
+    }
     return writer;
   },
 
@@ -2683,6 +2774,14 @@ export const StageResult: MessageFns<StageResult> = {
             if (entry6.value !== undefined) {
               message.outputParts[entry6.key] = entry6.value;
             }
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.leases.push(DeviceLease.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -2763,6 +2862,9 @@ export const StageResult: MessageFns<StageResult> = {
           {},
         )
         : {},
+      leases: globalThis.Array.isArray(object?.leases)
+        ? object.leases.map((e: any) => DeviceLease.fromJSON(e))
+        : [],
     };
   },
 
@@ -2804,6 +2906,9 @@ export const StageResult: MessageFns<StageResult> = {
         });
       }
     }
+    if (message.leases?.length) {
+      obj.leases = message.leases.map((e) => DeviceLease.toJSON(e));
+    }
     return obj;
   },
 
@@ -2842,6 +2947,7 @@ export const StageResult: MessageFns<StageResult> = {
       },
       {},
     );
+    message.leases = object.leases?.map((e) => DeviceLease.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3101,6 +3207,212 @@ export const StageResult_OutputPartsEntry: MessageFns<StageResult_OutputPartsEnt
     message.value = (object.value !== undefined && object.value !== null)
       ? ArtifactParts.fromPartial(object.value)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseDeviceLease(): DeviceLease {
+  return {
+    device: "",
+    mode: 0,
+    holder: "",
+    requestedAt: 0,
+    acquiredAt: 0,
+    releasedAt: 0,
+    enforced: false,
+    waitedFor: [],
+  };
+}
+
+export const DeviceLease: MessageFns<DeviceLease> = {
+  encode(message: DeviceLease, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.device !== "") {
+      writer.uint32(10).string(message.device);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(16).int32(message.mode);
+    }
+    if (message.holder !== "") {
+      writer.uint32(26).string(message.holder);
+    }
+    if (message.requestedAt !== 0) {
+      writer.uint32(33).double(message.requestedAt);
+    }
+    if (message.acquiredAt !== 0) {
+      writer.uint32(41).double(message.acquiredAt);
+    }
+    if (message.releasedAt !== 0) {
+      writer.uint32(49).double(message.releasedAt);
+    }
+    if (message.enforced !== false) {
+      writer.uint32(56).bool(message.enforced);
+    }
+    for (const v of message.waitedFor) {
+      writer.uint32(66).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeviceLease {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeviceLease();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.device = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.holder = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 33) {
+              break;
+            }
+
+            message.requestedAt = reader.double();
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.acquiredAt = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 49) {
+              break;
+            }
+
+            message.releasedAt = reader.double();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.enforced = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.waitedFor.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeviceLease {
+    return {
+      device: isSet(object.device) ? globalThis.String(object.device) : "",
+      mode: isSet(object.mode) ? leaseModeFromJSON(object.mode) : 0,
+      holder: isSet(object.holder) ? globalThis.String(object.holder) : "",
+      requestedAt: isSet(object.requestedAt)
+        ? globalThis.Number(object.requestedAt)
+        : isSet(object.requested_at)
+        ? globalThis.Number(object.requested_at)
+        : 0,
+      acquiredAt: isSet(object.acquiredAt)
+        ? globalThis.Number(object.acquiredAt)
+        : isSet(object.acquired_at)
+        ? globalThis.Number(object.acquired_at)
+        : 0,
+      releasedAt: isSet(object.releasedAt)
+        ? globalThis.Number(object.releasedAt)
+        : isSet(object.released_at)
+        ? globalThis.Number(object.released_at)
+        : 0,
+      enforced: isSet(object.enforced) ? globalThis.Boolean(object.enforced) : false,
+      waitedFor: globalThis.Array.isArray(object?.waitedFor)
+        ? object.waitedFor.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.waited_for)
+        ? object.waited_for.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: DeviceLease): unknown {
+    const obj: any = {};
+    if (message.device !== "") {
+      obj.device = message.device;
+    }
+    if (message.mode !== 0) {
+      obj.mode = leaseModeToJSON(message.mode);
+    }
+    if (message.holder !== "") {
+      obj.holder = message.holder;
+    }
+    if (message.requestedAt !== 0) {
+      obj.requestedAt = floatToJson(message.requestedAt);
+    }
+    if (message.acquiredAt !== 0) {
+      obj.acquiredAt = floatToJson(message.acquiredAt);
+    }
+    if (message.releasedAt !== 0) {
+      obj.releasedAt = floatToJson(message.releasedAt);
+    }
+    if (message.enforced !== false) {
+      obj.enforced = message.enforced;
+    }
+    if (message.waitedFor?.length) {
+      obj.waitedFor = message.waitedFor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeviceLease>): DeviceLease {
+    return DeviceLease.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeviceLease>): DeviceLease {
+    const message = createBaseDeviceLease();
+    message.device = object.device ?? "";
+    message.mode = object.mode ?? 0;
+    message.holder = object.holder ?? "";
+    message.requestedAt = object.requestedAt ?? 0;
+    message.acquiredAt = object.acquiredAt ?? 0;
+    message.releasedAt = object.releasedAt ?? 0;
+    message.enforced = object.enforced ?? false;
+    message.waitedFor = object.waitedFor?.map((e) => e) || [];
     return message;
   },
 };

@@ -1,0 +1,1 @@
+"""Device leases: no stage runs on a device while a benchmark times on it (leases.py)."""
