@@ -22,9 +22,10 @@ from typing import Any, Callable
 import onnx
 
 from .compile_node import compile_node
-from .fold import NOT_FOLDABLE, fold_constants
+from .fold import fold_constants
 from .fusion import fuse
 from .graph import Graph, Node, op_def, read_graph
+from .pattern import Note, host_tensors
 
 MAX_SPECIALIZED = 8  # plans kept per program (one per distinct set of input shapes)
 
@@ -54,15 +55,17 @@ class Prepared:
     consts: dict[str, Any]  # CPU tensors: initializers and folded values
     folded: list[str]  # names of nodes evaluated at load time
     fused: list[Node]  # the fused nodes among `nodes`
+    notes: dict[str, Note] = field(default_factory=dict)  # node name -> why a fusable-looking pattern was not
 
 
 def prepare(model: onnx.ModelProto, fuse_patterns: bool = True) -> Prepared:
     """Reads, checks, folds and (optionally) fuses the graph on the CPU."""
     graph = read_graph(model)
     nodes, consts, folded = fold_constants(graph)
+    notes: dict[str, Note] = {}
     if fuse_patterns:
-        nodes = fuse(nodes, consts, graph.outputs)
-    return Prepared(graph, nodes, consts, folded, [n for n in nodes if n.fused_from])
+        nodes = fuse(nodes, consts, graph, notes)
+    return Prepared(graph, nodes, consts, folded, [n for n in nodes if n.fused_from], notes)
 
 
 class Program:
@@ -83,7 +86,7 @@ class Program:
         self.fused = prepared.fused
         self.nodes = prepared.nodes
         self.input_names = [s.name for s in self.graph.inputs]
-        self.host = self._host_tensors()
+        self.host = host_tensors(self.nodes, self.consts)
         self.specializable = self._can_specialize()
         self._device_consts: dict[str, Any] = {}
         self._host_refs: set[str] = set()  # constants some step reads on the CPU
@@ -92,18 +95,6 @@ class Program:
         self._drop_large_host_copies()
 
     # ------------------------------------------------------------ analysis
-    def _host_tensors(self) -> set[str]:
-        """Tensors computed from shapes and constants only: small, CPU-side, fixed per input shapes."""
-        host: set[str] = set()
-        for node in self.nodes:
-            opdef = op_def(node.op_type)
-            if node.op_type in ("Shape", "Size"):
-                host.update(t for t in node.outputs if t)
-            elif not opdef.data_dependent and node.op_type not in NOT_FOLDABLE and \
-                    all(not t or t in self.consts or t in host for t in node.inputs):
-                host.update(t for t in node.outputs if t)
-        return host
-
     def _can_specialize(self) -> bool:
         for node in self.nodes:
             opdef = op_def(node.op_type)
