@@ -175,7 +175,11 @@ def _match(ix: Index, s: int, graph: Graph):
         probs, guard = w.outputs[0], True
     pv = ix.only_reader(probs)
     if pv is None or ix.nodes[pv].op_type != "MatMul" or ix.nodes[pv].inputs[0] != probs:
-        raise NoMatch("the probabilities are not multiplied by V in one MatMul read by nothing else")
+        reader = ix.nodes[pv] if pv is not None else None
+        what = f"go to {reader.op_type} '{reader.name}'" if reader is not None else "are read by several nodes"
+        raise NoMatch(f"the probabilities {what}, not straight to one MatMul with V"
+                      + (" (quantized attention runs as written)" if reader and reader.op_type == "QuantizeLinear"
+                         else ""))
     members.append(pv)
     # ---- operands: q' = q [* or / scalar], k' = layout(k) [* or / scalar]
     q, q_scale = _peel_scale(ix, ix.nodes[qk].inputs[0], members)

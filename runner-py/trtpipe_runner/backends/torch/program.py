@@ -24,6 +24,8 @@ import onnx
 from .compile_node import compile_node
 from .fold import fold_constants
 from .fusion import fuse
+from .fusion_attention import ATTENTION
+from .ops.qgemm import QGEMM
 from .graph import Graph, Node, op_def, read_graph
 from .pattern import Note, host_tensors
 
@@ -58,13 +60,24 @@ class Prepared:
     notes: dict[str, Note] = field(default_factory=dict)  # node name -> why a fusable-looking pattern was not
 
 
-def prepare(model: onnx.ModelProto, fuse_patterns: bool = True) -> Prepared:
-    """Reads, checks, folds and (optionally) fuses the graph on the CPU."""
+def compute_capability(device: str) -> tuple[int, int] | None:
+    """The CUDA device's compute capability, None for the CPU or when no GPU is visible."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return tuple(torch.cuda.get_device_capability(torch.device(device)))
+
+
+def prepare(model: onnx.ModelProto, fuse_patterns: bool = True, device: str = "cuda") -> Prepared:
+    """Reads, checks, folds and (optionally) fuses the graph on the CPU, for kernels of `device`."""
     graph = read_graph(model)
     nodes, consts, folded = fold_constants(graph)
     notes: dict[str, Note] = {}
     if fuse_patterns:
-        nodes = fuse(nodes, consts, graph, notes)
+        nodes = fuse(nodes, consts, graph, notes, device, compute_capability(device))
     return Prepared(graph, nodes, consts, folded, [n for n in nodes if n.fused_from], notes)
 
 
@@ -81,7 +94,7 @@ class Program:
         import torch
 
         self.device = torch.device(device)
-        prepared = prepare(model, fuse_patterns)
+        prepared = prepare(model, fuse_patterns, str(self.device))
         self.graph, self.consts, self.folded = prepared.graph, prepared.consts, prepared.folded
         self.fused = prepared.fused
         self.nodes = prepared.nodes
@@ -258,4 +271,18 @@ class Program:
             "steps_generic": len(self.generic.steps),
             "host_tensors": len(self.host),
             "specializable": self.specializable,
+            "fused_attention": sum(1 for n in self.fused if n.op_type == ATTENTION),
+            "quantized_gemms": sum(1 for n in self.fused if n.op_type == QGEMM),
+            "runtime_fallbacks": self.runtime_fallbacks(),
         }
+
+    def runtime_fallbacks(self) -> dict[str, str]:
+        """Fused nodes that ran their pattern as written because the operands did not fit the
+        kernel at run time, with why (node name -> reason)."""
+        out = {}
+        for plan in [self.generic, *self._plans.values()]:
+            for step in plan.steps:
+                reason = getattr(step.fn, "fallback_reason", "")
+                if reason:
+                    out[step.node.name] = reason
+        return out
