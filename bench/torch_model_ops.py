@@ -9,7 +9,8 @@ ViT-S/16 and Swin-T, and BERT-class encoders from transformers (BERT, RoBERTa, D
 layers, random weights: no hub) with torch.onnx, TorchScript exporter at opsets 17 and 18 (batch
 axis dynamic) and the dynamo exporter at opset 18 when onnxscript is installed. For each export:
 the op types it uses, whether the torch backend builds it (or the refusal), and its outputs at
-batch 2 against ONNX Runtime CPU (max abs difference, relative to the output's max magnitude).
+batch 2 against ONNX Runtime CPU (max abs difference, relative to the output's max magnitude), how
+many of its Softmax nodes were fused into attention kernels, and the fused output against `fuse: false`.
 Needs torch, torchvision, timm, transformers, onnx, onnxruntime, numpy; no network.
 Exit code: 0 when every export builds and matches (relative difference under --tolerance), 1 otherwise.
 """
@@ -121,9 +122,13 @@ def check(path: Path, feeds: dict, device: str) -> dict:
             row["refused"] = exc.message
             return row
         row["built"] = True
+        row["fused_attention"] = built.details["conversion"]["fused_attention"]
+        row["softmax"] = ops.get("Softmax", 0)
         session = backend.load(built.engine, {"device": device})
         feeds = {i.name: feeds[i.name] for i in model.graph.input if i.name in feeds}
         ours = session.run(feeds)[session.output_names()[0]].astype(np.float64)
+        unfused = backend.load(built.engine, {"device": device, "fuse": False}).run(feeds)
+        row["fused_vs_unfused_max_abs"] = float(np.abs(ours - unfused[session.output_names()[0]]).max())
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     ref = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
@@ -165,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
                 row["seconds"] = round(time.perf_counter() - t0, 1)
                 ok = row.get("built") and row.get("rel", 1.0) <= args.tolerance
                 bad += not ok
-                status = (f"rel diff {row['rel']:.1e}" if "rel" in row else row.get("refused") or row.get("error"))
+                status = (f"rel diff {row['rel']:.1e}, attention fused {row['fused_attention']}/{row['softmax']} "
+                          f"softmax (vs unfused: {row['fused_vs_unfused_max_abs']:.1e})" if "rel" in row
+                          else row.get("refused") or row.get("error"))
                 print(f"{'ok ' if ok else 'BAD'} {name:30s} {exporter:11s} opset {opset}  {status}", flush=True)
                 rows.append(row)
     all_ops = sorted({op for r in rows for op in r.get("ops", {})})

@@ -108,3 +108,59 @@ def test_a_gpu_benchmark_holds_its_gpu_exclusively_and_records_its_state(tmp_pat
     assert gpu is not None and gpu["source"] in ("nvml", "nvidia-smi") and gpu["uuid"] in exclusive[0].device
     assert "throttle_reasons" in gpu and "temperature_c" in gpu and "sm_clock_mhz" in gpu
     assert all(w["stopped_by"] == "iterations" and w["iterations"] == 50 for w in d["timing"])
+
+
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_fused_attention_on_the_gpu(precision):
+    """SDPA's CUDA kernels against the unfused graph and the fp32 model."""
+    from trtpipe_runner.backends.torch.program import Program
+
+    model, x, _, _ = example("transformer")
+    low = annotated(model, precision)
+    assert Program(low, "cuda").summary()["fused_attention"] == 2
+    (ref,) = run_torch(model, {"input": x}, device="cuda")
+    (got,) = run_torch(low, {"input": x}, device="cuda")
+    (unfused,) = run_torch(low, {"input": x}, device="cuda", fuse=False)
+    assert cosine(got, unfused) > 0.9999 and cosine(got, ref) >= cosine(unfused, ref) - 1e-6
+
+
+def test_fully_masked_rows_are_zero_on_the_gpu():
+    from .test_torch_attention import SelfAttention, export, feeds
+
+    model = export(SelfAttention("sdpa_bool_mask"))
+    f = feeds(model)
+    f["mask"][1, :] = 0
+    (got,) = run_torch(model, f, device="cuda")
+    (unfused,) = run_torch(model, f, device="cuda", fuse=False)
+    assert np.all(got[1] == 0) and np.isfinite(got).all()
+    np.testing.assert_allclose(got, unfused, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["int8", "fp8"])
+@pytest.mark.parametrize("rows", [6, 40], ids=["padded-rows", "plain"])
+def test_real_quantized_kernels_on_the_gpu(kind, rows):
+    from .test_torch_qgemm import qgemm_model
+
+    if kind == "fp8" and torch.cuda.get_device_capability() < (8, 9):
+        pytest.skip("fp8 GEMMs need compute capability 8.9+")
+    from trtpipe_runner.backends.torch.program import Program
+
+    model, _ = qgemm_model(kind, "Gemm", n=32)  # K and N multiples of 16: both kernels take it on CUDA
+    x = np.random.default_rng(5).standard_normal((rows, 32)).astype(np.float32)
+    model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = rows
+    assert Program(model, "cuda").summary()["quantized_gemms"] == 1
+    (real,) = run_torch(model, {"x": x}, device="cuda")
+    (emulated,) = run_torch(model, {"x": x}, device="cuda", fuse=False)
+    assert cosine(real, emulated) > 0.99999
+    np.testing.assert_allclose(real, emulated, rtol=1e-3, atol=1e-3)
+
+
+def test_the_example_int8_graph_on_int_mm(tmp_path):
+    from trtpipe_runner.backends.torch.program import Program
+
+    model, x, _, calib = example("transformer")
+    q = int8_qdq(model, calib, tmp_path)
+    assert Program(q, "cuda").summary()["quantized_gemms"] == 10
+    (real,) = run_torch(q, {"input": x}, device="cuda")
+    (emulated,) = run_torch(q, {"input": x}, device="cuda", fuse=False)
+    assert cosine(real, emulated) > 0.99999

@@ -127,7 +127,7 @@ class TorchBackend(Backend):
         require_torch()
         model = _load_onnx(engine_path)
         s = self._settings(model, settings)
-        return explain_model(model, s.fuse, s.tf32, s.device != "cpu")
+        return explain_model(model, s.fuse, s.tf32, s.device != "cpu", s.device)
 
 
 def create() -> Backend:

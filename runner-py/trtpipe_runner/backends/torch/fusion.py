@@ -4,6 +4,10 @@
   the bias added in its epilogue (nn.Linear's kernel, with W stored as
   nn.Linear stores it: [out, in]).
 - The exact GELU exporters write as x * 0.5 * (1 + Erf(x / sqrt(2))): F.gelu.
+- Attention (MatMul, scale, mask, Softmax, MatMul): one scaled_dot_product_attention
+  kernel (fusion_attention.py).
+- Q/DQ around MatMul/Gemm: one int8 or fp8 GEMM on the tensor cores (fusion_qgemm.py);
+  first, so that the Linear fusion does not take the fake-quantized weight.
 
 A fused kernel keeps the dtype of every tensor that survives; the
 intermediates it removes are computed in fp32 inside the kernel instead of
@@ -17,8 +21,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .graph import Node
+from .fusion_attention import fuse_attention
+from .fusion_qgemm import fuse_qgemm
+from .graph import Graph, Node
 from .ops.matmul import LINEAR
+from .pattern import Note
 
 
 def _consumers(nodes: list[Node], outputs: list[str]) -> dict[str, int]:
@@ -43,8 +50,14 @@ def _close(value: float | None, want: float) -> bool:
     return value is not None and abs(value - want) <= 1e-3 * abs(want)
 
 
-def fuse(nodes: list[Node], consts: dict[str, Any], outputs: list[str]) -> list[Node]:
-    """Returns the node list with fusable patterns replaced by fused nodes."""
+def fuse(nodes: list[Node], consts: dict[str, Any], graph: Graph, notes: dict[str, Note], device: str = "cuda",
+         capability: tuple[int, int] | None = None) -> list[Node]:
+    """Returns the node list with fusable patterns replaced by fused nodes; `notes` gets, per
+    node name, why a pattern that looked fusable was left as written. `device` and its compute
+    `capability` decide which quantized GEMMs have a real kernel."""
+    outputs = graph.outputs
+    nodes = fuse_qgemm(nodes, graph, consts, notes, device, capability)
+    nodes = fuse_attention(nodes, graph, consts, notes)
     nodes = _fuse_linear(nodes, consts, outputs)
     return _fuse_gelu(nodes, consts, outputs)
 

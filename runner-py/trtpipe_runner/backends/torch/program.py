@@ -22,9 +22,12 @@ from typing import Any, Callable
 import onnx
 
 from .compile_node import compile_node
-from .fold import NOT_FOLDABLE, fold_constants
+from .fold import fold_constants
 from .fusion import fuse
+from .fusion_attention import ATTENTION
+from .ops.qgemm import QGEMM
 from .graph import Graph, Node, op_def, read_graph
+from .pattern import Note, host_tensors
 
 MAX_SPECIALIZED = 8  # plans kept per program (one per distinct set of input shapes)
 
@@ -54,15 +57,28 @@ class Prepared:
     consts: dict[str, Any]  # CPU tensors: initializers and folded values
     folded: list[str]  # names of nodes evaluated at load time
     fused: list[Node]  # the fused nodes among `nodes`
+    notes: dict[str, Note] = field(default_factory=dict)  # node name -> why a fusable-looking pattern was not
 
 
-def prepare(model: onnx.ModelProto, fuse_patterns: bool = True) -> Prepared:
-    """Reads, checks, folds and (optionally) fuses the graph on the CPU."""
+def compute_capability(device: str) -> tuple[int, int] | None:
+    """The CUDA device's compute capability, None for the CPU or when no GPU is visible."""
+    if not device.startswith("cuda"):
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    return tuple(torch.cuda.get_device_capability(torch.device(device)))
+
+
+def prepare(model: onnx.ModelProto, fuse_patterns: bool = True, device: str = "cuda") -> Prepared:
+    """Reads, checks, folds and (optionally) fuses the graph on the CPU, for kernels of `device`."""
     graph = read_graph(model)
     nodes, consts, folded = fold_constants(graph)
+    notes: dict[str, Note] = {}
     if fuse_patterns:
-        nodes = fuse(nodes, consts, graph.outputs)
-    return Prepared(graph, nodes, consts, folded, [n for n in nodes if n.fused_from])
+        nodes = fuse(nodes, consts, graph, notes, device, compute_capability(device))
+    return Prepared(graph, nodes, consts, folded, [n for n in nodes if n.fused_from], notes)
 
 
 class Program:
@@ -78,12 +94,12 @@ class Program:
         import torch
 
         self.device = torch.device(device)
-        prepared = prepare(model, fuse_patterns)
+        prepared = prepare(model, fuse_patterns, str(self.device))
         self.graph, self.consts, self.folded = prepared.graph, prepared.consts, prepared.folded
         self.fused = prepared.fused
         self.nodes = prepared.nodes
         self.input_names = [s.name for s in self.graph.inputs]
-        self.host = self._host_tensors()
+        self.host = host_tensors(self.nodes, self.consts)
         self.specializable = self._can_specialize()
         self._device_consts: dict[str, Any] = {}
         self._host_refs: set[str] = set()  # constants some step reads on the CPU
@@ -92,18 +108,6 @@ class Program:
         self._drop_large_host_copies()
 
     # ------------------------------------------------------------ analysis
-    def _host_tensors(self) -> set[str]:
-        """Tensors computed from shapes and constants only: small, CPU-side, fixed per input shapes."""
-        host: set[str] = set()
-        for node in self.nodes:
-            opdef = op_def(node.op_type)
-            if node.op_type in ("Shape", "Size"):
-                host.update(t for t in node.outputs if t)
-            elif not opdef.data_dependent and node.op_type not in NOT_FOLDABLE and \
-                    all(not t or t in self.consts or t in host for t in node.inputs):
-                host.update(t for t in node.outputs if t)
-        return host
-
     def _can_specialize(self) -> bool:
         for node in self.nodes:
             opdef = op_def(node.op_type)
@@ -267,4 +271,18 @@ class Program:
             "steps_generic": len(self.generic.steps),
             "host_tensors": len(self.host),
             "specializable": self.specializable,
+            "fused_attention": sum(1 for n in self.fused if n.op_type == ATTENTION),
+            "quantized_gemms": sum(1 for n in self.fused if n.op_type == QGEMM),
+            "runtime_fallbacks": self.runtime_fallbacks(),
         }
+
+    def runtime_fallbacks(self) -> dict[str, str]:
+        """Fused nodes that ran their pattern as written because the operands did not fit the
+        kernel at run time, with why (node name -> reason)."""
+        out = {}
+        for plan in [self.generic, *self._plans.values()]:
+            for step in plan.steps:
+                reason = getattr(step.fn, "fallback_reason", "")
+                if reason:
+                    out[step.node.name] = reason
+        return out

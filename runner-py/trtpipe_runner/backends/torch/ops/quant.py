@@ -4,8 +4,9 @@ QuantizeLinear really rounds (half to even) and saturates into int8/uint8/int16
 or float8 storage, per tensor or per axis, so the values downstream are
 exactly the ones a quantized engine sees; DequantizeLinear scales them back to
 the float type the graph gives its output. The math between a DQ and the next
-Q then runs in that float type (the torch backend has no int8 kernels): the
-rounding error of quantization is faithful, the accumulation is not int32.
+Q then runs in that float type: the rounding error of quantization is
+faithful, the accumulation is not int32. MatMul/Gemm whose Q/DQ pattern fits
+the real int8/fp8 kernels are fused away from these nodes (fusion_qgemm.py).
 """
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ def to_list(value) -> list:
 
 def load_all() -> dict[str, OpDef]:
     """Imports every op family module (each registers itself) and returns the registry."""
-    from . import (conv_pool, elementwise, indexing, layout, matmul, normalization, quant, reduce,  # noqa: F401
-                   resize, shape)
+    from . import (attention, conv_pool, elementwise, indexing, layout, matmul, normalization, qgemm,  # noqa: F401
+                   quant, reduce, resize, shape)
 
     return REGISTRY
