@@ -82,6 +82,25 @@ async function packageRoundTrip(tmp: string): Promise<void> {
   assert.match(envName!, /^0\.1\.0-py3\.\d+-[0-9a-f]{12}$/);
   assert.equal(files(installed), before);
 
+  const setup = trtpipe(['setup']);
+  assert.is(setup.status, 0, setup.stdout + setup.stderr);
+  assert.match(setup.stdout, `local runner: trtpipe-runner 0.1.0 (trtpipe.runner.v1.0), Python 3.`);
+  assert.match(setup.stdout, `in environment ${path.join(cache, 'runner', envName!)}`);
+  assert.match(setup.stdout, /backends: onnxruntime \d/);
+
+  // Failures say what and where, exit 3, and leave no half-made environment behind.
+  const broken = path.join(tmp, 'broken-cache');
+  mkdirSync(path.join(tmp, 'no-wheels'));
+  const failed = spawnSync('npx', ['--no', 'trtpipe', 'setup'], { cwd: project, env: { ...env, TRTPIPE_CACHE_DIR: broken, PIP_FIND_LINKS: path.join(tmp, 'no-wheels') }, encoding: 'utf8' });
+  assert.is(failed.status, 3, failed.stdout + failed.stderr);
+  assert.match(failed.stderr, "trtpipe: could not make the local runner's Python environment: pip install failed (1)");
+  assert.match(failed.stderr, `Full log: ${path.join(broken, 'runner', envName!)}.setup.log`);
+  assert.equal(readdirSync(path.join(broken, 'runner')), [`${envName}.setup.log`]);
+  const noPython = spawnSync('npx', ['--no', 'trtpipe', 'init', 'models/digits/model.onnx', '-o', 'other.yaml'], { cwd: project, env: { ...env, TRTPIPE_CACHE_DIR: broken, TRTPIPE_BASE_PYTHON: path.join(tmp, 'no-python') }, encoding: 'utf8' });
+  assert.is(noPython.status, 3, noPython.stdout + noPython.stderr);
+  assert.match(noPython.stderr, `the local runner needs Python 3.10 or newer to make its environment, and '${path.join(tmp, 'no-python')}' was not found`);
+  assert.not.ok(existsSync(path.join(project, 'other.yaml')));
+
   const served = await serve(path.join(cache, 'runner', envName!, 'bin', 'trtpipe-runner'), path.join(tmp, 'remote-store'));
   try {
     writeFileSync(path.join(project, 'pipelines', 'remote.yaml'), `extends: digits.yaml
