@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (what `npm test` and CI run): build, generated-code drift
-# checks (proto, pipeline schema), every pipeline validates, TypeScript tests (uvu), Python tests (pytest).
+# checks (proto, pipeline schema), every pipeline validates, the deployment files' checkers,
+# TypeScript tests (uvu; test/e2e/package.test.ts packs and installs trtpipe), Python tests (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
@@ -16,6 +17,9 @@ node scripts/gen-schema.mjs --check
 
 step "every pipeline and example validates"
 node bin/trtpipe.js validate pipelines examples
+
+step "deployment files: kubeconform, actionlint, hadolint"
+bash scripts/check-deploy.sh
 
 step "TypeScript tests (uvu)"
 npx uvu dist/test '\.test\.js$'

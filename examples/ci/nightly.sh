@@ -14,7 +14,8 @@
 # The first night of a pipeline (no baseline yet) saves its run as the baseline.
 # Exit code: 0 all good; 4 a gate failed; otherwise the first other failure (1 stage, 2 input, 3 runner).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+# The repository's root: trtpipe's own, or the one whose node_modules/trtpipe holds this script.
+cd "$(git -C "$(dirname "$0")" rev-parse --show-toplevel 2>/dev/null || echo "$(dirname "$0")/../..")"
 state=${TRTPIPE_STATE_DIR:-.trtpipe}
 reports=${TRTPIPE_REPORTS:-reports}
 read -r -a trtpipe <<< "${TRTPIPE:-npx trtpipe}"

@@ -8,7 +8,9 @@ from pathlib import Path
 import grpc
 import pytest
 
+from trtpipe_runner import PROTOCOL
 from trtpipe_runner.gen import runner_pb2 as pb
+from trtpipe_runner.protocol import METADATA_KEY
 from trtpipe_runner.gen import runner_pb2_grpc as pb_grpc
 
 from .fixtures.models import EXAMPLES
@@ -22,7 +24,8 @@ class Client:
 
     def __init__(self, channel: grpc.Channel, token: str | None = TOKEN):
         self.stub = pb_grpc.RunnerServiceStub(channel)
-        self.metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        # As the TS client sends them: the token and the protocol it speaks (trtpipe_runner/protocol.py).
+        self.metadata = ((("authorization", f"Bearer {token}"),) if token else ()) + ((METADATA_KEY, PROTOCOL),)
 
     def put(self, data: bytes, sha: str | None = None, chunks=None) -> pb.PutArtifactResponse:
         sha = sha or hashlib.sha256(data).hexdigest()

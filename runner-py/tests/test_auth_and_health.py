@@ -5,6 +5,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from trtpipe_runner import PROTOCOL
 from trtpipe_runner.gen import runner_pb2 as pb
 
 from .conftest import Client
@@ -38,7 +39,7 @@ def test_health_answers_without_a_token(channel):
 
 def test_capabilities_report_onnxruntime(client):
     caps = client.stub.GetCapabilities(pb.GetCapabilitiesRequest(), metadata=client.metadata)
-    assert caps.protocol == "trtpipe.runner.v1"
+    assert caps.protocol == PROTOCOL
     ort = next(b for b in caps.backends if b.name == "onnxruntime")
     assert ort.available and ort.version
     # Native, computed wider, emulated: bf16 only emulated (its CPU provider has no bf16 kernels).

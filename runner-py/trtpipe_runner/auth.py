@@ -22,14 +22,16 @@ class BearerTokenInterceptor(grpc.ServerInterceptor):
         if hmac.compare_digest(sent.encode(), self._expected):
             return handler
         message = "missing bearer token" if not sent else "wrong bearer token"
-        return _refusing(handler, message)
+        return refusing_handler(handler, grpc.StatusCode.UNAUTHENTICATED, message)
 
 
-def _refusing(handler, message: str):
-    """A handler of the same kind as `handler` that aborts with UNAUTHENTICATED."""
+def refusing_handler(handler, code: grpc.StatusCode, message: str, trailing_metadata=()):
+    """A handler of the same kind as `handler` that aborts with `code` and `message`."""
 
     def abort(_request, context):
-        context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
+        if trailing_metadata:
+            context.set_trailing_metadata(trailing_metadata)
+        context.abort(code, message)
 
     if handler.request_streaming and handler.response_streaming:
         return grpc.stream_stream_rpc_method_handler(abort)

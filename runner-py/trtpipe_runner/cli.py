@@ -15,7 +15,8 @@ from .stages import STAGES
 TOKEN_ENV = "TRTPIPE_RUNNER_TOKEN"
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (also what tests hold the Dockerfile's and the Kubernetes example's flags against)."""
     parser = argparse.ArgumentParser(prog="trtpipe-runner", description="trtpipe's gRPC runner")
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="serve the runner API")
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--tls-cert", help="PEM certificate (enables TLS)")
     serve.add_argument("--tls-key", help="PEM private key")
     serve.add_argument("--tls-client-ca", help="PEM CA bundle: require client certificates signed by it")
+    serve.add_argument("--health-listen", metavar="HOST:PORT",
+                       help="also serve the health service alone, in plaintext, here (for Kubernetes' gRPC "
+                            "probes, which cannot speak TLS)")
     serve.add_argument("--max-artifact-mib", type=int, default=64 * 1024,
                        help="refuse uploads larger than this (MiB, default 65536)")
     serve.add_argument("--accept-paths", action="store_true",
@@ -43,7 +47,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="artifact store directory (outputs stay there)")
     stage.add_argument("--json-out", metavar="FILE", help="where to write the result JSON (default: stdout)")
     stage.add_argument("--outputs-dir", metavar="DIR", help="also copy each output artifact to DIR/<name>")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
     if args.command == "run-stage":
@@ -75,12 +83,14 @@ def _serve(args) -> int:
             root_certificates=client_ca, require_client_auth=client_ca is not None)
     try:
         server = create_server(args.listen, token, Path(args.store), args.workers, credentials,
-                               max_artifact_bytes=args.max_artifact_mib << 20, accept_paths=args.accept_paths)
+                               max_artifact_bytes=args.max_artifact_mib << 20, accept_paths=args.accept_paths,
+                               health_address=args.health_listen)
     except ValueError as exc:  # a malformed TRTPIPE_* setting (keepalive.py)
         print(f"trtpipe-runner: {exc}", file=sys.stderr)
         return 2
     except (OSError, RuntimeError) as exc:
-        print(f"trtpipe-runner: cannot listen on {args.listen}: {exc}", file=sys.stderr)
+        where = args.listen + (f" and {args.health_listen}" if args.health_listen else "")
+        print(f"trtpipe-runner: cannot listen on {where}: {exc}", file=sys.stderr)
         return 3
     # The one line on stdout: the bound port, for whoever spawned us. Anything
     # else printed later (libraries print progress) goes to stderr, so the

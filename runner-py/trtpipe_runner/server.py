@@ -11,6 +11,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from .artifacts import ArtifactStore
 from .auth import BearerTokenInterceptor
 from .keepalive import server_options
+from .protocol import ProtocolInterceptor
 from .gen import runner_pb2_grpc as pb_grpc
 from .servicer import RunnerServicer
 
@@ -34,11 +35,14 @@ SERVER_OPTIONS = [
 class RunnerServer:
     """A started server with its servicer, port and health service."""
 
-    def __init__(self, server: grpc.Server, servicer: RunnerServicer, health_servicer, port: int):
+    def __init__(self, server: grpc.Server, servicer: RunnerServicer, health_servicer, port: int,
+                 health_server: grpc.Server | None = None, health_port: int = 0):
         self.server = server
         self.servicer = servicer
         self.health = health_servicer
         self.port = port
+        self.health_server = health_server
+        self.health_port = health_port
 
     def stop(self, grace: float = 5.0) -> None:
         """Stops accepting calls; running stages get `grace` seconds, then are cancelled."""
@@ -48,11 +52,14 @@ class RunnerServer:
             self.servicer.cancel_all()
         self.servicer.cancel_all()
         event.wait(5)
+        if self.health_server is not None:
+            self.health_server.stop(0).wait(5)
 
 
 def create_server(address: str, token: str, store_root: Path, max_workers: int = 16,
                   credentials: grpc.ServerCredentials | None = None,
-                  max_artifact_bytes: int = 64 << 30, accept_paths: bool = False) -> RunnerServer:
+                  max_artifact_bytes: int = 64 << 30, accept_paths: bool = False,
+                  health_address: str | None = None) -> RunnerServer:
     """Creates and starts a runner server.
 
     Args:
@@ -64,6 +71,9 @@ def create_server(address: str, token: str, store_root: Path, max_workers: int =
         max_artifact_bytes: uploads larger than this are refused (TOO_LARGE).
         accept_paths: take files on this host by path (ImportArtifact): only for a
             runner on the orchestrator's own host, never one others can reach.
+        health_address: host:port of a second, plaintext listener that serves only the standard
+            health service: for probes that cannot speak TLS (Kubernetes' gRPC probe) when
+            `credentials` is set. It shares the health state, so a stopping runner reads NOT_SERVING there too.
     Returns:
         RunnerServer with the bound port.
     """
@@ -71,7 +81,7 @@ def create_server(address: str, token: str, store_root: Path, max_workers: int =
     servicer = RunnerServicer(store, max_artifact_bytes, accept_paths)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-        interceptors=[BearerTokenInterceptor(token)],
+        interceptors=[BearerTokenInterceptor(token), ProtocolInterceptor()],
         options=SERVER_OPTIONS + server_options(),
     )
     pb_grpc.add_RunnerServiceServicer_to_server(servicer, server)
@@ -81,6 +91,16 @@ def create_server(address: str, token: str, store_root: Path, max_workers: int =
     if port == 0:
         raise OSError(f"could not bind {address}")
     server.start()
+    health_server, health_port = None, 0
+    if health_address:
+        health_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health"),
+                                    options=[("grpc.so_reuseport", 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
+        health_port = health_server.add_insecure_port(health_address)
+        if health_port == 0:
+            server.stop(0)
+            raise OSError(f"could not bind {health_address}")
+        health_server.start()
     for name in ("", SERVICE_NAME):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunnerServer(server, servicer, health_servicer, port)
+    return RunnerServer(server, servicer, health_servicer, port, health_server, health_port)

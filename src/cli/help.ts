@@ -10,6 +10,7 @@ Commands:
   validate [paths...]      check pipeline files; folders are searched for *.yaml (default: pipelines/)
   plan <pipeline.yaml>     show the cells, their stage graph, and which stages are already cached
   init <model.onnx>        inspect a model (with the local runner) and write a starter pipeline
+  setup                    make the local runner's Python environment now (else the first run does)
   schema                   print the pipeline JSON Schema
   lock <pipeline.yaml>     resolve every precision and write <pipeline>.lock.json beside it
   search <pipeline.yaml>   find the fewest nodes to keep in fp32 that meet precision.search.budget
@@ -24,7 +25,8 @@ Commands:
 Options for run:
   --verbose                plain line-by-line progress, runner logs and waits for devices included
   --state-dir <dir>        where results go (default: .trtpipe in the current folder; or $TRTPIPE_STATE_DIR)
-  --python <path>          Python for the local runner (default: .venv/bin/python of trtpipe, then python3)
+  --python <path>          Python for the local runner, used as is (or $TRTPIPE_PYTHON; default: a
+                           checkout's .venv, else an environment trtpipe makes in its cache folder)
   --frozen                 fail if precision resolution differs from the committed lockfile
   --on-error <policy>      fail (default): after a failure start nothing new, queued stages included;
                            keep-going: run everything that does not depend on the failure
@@ -52,6 +54,10 @@ Options for lock and search:
 Options for cache:
   prune --all | --older-than <days>   remove every entry, or those older than that (one is required)
   ls --json                entries as JSON
+
+The local runner's environment lives in $TRTPIPE_CACHE_DIR (default: $XDG_CACHE_HOME/trtpipe or
+~/.cache/trtpipe), one per runner version and Python version, made from python3
+(or $TRTPIPE_BASE_PYTHON) with pip, which reads its own settings (PIP_INDEX_URL, ...).
 
 Options for init:
   -o, --output <file>      where to write the pipeline (default: pipelines/<name>.yaml; never overwritten)

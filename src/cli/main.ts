@@ -12,6 +12,7 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   validate: () => import('./commands/validate.js'),
   plan: () => import('./commands/plan.js'),
   init: () => import('./commands/init.js'),
+  setup: () => import('./commands/setup.js'),
   schema: () => import('./commands/schema.js'),
   lock: () => import('./commands/lock.js'),
   search: () => import('./commands/search.js'),

@@ -8,6 +8,7 @@ import type { Pipeline } from '../config/types.js';
 import type { StageNode } from '../plan/graph.js';
 import { executePipeline, type ExecuteResult } from '../run/execute.js';
 import { ExitCode } from './exit-codes.js';
+import { prepareLocalRunner } from './local-runner-setup.js';
 import { plainProgress } from './progress/plain.js';
 
 export interface RunOnlyOptions {
@@ -21,6 +22,7 @@ export interface RunOnlyOptions {
 
 /** The result, or the exit code to end with (interrupted, or a stage failed: already reported). */
 export async function runOnly(pipeline: Pipeline, only: (n: StageNode) => boolean, opts: RunOnlyOptions): Promise<ExecuteResult | number> {
+  await prepareLocalRunner(opts.python, pipeline);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
   process.once('SIGINT', onSignal);

@@ -16,7 +16,8 @@ export interface StarterOptions {
   name: string;
   /** Paths relative to the pipeline file's folder. */
   model: string;
-  schema: string;
+  /** The schema for editors, relative to the pipeline's folder; no modeline without one. */
+  schema?: string;
   /** The model path as the user named it (for the header comment). */
   modelShown: string;
   inputs: TensorInfo[];
@@ -40,7 +41,7 @@ export function starterPipeline(o: StarterOptions): string {
   const ops = Object.entries(o.opCounts).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
   const nodes = ops.reduce((n, [, c]) => n + c, 0);
   const lines: string[] = [
-    `# yaml-language-server: $schema=${o.schema.replace(/ /g, '%20')}`,
+    ...(o.schema ? [`# yaml-language-server: $schema=${o.schema.replace(/ /g, '%20')}`] : []),
     `# Starter pipeline for ${o.modelShown}, written by \`trtpipe init\`.`,
     `# The model: ${o.inputs.length} input(s), ${o.outputs.length} output(s), ${nodes} nodes${o.opset !== undefined ? `, opset ${o.opset}` : ''}.`,
     `# Check it with \`trtpipe validate\`, see what would run with \`trtpipe plan\`, then \`trtpipe run\`.`,

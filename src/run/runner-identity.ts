@@ -9,6 +9,7 @@ import path from 'node:path';
 import { GetCapabilitiesResponse } from '../gen/trtpipe/runner/v1/runner.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { RUNNER_SOURCE } from '../paths.js';
+import { runnerWheel } from '../runner-client/runner-env.js';
 import { writeFileAtomic } from '../store/atomic.js';
 
 /** A fingerprint of the local runner's environment; undefined if Python cannot be found on disk. */
@@ -27,6 +28,9 @@ export function localFingerprint(python: string): string | undefined {
     for (const d of readdirSync(lib)) parts.push(d, mtime(path.join(lib, d, 'site-packages')));
   }
   parts.push(sourceStamp(path.join(RUNNER_SOURCE, 'trtpipe_runner')));
+  // The packaged runner (on --python's PYTHONPATH, or installed into the managed environment).
+  const wheel = runnerWheel();
+  if (wheel) parts.push(wheel.file, mtime(wheel.file));
   return sha256Hex(canonicalJson(parts));
 }
 

@@ -14,6 +14,7 @@ import type { Pipeline, Target } from '../config/types.js';
 import type { GetCapabilitiesResponse } from '../gen/trtpipe/runner/v1/runner.js';
 import { targetIdentity } from '../plan/target-identity.js';
 import { resolvePython, spawnLocalRunner, type LocalRunner } from '../runner-client/local-runner.js';
+import { IncompatibleRunnerError } from '../runner-client/protocol.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
 import { RunnerClient } from '../runner-client/runner-client.js';
 import { localFingerprint, readCachedCapabilities, writeCachedCapabilities } from './runner-identity.js';
@@ -137,10 +138,12 @@ export class RunnerPool {
 
   private startLocal(): Promise<RunnerHandle> {
     this.localHandle ??= (async () => {
-      const python = resolvePython(this.opts.python);
-      this.local = await spawnLocalRunner({ storeDir: this.storeDir, logFile: this.opts.logFile, python });
+      this.local = await spawnLocalRunner({ storeDir: this.storeDir, logFile: this.opts.logFile, python: this.opts.python });
+      const python = this.local.python;
       const client = new RunnerClient(this.local.address, { token: this.local.token });
-      const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 });
+      const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 }).catch((err: unknown) => {
+        throw incompatible(err) ? new UserError(`the local runner (${python}) is incompatible: ${(err as Error).message}`, ExitCode.RunnerUnavailable) : err;
+      });
       const fp = localFingerprint(python);
       if (fp) await writeCachedCapabilities(this.identityDir, fp, capabilities);
       return { address: 'local', target: '', client, local: true, capabilities, alive: true, busy: 0, has: new Set<string>(), storeDir: this.storeDir };
@@ -172,11 +175,17 @@ export class RunnerPool {
       return { address, target: t.name, client, local: false, capabilities, alive: true, busy: 0, has: new Set<string>() };
     } catch (err) {
       client.close();
+      if (incompatible(err)) throw new UserError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`, ExitCode.RunnerUnavailable);
       const e = err as RunnerCallError;
       const why = e.code === 16 ? `the token in ${t.tokenEnv ?? '(no token_env)'} was refused` : e.message;
       throw new UserError(`target '${t.name}': runner ${address} is unreachable: ${why}`, ExitCode.RunnerUnavailable);
     }
   }
+}
+
+/** A runner of a protocol version this client cannot use, as either side found it. */
+function incompatible(err: unknown): boolean {
+  return err instanceof IncompatibleRunnerError || (err instanceof RunnerCallError && err.isIncompatible);
 }
 
 /** host:port addresses of a runner spec; a DNS name with several IPv4 addresses is a pool. */

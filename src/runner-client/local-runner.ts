@@ -5,15 +5,17 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { ExitCode } from '../cli/exit-codes.js';
 import { UserError } from '../cli/user-error.js';
-import { PACKAGE_ROOT, RUNNER_SOURCE } from '../paths.js';
+import { chooseLocalPython, ensureLocalPython, type LocalPython } from './runner-env.js';
 
 export interface LocalRunner {
   /** 127.0.0.1:<port> */
   address: string;
+  /** The Python it runs on. */
+  python: string;
   token: string;
   process: ChildProcess;
   /** The last lines the runner wrote to stderr (for error messages). */
@@ -25,6 +27,7 @@ export interface LocalRunner {
 }
 
 export interface SpawnOptions {
+  /** --python / $TRTPIPE_PYTHON; default: the checkout's .venv, else the managed environment (runner-env.ts). */
   python?: string;
   storeDir: string;
   /** The bearer token (default: a random one). */
@@ -34,16 +37,18 @@ export interface SpawnOptions {
   startTimeoutMs?: number;
 }
 
-/** The Python that runs the local runner: --python, $TRTPIPE_PYTHON, trtpipe's .venv, python3. */
+/** The Python that runs the local runner (runner-env.ts), without making its environment. */
 export function resolvePython(explicit?: string): string {
-  if (explicit) return explicit;
-  if (process.env.TRTPIPE_PYTHON) return process.env.TRTPIPE_PYTHON;
-  const venv = path.join(PACKAGE_ROOT, '.venv', 'bin', 'python');
-  return existsSync(venv) ? venv : 'python3';
+  return chooseLocalPython(explicit).python;
 }
 
+/**
+ * Starts the local runner; a managed environment missing so far is made first,
+ * silently (the CLI makes it beforehand, with progress: cli/local-runner-setup.ts).
+ */
 export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner> {
-  const python = resolvePython(opts.python);
+  const choice = await ensureLocalPython(opts.python);
+  const python = choice.python;
   const token = opts.token ?? randomBytes(24).toString('hex');
   mkdirSync(opts.storeDir, { recursive: true });
   const env: NodeJS.ProcessEnv = {
@@ -51,7 +56,7 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
     TRTPIPE_RUNNER_TOKEN: token,
     TRTPIPE_RUNNER_WATCH_STDIN: '1',
     PYTHONUNBUFFERED: '1',
-    PYTHONPATH: [RUNNER_SOURCE, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    PYTHONPATH: [choice.pythonPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
   };
   // --accept-paths: on this host, artifacts are taken by path (RunnerClient.importArtifact), not streamed.
   const child = spawn(python, ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', opts.storeDir, '--accept-paths', '--log-level', 'warning'], {
@@ -82,14 +87,14 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
     let buffer = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(startError(python, `it did not report a port within ${(opts.startTimeoutMs ?? 60_000) / 1000}s`, stderrTail()));
+      reject(startError(choice, `it did not report a port within ${(opts.startTimeoutMs ?? 60_000) / 1000}s`, stderrTail()));
     }, opts.startTimeoutMs ?? 60_000);
     child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(
         err.code === 'ENOENT'
-          ? new UserError(`cannot start the local runner: '${python}' not found. Run \`npm run setup\` in the trtpipe folder, or pass --python`, ExitCode.RunnerUnavailable)
-          : startError(python, err.message, stderrTail()),
+          ? new UserError(`cannot start the local runner: '${python}' not found. ${remedy(choice)}`, ExitCode.RunnerUnavailable)
+          : startError(choice, err.message, stderrTail()),
       );
     });
     child.stdout!.setEncoding('utf8');
@@ -100,17 +105,18 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
         clearTimeout(timer);
         const n = Number(line.trim());
         if (Number.isInteger(n) && n > 0) resolve(n);
-        else reject(startError(python, `it printed '${line}' instead of its port`, stderrTail()));
+        else reject(startError(choice, `it printed '${line}' instead of its port`, stderrTail()));
       }
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(startError(python, `it exited (${signal ?? `code ${code}`}) before serving`, stderrTail()));
+      reject(startError(choice, `it exited (${signal ?? `code ${code}`}) before serving`, stderrTail()));
     });
   });
 
   return {
     address: `127.0.0.1:${port}`,
+    python,
     token,
     process: child,
     stderrTail,
@@ -125,12 +131,17 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
   };
 }
 
-function startError(python: string, why: string, stderr: string): UserError {
+function startError(choice: LocalPython, why: string, stderr: string): UserError {
   const missing = /No module named '?(\w+)/.exec(stderr);
-  const hint = missing
-    ? `Python module '${missing[1]}' is missing for ${python}: run \`npm run setup\` in the trtpipe folder`
-    : 'its last output follows';
-  return new UserError(`cannot start the local runner with ${python}: ${why}. ${hint}${stderr ? `\n${indent(stderr)}` : ''}`, ExitCode.RunnerUnavailable);
+  const hint = missing ? `Python module '${missing[1]}' is missing for ${choice.python}: ${remedy(choice)}` : 'its last output follows';
+  return new UserError(`cannot start the local runner with ${choice.python}: ${why}. ${hint}${stderr ? `\n${indent(stderr)}` : ''}`, ExitCode.RunnerUnavailable);
+}
+
+/** What the user can do about a local runner that does not start, by how its Python was chosen. */
+function remedy(choice: LocalPython): string {
+  if (choice.kind === 'explicit') return "install the runner's dependencies there (pip install -r runner-py/requirements.lock, or the runner wheel), or drop --python / TRTPIPE_PYTHON";
+  if (choice.kind === 'checkout') return 'run `npm run setup` in the trtpipe folder';
+  return `delete ${choice.envDir} and run \`trtpipe setup\` to make it again, or pass --python`;
 }
 
 function indent(text: string): string {

@@ -1,5 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ErrorDetail, ErrorKind } from '../gen/trtpipe/runner/v1/runner.js';
+import { PROTOCOL_MISMATCH } from './protocol.js';
 
 /** Trailing-metadata key where runners put the structured error detail. */
 export const ERROR_METADATA_KEY = 'trtpipe-error-bin';
@@ -23,6 +24,11 @@ export class RunnerCallError extends Error {
   /** True for errors the user can act on (bad input), false for bugs and outages. */
   get isUserError(): boolean {
     return this.detail?.kind === ErrorKind.ERROR_KIND_USER;
+  }
+
+  /** True when the runner refused this client's protocol version (the message names both). */
+  get isIncompatible(): boolean {
+    return this.detail?.code === PROTOCOL_MISMATCH;
   }
 
   /** True when the runner could not be reached or went away. */

@@ -22,7 +22,9 @@ import {
 } from '../gen/trtpipe/runner/v1/runner.js';
 import { type CallOpts, grpcCallOptions, linkAbort } from './call-options.js';
 import { keepaliveOptions } from './keepalive.js';
+import { CLIENT_VERSION_METADATA_KEY, IncompatibleRunnerError, PROTOCOL, PROTOCOL_METADATA_KEY, protocolProblem } from './protocol.js';
 import { RunnerCallError } from './runner-call-error.js';
+import { VERSION } from '../cli/help.js';
 
 export const CHUNK_BYTES = 1 << 20;
 
@@ -80,6 +82,9 @@ export class RunnerClient {
   private metadata(): Metadata {
     const md = new Metadata();
     if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    // The runner refuses a client of another protocol major version, naming both (protocol.ts).
+    md.set(PROTOCOL_METADATA_KEY, PROTOCOL);
+    md.set(CLIENT_VERSION_METADATA_KEY, VERSION);
     return md;
   }
 
@@ -99,11 +104,14 @@ export class RunnerClient {
     });
   }
 
+  /** What the runner can do; rejects with IncompatibleRunnerError when it speaks a protocol this client cannot use. */
   getCapabilities(opts: CallOpts = {}): Promise<GetCapabilitiesResponse> {
     return new Promise((resolve, reject) => {
       const call = this.client.getCapabilities({}, this.metadata(), grpcCallOptions(opts), (err, res) => {
         unlink();
+        const problem = err ? undefined : protocolProblem(res.protocol, res.runnerVersion);
         if (err) reject(this.fail('GetCapabilities', err));
+        else if (problem) reject(new IncompatibleRunnerError(problem));
         else resolve(res);
       });
       const unlink = linkAbort(opts.signal, call);

@@ -9,12 +9,13 @@
  * corrupt: it is removed and the stage runs again.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { link, mkdir, open, readFile, rm, stat, unlink, copyFile, rename, readdir } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, stat, copyFile, rename, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { objectsOf, type NodeResult } from '../run/events.js';
 import { hashFile } from './hash-file.js';
 import { writeFileAtomic } from './atomic.js';
+import { withFileLock } from './file-lock.js';
 
 export interface CacheEntry {
   key: string;
@@ -132,31 +133,7 @@ export class StageCache {
    * the entry it wrote). Locks of dead processes are taken over.
    */
   async withKeyLock<T>(key: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
-    const lockFile = path.join(this.root, `${key}.lock`);
-    await mkdir(this.root, { recursive: true });
-    for (;;) {
-      try {
-        const fh = await open(lockFile, 'wx');
-        await fh.writeFile(String(process.pid));
-        await fh.close();
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const owner = Number((await readFile(lockFile, 'utf8').catch(() => '')) || NaN);
-        if (!Number.isFinite(owner) || !alive(owner)) {
-          await unlink(lockFile).catch(() => undefined);
-          continue;
-        }
-        if (signal?.aborted) return undefined;
-        await new Promise((r) => setTimeout(r, 100));
-        if (!existsSync(lockFile)) return undefined;
-      }
-    }
-    try {
-      return await work();
-    } finally {
-      await unlink(lockFile).catch(() => undefined);
-    }
+    return withFileLock(path.join(this.root, `${key}.lock`), work, signal);
   }
 
   /** Every entry key in the cache. */
@@ -193,13 +170,4 @@ export class StageCache {
 
 function checksumOf(e: Pick<CacheEntry, 'key' | 'node' | 'stage' | 'created' | 'result' | 'stamps'>): string {
   return sha256Hex(canonicalJson({ key: e.key, node: e.node, stage: e.stage, created: e.created, result: e.result, stamps: e.stamps }));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -72,8 +72,9 @@ test('init: the runner inspects the model; the starter has its real inputs, vali
   const out = path.join(dir, 'pipelines', 'digits.yaml');
   assert.match(r.stdout, 'wrote pipelines/digits.yaml: inputs input float32 [batch, 1, 8, 8]; evaluation data models/digits/eval.npz (labels: labels)');
   const text = readFileSync(out, 'utf8');
-  const schemaLine = /^# yaml-language-server: \$schema=(\S+)$/m.exec(text)!;
-  assert.is(path.resolve(path.dirname(out), schemaLine[1]!), SCHEMA_PATH);
+  // This checkout is not part of the temporary project: an absolute path into it would break on every other clone.
+  assert.not.match(text, 'yaml-language-server');
+  assert.match(r.stdout, 'note: no schema line for editors: trtpipe is not installed in this project');
   assert.match(text, '    input: { min: [1, 1, 8, 8], opt: [8, 1, 8, 8], max: [32, 1, 8, 8] }');
   assert.match(text, '  evaluation: { npz: ../models/digits/eval.npz, labels: labels }');
   assert.match(text, '  calibration: { npz: ../models/digits/calib.npz }');

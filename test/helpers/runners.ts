@@ -46,10 +46,16 @@ export interface ServedRunner {
 /**
  * A runner started as a remote one is (`trtpipe-runner serve` with the pool token), not spawned by
  * trtpipe; `env` adds to this process's environment (the keepalive knobs, for example).
+ * `speaking`: the real runner with its protocol version set to this one, as a runner of another
+ * release would state it (the protocol tests).
  */
-export async function serveRunner(store: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServedRunner> {
+export async function serveRunner(store: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, speaking?: string): Promise<ServedRunner> {
   const python = resolvePython();
-  const child = spawn(python, ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', store, ...args], {
+  const serve = ['serve', '--listen', '127.0.0.1:0', '--store', store, ...args];
+  const launch = speaking
+    ? ['-c', `import sys, trtpipe_runner; trtpipe_runner.PROTOCOL = ${JSON.stringify(speaking)}; from trtpipe_runner.cli import main; sys.exit(main(sys.argv[1:]))`, ...serve]
+    : ['-m', 'trtpipe_runner', ...serve];
+  const child = spawn(python, launch, {
     env: { ...process.env, ...env, TRTPIPE_RUNNER_TOKEN: POOL_TOKEN, PYTHONPATH: [RUNNER_SOURCE, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter) },
     stdio: ['ignore', 'pipe', 'ignore'], // the refused handshakes of the mTLS test log there
   });

@@ -6,6 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnLocalRunner, type LocalRunner } from '../../src/runner-client/local-runner.js';
+import { PROTOCOL } from '../../src/runner-client/protocol.js';
 import { RunnerCallError } from '../../src/runner-client/runner-call-error.js';
 import { RunnerClient } from '../../src/runner-client/runner-client.js';
 import { EXAMPLES, tempDir } from '../helpers/paths.js';
@@ -28,7 +29,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 t('health and capabilities', async ({ client }) => {
   assert.ok(await client.healthy());
   const caps = await client.getCapabilities();
-  assert.is(caps.protocol, 'trtpipe.runner.v1');
+  assert.is(caps.protocol, PROTOCOL);
   assert.ok(caps.backends.find((b) => b.name === 'onnxruntime')?.available);
 });
 

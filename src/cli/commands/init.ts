@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { loadPipelineText } from '../../config/load.js';
 import { renderDiagnostics } from '../../config/render.js';
 import { nameFromModel, starterPipeline, type TensorInfo } from '../../config/starter.js';
-import { SCHEMA_PATH } from '../../paths.js';
+import { PACKAGE_ROOT, SCHEMA_PATH } from '../../paths.js';
 import { spawnLocalRunner } from '../../runner-client/local-runner.js';
 import { RunnerCallError } from '../../runner-client/runner-call-error.js';
 import { RunnerClient } from '../../runner-client/runner-client.js';
@@ -22,6 +22,7 @@ import { stateDir } from '../../store/state-dir.js';
 import { ExitCode } from '../exit-codes.js';
 import { UserError } from '../user-error.js';
 import { stateRootOf } from '../state-root.js';
+import { prepareLocalRunner } from '../local-runner-setup.js';
 
 const USAGE = 'usage: trtpipe init <model.onnx> [-o pipelines/<name>.yaml] [--name NAME] [--eval DATA.npz] [--calib DATA.npz]';
 /** Array names taken for class labels when the evaluation data has one. */
@@ -70,6 +71,7 @@ export default async function init(argv: string[]): Promise<number> {
   if (values.calib) requireFile(calibData!, values.calib, 'calibration data');
 
   const stateRoot = stateRootOf(values['state-dir']);
+  await prepareLocalRunner(values.python);
   const details = await inspect(model, shown(model), stateRoot, values.python);
 
   const notes: string[] = [];
@@ -88,11 +90,13 @@ export default async function init(argv: string[]): Promise<number> {
   // Relative paths keep a pipeline movable with its project; across unrelated trees (/tmp vs /work) they only confuse.
   const top = (f: string) => f.split(path.sep)[1];
   const rel = (f: string) => (top(f) === top(dir) ? path.relative(dir, f).split(path.sep).join('/') : f);
+  const schema = schemaReference(dir);
+  if (!schema) notes.push('no schema line for editors: trtpipe is not installed in this project (npm install -D trtpipe adds it, under node_modules)');
   const text = starterPipeline({
     name,
     model: rel(model),
     modelShown: shown(model),
-    schema: rel(SCHEMA_PATH),
+    ...(schema ? { schema } : {}),
     inputs: details.inputs,
     outputs: details.outputs,
     opCounts: details.op_counts,
@@ -114,6 +118,23 @@ export default async function init(argv: string[]): Promise<number> {
       `next: edit it, then \`trtpipe validate ${shown(output)}\` and \`trtpipe run ${shown(output)}\`\n`,
   );
   return ExitCode.Ok;
+}
+
+/**
+ * The schema as the pipeline's folder reaches it on every clone of its project: relative, through
+ * the project's node_modules (or inside a trtpipe checkout). A global or npx install lives outside
+ * the project, and an absolute path into it would break for everyone else: no reference then.
+ */
+function schemaReference(dir: string): string | undefined {
+  const parts = PACKAGE_ROOT.split(path.sep);
+  const nm = parts.indexOf('node_modules');
+  const home = nm > 0 ? parts.slice(0, nm).join(path.sep) || path.sep : PACKAGE_ROOT;
+  if (dir !== home && !dir.startsWith(home.endsWith(path.sep) ? home : home + path.sep)) return undefined;
+  // pnpm keeps the package under node_modules/.pnpm/<name>@<version>/; its node_modules/trtpipe link outlives upgrades.
+  const linked = path.join(home, 'node_modules', 'trtpipe', path.relative(PACKAGE_ROOT, SCHEMA_PATH));
+  const target = nm > 0 && existsSync(linked) ? linked : SCHEMA_PATH;
+  const rel = path.relative(dir, target).split(path.sep).join('/');
+  return rel.startsWith('.') ? rel : `./${rel}`;
 }
 
 function requireFile(file: string, given: string, what: string) {

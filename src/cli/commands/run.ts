@@ -7,6 +7,7 @@ import { loadBaseline } from '../../store/baselines.js';
 import { gateSummary } from '../gate-summary.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
+import { prepareLocalRunner } from '../local-runner-setup.js';
 import { listrProgress } from '../progress/listr.js';
 import { plainProgress } from '../progress/plain.js';
 import type { ProgressSink } from '../progress/sink.js';
@@ -61,6 +62,7 @@ export default async function run(argv: string[]): Promise<number> {
   }
 
   const searchKeep = await committedSearch(pipeline, { frozen: Boolean(values.frozen), warn: (l) => process.stderr.write(`${l}\n`) });
+  await prepareLocalRunner(values.python, pipeline);
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = () => {

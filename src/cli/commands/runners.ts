@@ -9,6 +9,7 @@ import { ExitCode } from '../exit-codes.js';
 import { describeHold, holdEach, type HoldOutcome } from '../hold-check.js';
 import { parseOrExplain } from '../parse-args.js';
 import { loadOrExit } from '../load-or-exit.js';
+import { prepareLocalRunner } from '../local-runner-setup.js';
 import { UserError } from '../user-error.js';
 import { stateRootOf } from '../state-root.js';
 
@@ -23,6 +24,7 @@ export default async function runners(argv: string[]): Promise<number> {
   const file = positionals[0] ?? 'pipelines/quickstart.yaml';
   const pipeline = await loadOrExit(file);
   const stateRoot = stateRootOf(values['state-dir']);
+  await prepareLocalRunner(values.python, pipeline);
   const pool = new RunnerPool(pipeline, { stateRoot, logFile: path.join(stateRoot, 'logs', 'runners.log'), python: values.python, signal: new AbortController().signal });
   const rows: { target: string; address: string; caps: GetCapabilitiesResponse }[] = [];
   const errors: string[] = [];
