@@ -207,7 +207,9 @@ def native_p50(module, sample, precision: str, batches, device: str, iterations:
 
     import torch
 
-    from trtpipe_runner.backends.torch.timing import capture_graph, time_cuda
+    from trtpipe_runner.backends.torch.timing import CudaEventTimer, capture_graph
+    from trtpipe_runner.cancel import CancelToken
+    from trtpipe_runner.timing.loop import TimingPolicy, measure
 
     dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
     if dtype is None or device == "cpu":
@@ -220,7 +222,8 @@ def native_p50(module, sample, precision: str, batches, device: str, iterations:
                      for k, v in sample(bs).items()}
             stream = torch.cuda.Stream()
             run, _ = capture_graph(lambda: m(**feeds), stream)
-            out[bs] = float(np.median(time_cuda(run, 10, iterations, 1e9, stream=stream)))
+            timer = CudaEventTimer(run, stream, torch.device(device))
+            out[bs] = float(np.median(measure(timer, TimingPolicy(10, 0.0, iterations, 1e9), CancelToken()).times_ms))
     del m
     torch.cuda.empty_cache()
     return out

@@ -116,9 +116,12 @@ def session(path: Path, device: str, fuse: bool = True, cuda_graph: bool = True)
 
 
 def latency(s, feed: dict, warmup: int, iterations: int) -> float:
+    """The session's own timer under the benchmark stage's protocol (timing/loop.py)."""
     from trtpipe_runner.cancel import CancelToken
+    from trtpipe_runner.timing.loop import TimingPolicy, measure
 
-    return median_ms(s.time_runs(feed, warmup, iterations, 1e9, CancelToken()))
+    cancel = CancelToken()
+    return median_ms(measure(s.timer(feed, cancel), TimingPolicy(warmup, 0.0, iterations, 1e9), cancel).times_ms)
 
 
 def output(s, feed: dict) -> np.ndarray:
