@@ -2,8 +2,10 @@
 
 Every case either passes at its tolerance or is refused when built, with an
 error that names the node, its op and (for type refusals) the ONNX type; no
-case gives a wrong answer or crashes. docs/torch.md's generated table is this
-run's. About 20 s on 2 cores.
+case gives a wrong answer or crashes. The run also checks placement: a tensor
+made at run time without naming its device (on CUDA, a CPU tensor among device
+ones) crashes the case. docs/torch.md's generated table is this run's. About
+20 s on 2 cores.
 """
 from __future__ import annotations
 
@@ -58,3 +60,22 @@ def test_the_harness_counts_a_wrong_answer_as_wrong():
     inputs, expected = case.data_sets[0]
     case.data_sets = [(inputs, [expected[0] + 1.0])]
     assert conf.run_case(case).outcome == "wrong"
+
+
+def test_the_harness_counts_a_tensor_made_off_the_device_as_a_crash(monkeypatch):
+    """The placement check itself: Range as it was before the CUDA run found it (torch.arange
+    without a device: the CPU, even in a CUDA plan) must crash the Hann window expansion on the CPU."""
+    import torch
+
+    from trtpipe_runner.backends.torch.ops import registry
+
+    case = conf.collect_cases("^test_hannwindow_expanded$")[0]
+    assert conf.run_case(case).outcome == "pass"
+
+    def range_on_the_default_device(nv):
+        return lambda start, limit, delta: torch.arange(start.item(), limit.item(), delta.item(), dtype=start.dtype)
+
+    monkeypatch.setitem(registry.REGISTRY, "Range", registry.OpDef(range_on_the_default_device,
+                                                                   frozenset({0, 1, 2})))
+    result = conf.run_case(case)
+    assert result.outcome == "crash" and "meta" in result.detail, result

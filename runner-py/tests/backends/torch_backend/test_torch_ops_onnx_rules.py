@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("torch", reason="PyTorch is not installed: the torch backend's conversion tests need it")
 
-from trtpipe_runner.backends.torch.program import Program  # noqa: E402
+from trtpipe_runner.backends.torch.program import Program, prepare  # noqa: E402
 from trtpipe_runner.errors import UserError  # noqa: E402
 
 from .onnx_graphs import run_ort, run_torch, single_node_model  # noqa: E402
@@ -102,6 +102,11 @@ CASES = [
     ("shrink", "Shrink", {"x": rand(3, 5)}, {"lambd": 0.4, "bias": 0.1}, {}, {}),
     ("bitshift-uint8", "BitShift", {"x": np.array([1, 7, 200], np.uint8), "y": np.array([1, 2, 3], np.uint8)},
      {"direction": "RIGHT"}, {}, {}),
+    # integer MaxPool computes in float32 (CUDA has no integer max-pool kernel): exact, -inf pads
+    ("maxpool-uint8-asymmetric-pads", "MaxPool", {"x": RNG.integers(0, 256, (1, 2, 5, 6), dtype=np.uint8)},
+     {"kernel_shape": [3, 3], "pads": [1, 0, 2, 1], "strides": [2, 1]}, {}, {}),
+    ("maxpool-int8", "MaxPool", {"x": RNG.integers(-128, 128, (2, 3, 4, 5), dtype=np.int8)},
+     {"kernel_shape": [2, 2], "pads": [1, 1, 1, 1]}, {}, {}),
 ]
 
 
@@ -129,6 +134,30 @@ def test_wide_unsigned_arithmetic_is_refused_when_built_naming_node_op_and_type(
     err = _refusal(single_node_model("Add", {"a": a, "b": a}))
     assert err.code == "UNSUPPORTED_TYPE" and err.node == "add_node"
     assert "'add_node' (Add)" in err.message and "UINT32" in err.message
+
+
+@pytest.mark.parametrize("op, dtype", [("Mul", np.uint16), ("Mul", np.uint64), ("BitwiseAnd", np.uint32),
+                                       ("BitwiseXor", np.uint64)])
+def test_wide_unsigned_ops_with_cpu_kernels_only_are_refused_when_built_for_cuda(op, dtype):
+    """torch has CPU kernels for these and no CUDA ones ("mul_cuda not implemented for 'UInt16'"):
+    they run on the CPU and are refused at build time for CUDA, without needing a GPU to say so."""
+    a = np.array([3, 5, 7], dtype)
+    model = single_node_model(op, {"a": a, "b": a}, opset=18)
+    want = {"Mul": a * a, "BitwiseAnd": a & a, "BitwiseXor": a ^ a}[op]
+    np.testing.assert_array_equal(run_torch(model, {"a": a, "b": a})[0], want)
+    for device in ("cuda", "cuda:1"):
+        with pytest.raises(UserError) as err:
+            prepare(model, True, device)
+        name = np.dtype(dtype).name.upper()
+        assert err.value.code == "UNSUPPORTED_TYPE" and err.value.node == f"{op.lower()}_node"
+        assert f"'{op.lower()}_node' ({op})" in err.value.message and name in err.value.message
+        assert f"no {op} kernel for it on {device}" in err.value.message
+
+
+def test_wide_unsigned_ops_with_cuda_kernels_still_build_for_cuda():
+    a = np.array([3, 5, 7], np.uint64)
+    prepare(single_node_model("Equal", {"a": a, "b": a}), True, "cuda")
+    prepare(single_node_model("Cast", {"a": a}, {"to": onnx.TensorProto.FLOAT}), True, "cuda")
 
 
 def test_string_tensors_are_refused_when_built():

@@ -151,3 +151,55 @@ def test_constant_subgraphs_are_folded_once():
     assert program.folded == ["wt", "to_fp16"]
     assert program.consts["wh"].dtype == torch.float16 and tuple(program.consts["wh"].shape) == (2, 3)
     assert [s.node.name for s in program.generic.steps] == ["x_fp16", "mm"]
+
+
+def tensors_from_values_model():
+    """Range and ConstantOfShape twice each: over a shape (host work, on the CPU) and over data (`k`, a
+    model input: device work), as the Hann-window expansion, where the CUDA run found Range's output
+    on the CPU among device tensors."""
+    one_f = helper.make_tensor("v", TensorProto.FLOAT, [1], [2.5])
+    nodes = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+             helper.make_node("Gather", ["s", "zero"], ["n"], name="gather", axis=0),
+             helper.make_node("Range", ["zero", "n", "one"], ["rh"], name="range_host"),
+             helper.make_node("Cast", ["rh"], ["rhf"], name="cast_host", to=TensorProto.FLOAT),
+             helper.make_node("Add", ["x", "rhf"], ["y"], name="add"),
+             helper.make_node("Range", ["zero", "k", "one"], ["rd"], name="range_device"),
+             helper.make_node("Cast", ["rd"], ["rdf"], name="cast_device", to=TensorProto.FLOAT),
+             helper.make_node("Unsqueeze", ["k", "axes0"], ["k1"], name="unsqueeze"),
+             helper.make_node("ConstantOfShape", ["k1"], ["c"], name="fill_device", value=one_f),
+             helper.make_node("Mul", ["rdf", "c"], ["z"], name="mul")]
+    return model_of(nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n"]),
+                            helper.make_tensor_value_info("k", TensorProto.INT64, [])],
+                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n"]),
+                     helper.make_tensor_value_info("z", TensorProto.FLOAT, ["k"])],
+                    [i64("zero", 0), i64("one", 1), i64("axes0", [0])])
+
+
+def test_tensors_made_from_values_are_made_on_the_device_their_readers_expect():
+    """Built for another device ("meta" stands in for CUDA here), a node that makes a tensor from
+    values makes it on that device when its output is device data, on the CPU when it is host work."""
+    program = Program(tensors_from_values_model(), "meta")
+    steps = {s.node.name: s for s in program.generic.steps}
+    three, zero, one = torch.tensor(3), torch.tensor(0), torch.tensor(1)
+    assert steps["shape"].fn(torch.empty(3, device="meta")).device.type == "cpu"
+    assert steps["range_host"].fn(zero, three, one).device.type == "cpu"
+    assert steps["range_device"].fn(zero, three, one).device.type == "meta"
+    assert steps["fill_device"].fn(torch.tensor([3])).device.type == "meta"
+
+
+def test_a_cpu_run_makes_no_tensor_without_naming_its_device():
+    """On the CPU, tensors made without a device become meta tensors (the conformance run's placement
+    check): the run still gives ONNX Runtime's answers, so every tensor it makes names its device."""
+    from trtpipe_runner.backends.torch.conformance import unplaced_tensors_on_meta
+
+    model = tensors_from_values_model()
+    program = Program(model, "cpu")
+    for n, k in ((4, 3), (2, 5)):
+        x = np.arange(n, dtype=np.float32) * 0.5
+        feeds = {"x": x, "k": np.array(k, np.int64)}
+        tensors = [torch.from_numpy(feeds["x"]), torch.from_numpy(feeds["k"])]
+        with unplaced_tensors_on_meta():
+            got = program.run(tensors)
+        for g, w in zip(got, run_ort(model, feeds)):
+            assert g.device.type == "cpu"
+            np.testing.assert_array_equal(g.numpy(), w)

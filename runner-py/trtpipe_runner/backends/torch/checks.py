@@ -7,7 +7,9 @@ its op and the ONNX type), never half-way through a run:
   dtype the backend computes in;
 - uint16/uint32/uint64 tensors exist in torch, but its kernels for them cover
   little beyond copying (no add, compare, where or gather on the CPU), so
-  only the ops below that are known to work take them;
+  only the ops below that are known to work take them; CUDA has fewer of
+  those kernels than the CPU (no mul, no bitwise and/or/xor), so the list
+  depends on the device the model is built for;
 - sequences, optionals and maps are not tensors at all.
 """
 from __future__ import annotations
@@ -20,12 +22,19 @@ from .dtypes import TORCH_TYPES
 
 WIDE_UNSIGNED = {TensorProto.UINT16, TensorProto.UINT32, TensorProto.UINT64}
 
-# Ops whose uint16/32/64 tensors torch handles: moving, viewing and converting values, the few
-# kernels torch has (mul, eq, bitwise and/or/xor), Q/DQ (computed in float32), and Pow's exponent.
+# Ops whose uint16/32/64 tensors torch handles on every device: moving, viewing and converting
+# values, eq, Q/DQ (computed in float32), and Pow's exponent.
 UNSIGNED_OK = {"Cast", "CastLike", "Identity", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Concat", "Shape",
-               "Size", "Transpose", "Expand", "Constant", "Mul", "Equal", "BitwiseAnd", "BitwiseOr", "BitwiseXor",
-               "QuantizeLinear", "DequantizeLinear"}
+               "Size", "Transpose", "Expand", "Constant", "Equal", "QuantizeLinear", "DequantizeLinear"}
 UNSIGNED_OK_SLOTS = {("Pow", 1)}
+# Kernels torch 2.11 has for them on the CPU only: its CUDA mul and bitwise kernels are not built
+# for uint16/32/64 ("mul_cuda not implemented for 'UInt16'", measured on an H200; docs/torch.md).
+UNSIGNED_OK_CPU_ONLY = {"Mul", "BitwiseAnd", "BitwiseOr", "BitwiseXor"}
+
+
+def unsigned_ops(device: str) -> set[str]:
+    """The ops that take uint16/32/64 tensors on `device` ("cpu", "cuda", "cuda:1")."""
+    return UNSIGNED_OK | UNSIGNED_OK_CPU_ONLY if device.split(":")[0] == "cpu" else UNSIGNED_OK
 
 
 def type_name(elem_type: int) -> str:
@@ -56,8 +65,11 @@ def check_value_kinds(graph: onnx.GraphProto) -> None:
                                         "runs dense tensors only")
 
 
-def check_node_types(graph: onnx.GraphProto, types: dict[str, int]) -> None:
-    """UserError UNSUPPORTED_TYPE for the first node reading or writing a type it cannot compute in."""
+def check_node_types(graph: onnx.GraphProto, types: dict[str, int], device: str) -> None:
+    """UserError UNSUPPORTED_TYPE for the first node reading or writing a type it cannot compute in
+    on `device`."""
+    unsigned = unsigned_ops(device)
+    on_cpu = device.split(":")[0] == "cpu"
     for i, node in enumerate(graph.node):
         name = node.name or f"{node.op_type}_{i}"
         tensors = [(t, "input", k) for k, t in enumerate(node.input) if t]
@@ -71,11 +83,12 @@ def check_node_types(graph: onnx.GraphProto, types: dict[str, int]) -> None:
                 where = tensor if role == "type" else f"{role} '{tensor}'"
                 raise _refuse(name, node.op_type, f"{where} has ONNX type {type_name(elem)}, which torch cannot "
                                                   "hold")
-            if elem in WIDE_UNSIGNED and node.op_type not in UNSIGNED_OK and \
+            if elem in WIDE_UNSIGNED and node.op_type not in unsigned and \
                     (node.op_type, slot if role == "input" else -1) not in UNSIGNED_OK_SLOTS:
+                where = "" if on_cpu else f" on {device}"
                 raise _refuse(name, node.op_type, f"{role} '{tensor}' has ONNX type {type_name(elem)}, and torch "
-                                                  f"has no {node.op_type} kernel for it (it mostly copies and "
-                                                  "casts UINT16/UINT32/UINT64)")
+                                                  f"has no {node.op_type} kernel for it{where} (it mostly copies "
+                                                  "and casts UINT16/UINT32/UINT64)")
 
 
 def _attr_type(node: onnx.NodeProto, attr_name: str) -> int:

@@ -8,20 +8,21 @@ from .graph import Graph, Node, op_def
 from .ops.registry import NodeView
 
 
-def node_view(graph: Graph, node: Node, consts: dict[int, Any]) -> NodeView:
+def node_view(graph: Graph, node: Node, consts: dict[int, Any], device: Any = "cpu") -> NodeView:
     return NodeView(node.name, node.op_type, node.inputs, node.outputs, node.attrs, graph.opset,
                     [graph.torch_type(t) if t else None for t in node.inputs],
-                    [graph.torch_type(t) if t else None for t in node.outputs], consts)
+                    [graph.torch_type(t) if t else None for t in node.outputs], consts, device)
 
 
-def compile_node(graph: Graph, node: Node, consts: dict[int, Any]) -> Callable:
-    """The node's callable; UserError (naming the node) for attribute values it cannot run."""
+def compile_node(graph: Graph, node: Node, consts: dict[int, Any], device: Any = "cpu") -> Callable:
+    """The node's callable, making its outputs on `device`; UserError (naming the node) for
+    attribute values it cannot run."""
     opdef = op_def(node.op_type)
     if opdef is None:
         raise UserError(f"the torch backend has no handler for op {node.op_type} (node '{node.name}')",
                         code="UNSUPPORTED_OP", node=node.name)
     try:
-        return opdef.compile(node_view(graph, node, consts))
+        return opdef.compile(node_view(graph, node, consts, device))
     except UserError as exc:
         if not exc.node:
             exc.node = node.name

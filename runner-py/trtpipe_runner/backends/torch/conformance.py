@@ -12,6 +12,13 @@ Outcomes:
 - refused: `build` raised the backend's UserError (UNSUPPORTED_OP/_TYPE);
 - wrong: it ran, and an output differs (value, shape or dtype);
 - crash: any other exception, or a refusal that only came at load/run time.
+
+On the CPU, a tensor made on the wrong device would go unnoticed (host and
+device are the same there), so CPU runs check placement too: while a case
+runs, tensors made without naming a device become meta tensors, and one that
+reaches device work or an output fails the case as a crash. On CUDA the same
+tensor would be on the CPU and fail with "Expected all tensors to be on the
+same device".
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ import time
 import traceback
 import warnings
 from collections import Counter
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -104,6 +112,16 @@ def _array(value) -> np.ndarray:
     return numpy_helper.to_array(value) if isinstance(value, TensorProto) else value
 
 
+@contextmanager
+def unplaced_tensors_on_meta():
+    """Within: torch factories called without a device make meta tensors, which hold no data and
+    mix with no CPU tensor but a 0-d one, as a CPU tensor mixes with CUDA ones."""
+    import torch
+
+    with torch.device("meta"):
+        yield
+
+
 def run_case(case, device: str = "cpu") -> CaseResult:
     """Builds, loads and runs one case on the torch backend; never raises for the case's own faults."""
     from .backend import TorchBackend
@@ -127,7 +145,8 @@ def run_case(case, device: str = "cpu") -> CaseResult:
                 feeds = {n: _array(v) for n, v in zip(names, inputs)}
                 expected = [_array(v) for v in expected]
                 for _ in range(2):  # generic plan, then the one specialized to these shapes
-                    outs = session.run(feeds)
+                    with unplaced_tensors_on_meta() if device == "cpu" else nullcontext():
+                        outs = session.run(feeds)
                     _compare(expected, [outs[n] for n in session.output_names()], case.rtol, case.atol)
         except UserError as exc:
             result.op = _node_op(model, exc.node) or result.op

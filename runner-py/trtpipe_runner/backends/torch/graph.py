@@ -71,8 +71,8 @@ def decode_attrs(node: onnx.NodeProto) -> dict[str, Any]:
     return out
 
 
-def read_graph(model: onnx.ModelProto) -> Graph:
-    """Decodes the model and checks that every node has a handler.
+def read_graph(model: onnx.ModelProto, device: str = "cuda") -> Graph:
+    """Decodes the model and checks that every node has a handler and torch kernels on `device`.
 
     Raises:
         UserError UNSUPPORTED_OP naming the first unsupported node (and how many
@@ -97,7 +97,7 @@ def read_graph(model: onnx.ModelProto) -> Graph:
             "backend, or rewrite the node into supported ops", code="UNSUPPORTED_OP", node=first)
     types = tensor_types(model)
     check_value_kinds(g)
-    check_node_types(g, types)
+    check_node_types(g, types, device)
     nodes = [Node(n.name or f"{n.op_type}_{i}", n.op_type, list(n.input), list(n.output), decode_attrs(n))
              for i, n in enumerate(g.node)]
     inits = {i.name: tensor_from_onnx(i) for i in g.initializer}

@@ -73,7 +73,7 @@ def compute_capability(device: str) -> tuple[int, int] | None:
 
 def prepare(model: onnx.ModelProto, fuse_patterns: bool = True, device: str = "cuda") -> Prepared:
     """Reads, checks, folds and (optionally) fuses the graph on the CPU, for kernels of `device`."""
-    graph = read_graph(model)
+    graph = read_graph(model, device)
     nodes, consts, folded = fold_constants(graph)
     notes: dict[str, Note] = {}
     if fuse_patterns:
@@ -201,7 +201,7 @@ class Program:
                     refs.append(moved[t])
                 else:
                     refs.append(var[t])
-            fn = compile_node(self.graph, node, consts)
+            fn = compile_node(self.graph, node, consts, "cpu" if on_host else self.device)
             namespace[f"f{k}"] = fn
             outs = list(node.outputs)
             while len(outs) > 1 and not outs[-1]:

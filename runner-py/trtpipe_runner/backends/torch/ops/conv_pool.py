@@ -168,6 +168,7 @@ def _conv_transpose_to_shape(op, strides, dilations, groups, kernel, out_pad, pa
 
 @register("MaxPool")
 def max_pool(nv: NodeView):
+    import torch
     import torch.nn.functional as F
 
     if len([o for o in nv.outputs if o]) > 1:
@@ -179,13 +180,22 @@ def max_pool(nv: NodeView):
     ceil = bool(nv.attr("ceil_mode", 0))
     padding = _pads_for(nv, kernel, strides, dilations, pads)
 
+    # ONNX's integer MaxPool types are int8 and uint8; torch's CUDA max-pool kernels are floating
+    # point only. float32 holds every int8/uint8 value exactly (and pads with a true -inf), so the
+    # max is the same: computed that way on every device, the path the CPU tests run is CUDA's.
+    integer = nv.in_dtype(0) in (torch.int8, torch.uint8)
+
     def fn(x):
+        dtype = x.dtype
+        if integer:
+            x = x.float()
         explicit, sym = padding(x)
         if explicit is None and any(2 * p > k for p, k in zip(sym, kernel)):
             explicit, sym = _torch_pad_list(sym + sym), [0] * rank  # torch limits pads to half the kernel
         if explicit is not None:
             x = F.pad(x, explicit, value=float("-inf"))
-        return op(x, kernel, strides, sym, dilations, ceil)
+        y = op(x, kernel, strides, sym, dilations, ceil)
+        return y.to(dtype) if integer else y
     return fn
 
 

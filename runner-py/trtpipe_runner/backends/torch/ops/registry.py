@@ -59,6 +59,9 @@ class NodeView:
     in_types: list[Any] = field(default_factory=list)  # torch dtype or None, per input
     out_types: list[Any] = field(default_factory=list)  # torch dtype or None, per output
     consts: dict[int, Any] = field(default_factory=dict)  # input slot -> torch tensor known before running
+    # Where the node's outputs live: the CPU for host work (shapes, folding at load), else the
+    # plan's device. Ops that make a tensor from values (Range, ConstantOfShape) make it here.
+    device: Any = "cpu"
 
     def attr(self, name: str, default: Any = None) -> Any:
         return self.attrs.get(name, default)

@@ -22,14 +22,14 @@ def _torch():
 @register("Shape", meta_inputs=(0,))
 def shape(nv: NodeView):
     torch = _torch()
-    start, end = nv.attr("start", 0), nv.attr("end", None)
-    return lambda x: torch.tensor(x.shape[start:end], dtype=torch.int64)
+    start, end, device = nv.attr("start", 0), nv.attr("end", None), nv.device
+    return lambda x: torch.tensor(x.shape[start:end], dtype=torch.int64, device=device)
 
 
 @register("Size", meta_inputs=(0,))
 def size(nv: NodeView):
-    torch = _torch()
-    return lambda x: torch.tensor(x.numel(), dtype=torch.int64)
+    torch, device = _torch(), nv.device
+    return lambda x: torch.tensor(x.numel(), dtype=torch.int64, device=device)
 
 
 def reshape_target(in_shape, target: list[int], allowzero: int) -> list[int]:
@@ -215,8 +215,8 @@ def constant_of_shape(nv: NodeView):
     value = nv.attr("value")
     if value is None:
         value = torch.zeros(1, dtype=torch.float32)
-    fill, dtype = value.reshape(-1)[0].item(), value.dtype
-    return lambda s: torch.full(to_list(s), fill, dtype=dtype)
+    fill, dtype, device = value.reshape(-1)[0].item(), value.dtype, nv.device
+    return lambda s: torch.full(to_list(s), fill, dtype=dtype, device=device)
 
 
 @register("Constant")
@@ -226,10 +226,10 @@ def constant(nv: NodeView):
 
 @register("Range", shape_inputs=(0, 1, 2))
 def range_(nv: NodeView):
-    torch = _torch()
+    torch, device = _torch(), nv.device
 
     def fn(start, limit, delta):
-        return torch.arange(start.item(), limit.item(), delta.item(), dtype=start.dtype)
+        return torch.arange(start.item(), limit.item(), delta.item(), dtype=start.dtype, device=device)
     return fn
 
 
