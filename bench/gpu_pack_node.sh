@@ -17,8 +17,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 node_bin=$(readlink -f "$(command -v node)")
-echo "pack: node $(node --version) from $node_bin"
-xz -9 -T0 -c "$node_bin" >"$out/node.xz.tmp" && mv "$out/node.xz.tmp" "$out/node.xz"
+if [ -s "$out/node.xz" ] && [ "$out/node.xz" -nt "$node_bin" ]; then
+  echo "pack: node.xz is there already (newer than $node_bin; delete it to pack node again)"
+else
+  echo "pack: node $(node --version) from $node_bin (xz -9: about a minute)"
+  xz -9 -T0 -c "$node_bin" >"$out/node.xz.tmp" && mv "$out/node.xz.tmp" "$out/node.xz"
+fi
 
 echo "pack: the npm package (npm pack builds dist/ and the runner wheel) and its production dependencies"
 (cd "$repo" && npm pack --silent --pack-destination "$work" >/dev/null)
