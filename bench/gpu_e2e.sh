@@ -7,6 +7,7 @@
 #   1. trtpipe run: the digits CNN on the torch backend (fp32/fp16/bf16/int8, CUDA graphs), timed;
 #      then the same command again (every stage cached: the no-op re-run), timed
 #   2. bench/scale_gpu.py: 8 ResNet-50 cells on 1 GPU, then on all GPUs (one local runner per GPU)
+#   3. bench/scale: 12 CPU cells over 1, 2 and 4 loopback runners with the cores split between them
 # The local runner is the host's python3 as is (TRTPIPE_PYTHON=python3; the CLI puts the runner
 # wheel from the package on its PYTHONPATH); grpcio-health-checking, which such hosts lack, comes
 # from the pack and is unzipped onto PYTHONPATH.
@@ -15,7 +16,7 @@
 #
 # Output: $OUT (default bench/out/gpu-e2e): summary.txt (every figure), e2e.log (every step's full
 # output), results.tar.gz (run.json files, CLI logs, runner logs). Stdout shows the summary as it
-# goes. Settings: E2E_BUDGET (seconds for everything, default 200), E2E_DEVICE (cuda; cpu for a
+# goes. Settings: E2E_BUDGET (seconds for everything, default 210), E2E_DEVICE (cuda; cpu for a
 # rehearsal on a host without GPUs, with TRTPIPE_GPUS=0,1 pretending two), E2E_MODEL (resnet50;
 # digits for a quick rehearsal), E2E_WORK (scratch folder, default a new one under /tmp).
 set -uo pipefail
@@ -26,7 +27,7 @@ OUT=${OUT:-$REPO/bench/out/gpu-e2e}
 WORK=${E2E_WORK:-$(mktemp -d /tmp/trtpipe-e2e.XXXXXX)}
 DEVICE=${E2E_DEVICE:-cuda}
 MODEL=${E2E_MODEL:-resnet50}
-BUDGET=${E2E_BUDGET:-200}
+BUDGET=${E2E_BUDGET:-210}
 mkdir -p "$OUT" "$WORK"
 SUMMARY=$OUT/summary.txt
 LOG=$OUT/e2e.log
@@ -90,6 +91,16 @@ with tarfile.open(f"{pack}/trtpipe-pkg.tar.xz", "r:xz") as tar:
         tar.extractall(work, filter="tar")
     except TypeError:  # Python without extraction filters
         tar.extractall(work)
+# bench/scale beside the package's dist/src (it imports ../src and ../test/helpers), with the
+# repo's examples where its helpers look for them (the package root).
+root = f"{work}/pkg/node_modules/trtpipe"
+if os.path.exists(f"{pack}/bench-scale.tar.xz"):
+    with tarfile.open(f"{pack}/bench-scale.tar.xz", "r:xz") as tar:
+        tar.extractall(root)
+    os.makedirs(f"{root}/examples", exist_ok=True)  # the package carries examples/ci only
+    for name in ("transformer", "digits"):
+        if not os.path.exists(f"{root}/examples/{name}"):
+            os.symlink(os.path.abspath(f"examples/{name}"), f"{root}/examples/{name}")
 try:
     import grpc_health.v1.health  # noqa: F401
     print("grpc_health: the host's")
@@ -151,7 +162,7 @@ if step "trtpipe run digits-torch" 120 digits first; then
   grep -A8 '^cell ' "$WORK/digits-first.out" | tee -a "$SUMMARY"
 fi
 if step "trtpipe run digits-torch again (no-op re-run)" 45 digits again; then
-  say "    re-run: $(grep -c '(cached)\|cached' "$WORK/digits-again.out") lines saying cached; $(grep -E '^run .*: ' "$WORK/digits-again.out" | head -1)"
+  say "    re-run: $(grep -c '(cached)$' "$WORK/digits-again.out") of $(grep -oE '[0-9]+ stages' "$WORK/digits-again.out" | head -1) cached; $(grep -E '^runners ready' "$WORK/digits-again.out" | head -1)"
 fi
 
 # ---- 2. bench/scale_gpu: 8 cells on 1 GPU, then on all --------------------------------------
@@ -170,6 +181,12 @@ export MODEL DEVICE
 export -f scale
 step "bench/scale_gpu (1 GPU, then all)" 240 scale
 grep -E '^(bench/scale_gpu|\s+1 GPU|\s*all GPUs|\s+each runner|speed-up|exported)' "$WORK/scale.out" | sed 's/^/    /' | tee -a "$SUMMARY"
+
+# ---- 3. bench/scale: the scheduler over CPU runners ------------------------------------------
+scale_cpu() { node "$WORK/pkg/node_modules/trtpipe/dist/bench/scale.js" >"$WORK/scale-cpu.out" 2>&1; local rc=$?; cat "$WORK/scale-cpu.out"; return $rc; }
+export -f scale_cpu
+step "bench/scale (CPU runners 1, 2, 4)" 90 scale_cpu
+grep -E '^(bench/scale|\s+[0-9]+ runner)' "$WORK/scale-cpu.out" 2>/dev/null | sed 's/^/    /' | tee -a "$SUMMARY"
 
 # ---- results ----------------------------------------------------------------------------------
 (cd "$WORK" && find . \( -name run.json -o -name '*.out' -o -name '*.log' -o -name '*.yaml' \) -size -20M -print0 \
