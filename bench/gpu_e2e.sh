@@ -176,6 +176,12 @@ if [ "$MODEL" = resnet50 ]; then
     FAILED=1
   fi
 fi
+if [ "$DEVICE" = cuda ] && [ -z "${TRTPIPE_GPUS:-}" ] && ! command -v nvidia-smi >/dev/null 2>&1; then
+  # `gpus: all` asks nvidia-smi; without it, name the GPUs torch sees.
+  TRTPIPE_GPUS=$(python3 -c "import torch; print(','.join(map(str, range(torch.cuda.device_count()))))" 2>/dev/null)
+  export TRTPIPE_GPUS
+  say "no nvidia-smi here: TRTPIPE_GPUS=$TRTPIPE_GPUS (from torch)"
+fi
 scale() { python3 bench/scale_gpu.py --trtpipe "$TRTPIPE" --work "$WORK/scale" --models-dir "$WORK/models" --model "$MODEL" --device "$DEVICE" --iterations 20 --timeout 150 >"$WORK/scale.out" 2>&1; local rc=$?; cat "$WORK/scale.out"; return $rc; }
 export MODEL DEVICE
 export -f scale
