@@ -31,6 +31,7 @@ class GpuInfo:
     memory_bytes: int
     driver_version: str
     cuda_version: str = ""
+    uuid: str = ""
 
 
 def probe_onnxruntime() -> BackendInfo:
@@ -93,13 +94,42 @@ def probe_torch() -> BackendInfo:
 
 
 def probe_gpus() -> list[GpuInfo]:
-    """GPUs from nvidia-smi, which needs no Python CUDA library."""
+    """This runner's GPUs from nvidia-smi (which needs no Python CUDA library).
+
+    nvidia-smi lists every GPU of the host; a runner pinned with
+    CUDA_VISIBLE_DEVICES (one runner per GPU, src/run/local-gpus.ts) reports
+    only the ones it can use, under their host index.
+    """
+    return visible_gpus(_smi_gpus(), os.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
+def visible_gpus(gpus: list[GpuInfo], visible: str | None) -> list[GpuInfo]:
+    """The GPUs CUDA_VISIBLE_DEVICES leaves visible, in its order (unset: all).
+
+    Entries are host indices or (prefixes of) UUIDs; CUDA stops at the first
+    entry it cannot resolve, and so does this.
+    """
+    if visible is None:
+        return gpus
+    out: list[GpuInfo] = []
+    for entry in (e.strip() for e in visible.split(",")):
+        if entry.isdigit():
+            found = [g for g in gpus if g.index == int(entry)]
+        else:
+            found = [g for g in gpus if entry.startswith(("GPU-", "MIG-")) and g.uuid.startswith(entry)]
+        if len(found) != 1:
+            break
+        out.append(found[0])
+    return out
+
+
+def _smi_gpus() -> list[GpuInfo]:
     smi = shutil.which("nvidia-smi")
     if not smi:
         return []
     try:
         text = subprocess.run(
-            [smi, "--query-gpu=index,name,compute_cap,memory.total,driver_version", "--format=csv,noheader,nounits"],
+            [smi, "--query-gpu=index,name,compute_cap,memory.total,driver_version,uuid", "--format=csv,noheader,nounits"],
             capture_output=True, text=True, timeout=10, check=True,
         ).stdout
     except (subprocess.SubprocessError, OSError):
@@ -108,7 +138,8 @@ def probe_gpus() -> list[GpuInfo]:
     for line in text.strip().splitlines():
         parts = [p.strip() for p in line.split(",")]
         if len(parts) >= 5:
-            gpus.append(GpuInfo(int(parts[0]), parts[1], parts[2], int(float(parts[3])) * 1024 * 1024, parts[4]))
+            gpus.append(GpuInfo(int(parts[0]), parts[1], parts[2], int(float(parts[3])) * 1024 * 1024, parts[4],
+                                uuid=parts[5] if len(parts) > 5 else ""))
     return gpus
 
 

@@ -80,6 +80,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
     ...(t.tls !== undefined
       ? { tls: Object.fromEntries(Object.entries(t.tls).map(([k, v]) => [k, abs(['targets', i, 'tls', k], v as string)])) }
       : {}),
+    ...(t.gpus !== undefined ? { gpus: t.gpus } : {}),
     backend: t.backend ?? DEFAULTS.target.backend,
     numerics: t.numerics ?? DEFAULTS.target.numerics,
     require: { ...(t.require ?? {}) },

@@ -73,6 +73,9 @@ function checkTargets(ctx: SemanticContext): boolean {
     if (t.tls !== undefined && !t.runners.some((r) => r.startsWith('grpcs://'))) {
       ctx.warn(here('tls'), 'ignored', 'tls files are used only for grpcs:// runners', 'write the runner as grpcs://host:port, or remove tls', { key: true });
     }
+    if (t.gpus !== undefined && !t.runners.includes('local')) {
+      ctx.error(here('gpus'), 'gpus-remote', 'gpus starts local runners, one per GPU; this target has only remote runners', 'remove gpus (a remote runner uses the GPUs it was started with), or add runner: local', { key: true });
+    }
     t.runners.forEach((r, k) => {
       if (t.runners.indexOf(r) !== k) ctx.error(here('runner', k), 'duplicate-item', `runner ${r} is listed twice in the pool`, 'remove one');
     });

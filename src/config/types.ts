@@ -77,6 +77,8 @@ export interface Target {
   runners: string[];
   tokenEnv?: string;
   tls?: { ca?: string; cert?: string; key?: string };
+  /** Local runner only: one runner per GPU index, pinned with CUDA_VISIBLE_DEVICES (run/local-gpus.ts). */
+  gpus?: number[] | 'all';
   backend: Backend;
   numerics: 'native' | 'emulated';
   require: { compute_capability?: string; precisions?: Precision[]; tensorrt?: string };

@@ -148,7 +148,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       runners: Object.fromEntries(
         targets.map((t) => {
           const caps = pool.capabilities.get(t)!;
-          const members = pool.all().filter((h) => h.target === t || (h.local && p.targets.find((x) => x.name === t)!.runners.includes('local')));
+          const members = pool.all().filter((h) => h.target === t);
           return [t, {
             address: members.map((h) => h.address).join(',') || (p.targets.find((x) => x.name === t)!.runners.join(',')),
             local: p.targets.find((x) => x.name === t)!.runners.every((r) => r === 'local'),
@@ -157,6 +157,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
             backends: caps.backends,
             gpus: caps.gpus,
             versions: caps.versions,
+            ...(members.length > 1 ? { gpusByRunner: Object.fromEntries(members.map((h) => [h.address, h.capabilities.gpus])) } : {}),
           }];
         }),
       ),

@@ -26,6 +26,11 @@ export function preflight(p: Pipeline, cells: Cell[], caps: Map<string, GetCapab
     if (!c) continue;
     const add = (severity: 'error' | 'warning', message: string) => out.push({ severity, cell: cell.name, target: t.name, message });
     const backend = c.backends.find((b) => b.name === t.backend);
+    // torch on the CPU (build.device: cpu, for testing) needs torch installed, not a GPU.
+    if (torchOnCpu(t)) {
+      if (!backend?.version) add('error', `backend torch is not available on the runner: ${backend?.unavailableReason || 'torch is not installed'}`);
+      continue;
+    }
     if (t.backend !== 'auto' && !backend?.available) {
       add('error', `backend ${t.backend} is not available on the runner: ${backend?.unavailableReason || 'unknown backend'}`);
       continue;
@@ -37,6 +42,10 @@ export function preflight(p: Pipeline, cells: Cell[], caps: Map<string, GetCapab
     }
   }
   return dedupe(out);
+}
+
+function torchOnCpu(t: Target): boolean {
+  return t.backend === 'torch' && t.build.device === 'cpu';
 }
 
 function gpuChecks(t: Target, cell: Cell, c: GetCapabilitiesResponse, add: (s: 'error' | 'warning', m: string) => void) {

@@ -2,8 +2,10 @@
  * The runners of a pipeline's targets. Each target is a pool: `local` (one
  * runner trtpipe spawns, shared by every local target), a list of
  * grpc(s):// addresses, or a DNS name whose addresses are the pool (a
- * Kubernetes headless service). Runners start lazily: a run whose stages are
- * all cached never spawns one. Owns their lifetime.
+ * Kubernetes headless service). A local target with `gpus` gets one local
+ * runner per GPU (run/local-gpus.ts); local runners share the host's cores.
+ * Runners start lazily: a run whose stages are all cached never spawns one.
+ * Owns their lifetime.
  */
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
@@ -17,10 +19,11 @@ import { resolvePython, spawnLocalRunner, type LocalRunner } from '../runner-cli
 import { IncompatibleRunnerError } from '../runner-client/protocol.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
 import { RunnerClient } from '../runner-client/runner-client.js';
+import { localAddress, targetPins, threadBudget, type LocalPin } from './local-gpus.js';
 import { localFingerprint, readCachedCapabilities, writeCachedCapabilities } from './runner-identity.js';
 
 export interface RunnerHandle {
-  /** `local` or host:port. */
+  /** `local`, `local:gpu<N>` (a runner pinned to GPU N) or host:port. */
   address: string;
   target: string;
   client: RunnerClient;
@@ -43,8 +46,10 @@ export interface RunnerPoolOptions {
 
 export class RunnerPool {
   private readonly handles = new Map<string, RunnerHandle[]>();
-  private local?: LocalRunner;
-  private localHandle?: Promise<RunnerHandle>;
+  /** Local runners by pin ('' unpinned, else the GPU), and their handles. */
+  private readonly locals = new Map<LocalPin, LocalRunner>();
+  private readonly localHandles = new Map<LocalPin, Promise<RunnerHandle>>();
+  private pinsMemo?: Map<string, LocalPin[]>;
   private readonly starting = new Map<string, Promise<RunnerHandle[]>>();
   /** Capabilities per target: from a started runner, or remembered for the local one. */
   readonly capabilities = new Map<string, GetCapabilitiesResponse>();
@@ -65,6 +70,17 @@ export class RunnerPool {
     return this.p.targets.find((t) => t.name === name)!;
   }
 
+  /** The local runners of each target (resolved once: `gpus: all` asks the host). */
+  private pins(name: string): LocalPin[] {
+    this.pinsMemo ??= new Map(this.p.targets.map((t) => [t.name, targetPins(t)]));
+    return this.pinsMemo.get(name)!;
+  }
+
+  /** Host threads each local runner gets: the cores split between all the run's local runners. */
+  private get localThreads(): number | undefined {
+    return threadBudget(new Set(this.p.targets.flatMap((t) => this.pins(t.name))).size);
+  }
+
   /**
    * The identity of a target for cache keys, without starting anything when
    * it can: a local runner's capabilities are remembered per environment.
@@ -73,7 +89,7 @@ export class RunnerPool {
     const t = this.target(name);
     if (t.runners.every((r) => r === 'local')) {
       const fp = localFingerprint(resolvePython(this.opts.python));
-      const cached = fp ? readCachedCapabilities(this.identityDir, fp) : undefined;
+      const cached = fp ? readCachedCapabilities(this.identityDir, pinnedFingerprint(fp, this.pins(name)[0]!)) : undefined;
       if (cached) {
         this.capabilities.set(name, cached);
         return targetIdentity(t, cached);
@@ -111,44 +127,61 @@ export class RunnerPool {
     return [...new Set([...this.handles.values()].flat())];
   }
 
-  /** Whether the local runner process has exited, and how. */
-  localExit(): { code: number | null; signal: NodeJS.Signals | null; tail: string } | undefined {
-    const proc = this.local?.process;
-    if (!proc || (proc.exitCode === null && proc.signalCode === null)) return undefined;
-    return { code: proc.exitCode, signal: proc.signalCode, tail: this.local!.stderrTail() };
+  /**
+   * Whether a local runner process has exited, and how: the one named by its
+   * address (`local`, `local:gpu1`), or without one the first that has.
+   */
+  localExit(address?: string): { code: number | null; signal: NodeJS.Signals | null; tail: string } | undefined {
+    for (const [pin, local] of this.locals) {
+      if (address !== undefined && localAddress(pin) !== address) continue;
+      const proc = local.process;
+      if (proc.exitCode !== null || proc.signalCode !== null) return { code: proc.exitCode, signal: proc.signalCode, tail: local.stderrTail() };
+    }
+    return undefined;
   }
 
-  async waitLocalExit(ms: number): Promise<void> {
-    if (this.local) await Promise.race([this.local.exited, new Promise((r) => setTimeout(r, ms))]);
+  async waitLocalExit(ms: number, address?: string): Promise<void> {
+    const exits = [...this.locals].filter(([pin]) => address === undefined || localAddress(pin) === address).map(([, l]) => l.exited);
+    if (exits.length) await Promise.race([...exits, new Promise((r) => setTimeout(r, ms))]);
   }
 
   async close(): Promise<void> {
     for (const h of this.all()) h.client.close();
-    await this.local?.stop();
+    await Promise.all([...this.locals.values()].map((l) => l.stop()));
   }
 
   private async open(t: Target): Promise<RunnerHandle[]> {
     const out: RunnerHandle[] = [];
     for (const spec of t.runners) {
-      if (spec === 'local') out.push({ ...(await this.startLocal()), target: t.name });
-      else for (const address of await expandPool(spec)) out.push(await this.connect(t, spec, address));
+      if (spec === 'local') {
+        const pins = this.pins(t.name);
+        out.push(...(await Promise.all(pins.map((pin) => this.startLocal(pin)))).map((h) => ({ ...h, target: t.name })));
+      } else for (const address of await expandPool(spec)) out.push(await this.connect(t, spec, address));
     }
     return out;
   }
 
-  private startLocal(): Promise<RunnerHandle> {
-    this.localHandle ??= (async () => {
-      this.local = await spawnLocalRunner({ storeDir: this.storeDir, logFile: this.opts.logFile, python: this.opts.python });
-      const python = this.local.python;
-      const client = new RunnerClient(this.local.address, { token: this.local.token });
-      const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 }).catch((err: unknown) => {
-        throw incompatible(err) ? new UserError(`the local runner (${python}) is incompatible: ${(err as Error).message}`, ExitCode.RunnerUnavailable) : err;
-      });
-      const fp = localFingerprint(python);
-      if (fp) await writeCachedCapabilities(this.identityDir, fp, capabilities);
-      return { address: 'local', target: '', client, local: true, capabilities, alive: true, busy: 0, has: new Set<string>(), storeDir: this.storeDir };
-    })();
-    return this.localHandle;
+  /** The local runner of a pin ('' or a GPU), started once and shared by every local target. */
+  private startLocal(pin: LocalPin): Promise<RunnerHandle> {
+    if (!this.localHandles.has(pin)) {
+      this.localHandles.set(pin, (async () => {
+        const threads = this.localThreads;
+        const local = await spawnLocalRunner({
+          storeDir: this.storeDir, logFile: this.opts.logFile, python: this.opts.python,
+          ...(threads ? { threads } : {}), ...(pin ? { cudaVisibleDevices: pin } : {}),
+        });
+        this.locals.set(pin, local);
+        const name = pin ? `the local runner for GPU ${pin}` : 'the local runner';
+        const client = new RunnerClient(local.address, { token: local.token });
+        const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 }).catch((err: unknown) => {
+          throw incompatible(err) ? new UserError(`${name} (${local.python}) is incompatible: ${(err as Error).message}`, ExitCode.RunnerUnavailable) : err;
+        });
+        const fp = localFingerprint(local.python);
+        if (fp) await writeCachedCapabilities(this.identityDir, pinnedFingerprint(fp, pin), capabilities);
+        return { address: localAddress(pin), target: '', client, local: true, capabilities, alive: true, busy: 0, has: new Set<string>(), storeDir: this.storeDir };
+      })());
+    }
+    return this.localHandles.get(pin)!;
   }
 
   private async connect(t: Target, spec: string, address: string): Promise<RunnerHandle> {
@@ -181,6 +214,11 @@ export class RunnerPool {
       throw new UserError(`target '${t.name}': runner ${address} is unreachable: ${why}`, ExitCode.RunnerUnavailable);
     }
   }
+}
+
+/** Remembered capabilities per local runner: a pinned runner sees only its GPU. */
+function pinnedFingerprint(fp: string, pin: LocalPin): string {
+  return pin ? `${fp}-gpu${pin}` : fp;
 }
 
 /** A runner of a protocol version this client cannot use, as either side found it. */

@@ -170,8 +170,8 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
       (err.code === status.INTERNAL && !err.detail) || (err.code === status.UNKNOWN && !err.detail);
     if (!transport) return false;
     if (h.local) {
-      await pool.waitLocalExit(500);
-      if (pool.localExit()) h.alive = false;
+      await pool.waitLocalExit(500, h.address);
+      if (pool.localExit(h.address)) h.alive = false;
       return true;
     }
     for (let i = 0; i < 3; i++) {

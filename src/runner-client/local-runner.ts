@@ -35,6 +35,10 @@ export interface SpawnOptions {
   /** Runner stderr is appended here as well. */
   logFile?: string;
   startTimeoutMs?: number;
+  /** Host threads for its math libraries (ONNX Runtime intra-op, PyTorch, BLAS); default: theirs (all cores). */
+  threads?: number;
+  /** Pins it to these GPUs (CUDA_VISIBLE_DEVICES). */
+  cudaVisibleDevices?: string;
 }
 
 /** The Python that runs the local runner (runner-env.ts), without making its environment. */
@@ -57,6 +61,9 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
     TRTPIPE_RUNNER_WATCH_STDIN: '1',
     PYTHONUNBUFFERED: '1',
     PYTHONPATH: [choice.pythonPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+    ...(opts.cudaVisibleDevices !== undefined ? { CUDA_VISIBLE_DEVICES: opts.cudaVisibleDevices } : {}),
+    // Read before the libraries load (OpenMP, BLAS) and by the runner for ONNX Runtime (trtpipe_runner/threads.py).
+    ...(opts.threads ? { TRTPIPE_RUNNER_THREADS: String(opts.threads), OMP_NUM_THREADS: String(opts.threads), MKL_NUM_THREADS: String(opts.threads), OPENBLAS_NUM_THREADS: String(opts.threads) } : {}),
   };
   // --accept-paths: on this host, artifacts are taken by path (RunnerClient.importArtifact), not streamed.
   const child = spawn(python, ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', opts.storeDir, '--accept-paths', '--log-level', 'warning'], {

@@ -27,6 +27,8 @@ export interface StageTiming {
   status: string;
   seconds?: number;
   cached?: boolean;
+  /** The runner it ran on, when the target has several (`local:gpu1`). */
+  runner?: string;
 }
 
 export interface CellProvenance {
@@ -104,16 +106,22 @@ function cellProvenance(
   const backendName = String(build?.params.backend ?? details.backend ?? '');
   const backendCaps = (runner?.backends as { name: string; version?: string }[] | undefined)?.find((b) => b.name === backendName);
   const device = details.device;
-  const gpus = ((runner?.gpus ?? []) as GpuCapability[]).map((g) => ({
+  const stageRecords = Object.entries(record.stages).filter(([, s]) => s.cells.includes(cell.id));
+  // Several runners (one per GPU): the GPUs of the runners this cell's stages ran on.
+  const byRunner = runner?.gpusByRunner;
+  const used = byRunner ? [...new Set(stageRecords.map(([, s]) => s.runner).filter((r): r is string => !!r && r in byRunner))] : [];
+  const gpuCaps = byRunner && used.length ? used.flatMap((r) => byRunner[r]!) : runner?.gpus ?? [];
+  const gpus = (gpuCaps as GpuCapability[]).map((g) => ({
     name: g.name ?? '',
     computeCapability: g.computeCapability ?? '',
     driver: g.driverVersion ?? '',
     cuda: g.cudaVersion ?? '',
     ...(g.memoryBytes ? { memoryBytes: g.memoryBytes } : {}),
   }));
-  const stages = Object.entries(record.stages)
-    .filter(([, s]) => s.cells.includes(cell.id))
-    .map(([id, s]): StageTiming => ({ id, status: s.status, ...(s.seconds !== undefined ? { seconds: s.seconds } : {}), ...(s.cached !== undefined ? { cached: s.cached } : {}) }));
+  const stages = stageRecords.map(([id, s]): StageTiming => ({
+    id, status: s.status, ...(s.seconds !== undefined ? { seconds: s.seconds } : {}), ...(s.cached !== undefined ? { cached: s.cached } : {}),
+    ...(byRunner && s.runner ? { runner: s.runner } : {}),
+  }));
   const hashes: CellProvenance['hashes'] = {
     ...(known.model ? { model: known.model } : {}),
     ...(transform ? { policy: hashJson(transform.params) } : {}),

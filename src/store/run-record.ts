@@ -41,7 +41,11 @@ export interface RunRecord {
   trtpipe: { version: string };
   pipeline: { name: string; file: string; sha256: string };
   inputs: Record<string, { path: string; sha256: string; size: number }>;
-  runners: Record<string, { address: string; local: boolean; runnerVersion: string; hostname: string; backends: unknown[]; gpus: unknown[]; versions: Record<string, string> }>;
+  runners: Record<string, {
+    address: string; local: boolean; runnerVersion: string; hostname: string; backends: unknown[]; gpus: unknown[]; versions: Record<string, string>;
+    /** A target of several runners (one per GPU, a pool): each runner's own GPUs, by address (`local:gpu1`). */
+    gpusByRunner?: Record<string, unknown[]>;
+  }>;
   timings: { runnerStartSeconds: number; uploadSeconds: number; totalSeconds: number };
   cells: CellSummary[];
   stages: Record<string, StageRecord>;

@@ -84,6 +84,18 @@ test('matrix targets must exist', async () => {
   assert.equal([d.code, d.path, d.hint], ['unknown-target', 'matrix.target[0]', "did you mean 'cpu'?"]);
 });
 
+test('gpus: a list or all on a local target; on a remote-only target it is an error', async () => {
+  const ok = await loadPipeline(write('gpus.yaml', valid().replace('{ name: cpu }', '{ name: cpu, gpus: [0, 1] }')), dir);
+  assert.equal(ok.pipeline!.targets[0]!.gpus, [0, 1]);
+  const all = await loadPipeline(write('gpus-all.yaml', valid().replace('{ name: cpu }', '{ name: cpu, gpus: all }')), dir);
+  assert.is(all.pipeline!.targets[0]!.gpus, 'all');
+  const remote = await loadPipeline(write('gpus-remote.yaml', valid().replace('{ name: cpu }', '{ name: cpu, runner: "grpc://h:50051", token_env: T, gpus: [0] }')), dir);
+  const d = remote.diagnostics.find((x) => x.code === 'gpus-remote')!;
+  assert.equal([d.severity, d.path], ['error', 'targets[0].gpus']);
+  const bad = await loadPipeline(write('gpus-bad.yaml', valid().replace('{ name: cpu }', '{ name: cpu, gpus: [-1] }')), dir);
+  assert.ok(bad.diagnostics.some((x) => x.path === 'targets[0].gpus[0]' || x.path === 'targets[0].gpus'), JSON.stringify(bad.diagnostics));
+});
+
 test('all errors come at once, in file order', async () => {
   const file = write('many.yaml', valid('precision: { default: fp61, io: kept }\nbenchmark: { batch: [0] }\n'));
   const { diagnostics } = await loadPipeline(file, dir);

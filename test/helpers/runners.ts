@@ -7,13 +7,13 @@ import { tempDir } from './paths.js';
 
 export const POOL_TOKEN = 'pool-test-token';
 
-/** Starts `n` runners sharing one token, each with its own store. */
-export async function startRunners(n: number): Promise<LocalRunner[]> {
+/** Starts `n` runners sharing one token, each with its own store (and `threads` host threads, if given). */
+export async function startRunners(n: number, opts: { threads?: number } = {}): Promise<LocalRunner[]> {
   const dir = tempDir('trtpipe-runners-');
   const saved = process.env.TRTPIPE_RUNNER_TOKEN;
   const runners: LocalRunner[] = [];
   for (let i = 0; i < n; i++) {
-    runners.push(await spawnLocalRunner({ storeDir: path.join(dir, `store-${i}`), token: POOL_TOKEN }));
+    runners.push(await spawnLocalRunner({ storeDir: path.join(dir, `store-${i}`), token: POOL_TOKEN, ...(opts.threads ? { threads: opts.threads } : {}) }));
   }
   if (saved !== undefined) process.env.TRTPIPE_RUNNER_TOKEN = saved;
   return runners;

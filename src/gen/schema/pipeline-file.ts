@@ -280,6 +280,10 @@ export interface Target {
     key?: Path;
   };
   /**
+   * Local runner only: the GPUs to use, by index (nvidia-smi order), or all: one local runner per GPU, pinned with CUDA_VISIBLE_DEVICES; cells are spread over them. $TRTPIPE_GPUS overrides what `all` finds.
+   */
+  gpus?: 'all' | number[];
+  /**
    * What builds and runs the model: onnxruntime (default), tensorrt, torch, or auto (the best the runner has).
    */
   backend?: 'onnxruntime' | 'tensorrt' | 'torch' | 'auto';

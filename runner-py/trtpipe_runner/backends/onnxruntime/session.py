@@ -9,6 +9,7 @@ import numpy as np
 
 from ...cancel import CancelToken
 from ...errors import Cancelled, UserError
+from ...threads import budget
 
 OPT_LEVELS = ("disable", "basic", "extended", "all")
 
@@ -20,7 +21,7 @@ def make_session(model: Path | bytes, *, threads: int = 0, opt_level: str = "all
 
     Args:
         model: a model file or its bytes.
-        threads: intra-op threads (0: ONNX Runtime decides).
+        threads: intra-op threads (0: the runner's budget, threads.py, else ONNX Runtime decides).
         opt_level: one of OPT_LEVELS.
         optimized_out: where ONNX Runtime should save the optimized graph.
         providers: execution providers, CPU by default.
@@ -37,6 +38,7 @@ def make_session(model: Path | bytes, *, threads: int = 0, opt_level: str = "all
         "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
     }[opt_level]
     so.log_severity_level = 3
+    threads = threads or budget()
     if threads:
         so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1

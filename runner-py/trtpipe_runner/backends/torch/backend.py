@@ -131,4 +131,7 @@ class TorchBackend(Backend):
 
 
 def create() -> Backend:
+    from ...threads import apply_to_torch
+
+    apply_to_torch()
     return TorchBackend()
