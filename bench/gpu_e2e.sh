@@ -185,7 +185,12 @@ fi
 scale() { python3 bench/scale_gpu.py --trtpipe "$TRTPIPE" --work "$WORK/scale" --models-dir "$WORK/models" --model "$MODEL" --device "$DEVICE" --iterations 20 --timeout 150 >"$WORK/scale.out" 2>&1; local rc=$?; cat "$WORK/scale.out"; return $rc; }
 export MODEL DEVICE
 export -f scale
-step "bench/scale_gpu (1 GPU, then all)" 240 scale
+ngpus=$(python3 -c "import torch; print(torch.cuda.device_count())" 2>/dev/null || echo 0)
+if [[ $DEVICE == cuda* && ${ngpus:-0} -lt 2 && -z ${TRTPIPE_GPUS:-} ]]; then
+  say "bench/scale_gpu: skipped, this host has ${ngpus:-0} GPU(s) (1 GPU against all needs two or more)"
+else
+  step "bench/scale_gpu (1 GPU, then all)" 240 scale
+fi
 grep -E '^(bench/scale_gpu|\s+1 GPU|\s*all GPUs|\s+each runner|speed-up|exported)' "$WORK/scale.out" | sed 's/^/    /' | tee -a "$SUMMARY"
 
 # ---- 3. bench/scale: the scheduler over CPU runners ------------------------------------------
