@@ -5,6 +5,7 @@
  *
  * It measures the scheduler, not CPU contention: the host's cores are split
  * between the runners (their thread budget, run/local-gpus.ts), and the
+ * runners see no GPU (CPU stages only), and the
  * matrix has no benchmark stages, because a CPU benchmark holds the host's
  * cores exclusively (device leases) and so never runs beside another stage.
  *
@@ -28,7 +29,10 @@ let base = 0;
 const cores = os.availableParallelism();
 for (const n of values.runners.split(',').map(Number)) {
   const threads = threadBudget(n, cores);
-  const rs = await startRunners(n, threads ? { threads } : {});
+  // No GPU for these runners: on a GPU host the calibrate and ranges stages would otherwise run on
+  // the GPU (torch), and every runner would pay for its own CUDA context on the one device: measured
+  // on the H200 host, that made 4 runners 2.7x slower than 1, which says nothing about the scheduler.
+  const rs = await startRunners(n, { ...(threads ? { threads } : {}), cudaVisibleDevices: '' });
   const pool = rs.map((r) => `"grpc://${r.address}"`).join(', ');
   const file = path.join(dir, `scale-${n}.yaml`);
   // 4 targets on the same pool x 3 precisions = 12 cells.

@@ -8,12 +8,12 @@ import { tempDir } from './paths.js';
 export const POOL_TOKEN = 'pool-test-token';
 
 /** Starts `n` runners sharing one token, each with its own store (and `threads` host threads, if given). */
-export async function startRunners(n: number, opts: { threads?: number } = {}): Promise<LocalRunner[]> {
+export async function startRunners(n: number, opts: { threads?: number; cudaVisibleDevices?: string } = {}): Promise<LocalRunner[]> {
   const dir = tempDir('trtpipe-runners-');
   const saved = process.env.TRTPIPE_RUNNER_TOKEN;
   const runners: LocalRunner[] = [];
   for (let i = 0; i < n; i++) {
-    runners.push(await spawnLocalRunner({ storeDir: path.join(dir, `store-${i}`), token: POOL_TOKEN, ...(opts.threads ? { threads: opts.threads } : {}) }));
+    runners.push(await spawnLocalRunner({ storeDir: path.join(dir, `store-${i}`), token: POOL_TOKEN, ...(opts.threads ? { threads: opts.threads } : {}), ...(opts.cudaVisibleDevices !== undefined ? { cudaVisibleDevices: opts.cudaVisibleDevices } : {}) }));
   }
   if (saved !== undefined) process.env.TRTPIPE_RUNNER_TOKEN = saved;
   return runners;
