@@ -14,6 +14,8 @@ from trtpipe_runner.errors import Cancelled, UserError
 from trtpipe_runner.lease import devices
 from trtpipe_runner.lease.leases import DeviceNeed, hold
 
+from . import stage_params
+
 CPU = "cpu@test-host"
 
 
@@ -145,13 +147,13 @@ def test_cuda_ordinals_map_to_uuids_through_cuda_visible_devices(visible, ordina
 
 def test_which_devices_a_stage_holds(monkeypatch):
     cpu = devices.device_key("cpu")
-    assert devices.stage_needs("evaluate", {"backend": "onnxruntime"}) == [DeviceNeed(cpu, False)]
+    assert devices.stage_needs("evaluate", stage_params.typed("evaluate", {"backend": "onnxruntime"})) == [DeviceNeed(cpu, False)]
     # A GPU host (the host's GPU list is the only thing faked: CI has no GPU).
     monkeypatch.setattr(devices, "physical_uuids", lambda: ("GPU-a", "GPU-b"))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     gpu = f"gpu:GPU-a@{devices.host()}"
-    assert devices.stage_needs("build", {"backend": "tensorrt"}) == [DeviceNeed(cpu, False), DeviceNeed(gpu, True)]
-    assert devices.stage_needs("evaluate", {"backend": "tensorrt"}) == [DeviceNeed(cpu, False), DeviceNeed(gpu, False)]
+    assert devices.stage_needs("build", stage_params.typed("build", {"backend": "tensorrt"})) == [DeviceNeed(cpu, False), DeviceNeed(gpu, True)]
+    assert devices.stage_needs("evaluate", stage_params.typed("evaluate", {"backend": "tensorrt"})) == [DeviceNeed(cpu, False), DeviceNeed(gpu, False)]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
     assert devices.device_key("cuda:0") == f"gpu:GPU-b@{devices.host()}"
 

@@ -27,7 +27,7 @@ from .gen import runner_pb2_grpc as pb_grpc
 from .jsonsafe import dumps
 from .keepalive import heartbeat_seconds
 from .lease.leases import Lease
-from .stages import get_leased_stage
+from .stages import get_leased_stage, parse_stage_params
 from .stages.context import StageContext, StageOutput
 
 log = logging.getLogger("trtpipe_runner")
@@ -177,9 +177,10 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         try:
             run = get_leased_stage(request.stage)
             try:
-                params = json.loads(request.params_json) if request.params_json else {}
+                raw = json.loads(request.params_json) if request.params_json else {}
             except json.JSONDecodeError as exc:
                 raise UserError(f"params_json is not JSON: {exc}", code="PROTOCOL") from None
+            params = parse_stage_params(request.stage, raw)
             inputs = {k: check_sha(v.sha256) for k, v in request.inputs.items()}
             ctx = StageContext(self.store, token, inputs, params, request.cell,
                                emit=lambda kind, payload: events.put((kind, payload)), stage=request.stage)

@@ -128,7 +128,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
         cells: n.cells,
         ...(keys.has(n.id) ? { key: keys.get(n.id) } : {}),
         status: r ? 'done' : f ? 'failed' : outcome.skipped.has(n.id) ? 'skipped' : 'not-run',
-        params: n.params,
+        params: n.params as Record<string, unknown>,
         ...(r ? { cached: r.cached, seconds: r.seconds, runner: r.runner, metrics: r.metrics, details: r.details, diagnostics: r.diagnostics, outputs: r.outputs, ...(r.leases ? { leases: r.leases } : {}) } : {}),
         ...(f ? { error: { message: f.message, code: f.code, ...(f.node ? { node: f.node } : {}), ...(f.traceback ? { traceback: f.traceback } : {}) } } : {}),
         ...(outcome.skipped.has(n.id) ? { reason: outcome.skipped.get(n.id) } : {}),

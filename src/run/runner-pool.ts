@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ExitCode } from '../cli/exit-codes.js';
 import { UserError } from '../cli/user-error.js';
 import type { Pipeline, Target } from '../config/types.js';
-import type { GetCapabilitiesResponse } from '../gen/trtpipe/runner/v1/runner.js';
+import type { RunnerCapabilities } from '../runner-client/capabilities.js';
 import { targetIdentity } from '../plan/target-identity.js';
 import { resolvePython, spawnLocalRunner, type LocalRunner } from '../runner-client/local-runner.js';
 import { IncompatibleRunnerError } from '../runner-client/protocol.js';
@@ -25,7 +25,7 @@ export interface RunnerHandle {
   target: string;
   client: RunnerClient;
   local: boolean;
-  capabilities: GetCapabilitiesResponse;
+  capabilities: RunnerCapabilities;
   alive: boolean;
   busy: number;
   /** Artifacts this runner is known to hold. */
@@ -47,7 +47,7 @@ export class RunnerPool {
   private localHandle?: Promise<RunnerHandle>;
   private readonly starting = new Map<string, Promise<RunnerHandle[]>>();
   /** Capabilities per target: from a started runner, or remembered for the local one. */
-  readonly capabilities = new Map<string, GetCapabilitiesResponse>();
+  readonly capabilities = new Map<string, RunnerCapabilities>();
   /** Seconds spent starting and connecting runners. */
   startSeconds = 0;
 

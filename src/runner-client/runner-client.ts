@@ -13,7 +13,6 @@ import { HealthClient, HealthCheckResponse_ServingStatus } from '../gen/grpc/hea
 import {
   type ArtifactRef,
   type DeviceLease,
-  type GetCapabilitiesResponse,
   type RunStageRequest,
   RunnerServiceClient,
   type StageResult,
@@ -21,6 +20,7 @@ import {
   type Progress,
 } from '../gen/trtpipe/runner/v1/runner.js';
 import { type CallOpts, grpcCallOptions, linkAbort } from './call-options.js';
+import { capabilitiesFromJson, type RunnerCapabilities } from './capabilities.js';
 import { keepaliveOptions } from './keepalive.js';
 import { CLIENT_VERSION_METADATA_KEY, IncompatibleRunnerError, PROTOCOL, PROTOCOL_METADATA_KEY, protocolProblem } from './protocol.js';
 import { RunnerCallError } from './runner-call-error.js';
@@ -105,14 +105,14 @@ export class RunnerClient {
   }
 
   /** What the runner can do; rejects with IncompatibleRunnerError when it speaks a protocol this client cannot use. */
-  getCapabilities(opts: CallOpts = {}): Promise<GetCapabilitiesResponse> {
+  getCapabilities(opts: CallOpts = {}): Promise<RunnerCapabilities> {
     return new Promise((resolve, reject) => {
       const call = this.client.getCapabilities({}, this.metadata(), grpcCallOptions(opts), (err, res) => {
         unlink();
         const problem = err ? undefined : protocolProblem(res.protocol, res.runnerVersion);
         if (err) reject(this.fail('GetCapabilities', err));
         else if (problem) reject(new IncompatibleRunnerError(problem));
-        else resolve(res);
+        else resolve(capabilitiesFromJson(res));
       });
       const unlink = linkAbort(opts.signal, call);
     });

@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { UserError } from '../cli/user-error.js';
 import type { Pipeline } from '../config/types.js';
+import { PRECISION_INFO } from '../gen/contract/vocabulary.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -60,7 +61,7 @@ export async function writeSearchResult(file: string, r: SearchResult): Promise<
  */
 export function searchPolicySha(p: Pipeline): string {
   const s = p.precision.search;
-  const quantized = s?.towards === 'int8' || s?.towards === 'fp8';
+  const quantized = s !== undefined && PRECISION_INFO[s.towards].kind === 'quantized';
   return sha256Hex(canonicalJson({
     towards: s?.towards,
     budget: s?.budget,

@@ -48,7 +48,8 @@ class StageContext:
     store: ArtifactStore
     cancel: CancelToken
     inputs: dict[str, str]
-    params: dict[str, Any]
+    # The stage's params, checked: contract/stages.py's <Stage>Params (stages.parse_stage_params).
+    params: Any
     cell: str = ""
     emit: Callable[[str, Any], None] = lambda kind, payload: None
     stage: str = ""

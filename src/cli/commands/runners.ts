@@ -3,7 +3,7 @@
  * what it can do; with --hold, whether a stage silent for that long survives the way to each.
  */
 import path from 'node:path';
-import { GetCapabilitiesResponse } from '../../gen/trtpipe/runner/v1/runner.js';
+import { capabilitiesJson, type RunnerCapabilities } from '../../runner-client/capabilities.js';
 import { RunnerPool } from '../../run/runner-pool.js';
 import { ExitCode } from '../exit-codes.js';
 import { describeHold, holdEach, type HoldOutcome } from '../hold-check.js';
@@ -26,7 +26,7 @@ export default async function runners(argv: string[]): Promise<number> {
   const stateRoot = stateRootOf(values['state-dir']);
   await prepareLocalRunner(values.python, pipeline);
   const pool = new RunnerPool(pipeline, { stateRoot, logFile: path.join(stateRoot, 'logs', 'runners.log'), python: values.python, signal: new AbortController().signal });
-  const rows: { target: string; address: string; caps: GetCapabilitiesResponse }[] = [];
+  const rows: { target: string; address: string; caps: RunnerCapabilities }[] = [];
   const errors: string[] = [];
   let held: HoldOutcome[] = [];
   try {
@@ -43,7 +43,7 @@ export default async function runners(argv: string[]): Promise<number> {
     await pool.close();
   }
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ target: r.target, address: r.address, capabilities: GetCapabilitiesResponse.toJSON(r.caps), ...holdOf(held, r.address) })), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ target: r.target, address: r.address, capabilities: capabilitiesJson(r.caps), ...holdOf(held, r.address) })), null, 2)}\n`);
   } else {
     for (const r of rows) process.stdout.write(`${describe(r.target, r.address, r.caps)}\n`);
     for (const o of held) process.stdout.write(`${describeHold(o, hold!)}\n`);
@@ -61,7 +61,7 @@ function holdOf(held: HoldOutcome[], address: string): { hold?: Omit<HoldOutcome
 }
 
 /** Native precisions apart from those computed wider and those only emulated (numerics: emulated). */
-export function precisionSupport(b: Pick<GetCapabilitiesResponse['backends'][number], 'precisions' | 'widerPrecisions' | 'emulatedPrecisions'>): string[] {
+export function precisionSupport(b: Pick<RunnerCapabilities['backends'][number], 'precisions' | 'widerPrecisions' | 'emulatedPrecisions'>): string[] {
   return [
     `native: ${b.precisions.join(' ') || 'none'}`,
     ...(b.widerPrecisions.length ? [`computed in fp32: ${b.widerPrecisions.join(' ')}`] : []),
@@ -69,7 +69,7 @@ export function precisionSupport(b: Pick<GetCapabilitiesResponse['backends'][num
   ];
 }
 
-function describe(target: string, address: string, c: GetCapabilitiesResponse): string {
+function describe(target: string, address: string, c: RunnerCapabilities): string {
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
   const lines = [
     `${target}  ${address}  runner ${c.runnerVersion} on ${c.hostname} (${c.cpuCount} CPUs, ${gib(c.memoryBytes)} memory, ${gib(c.freeDiskBytes)} free disk)`,

@@ -74,8 +74,7 @@ def derive_profile(inputs: list[NetworkInput], settings: TrtBuildSettings) -> li
         elif dynamic == [0]:
             rest = tuple(inp.shape[1:])
             b = settings.max_batch
-            source = f"max_batch {b}" if settings.max_batch_given else f"max_batch {b} (default)"
-            entries.append(ProfileEntry(inp.name, (1, *rest), (b, *rest), (b, *rest), source))
+            entries.append(ProfileEntry(inp.name, (1, *rest), (b, *rest), (b, *rest), f"max_batch {b}"))
         else:
             axes = ", ".join(str(a) for a in dynamic if a != 0)
             raise UserError(
