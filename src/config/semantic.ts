@@ -6,7 +6,7 @@
  * calibration (semantic-precision.ts), data, model, evaluation and gates
  * (semantic-data.ts).
  */
-import { expandMatrixDetailed, type Cell } from '../plan/matrix.js';
+import { expandMatrixDetailed, type Cell } from './matrix.js';
 import type { Diagnostic, KeyPath } from './diagnostics.js';
 import { at, type PipelineDocument } from './document.js';
 import { PRECISION_INFO } from '../gen/contract/vocabulary.js';

@@ -6,7 +6,7 @@
 import type { DataSource, Metric, Pipeline, Precision, Tolerances } from '../config/types.js';
 import type { StageParamsByName } from '../gen/contract/stages.js';
 import { PRECISION_INFO } from '../gen/contract/vocabulary.js';
-import type { Cell } from './matrix.js';
+import type { Cell } from '../config/matrix.js';
 import { nodeId } from './node-id.js';
 
 /** The stages a plan has (the contract's, less `hold`, which is never planned). */

@@ -4,9 +4,8 @@
  * of precisions by width that drift detection needs.
  */
 import { PRECISION_INFO, type Precision } from '../gen/contract/vocabulary.js';
-import type { RunRecord } from '../store/run-record.js';
 import { explainRows, lockRows } from './record-view.js';
-import type { CellSummary } from './summary.js';
+import type { CellSummary, RunRecord } from '../gen/schema/run-record.js';
 
 export interface PrecisionRow {
   node: string;

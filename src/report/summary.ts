@@ -2,40 +2,15 @@
  * Per-cell summary of a run: accuracy, latency and precision counts pulled
  * from the stage results. metrics.json is this structure; the reports render it.
  */
-import type { Cell } from '../plan/matrix.js';
+import type { Cell } from '../config/matrix.js';
 import type { StageGraph } from '../plan/graph.js';
-import type { NodeFailure, NodeResult } from '../run/events.js';
+import { nodeId } from '../plan/node-id.js';
 import { LOWERED, type Pipeline } from '../config/types.js';
 import { NOT_FLOAT } from '../gen/contract/vocabulary.js';
-import { checkEvaluation, type ToleranceResult } from './tolerances.js';
-import type { CellProvenance } from '../store/provenance.js';
-import { cellNoise, type CellNoise } from './noise.js';
-
-export interface CellSummary {
-  id: string;
-  name: string;
-  precision: string;
-  target: string;
-  status: 'ok' | 'failed' | 'skipped';
-  /** The first failed stage and why. */
-  failure?: { stage: string; message: string; code: string; node?: string };
-  accuracy: Record<string, number>;
-  /** Per batch size: latency_p50_ms, latency_p99_ms, throughput_per_s, cv, repeat_cv, ... */
-  latency: Record<string, Record<string, number>>;
-  /** How much the latency wobbles, and whether that is over benchmark.noise_max (absent without a benchmark). */
-  noise?: CellNoise;
-  /** Nodes per resolved precision (the lockfile's), '-' for nodes without float math. */
-  precisionCounts: Record<string, number>;
-  /** Nodes per precision the backend really ran them in (its explain), '?' where it could not tell. */
-  realizedCounts?: Record<string, number>;
-  /** Float nodes in a low precision, as the runner counted them (transform and build metrics). */
-  lowPrecision?: LowPrecisionNodes;
-  build: Record<string, unknown>;
-  /** evaluate.tolerances checked on this cell's accuracy (empty when none are set). */
-  tolerances?: ToleranceResult[];
-  /** Versions, hardware, input hashes, stage timings and cache hits (added after the run, see store/provenance.ts). */
-  provenance?: CellProvenance;
-}
+import { checkEvaluation } from './tolerances.js';
+import { cellNoise } from './noise.js';
+import type { CellSummary, LowPrecisionNodes } from '../gen/schema/run-record.js';
+import type { NodeFailure, NodeResult } from '../store/stage-result.js';
 
 export interface RunOutcomeView {
   graph: StageGraph;
@@ -54,10 +29,10 @@ export function summarizeCells(o: RunOutcomeView): CellSummary[] {
 function summarizeCell(cell: Cell, o: RunOutcomeView): CellSummary {
   const nodes = o.graph.nodes.filter((n) => n.cells.includes(cell.id));
   const failed = nodes.find((n) => o.failures.has(n.id));
-  const evaluate = o.results.get(`evaluate@${cell.id}`);
-  const bench = o.results.get(`benchmark@${cell.id}`);
-  const transform = o.results.get(`transform@${cell.precision}`);
-  const build = o.results.get(`build@${cell.id}`);
+  const evaluate = o.results.get(nodeId.evaluate(cell.id));
+  const bench = o.results.get(nodeId.benchmark(cell.id));
+  const transform = o.results.get(nodeId.transform(cell.precision));
+  const build = o.results.get(nodeId.build(cell.id));
   const latency: CellSummary['latency'] = {};
   for (const [k, v] of Object.entries(bench?.metrics ?? {})) {
     const m = /^b(\d+)\.(.+)$/.exec(k);
@@ -85,15 +60,6 @@ function summarizeCell(cell: Cell, o: RunOutcomeView): CellSummary {
       ? checkEvaluation(o.evaluate, evaluate.metrics, evaluate.details.outputs as Record<string, Record<string, number>> | undefined)
       : [],
   };
-}
-
-export interface LowPrecisionNodes {
-  /** Ran in a low precision (the build's explain); absent where the backend explained nothing. */
-  ran?: number;
-  /** Resolved to one by the lockfile. */
-  resolved: number;
-  /** Nodes that do float math. */
-  total: number;
 }
 
 /** The runner's own counts: the transform's nodes_low_precision / nodes_float, the build's nodes_realized_low_precision. */

@@ -4,28 +4,30 @@
  * events and decides the exit code.
  */
 import path from 'node:path';
-import { VERSION } from '../cli/help.js';
+import { VERSION } from '../version.js';
 import type { Pipeline } from '../config/types.js';
 import { buildGraph, type StageGraph, type StageNode } from '../plan/graph.js';
+import { transformPrecision } from '../plan/node-id.js';
 import { pruneGraph } from '../plan/prune.js';
-import { diffLock, type Lockfile, type LockRow } from '../store/lockfile.js';
+import { diffLock } from '../store/lockfile.js';
 import { computeKeys } from '../plan/keys.js';
-import { expandMatrix } from '../plan/matrix.js';
+import { expandMatrix } from '../config/matrix.js';
 import { parseAllowance } from '../report/gates.js';
 import { summarizeCells } from '../report/summary.js';
 import { writeReports, type ReportsResult } from '../report/write-reports.js';
 import type { Baseline } from '../store/baselines.js';
 import { hashFile } from '../store/hash-file.js';
-import { RUN_SCHEMA, writeRunDir, type RunRecord, type StageRecord } from '../store/run-record.js';
+import { RUN_SCHEMA, writeRunDir } from '../store/run-record.js';
 import { newRunId, stateDir } from '../store/state-dir.js';
 import type { SchedulerEvent } from './events.js';
 import { hashInputFiles } from './input-files.js';
 import { RunnerPool } from './runner-pool.js';
 import { preflight, type PreflightFinding } from './preflight.js';
 import { StageCache } from '../store/cache.js';
-import { ExitCode } from '../cli/exit-codes.js';
-import { UserError } from '../cli/user-error.js';
+import { RunnerUnavailableError } from '../errors.js';
 import { runGraph, type SchedulerOutcome } from './scheduler.js';
+import type { LockRow, Lockfile } from '../gen/schema/lock-file.js';
+import type { RunRecord, StageRecord } from '../gen/schema/run-record.js';
 
 /** Everything a run reports: the scheduler's events plus planning, runners and preflight. */
 export type ExecuteEvent =
@@ -93,7 +95,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
     for (const f of findings.filter((x) => x.severity === 'warning')) opts.onEvent({ type: 'preflight', finding: f });
     const refused = findings.filter((f) => f.severity === 'error');
     if (refused.length) {
-      throw new UserError(`preflight refused ${refused.length} cell(s) before any work:\n${refused.map((f) => `  ${f.cell} on target '${f.target}': ${f.message}`).join('\n')}`, ExitCode.RunnerUnavailable);
+      throw new RunnerUnavailableError(`preflight refused ${refused.length} cell(s) before any work:\n${refused.map((f) => `  ${f.cell} on target '${f.target}': ${f.message}`).join('\n')}`);
     }
     opts.onEvent({ type: 'runners-ready', seconds: pool.startSeconds });
     const keys = computeKeys(graph, {
@@ -181,7 +183,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
 function frozenCheck(frozen: { file: string; lock: Lockfile }) {
   return (node: StageNode, result: { details: Record<string, unknown> }) => {
     if (node.stage !== 'transform') return undefined;
-    const precision = node.id.split('@')[1]!;
+    const precision = transformPrecision(node.id)!;
     const expected = frozen.lock.precisions[precision];
     const fix = `run \`trtpipe lock\` and commit ${path.basename(frozen.file)}`;
     if (!expected) {

@@ -7,7 +7,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { InputError } from '../errors.js';
 import type { DataSource } from '../config/types.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import type { StageGraph } from '../plan/graph.js';
@@ -46,7 +46,7 @@ async function hashed(file: string, mediaType: string): Promise<FileArtifact> {
     const { sha256, size } = await hashFile(file);
     return { path: file, sha256, size, mediaType };
   } catch (err) {
-    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
   }
 }
 
@@ -55,9 +55,9 @@ async function folderManifest(dir: string, tmpDir: string): Promise<FileArtifact
   try {
     names = readdirSync(dir).filter((n) => /\.(npz|npy)$/.test(n) && statSync(path.join(dir, n)).isFile()).sort();
   } catch (err) {
-    throw new UserError(`cannot read data folder ${dir}: ${(err as Error).message}`);
+    throw new InputError(`cannot read data folder ${dir}: ${(err as Error).message}`);
   }
-  if (!names.length) throw new UserError(`data folder ${dir} has no .npz or .npy files`);
+  if (!names.length) throw new InputError(`data folder ${dir} has no .npz or .npy files`);
   const parts = await Promise.all(names.map((n) => hashed(path.join(dir, n), 'application/octet-stream')));
   const body = { kind: MANIFEST_KIND, source: path.basename(dir), files: parts.map((p, i) => ({ name: names[i]!, sha256: p.sha256, size: p.size })) };
   return manifest(tmpDir, body, parts);

@@ -5,23 +5,8 @@
  * runner processes: runner-py/trtpipe_runner/lease); the orchestrator records
  * them in run.json and shows the waits.
  */
+import type { LeaseRecord } from '../gen/schema/run-record.js';
 import { LeaseMode, type DeviceLease } from '../gen/trtpipe/runner/v1/runner.js';
-
-export interface LeaseRecord {
-  /** `cpu@<host>` (the host's CPU cores) or `gpu:<uuid>@<host>`. */
-  device: string;
-  mode: 'shared' | 'exclusive';
-  /** The stage that held it, e.g. `benchmark@fp32-cpu`. */
-  holder: string;
-  /** Seconds since the epoch on the runner's clock; 0: not yet. */
-  requestedAt: number;
-  acquiredAt: number;
-  releasedAt: number;
-  /** false: the runner ran with TRTPIPE_DEVICE_LEASE=off, nothing was excluded. */
-  enforced: boolean;
-  /** Who held or queued for the device when this lease had to wait. */
-  waitedFor: string[];
-}
 
 export function leaseRecord(l: DeviceLease): LeaseRecord {
   return {

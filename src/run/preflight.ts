@@ -8,7 +8,7 @@
 import type { Pipeline, Target } from '../config/types.js';
 import { satisfies } from '../config/version-range.js';
 import { PRECISION_INFO, type Precision } from '../gen/contract/vocabulary.js';
-import type { Cell } from '../plan/matrix.js';
+import type { Cell } from '../config/matrix.js';
 import type { RunnerCapabilities, RunnerBackend } from '../runner-client/capabilities.js';
 
 export interface PreflightFinding {

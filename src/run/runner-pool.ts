@@ -8,8 +8,7 @@
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode } from '../cli/exit-codes.js';
-import { UserError } from '../cli/user-error.js';
+import { RunnerUnavailableError } from '../errors.js';
 import type { Pipeline, Target } from '../config/types.js';
 import type { RunnerCapabilities } from '../runner-client/capabilities.js';
 import { targetIdentity } from '../plan/target-identity.js';
@@ -142,7 +141,7 @@ export class RunnerPool {
       const python = this.local.python;
       const client = new RunnerClient(this.local.address, { token: this.local.token });
       const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 }).catch((err: unknown) => {
-        throw incompatible(err) ? new UserError(`the local runner (${python}) is incompatible: ${(err as Error).message}`, ExitCode.RunnerUnavailable) : err;
+        throw incompatible(err) ? new RunnerUnavailableError(`the local runner (${python}) is incompatible: ${(err as Error).message}`) : err;
       });
       const fp = localFingerprint(python);
       if (fp) await writeCachedCapabilities(this.identityDir, fp, capabilities);
@@ -155,7 +154,7 @@ export class RunnerPool {
     const url = new URL(spec);
     const token = t.tokenEnv ? process.env[t.tokenEnv] : undefined;
     if (t.tokenEnv && !token) {
-      throw new UserError(`target '${t.name}': environment variable ${t.tokenEnv} (token_env) is not set`, ExitCode.RunnerUnavailable);
+      throw new RunnerUnavailableError(`target '${t.name}': environment variable ${t.tokenEnv} (token_env) is not set`);
     }
     const tls = url.protocol === 'grpcs:'
       ? {
@@ -175,10 +174,10 @@ export class RunnerPool {
       return { address, target: t.name, client, local: false, capabilities, alive: true, busy: 0, has: new Set<string>() };
     } catch (err) {
       client.close();
-      if (incompatible(err)) throw new UserError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`, ExitCode.RunnerUnavailable);
+      if (incompatible(err)) throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`);
       const e = err as RunnerCallError;
       const why = e.code === 16 ? `the token in ${t.tokenEnv ?? '(no token_env)'} was refused` : e.message;
-      throw new UserError(`target '${t.name}': runner ${address} is unreachable: ${why}`, ExitCode.RunnerUnavailable);
+      throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is unreachable: ${why}`);
     }
   }
 }

@@ -16,9 +16,10 @@ import type { StageGraph, StageNode } from '../plan/graph.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
 import type { StageCache } from '../store/cache.js';
 import { ArtifactMover, refOf, type FileArtifact } from './artifact-mover.js';
-import { objectsOf, type NodeFailure, type NodeResult, type OutputRef, type SchedulerEvent, type StageDiagnostic } from './events.js';
+import { type SchedulerEvent } from './events.js';
 import { leaseRecord } from './leases.js';
 import type { RunnerHandle, RunnerPool } from './runner-pool.js';
+import { objectsOf, type NodeFailure, type NodeResult, type OutputRef, type StageDiagnostic } from '../store/stage-result.js';
 
 export type { FileArtifact } from './artifact-mover.js';
 

@@ -10,21 +10,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ChannelCredentials, credentials, Metadata, type ClientOptions } from '@grpc/grpc-js';
 import { HealthClient, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
-import {
-  type ArtifactRef,
-  type DeviceLease,
-  type RunStageRequest,
-  RunnerServiceClient,
-  type StageResult,
-  type LogLine,
-  type Progress,
-} from '../gen/trtpipe/runner/v1/runner.js';
+import { type ArtifactRef, type DeviceLease, type RunStageRequest, RunnerServiceClient, type StageResult, type LogLine, type Progress } from '../gen/trtpipe/runner/v1/runner.js';
 import { type CallOpts, grpcCallOptions, linkAbort } from './call-options.js';
 import { capabilitiesFromJson, type RunnerCapabilities } from './capabilities.js';
 import { keepaliveOptions } from './keepalive.js';
 import { CLIENT_VERSION_METADATA_KEY, IncompatibleRunnerError, PROTOCOL, PROTOCOL_METADATA_KEY, protocolProblem } from './protocol.js';
 import { RunnerCallError } from './runner-call-error.js';
-import { VERSION } from '../cli/help.js';
+import { VERSION } from '../version.js';
 
 export const CHUNK_BYTES = 1 << 20;
 

@@ -4,12 +4,9 @@
  * without git, gives `undefined`, never an error.
  */
 import { execFile } from 'node:child_process';
+import type { GitInfo } from '../gen/schema/run-record.js';
 
-export interface GitInfo {
-  commit: string;
-  /** Tracked files differ from the commit (untracked files are not counted); absent when unknown. */
-  dirty?: boolean;
-}
+export type { GitInfo } from '../gen/schema/run-record.js';
 
 function git(args: string[], cwd: string): Promise<string | undefined> {
   return new Promise((resolve) => {

@@ -12,7 +12,7 @@ import { loadPipeline } from '../../src/config/load.js';
 import { PRECISIONS, QUANTIZED_PRECISIONS, LOWERED_PRECISIONS, PRECISION_INFO } from '../../src/gen/contract/vocabulary.js';
 import { STAGE_NAMES } from '../../src/gen/contract/stages.js';
 import { buildGraph } from '../../src/plan/graph.js';
-import { expandMatrix } from '../../src/plan/matrix.js';
+import { expandMatrix } from '../../src/config/matrix.js';
 import { pipelineFiles } from '../../src/cli/pipeline-files.js';
 import { ROOT } from '../helpers/paths.js';
 

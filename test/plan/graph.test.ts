@@ -5,7 +5,7 @@ import { loadPipeline } from '../../src/config/load.js';
 import type { Pipeline } from '../../src/config/types.js';
 import { buildGraph, findNode } from '../../src/plan/graph.js';
 import { computeKeys } from '../../src/plan/keys.js';
-import { expandMatrix } from '../../src/plan/matrix.js';
+import { expandMatrix } from '../../src/config/matrix.js';
 import { ROOT } from '../helpers/paths.js';
 
 async function quickstart(): Promise<Pipeline> {

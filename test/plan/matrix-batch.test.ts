@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { loadPipeline } from '../../src/config/load.js';
 import type { Pipeline } from '../../src/config/types.js';
 import { buildGraph, findNode } from '../../src/plan/graph.js';
-import { benchmarkBatches, expandMatrix, expandMatrixDetailed } from '../../src/plan/matrix.js';
+import { benchmarkBatches, expandMatrix, expandMatrixDetailed } from '../../src/config/matrix.js';
 import { ROOT } from '../helpers/paths.js';
 
 async function quickstart(): Promise<Pipeline> {

@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadPipeline } from '../../src/config/load.js';
 import type { Pipeline, Target } from '../../src/config/types.js';
-import { expandMatrix } from '../../src/plan/matrix.js';
+import { expandMatrix } from '../../src/config/matrix.js';
 import { preflight } from '../../src/run/preflight.js';
 import { capabilitiesFromJson, type RunnerCapabilities } from '../../src/runner-client/capabilities.js';
 import { satisfies } from '../../src/config/version-range.js';

@@ -14,7 +14,7 @@ import { stageStatuses, type StageStatus } from '../../plan/cache-status.js';
 import { buildGraph, type StageGraph } from '../../plan/graph.js';
 import { computeKeys } from '../../plan/keys.js';
 import { modelIdentity } from '../../run/model-files.js';
-import { expandMatrix } from '../../plan/matrix.js';
+import { expandMatrix } from '../../config/matrix.js';
 import { targetIdentity } from '../../plan/target-identity.js';
 import { cacheDir, isCached } from '../../store/cache-lookup.js';
 import { hashFile } from '../../store/hash-file.js';
@@ -23,7 +23,7 @@ import { stateDir } from '../../store/state-dir.js';
 import { committedSearch } from '../committed-search.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
-import { UserError } from '../user-error.js';
+import { InputError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
 
 const USAGE = 'usage: trtpipe plan <pipeline.yaml> [--state-dir DIR] [--json]';
@@ -33,10 +33,10 @@ export default async function plan(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' } } });
   } catch (err) {
-    throw new UserError(`${(err as Error).message}; ${USAGE}`);
+    throw new InputError(`${(err as Error).message}; ${USAGE}`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UserError(USAGE);
+  if (positionals.length !== 1) throw new InputError(USAGE);
   const file = positionals[0]!;
   const p = await loadOrExit(file);
   const stateRoot = stateRootOf(values['state-dir']);

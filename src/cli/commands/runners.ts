@@ -10,7 +10,7 @@ import { describeHold, holdEach, type HoldOutcome } from '../hold-check.js';
 import { parseOrExplain } from '../parse-args.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { prepareLocalRunner } from '../local-runner-setup.js';
-import { UserError } from '../user-error.js';
+import { InputError, RunnerUnavailableError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
 
 export default async function runners(argv: string[]): Promise<number> {
@@ -20,7 +20,7 @@ export default async function runners(argv: string[]): Promise<number> {
     options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' }, python: { type: 'string' }, hold: { type: 'string' } },
   });
   const hold = values.hold !== undefined ? Number(values.hold) : undefined;
-  if (hold !== undefined && !(hold > 0 && hold <= 7 * 24 * 3600)) throw new UserError(`--hold must be a number of seconds > 0 (at most a week), not '${values.hold}'`);
+  if (hold !== undefined && !(hold > 0 && hold <= 7 * 24 * 3600)) throw new InputError(`--hold must be a number of seconds > 0 (at most a week), not '${values.hold}'`);
   const file = positionals[0] ?? 'pipelines/quickstart.yaml';
   const pipeline = await loadOrExit(file);
   const stateRoot = stateRootOf(values['state-dir']);
@@ -49,7 +49,7 @@ export default async function runners(argv: string[]): Promise<number> {
     for (const o of held) process.stdout.write(`${describeHold(o, hold!)}\n`);
   }
   for (const e of errors) process.stderr.write(`trtpipe: ${e}\n`);
-  if (!rows.length && errors.length) throw new UserError('no runner answered', ExitCode.RunnerUnavailable);
+  if (!rows.length && errors.length) throw new RunnerUnavailableError('no runner answered');
   return errors.length || held.some((o) => !o.ok) ? ExitCode.RunnerUnavailable : ExitCode.Ok;
 }
 
