@@ -6,12 +6,8 @@
 import path from 'node:path';
 import { VERSION } from '../version.js';
 import type { Pipeline } from '../config/types.js';
-import { buildGraph, type StageGraph, type StageNode } from '../plan/graph.js';
 import { transformPrecision } from '../plan/node-id.js';
-import { pruneGraph } from '../plan/prune.js';
 import { diffLock } from '../store/lockfile.js';
-import { computeKeys } from '../plan/keys.js';
-import { expandMatrix } from '../config/matrix.js';
 import { parseAllowance } from '../report/gates.js';
 import { summarizeCells } from '../report/summary.js';
 import { writeReports, type ReportsResult } from '../report/write-reports.js';
@@ -20,7 +16,8 @@ import { hashFile } from '../store/hash-file.js';
 import { RUN_SCHEMA, writeRunDir } from '../store/run-record.js';
 import { newRunId, stateDir } from '../store/state-dir.js';
 import type { SchedulerEvent } from './events.js';
-import { hashInputFiles } from './input-files.js';
+import { hashInputs, keysOf, stageGraph } from './keyed-graph.js';
+import type { StageGraph, StageNode } from '../plan/graph.js';
 import { RunnerPool } from './runner-pool.js';
 import { preflight, type PreflightFinding } from './preflight.js';
 import { StageCache } from '../store/cache.js';
@@ -74,11 +71,10 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   const t0 = performance.now();
   const dirs = stateDir(opts.stateRoot);
   const runId = newRunId(started);
-  const cells = expandMatrix(p);
-  const full = buildGraph(p, cells, { ...(opts.searchKeep ? { searchKeep: opts.searchKeep } : {}) });
-  const graph = opts.only ? pruneGraph(full, opts.only) : full;
+  const graph = stageGraph(p, { ...(opts.searchKeep ? { searchKeep: opts.searchKeep } : {}), ...(opts.only ? { only: opts.only } : {}) });
+  const cells = graph.cells;
   opts.onEvent({ type: 'planned', graph });
-  const files = await hashInputFiles(graph, path.join(opts.stateRoot, 'tmp'));
+  const files = await hashInputs(graph, path.join(opts.stateRoot, 'tmp'));
   const targets = [...new Set(graph.nodes.map((n) => n.target))];
   const pool = new RunnerPool(p, {
     stateRoot: opts.stateRoot,
@@ -98,10 +94,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       throw new RunnerUnavailableError(`preflight refused ${refused.length} cell(s) before any work:\n${refused.map((f) => `  ${f.cell} on target '${f.target}': ${f.message}`).join('\n')}`);
     }
     opts.onEvent({ type: 'runners-ready', seconds: pool.startSeconds });
-    const keys = computeKeys(graph, {
-      fileHashes: new Map([...files].map(([k, v]) => [k, v.sha256])),
-      targetIdentity: identities,
-    });
+    const keys = keysOf(graph, files, identities);
     outcome = await runGraph({
       graph,
       pool,
