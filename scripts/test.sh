@@ -18,6 +18,9 @@ node scripts/gen-schema.mjs --check
 step "generated stage contract and vocabulary match proto/trtpipe/runner/v1/contract"
 node scripts/gen-contract.mjs --check
 
+step "imports point down the layers (docs/architecture.md)"
+node scripts/check-layers.mjs
+
 step "every pipeline and example validates"
 node bin/trtpipe.js validate pipelines examples
 

@@ -18,7 +18,8 @@ import { newRunId, stateDir } from '../store/state-dir.js';
 import type { SchedulerEvent } from './events.js';
 import { hashInputs, keysOf, stageGraph } from './keyed-graph.js';
 import type { StageGraph, StageNode } from '../plan/graph.js';
-import { RunnerPool } from './runner-pool.js';
+import { PipelineRunnerPool } from './runner-pool.js';
+import type { RunnerPool } from './pool.js';
 import { preflight, type PreflightFinding } from './preflight.js';
 import { StageCache } from '../store/cache.js';
 import { RunnerUnavailableError } from '../errors.js';
@@ -76,7 +77,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   opts.onEvent({ type: 'planned', graph });
   const files = await hashInputs(graph, path.join(opts.stateRoot, 'tmp'));
   const targets = [...new Set(graph.nodes.map((n) => n.target))];
-  const pool = new RunnerPool(p, {
+  const pool = new PipelineRunnerPool(p, {
     stateRoot: opts.stateRoot,
     logFile: path.join(dirs.logs, `${runId}.runner.log`),
     python: opts.python,

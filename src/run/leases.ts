@@ -1,25 +1,11 @@
 /**
- * Device leases as the orchestrator sees them (proto DeviceLease): a stage's
- * hold on one device of a runner's host, shared while it works, exclusive
- * while a benchmark times on it. The runner enforces them (host-wide, across
- * runner processes: runner-py/trtpipe_runner/lease); the orchestrator records
- * them in run.json and shows the waits.
+ * Device leases as the orchestrator sees them (run.json's LeaseRecord, which the runner client
+ * makes of the proto's DeviceLease): a stage's hold on one device of a runner's host, shared
+ * while it works, exclusive while a benchmark times on it. The runner enforces them (host-wide,
+ * across runner processes: runner-py/trtpipe_runner/lease); the orchestrator records them in
+ * run.json and shows the waits.
  */
 import type { LeaseRecord } from '../gen/schema/run-record.js';
-import { LeaseMode, type DeviceLease } from '../gen/trtpipe/runner/v1/runner.js';
-
-export function leaseRecord(l: DeviceLease): LeaseRecord {
-  return {
-    device: l.device,
-    mode: l.mode === LeaseMode.LEASE_MODE_EXCLUSIVE ? 'exclusive' : 'shared',
-    holder: l.holder,
-    requestedAt: l.requestedAt,
-    acquiredAt: l.acquiredAt,
-    releasedAt: l.releasedAt,
-    enforced: l.enforced,
-    waitedFor: l.waitedFor,
-  };
-}
 
 /** Seconds the lease waited (0 while it still waits). */
 export function leaseWait(l: LeaseRecord): number {

@@ -1,9 +1,9 @@
 /**
- * The runners of a pipeline's targets. Each target is a pool: `local` (one
- * runner trtpipe spawns, shared by every local target), a list of
- * grpc(s):// addresses, or a DNS name whose addresses are the pool (a
- * Kubernetes headless service). Runners start lazily: a run whose stages are
- * all cached never spawns one. Owns their lifetime.
+ * The runners of a pipeline's targets (the RunnerPool the scheduler uses, pool.ts). Each target
+ * is a pool: `local` (one runner trtpipe spawns, shared by every local target), a list of
+ * grpc(s):// addresses, or a DNS name whose addresses are the pool (a Kubernetes headless
+ * service). Runners start lazily, and the gRPC client is loaded only then: a run whose stages
+ * are all cached never spawns a runner nor loads gRPC. Owns their lifetime.
  */
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
@@ -15,23 +15,8 @@ import { targetIdentity } from '../plan/target-identity.js';
 import { resolvePython, spawnLocalRunner, type LocalRunner } from '../runner-client/local-runner.js';
 import { IncompatibleRunnerError } from '../runner-client/protocol.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
-import { RunnerClient } from '../runner-client/runner-client.js';
+import type { LocalExit, RunnerHandle, RunnerPool } from './pool.js';
 import { localFingerprint, readCachedCapabilities, writeCachedCapabilities } from './runner-identity.js';
-
-export interface RunnerHandle {
-  /** `local` or host:port. */
-  address: string;
-  target: string;
-  client: RunnerClient;
-  local: boolean;
-  capabilities: RunnerCapabilities;
-  alive: boolean;
-  busy: number;
-  /** Artifacts this runner is known to hold. */
-  has: Set<string>;
-  /** The local runner's store folder (its outputs can be linked, not downloaded). */
-  storeDir?: string;
-}
 
 export interface RunnerPoolOptions {
   stateRoot: string;
@@ -40,7 +25,7 @@ export interface RunnerPoolOptions {
   signal: AbortSignal;
 }
 
-export class RunnerPool {
+export class PipelineRunnerPool implements RunnerPool {
   private readonly handles = new Map<string, RunnerHandle[]>();
   private local?: LocalRunner;
   private localHandle?: Promise<RunnerHandle>;
@@ -111,7 +96,7 @@ export class RunnerPool {
   }
 
   /** Whether the local runner process has exited, and how. */
-  localExit(): { code: number | null; signal: NodeJS.Signals | null; tail: string } | undefined {
+  localExit(): LocalExit | undefined {
     const proc = this.local?.process;
     if (!proc || (proc.exitCode === null && proc.signalCode === null)) return undefined;
     return { code: proc.exitCode, signal: proc.signalCode, tail: this.local!.stderrTail() };
@@ -139,6 +124,7 @@ export class RunnerPool {
     this.localHandle ??= (async () => {
       this.local = await spawnLocalRunner({ storeDir: this.storeDir, logFile: this.opts.logFile, python: this.opts.python });
       const python = this.local.python;
+      const { RunnerClient } = await import('../runner-client/runner-client.js');
       const client = new RunnerClient(this.local.address, { token: this.local.token });
       const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 }).catch((err: unknown) => {
         throw incompatible(err) ? new RunnerUnavailableError(`the local runner (${python}) is incompatible: ${(err as Error).message}`) : err;
@@ -163,6 +149,7 @@ export class RunnerPool {
           ...(t.tls?.key ? { key: readFileSync(t.tls.key) } : {}),
         }
       : undefined;
+    const { RunnerClient } = await import('../runner-client/runner-client.js');
     const client = new RunnerClient(address, {
       ...(token ? { token } : {}),
       ...(tls ? { tls } : {}),
@@ -176,7 +163,7 @@ export class RunnerPool {
       client.close();
       if (incompatible(err)) throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`);
       const e = err as RunnerCallError;
-      const why = e.code === 16 ? `the token in ${t.tokenEnv ?? '(no token_env)'} was refused` : e.message;
+      const why = e.isUnauthenticated ? `the token in ${t.tokenEnv ?? '(no token_env)'} was refused` : e.message;
       throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is unreachable: ${why}`);
     }
   }

@@ -156,8 +156,8 @@ async function inspect(model: string, shown: string, stateRoot: string, python?:
     // The local runner takes the model (and its external data files) by path; no deadline: a big model takes its time.
     const artifact = await modelArtifact(model, path.join(dirs.root, 'tmp'));
     for (const f of [...(artifact.dependencies ?? []), artifact]) await client.importArtifact(f.path, refOf(f));
-    const result = await client.runStage({ stage: 'inspect', cell: 'init', inputs: { model: refOf(artifact) }, paramsJson: '{}' }, () => {});
-    return JSON.parse(result.detailsJson) as ModelDetails;
+    const result = await client.runStage({ stage: 'inspect', cell: 'init', inputs: { model: refOf(artifact) }, params: {} }, () => {});
+    return result.details as unknown as ModelDetails;
   } catch (err) {
     if (err instanceof RunnerCallError) {
       if (err.isUserError) throw new InputError(`model ${shown}: ${err.detail?.message ?? err.message}`);

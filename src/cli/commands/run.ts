@@ -9,7 +9,6 @@ import { ExitCode, exitCodeOfFailures } from '../exit-codes.js';
 import { failureKind } from '../../run/failure-kind.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { prepareLocalRunner } from '../local-runner-setup.js';
-import { listrProgress } from '../progress/listr.js';
 import { plainProgress } from '../progress/plain.js';
 import type { ProgressSink } from '../progress/sink.js';
 import { summaryTable } from '../summary-table.js';
@@ -76,6 +75,8 @@ export default async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const interactive = process.stdout.isTTY && !values.verbose && !process.env.CI;
+  // listr2 only for a terminal: loading it costs a no-op re-run in CI noticeable time.
+  const listrProgress = interactive ? (await import('../progress/listr.js')).listrProgress : undefined;
   let sink: ProgressSink | undefined;
   const write = (s: string) => process.stdout.write(s);
   try {
@@ -94,7 +95,7 @@ export default async function run(argv: string[]): Promise<number> {
           process.stderr.write(`trtpipe: warning: ${e.finding.cell} on target '${e.finding.target}': ${e.finding.message}\n`);
         } else if (e.type === 'planned') {
           write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
-          sink = interactive ? listrProgress(e.graph) : plainProgress(write, Boolean(values.verbose));
+          sink = listrProgress ? listrProgress(e.graph) : plainProgress(write, Boolean(values.verbose));
         } else if (e.type === 'runners-ready') {
           if (!interactive) write(`runners ready in ${e.seconds.toFixed(2)}s\n`);
         } else sink?.event(e);

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { capabilitiesJson, type RunnerCapabilities } from '../../runner-client/capabilities.js';
-import { RunnerPool } from '../../run/runner-pool.js';
+import { PipelineRunnerPool } from '../../run/runner-pool.js';
 import { ExitCode } from '../exit-codes.js';
 import { describeHold, holdEach, type HoldOutcome } from '../hold-check.js';
 import { parseOrExplain } from '../parse-args.js';
@@ -25,7 +25,7 @@ export default async function runners(argv: string[]): Promise<number> {
   const pipeline = await loadOrExit(file);
   const stateRoot = stateRootOf(values['state-dir']);
   await prepareLocalRunner(values.python, pipeline);
-  const pool = new RunnerPool(pipeline, { stateRoot, logFile: path.join(stateRoot, 'logs', 'runners.log'), python: values.python, signal: new AbortController().signal });
+  const pool = new PipelineRunnerPool(pipeline, { stateRoot, logFile: path.join(stateRoot, 'logs', 'runners.log'), python: values.python, signal: new AbortController().signal });
   const rows: { target: string; address: string; caps: RunnerCapabilities }[] = [];
   const errors: string[] = [];
   let held: HoldOutcome[] = [];
