@@ -33,7 +33,9 @@ const trtpipe = (...args: string[]) => wall([CLI, ...args]);
 const dir = tempDir('trtpipe-bench-');
 // 5 precisions x 2 emulated CPU targets = 10 cells: every stage kind, every precision path.
 const matrix = path.join(dir, 'digits-matrix.yaml');
-writeFileSync(matrix, `version: 1
+writeFileSync(
+  matrix,
+  `version: 1
 name: digits-matrix
 model: { path: ${EXAMPLES}/digits/model.onnx }
 data:
@@ -45,7 +47,8 @@ targets:
   - { name: emulated-basic, backend: onnxruntime, numerics: emulated, build: { opt_level: basic } }
 matrix: { precision: [fp32, fp16, bf16, int8, fp8] }
 benchmark: { batch: [1, 32], iterations: 50 }
-`);
+`,
+);
 
 console.log(`bench/cache: the no-op path (CLI wall time, ${os.cpus().length} CPU cores; medians)`);
 const node = median(runs, () => wall(['-e', '0']));
@@ -61,4 +64,6 @@ const mxState = path.join(dir, 'matrix');
 trtpipe('run', matrix, '--state-dir', mxState);
 const cold = median(Math.max(1, Math.ceil(runs / 2)), () => trtpipe('run', matrix, '--state-dir', mxState, '--no-cache'));
 const mxRerun = median(runs, () => trtpipe('run', matrix, '--state-dir', mxState));
-console.log(`  digits matrix (10 cells), cold --no-cache ${cold.toFixed(3)} s, cached re-run ${mxRerun.toFixed(3)} s = ${((100 * mxRerun) / cold).toFixed(1)}% (goal <= 5%)`);
+console.log(
+  `  digits matrix (10 cells), cold --no-cache ${cold.toFixed(3)} s, cached re-run ${mxRerun.toFixed(3)} s = ${((100 * mxRerun) / cold).toFixed(1)}% (goal <= 5%)`,
+);

@@ -52,15 +52,18 @@ for (const file of walk(src)) {
   for (const m of text.matchAll(IMPORT)) {
     const spec = m[1] ?? m[2];
     const rel = path.relative(root, file);
-    if (GRPC.test(spec) && !GRPC_USERS.includes(unit)) problems.push(`${rel}: imports ${spec}: only src/runner-client/ may use gRPC (it returns domain types)`);
+    if (GRPC.test(spec) && !GRPC_USERS.includes(unit))
+      problems.push(`${rel}: imports ${spec}: only src/runner-client/ may use gRPC (it returns domain types)`);
     if (!spec.startsWith('.')) continue;
     const target = path.resolve(path.dirname(file), spec);
     if (!target.startsWith(src + path.sep)) continue;
     const to = unitOf(target);
     if (to === unit) continue;
     const toLayer = layerOf(to);
-    if (toLayer > layer) problems.push(`${rel}: imports ${path.relative(root, target)}: ${unit} (layer ${layer}) must not depend on ${to} (layer ${toLayer})`);
-    else if (toLayer === layer && layer !== 0) problems.push(`${rel}: imports ${path.relative(root, target)}: ${unit} and ${to} are peers and must not depend on each other`);
+    if (toLayer > layer)
+      problems.push(`${rel}: imports ${path.relative(root, target)}: ${unit} (layer ${layer}) must not depend on ${to} (layer ${toLayer})`);
+    else if (toLayer === layer && layer !== 0)
+      problems.push(`${rel}: imports ${path.relative(root, target)}: ${unit} and ${to} are peers and must not depend on each other`);
   }
 }
 if (problems.length) {

@@ -6,9 +6,27 @@
 // Why not datamodel-code-generator or jsonschema: docs/decisions.md ("Stage contract").
 
 const SUPPORTED = new Set([
-  '$schema', '$id', '$comment', '$defs', '$ref', 'title', 'description', 'type', 'properties', 'required',
-  'additionalProperties', 'items', 'enum', 'minimum', 'maximum', 'exclusiveMinimum', 'minItems', 'minProperties',
-  'default', 'examples', 'x-absent',
+  '$schema',
+  '$id',
+  '$comment',
+  '$defs',
+  '$ref',
+  'title',
+  'description',
+  'type',
+  'properties',
+  'required',
+  'additionalProperties',
+  'items',
+  'enum',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'minItems',
+  'minProperties',
+  'default',
+  'examples',
+  'x-absent',
 ]);
 
 const PY_RESERVED = new Set(['from', 'import', 'class', 'def', 'global', 'lambda', 'pass', 'return', 'in', 'is', 'not', 'or', 'and']);
@@ -27,7 +45,8 @@ export function pythonStages(schemas, stageNames, banner) {
     if (!m) throw new Error(`contract: unsupported $ref '${ref}' in ${file}`);
     const name = m[2];
     const found = defs.get(name);
-    if (!found || (m[1] && found.file !== m[1]) || (!m[1] && found.file !== file)) throw new Error(`contract: $ref '${ref}' in ${file} points nowhere`);
+    if (!found || (m[1] && found.file !== m[1]) || (!m[1] && found.file !== file))
+      throw new Error(`contract: $ref '${ref}' in ${file} points nowhere`);
     return name;
   };
   const check = (node, where) => {
@@ -91,8 +110,18 @@ export function pythonStages(schemas, stageNames, banner) {
   };
   const pyType = (def, file) => convert(def, file, 'v', 'at')[0];
 
-  const out = [banner, 'from __future__ import annotations', '', 'from dataclasses import dataclass, field', 'from typing import Any, Callable', '',
-    'from ..errors import UserError', '', '', HELPERS];
+  const out = [
+    banner,
+    'from __future__ import annotations',
+    '',
+    'from dataclasses import dataclass, field',
+    'from typing import Any, Callable',
+    '',
+    'from ..errors import UserError',
+    '',
+    '',
+    HELPERS,
+  ];
   // Non-object named schemas (an enum, say): a converter function.
   for (const [name, { def, file }] of defs) {
     if (isClass(def)) continue;
@@ -101,11 +130,13 @@ export function pythonStages(schemas, stageNames, banner) {
   }
   for (const [name, { def, file }] of defs) {
     if (!isClass(def)) continue;
-    if (def.additionalProperties === undefined) throw new Error(`contract: ${file}#/$defs/${name} must say additionalProperties (false, or true for details that backends extend)`);
+    if (def.additionalProperties === undefined)
+      throw new Error(`contract: ${file}#/$defs/${name} must say additionalProperties (false, or true for details that backends extend)`);
     const required = new Set(def.required ?? []);
     const props = Object.entries(def.properties);
     for (const [k, p] of props) {
-      if (required.has(k) && p.default !== undefined) throw new Error(`contract: ${name}.${k} is required and has a default: a value has one place`);
+      if (required.has(k) && p.default !== undefined)
+        throw new Error(`contract: ${name}.${k} is required and has a default: a value has one place`);
     }
     const fields = [...props.filter(([k]) => required.has(k)), ...props.filter(([k]) => !required.has(k))];
     const doc = (def.description ?? def.title ?? name).replace(/"""/g, "'''");
@@ -117,13 +148,18 @@ export function pythonStages(schemas, stageNames, banner) {
       else if (p.default !== undefined) out.push(`    ${attr}: ${ann} = ${pyDefault(p.default)}`);
       else out.push(`    ${attr}: ${ann.endsWith('| None') || ann === 'Any' ? ann : `${ann} | None`} = None`);
     }
-    if (def.additionalProperties === true) out.push('    # Keys the schema leaves open (backend-specific details).', '    extra: dict[str, Any] = field(default_factory=dict)');
+    if (def.additionalProperties === true)
+      out.push('    # Keys the schema leaves open (backend-specific details).', '    extra: dict[str, Any] = field(default_factory=dict)');
     const known = fields.map(([k]) => JSON.stringify(k)).join(', ');
-    out.push('', '    @classmethod', `    def parse(cls, value: Any, at: str = "") -> "${name}":`,
+    out.push(
+      '',
+      '    @classmethod',
+      `    def parse(cls, value: Any, at: str = "") -> "${name}":`,
       `        """Checks \`value\` against the schema; UserError naming the key path when it does not fit."""`,
-      `        o = _object(value, at, (${[...required].map((k) => JSON.stringify(k)).join(', ')}${required.size === 1 ? ',' : ''}), `
-        + `${def.additionalProperties === false ? `(${known}${fields.length === 1 ? ',' : ''})` : 'None'})`,
-      '        return cls(');
+      `        ${fields.length || def.additionalProperties === true ? 'o = ' : ''}_object(value, at, (${[...required].map((k) => JSON.stringify(k)).join(', ')}${required.size === 1 ? ',' : ''}), ` +
+        `${def.additionalProperties === false ? `(${known}${fields.length === 1 ? ',' : ''})` : 'None'})`,
+      '        return cls(',
+    );
     for (const [k, p] of fields) {
       const sub = `_at(at, ${JSON.stringify(k)})`;
       const [, expr] = convert(p, file, `o[${JSON.stringify(k)}]`, sub);
@@ -133,10 +169,15 @@ export function pythonStages(schemas, stageNames, banner) {
         out.push(`            ${pyName(k)}=${expr} if o.get(${JSON.stringify(k)}) is not None else ${absent},`);
       }
     }
-    if (def.additionalProperties === true) out.push(`            extra={k: v for k, v in o.items() if k not in (${known}${fields.length === 1 ? ',' : ''})},`);
-    out.push('        )', '', '    def to_json(self) -> dict[str, Any]:',
+    if (def.additionalProperties === true)
+      out.push(`            extra={k: v for k, v in o.items() if k not in (${known}${fields.length === 1 ? ',' : ''})},`);
+    out.push(
+      '        )',
+      '',
+      '    def to_json(self) -> dict[str, Any]:',
       '        """Back to JSON as the contract writes it (absent optional keys left out)."""',
-      '        out: dict[str, Any] = {}');
+      '        out: dict[str, Any] = {}',
+    );
     for (const [k, p] of fields) {
       if (required.has(k) || p.default !== undefined) out.push(`        out[${JSON.stringify(k)}] = _json(self.${pyName(k)})`);
       else out.push(`        if self.${pyName(k)} is not None:`, `            out[${JSON.stringify(k)}] = _json(self.${pyName(k)})`);
@@ -145,15 +186,22 @@ export function pythonStages(schemas, stageNames, banner) {
     out.push('        return out');
   }
   const pascal = (s) => s.replace(/(^|[-_])(\w)/g, (_, __, c) => c.toUpperCase());
-  out.push('', '', '# Each stage\'s params and details classes, by stage name.');
+  out.push('', '', "# Each stage's params and details classes, by stage name.");
   out.push(`PARAMS: dict[str, Any] = {${stageNames.map((s) => `"${s}": ${pascal(s)}Params`).join(', ')}}`);
   out.push(`DETAILS: dict[str, Any] = {${stageNames.map((s) => `"${s}": ${pascal(s)}Details`).join(', ')}}`);
-  out.push('', '', 'def parse_params(stage: str, params: Any) -> Any:',
+  out.push(
+    '',
+    '',
+    'def parse_params(stage: str, params: Any) -> Any:',
     '    """The stage\'s params, checked: UserError (INVALID_ARGUMENT) naming a missing, unknown or malformed key."""',
     '    return PARAMS[stage].parse(params, "params")',
-    '', '', 'def check_details(stage: str, details: Any) -> Any:',
+    '',
+    '',
+    'def check_details(stage: str, details: Any) -> Any:',
     '    """The stage\'s result details, checked against the contract (tests; run-stage --check)."""',
-    '    return DETAILS[stage].parse(details, "details")', '');
+    '    return DETAILS[stage].parse(details, "details")',
+    '',
+  );
   return out.join('\n');
 }
 

@@ -82,7 +82,9 @@ if (process.argv.includes('--check')) {
     let current = '';
     try {
       current = readFileSync(file, 'utf8');
-    } catch {}
+    } catch {
+      // not generated yet: stale
+    }
     if (current !== text) {
       stale += 1;
       console.error(`gen-schema: ${path.relative(root, file)} is stale; run 'npm run gen:schema' and commit`);

@@ -18,6 +18,9 @@ node scripts/gen-schema.mjs --check
 step "generated stage contract and vocabulary match proto/trtpipe/runner/v1/contract"
 node scripts/gen-contract.mjs --check
 
+step "linters: eslint, prettier, ruff, mypy"
+bash scripts/lint.sh
+
 step "imports point down the layers (docs/architecture.md)"
 node scripts/check-layers.mjs
 

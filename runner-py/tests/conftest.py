@@ -10,8 +10,8 @@ import pytest
 
 from trtpipe_runner import PROTOCOL
 from trtpipe_runner.gen import runner_pb2 as pb
-from trtpipe_runner.protocol import METADATA_KEY
 from trtpipe_runner.gen import runner_pb2_grpc as pb_grpc
+from trtpipe_runner.protocol import METADATA_KEY
 
 from . import stage_params
 from .fixtures.models import EXAMPLES

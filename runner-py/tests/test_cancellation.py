@@ -1,6 +1,7 @@
 """Cancelling a RunStage call stops the stage on the runner."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -10,7 +11,6 @@ import pytest
 from trtpipe_runner.gen import runner_pb2 as pb
 
 from . import stage_params
-import json
 
 
 def test_cancelling_a_benchmark_stops_it_promptly(client, digits, server):

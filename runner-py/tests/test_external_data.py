@@ -16,8 +16,8 @@ from trtpipe_runner.model.load import load_model
 from trtpipe_runner.model.manifest import MEDIA_TYPE, manifest_bytes, materialize, read_manifest, store_model
 from trtpipe_runner.server import create_server
 
-from .conftest import TOKEN, Client, details, error_detail
 from . import stage_params
+from .conftest import TOKEN, Client, details, error_detail
 from .fixtures.models import EXAMPLES
 
 

@@ -13,7 +13,6 @@ import sys
 import grpc
 import pytest
 
-from trtpipe_runner.gen import runner_pb2 as pb
 from trtpipe_runner.keepalive import MIN_RECV_PING_INTERVAL, PERMIT_WITHOUT_CALLS, server_options
 from trtpipe_runner.server import create_server
 

@@ -20,8 +20,7 @@ import grpc
 from .artifacts import ArtifactStore, check_sha
 from .cancel import CancelToken
 from .capabilities import probe_all
-from .errors import (Cancelled, IntegrityError, InternalError, NotFoundError, RunnerError, UnsupportedError,
-                     UserError)
+from .errors import Cancelled, IntegrityError, InternalError, NotFoundError, RunnerError, UnsupportedError, UserError
 from .gen import runner_pb2 as pb
 from .gen import runner_pb2_grpc as pb_grpc
 from .jsonsafe import dumps
@@ -92,7 +91,8 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
             protocol=caps["protocol"],
             backends=[pb.Backend(name=b.name, available=b.available, version=b.version,
                                  unavailable_reason=b.reason, precisions=b.precisions,
-                                 wider_precisions=b.wider_precisions, emulated_precisions=b.emulated_precisions) for b in caps["backends"]],
+                                 wider_precisions=b.wider_precisions, emulated_precisions=b.emulated_precisions)
+                      for b in caps["backends"]],
             gpus=[pb.Gpu(index=g.index, name=g.name, compute_capability=g.compute_capability,
                          memory_bytes=g.memory_bytes, driver_version=g.driver_version, cuda_version=g.cuda_version)
                   for g in caps["gpus"]],

@@ -40,12 +40,19 @@ export function hashInputs(graph: StageGraph, tmpDir: string, tolerant = false):
 }
 
 /** Content keys of a graph whose inputs are hashed, given the identity of each target that has one. */
-export function keysOf(graph: StageGraph, files: Map<string, FileArtifact>, identities: Map<string, Record<string, unknown>>): Map<string, string> {
+export function keysOf(
+  graph: StageGraph,
+  files: Map<string, FileArtifact>,
+  identities: Map<string, Record<string, unknown>>,
+): Map<string, string> {
   return computeKeys(graph, { fileHashes: new Map([...files].map(([k, v]) => [k, v.sha256])), targetIdentity: identities });
 }
 
 /** The whole path for a command that does not start runners (`plan`). */
-export async function keyedGraph(p: Pipeline, req: GraphRequest & { tmpDir: string; identities: Map<string, Record<string, unknown>> }): Promise<KeyedGraph> {
+export async function keyedGraph(
+  p: Pipeline,
+  req: GraphRequest & { tmpDir: string; identities: Map<string, Record<string, unknown>> },
+): Promise<KeyedGraph> {
   const graph = stageGraph(p, req);
   const files = await hashInputs(graph, req.tmpDir, true);
   return { graph, files, keys: keysOf(graph, files, req.identities) };

@@ -7,7 +7,7 @@ import type { StageNode } from '../plan/graph.js';
 import type { StageRunResult } from '../runner-client/stage-run.js';
 import type { StageCache } from '../store/cache.js';
 import { objectsOf, type ArtifactRef, type NodeFailure, type NodeResult } from '../store/stage-result.js';
-import { ArtifactMover, refOf, type FileArtifact } from './artifact-mover.js';
+import { refOf, type ArtifactMover, type FileArtifact } from './artifact-mover.js';
 import type { SchedulerEvent } from './events.js';
 import type { RunnerHandle, RunnerPool } from './pool.js';
 import { runnerLost, type RetryPolicy } from './retry-policy.js';
@@ -49,30 +49,46 @@ export class NodeExecutor {
       try {
         const inputs = await this.stageInputs(node, h);
         o.onEvent({ type: 'stage-start', node: node.id });
-        const res = await h.client.runStage({ stage: node.stage, cell: node.cells.join(','), inputs, params: node.params }, (e) => {
-          if (e.kind === 'progress') o.onEvent({ type: 'stage-progress', node: node.id, fraction: e.fraction, message: e.message });
-          else if (e.kind === 'log') o.onEvent({ type: 'stage-log', node: node.id, level: e.level, message: e.message });
-          else if (e.kind === 'lease') o.onEvent({ type: 'stage-lease', node: node.id, lease: e.lease });
-        }, { signal: o.signal, ...(o.stageTimeoutMs ? { timeoutMs: o.stageTimeoutMs } : {}) });
+        const res = await h.client.runStage(
+          { stage: node.stage, cell: node.cells.join(','), inputs, params: node.params },
+          (e) => {
+            if (e.kind === 'progress') o.onEvent({ type: 'stage-progress', node: node.id, fraction: e.fraction, message: e.message });
+            else if (e.kind === 'log') o.onEvent({ type: 'stage-log', node: node.id, level: e.level, message: e.message });
+            else if (e.kind === 'lease') o.onEvent({ type: 'stage-lease', node: node.id, lease: e.lease });
+          },
+          { signal: o.signal, ...(o.stageTimeoutMs ? { timeoutMs: o.stageTimeoutMs } : {}) },
+        );
         const result = nodeResult(res, h);
         for (const obj of Object.values(result.outputs).flatMap(objectsOf)) h.has.add(obj.sha256);
         this.producers.set(node.id, h);
         const rejected = o.check?.(node, result);
         if (rejected) throw rejected;
         if (key && o.useCache) {
-          await Promise.all(Object.values(result.outputs).flatMap(objectsOf).map((obj) => o.mover.fetch(h, obj)));
+          await Promise.all(
+            Object.values(result.outputs)
+              .flatMap(objectsOf)
+              .map((obj) => o.mover.fetch(h, obj)),
+          );
           await o.cache.put(key, node.id, node.stage, result);
         }
         return result;
       } catch (err) {
-        const retry = !o.signal.aborted && attempt < o.retry.retries &&
-          (await runnerLost(err, h, o.pool, o.retry, (x) => o.mover.forget(x))) && o.pool.members(node.target).length > 0;
+        const retry =
+          !o.signal.aborted &&
+          attempt < o.retry.retries &&
+          (await runnerLost(err, h, o.pool, o.retry, (x) => o.mover.forget(x))) &&
+          o.pool.members(node.target).length > 0;
         if (!retry) {
           // Before the slot is released (finally): a stage waiting for it must see the stop.
           if (o.onError === 'fail') o.slots.stop();
           throw err;
         }
-        o.onEvent({ type: 'stage-log', node: node.id, level: 'warning', message: `runner ${h.address} lost (${(err as Error).message}); retrying (attempt ${attempt + 2})` });
+        o.onEvent({
+          type: 'stage-log',
+          node: node.id,
+          level: 'warning',
+          message: `runner ${h.address} lost (${(err as Error).message}); retrying (attempt ${attempt + 2})`,
+        });
       } finally {
         o.slots.release(h);
       }
@@ -81,18 +97,20 @@ export class NodeExecutor {
 
   private async stageInputs(node: StageNode, h: RunnerHandle): Promise<Record<string, ArtifactRef>> {
     const inputs: Record<string, ArtifactRef> = {};
-    await Promise.all(Object.entries(node.inputs).map(async ([name, ref]) => {
-      if (ref.kind === 'file') {
-        const f = this.o.files.get(ref.path)!;
-        await this.o.mover.ensureFile(h, f);
-        inputs[name] = refOf(f);
-      } else {
-        const out = this.o.results.get(ref.node)!.outputs[ref.output];
-        if (!out) throw new Error(`stage ${ref.node} produced no '${ref.output}' output`);
-        await this.o.mover.ensureOutput(h, out, this.producers.get(ref.node));
-        inputs[name] = out;
-      }
-    }));
+    await Promise.all(
+      Object.entries(node.inputs).map(async ([name, ref]) => {
+        if (ref.kind === 'file') {
+          const f = this.o.files.get(ref.path)!;
+          await this.o.mover.ensureFile(h, f);
+          inputs[name] = refOf(f);
+        } else {
+          const out = this.o.results.get(ref.node)!.outputs[ref.output];
+          if (!out) throw new Error(`stage ${ref.node} produced no '${ref.output}' output`);
+          await this.o.mover.ensureOutput(h, out, this.producers.get(ref.node));
+          inputs[name] = out;
+        }
+      }),
+    );
     return inputs;
   }
 }

@@ -25,7 +25,13 @@ export const DEFAULT_RETRY: RetryPolicy = { retries: 2, healthChecks: 3, backoff
  * answers its health check again counts as restarted (`onRestart`: it may have lost its store);
  * one that does not is marked dead.
  */
-export async function runnerLost(err: unknown, h: RunnerHandle, pool: RunnerPool, policy: RetryPolicy, onRestart: (h: RunnerHandle) => void): Promise<boolean> {
+export async function runnerLost(
+  err: unknown,
+  h: RunnerHandle,
+  pool: RunnerPool,
+  policy: RetryPolicy,
+  onRestart: (h: RunnerHandle) => void,
+): Promise<boolean> {
   if (!(err instanceof RunnerCallError) || !err.isTransport) return false;
   if (h.local) {
     await pool.waitLocalExit(500);

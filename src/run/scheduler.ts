@@ -65,9 +65,19 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
   const pending = [...graph.nodes];
   const slots = new SlotQueue(opts.pool, opts.perRunner ?? 1, signal);
   const executor = new NodeExecutor({
-    pool: opts.pool, slots, mover: new ArtifactMover(cache, opts.onEvent, signal), files: opts.files, results, cache,
-    useCache: opts.useCache, signal, onEvent: opts.onEvent, retry: opts.retry ?? DEFAULT_RETRY, onError,
-    ...(opts.check ? { check: opts.check } : {}), ...(opts.stageTimeoutMs ? { stageTimeoutMs: opts.stageTimeoutMs } : {}),
+    pool: opts.pool,
+    slots,
+    mover: new ArtifactMover(cache, opts.onEvent, signal),
+    files: opts.files,
+    results,
+    cache,
+    useCache: opts.useCache,
+    signal,
+    onEvent: opts.onEvent,
+    retry: opts.retry ?? DEFAULT_RETRY,
+    onError,
+    ...(opts.check ? { check: opts.check } : {}),
+    ...(opts.stageTimeoutMs ? { stageTimeoutMs: opts.stageTimeoutMs } : {}),
   });
 
   const fromCache = async (key: string): Promise<NodeResult | undefined> => {
@@ -115,7 +125,9 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
       if (failedDep || slots.isStopped) {
         const reason = failedDep
           ? `${failedDep} ${failures.has(failedDep) ? 'failed' : 'was skipped'}`
-          : signal.aborted ? 'interrupted' : 'an earlier stage failed';
+          : signal.aborted
+            ? 'interrupted'
+            : 'an earlier stage failed';
         skipped.set(node.id, reason);
         opts.onEvent({ type: 'stage-skipped', node: node.id, reason });
         pending.splice(i--, 1);
@@ -138,7 +150,8 @@ export function toFailure(err: unknown, signal: AbortSignal): NodeFailure {
   if (isNodeFailure(err)) return err;
   if (err instanceof RunnerCallError) {
     return {
-      message: signal.aborted && err.isCancelled ? 'cancelled' : err.isTimeout ? `timed out (--stage-timeout): ${err.message}` : err.message,
+      message:
+        signal.aborted && err.isCancelled ? 'cancelled' : err.isTimeout ? `timed out (--stage-timeout): ${err.message}` : err.message,
       code: err.failureCode,
       user: err.isUserError,
       unavailable: err.isUnavailable,

@@ -45,7 +45,8 @@ export interface RunnerCapabilities {
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
 const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const obj = (v: unknown): Record<string, unknown> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /**
  * Capabilities from their JSON (`capabilitiesJson`, or protobuf's JSON mapping, which leaves out
@@ -59,15 +60,24 @@ export function capabilitiesFromJson(value: unknown): RunnerCapabilities {
     backends: (Array.isArray(v.backends) ? v.backends : []).map((x) => {
       const b = obj(x);
       return {
-        name: str(b.name), available: b.available === true, version: str(b.version), unavailableReason: str(b.unavailableReason),
-        precisions: strs(b.precisions), widerPrecisions: strs(b.widerPrecisions), emulatedPrecisions: strs(b.emulatedPrecisions),
+        name: str(b.name),
+        available: b.available === true,
+        version: str(b.version),
+        unavailableReason: str(b.unavailableReason),
+        precisions: strs(b.precisions),
+        widerPrecisions: strs(b.widerPrecisions),
+        emulatedPrecisions: strs(b.emulatedPrecisions),
       };
     }),
     gpus: (Array.isArray(v.gpus) ? v.gpus : []).map((x) => {
       const g = obj(x);
       return {
-        index: num(g.index), name: str(g.name), computeCapability: str(g.computeCapability), memoryBytes: num(g.memoryBytes),
-        driverVersion: str(g.driverVersion), cudaVersion: str(g.cudaVersion),
+        index: num(g.index),
+        name: str(g.name),
+        computeCapability: str(g.computeCapability),
+        memoryBytes: num(g.memoryBytes),
+        driverVersion: str(g.driverVersion),
+        cudaVersion: str(g.cudaVersion),
       };
     }),
     versions: Object.fromEntries(Object.entries(obj(v.versions)).map(([k, x]) => [k, str(x)])),
@@ -89,7 +99,12 @@ function compact(v: unknown): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(v)) {
       const c = compact(x);
-      const empty = c === '' || c === 0 || c === false || (Array.isArray(c) && !c.length) || (c && typeof c === 'object' && !Array.isArray(c) && !Object.keys(c).length);
+      const empty =
+        c === '' ||
+        c === 0 ||
+        c === false ||
+        (Array.isArray(c) && !c.length) ||
+        (c && typeof c === 'object' && !Array.isArray(c) && !Object.keys(c).length);
       if (!empty) out[k] = c;
     }
     return out;

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { ChannelCredentials, credentials, Metadata, type ClientOptions } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
 import { HealthClient, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
 import { type ArtifactRef, type DeviceLease, type RunStageRequest, RunnerServiceClient, type StageResult, type LogLine, type Progress } from '../gen/trtpipe/runner/v1/runner.js';
 import { type CallOpts, grpcCallOptions, linkAbort } from './call-options.js';

@@ -60,10 +60,17 @@ export function leaseRecord(l: DeviceLease): LeaseRecord {
 export function stageRunResult(res: StageResult): StageRunResult {
   const parts = res.outputParts;
   return {
-    outputs: Object.fromEntries(Object.entries(res.outputs).map(([k, o]) => [k, parts[k]?.parts.length ? { ...o, parts: parts[k]!.parts } : o])),
+    outputs: Object.fromEntries(
+      Object.entries(res.outputs).map(([k, o]) => [k, parts[k]?.parts.length ? { ...o, parts: parts[k]!.parts } : o]),
+    ),
     metrics: res.metrics,
     details: res.detailsJson ? (JSON.parse(res.detailsJson) as Record<string, unknown>) : {},
-    diagnostics: res.diagnostics.map((d) => ({ level: levelName(d.level), code: d.code, message: d.message, ...(d.node ? { node: d.node } : {}) })),
+    diagnostics: res.diagnostics.map((d) => ({
+      level: levelName(d.level),
+      code: d.code,
+      message: d.message,
+      ...(d.node ? { node: d.node } : {}),
+    })),
     seconds: res.seconds,
     leases: res.leases.map(leaseRecord),
   };

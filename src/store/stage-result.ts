@@ -54,4 +54,3 @@ export interface NodeFailure {
   node?: string;
   traceback?: string;
 }
-

@@ -22,7 +22,8 @@ function validator(file: string) {
   ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
   ajv.addSchema(load('pipeline.schema.json'), 'pipeline.schema.json');
   const validate = ajv.compile(load(file));
-  return (value: unknown) => (validate(value) ? [] : (validate.errors as { instancePath: string; message: string }[]).map((e) => `${e.instancePath} ${e.message}`));
+  return (value: unknown) =>
+    validate(value) ? [] : (validate.errors as { instancePath: string; message: string }[]).map((e) => `${e.instancePath} ${e.message}`);
 }
 
 test('recorded run records fit run.schema.json (NaN written as null included)', () => {

@@ -23,11 +23,14 @@ const STAGES = path.join(DIR, 'stages');
 
 function contract() {
   const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-  for (const f of readdirSync(STAGES).filter((x) => x.endsWith('.schema.json'))) ajv.addSchema(JSON.parse(readFileSync(path.join(STAGES, f), 'utf8')));
+  for (const f of readdirSync(STAGES).filter((x) => x.endsWith('.schema.json')))
+    ajv.addSchema(JSON.parse(readFileSync(path.join(STAGES, f), 'utf8')));
   const pascal = (s: string) => s[0]!.toUpperCase() + s.slice(1);
   return (stage: string, params: unknown) => {
     const validate = ajv.getSchema(`${stage}.schema.json#/$defs/${pascal(stage)}Params`)!;
-    return validate(params) ? [] : (validate.errors as { instancePath: string; message: string }[]).map((e) => `${e.instancePath} ${e.message}`);
+    return validate(params)
+      ? []
+      : (validate.errors as { instancePath: string; message: string }[]).map((e) => `${e.instancePath} ${e.message}`);
   };
 }
 

@@ -15,7 +15,9 @@ test('killing the runner during a search exits 3, naming the stage', async () =>
   const dir = tempDir();
   const state = path.join(dir, 'state');
   const ex = path.join(EXAMPLES, 'transformer');
-  writeFileSync(path.join(dir, 'long-search.yaml'), `version: 1
+  writeFileSync(
+    path.join(dir, 'long-search.yaml'),
+    `version: 1
 name: long-search
 model: { path: ${ex}/model.onnx }
 data:
@@ -25,7 +27,8 @@ precision:
   search: { towards: fp16, budget: { cosine: 0.99999999 }, max_evaluations: 500 }
 targets: [{ name: cpu, numerics: emulated }]
 matrix: { precision: [fp16] }
-`);
+`,
+  );
   let killed = false;
   const r = await runCli(['search', 'long-search.yaml', '--state-dir', state], {
     cwd: dir,

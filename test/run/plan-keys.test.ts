@@ -18,7 +18,9 @@ test("plan's keys are the run's keys, synthetic data and data folders included",
   mkdirSync(path.join(dir, 'calib'));
   copyFileSync(path.join(digits, 'calib.npz'), path.join(dir, 'calib', 'part-0.npz'));
   const file = path.join(dir, 'keys.yaml');
-  writeFileSync(file, `version: 1
+  writeFileSync(
+    file,
+    `version: 1
 name: keys
 model: { path: ${digits}/model.onnx }
 data:
@@ -27,7 +29,8 @@ data:
 targets: [{ name: cpu }]
 matrix: { precision: [fp16] }
 benchmark: { iterations: 5, warmup: 1 }
-`);
+`,
+  );
   const run = await runCli(['run', file, '--state-dir', state], { cwd: dir });
   assert.is(run.code, 0, run.stdout + run.stderr);
   const [id] = readdirSync(path.join(state, 'runs'));

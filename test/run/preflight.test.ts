@@ -36,7 +36,10 @@ test('require.tensorrt "10" admits a 10.12 runner, as validation reads it (was r
   const p = await onTarget({ backend: 'tensorrt', require: { tensorrt: '10' } }, ['fp16']);
   assert.equal(findings(p, trtRunner('10.12.0.36', ['fp32', 'fp16'], [['NVIDIA L4', '8.9']])), []);
   const refused = findings(p, trtRunner('11.1.0', ['fp32', 'fp16'], [['NVIDIA L4', '8.9']]));
-  assert.equal(refused.map((f) => f.message), ['target requires TensorRT 10; the runner has 11.1.0']);
+  assert.equal(
+    refused.map((f) => f.message),
+    ['target requires TensorRT 10; the runner has 11.1.0'],
+  );
 });
 
 test('one reading of version ranges: satisfies() agrees with validation', () => {
@@ -48,37 +51,86 @@ test('one reading of version ranges: satisfies() agrees with validation', () => 
 test('require.precisions is enforced: a runner that does not run one natively is refused', async () => {
   const p = await onTarget({ backend: 'tensorrt', require: { precisions: ['fp16', 'fp8'] } }, ['fp16']);
   const f = findings(p, trtRunner('10.12.0', ['fp32', 'tf32', 'fp16', 'bf16', 'int8'], [['NVIDIA A100', '8.0']]));
-  assert.equal(f.map((x) => [x.severity, x.message]), [['error', 'target requires fp8, which tensorrt on this runner does not run natively (it runs fp32, tf32, fp16, bf16, int8)']]);
+  assert.equal(
+    f.map((x) => [x.severity, x.message]),
+    [['error', 'target requires fp8, which tensorrt on this runner does not run natively (it runs fp32, tf32, fp16, bf16, int8)']],
+  );
 });
 
 test('every GPU counts: the second GPU below the required compute capability is named', async () => {
   const p = await onTarget({ backend: 'tensorrt', require: { compute_capability: '>=8.9' } }, ['fp16']);
-  const f = findings(p, trtRunner('10.12.0', ['fp32', 'fp16'], [['NVIDIA H100', '9.0'], ['NVIDIA A10', '8.6']]));
-  assert.equal(f.map((x) => x.message), ['target requires compute capability >=8.9; GPU 1 (NVIDIA A10) is 8.6']);
+  const f = findings(
+    p,
+    trtRunner(
+      '10.12.0',
+      ['fp32', 'fp16'],
+      [
+        ['NVIDIA H100', '9.0'],
+        ['NVIDIA A10', '8.6'],
+      ],
+    ),
+  );
+  assert.equal(
+    f.map((x) => x.message),
+    ['target requires compute capability >=8.9; GPU 1 (NVIDIA A10) is 8.6'],
+  );
 });
 
 test("a precision the runner does not run is refused with the runner's word, and why per GPU", async () => {
   const p = await onTarget({ backend: 'tensorrt' }, ['fp8']);
-  const f = findings(p, trtRunner('10.12.0', ['fp32', 'tf32', 'fp16', 'bf16', 'int8'], [['NVIDIA H100', '9.0'], ['NVIDIA A100', '8.0']]));
-  assert.equal(f.map((x) => x.message), ['fp8 is not among the precisions tensorrt runs on this runner (fp32, tf32, fp16, bf16, int8): fp8 needs compute capability 8.9 or newer; GPU 1 (NVIDIA A100) is 8.0']);
+  const f = findings(
+    p,
+    trtRunner(
+      '10.12.0',
+      ['fp32', 'tf32', 'fp16', 'bf16', 'int8'],
+      [
+        ['NVIDIA H100', '9.0'],
+        ['NVIDIA A100', '8.0'],
+      ],
+    ),
+  );
+  assert.equal(
+    f.map((x) => x.message),
+    [
+      'fp8 is not among the precisions tensorrt runs on this runner (fp32, tf32, fp16, bf16, int8): fp8 needs compute capability 8.9 or newer; GPU 1 (NVIDIA A100) is 8.0',
+    ],
+  );
   // The runner's list decides: where it says it runs int8, no table of trtpipe's overrules it.
   assert.equal(findings(await onTarget({ backend: 'tensorrt' }, ['int8']), trtRunner('10.12.0', ['fp32', 'int8'], [['T4', '7.5']])), []);
 });
 
 test('slow fp16 is a warning; no GPU is an error', async () => {
   const p = await onTarget({ backend: 'torch' }, ['fp16']);
-  const torch = (gpus: [string, string][]) => capabilitiesFromJson({
-    backends: [{ name: 'torch', available: true, version: '2.11', precisions: ['fp32', 'fp16', 'int8', 'fp8'] }],
-    gpus: gpus.map(([name, computeCapability]) => ({ name, computeCapability })),
-  });
+  const torch = (gpus: [string, string][]) =>
+    capabilitiesFromJson({
+      backends: [{ name: 'torch', available: true, version: '2.11', precisions: ['fp32', 'fp16', 'int8', 'fp8'] }],
+      gpus: gpus.map(([name, computeCapability]) => ({ name, computeCapability })),
+    });
   const slow = findings(p, torch([['GeForce GTX 1080', '6.1']]));
-  assert.equal(slow.map((x) => x.severity), ['warning']);
+  assert.equal(
+    slow.map((x) => x.severity),
+    ['warning'],
+  );
   assert.match(slow[0]!.message, /6\.1.*slower/);
-  assert.equal(findings(p, torch([])).map((x) => x.message), ['backend torch needs an NVIDIA GPU and the runner has none']);
+  assert.equal(
+    findings(p, torch([])).map((x) => x.message),
+    ['backend torch needs an NVIDIA GPU and the runner has none'],
+  );
 });
 
 test('an ONNX Runtime target is checked against what it offers (emulated ones with numerics: emulated)', async () => {
-  const ort = capabilitiesFromJson({ backends: [{ name: 'onnxruntime', available: true, version: '1.32', precisions: ['fp32'], widerPrecisions: ['fp16'], emulatedPrecisions: ['fp16', 'bf16', 'int8', 'fp8'] }] });
+  const ort = capabilitiesFromJson({
+    backends: [
+      {
+        name: 'onnxruntime',
+        available: true,
+        version: '1.32',
+        precisions: ['fp32'],
+        widerPrecisions: ['fp16'],
+        emulatedPrecisions: ['fp16', 'bf16', 'int8', 'fp8'],
+      },
+    ],
+  });
   const native = await onTarget({ backend: 'onnxruntime', require: { precisions: ['fp16'] } }, ['fp16']);
   assert.equal(findings(native, ort).length, 1);
   const emulated = await onTarget({ backend: 'onnxruntime', numerics: 'emulated', require: { precisions: ['fp16', 'bf16'] } }, ['fp16']);

@@ -19,13 +19,23 @@ import { tempDir } from '../helpers/paths.js';
 /** How a fake runner answers a stage: after `ms`, a result or an error. */
 type Script = (req: StageRunRequest, signal: AbortSignal | undefined) => Promise<StageRunResult>;
 
-const ok = (ms = 5): Script => (_req, signal) => new Promise((resolve, reject) => {
-  const t = setTimeout(() => resolve({ outputs: {}, metrics: { ms }, details: {}, diagnostics: [], seconds: ms / 1000, leases: [] }), ms);
-  signal?.addEventListener('abort', () => {
-    clearTimeout(t);
-    reject(RunnerCallError.cancelled('RunStage', 'Cancelled on client'));
-  }, { once: true });
-});
+const ok =
+  (ms = 5): Script =>
+  (_req, signal) =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(
+        () => resolve({ outputs: {}, metrics: { ms }, details: {}, diagnostics: [], seconds: ms / 1000, leases: [] }),
+        ms,
+      );
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          reject(RunnerCallError.cancelled('RunStage', 'Cancelled on client'));
+        },
+        { once: true },
+      );
+    });
 
 class FakeRunner implements RunnerCalls {
   readonly calls: string[] = [];
@@ -57,8 +67,14 @@ class FakePool implements RunnerPool {
   readonly handles: RunnerHandle[];
   constructor(runners: FakeRunner[]) {
     this.handles = runners.map((client, i) => ({
-      address: `fake-${i}:50051`, target: 'gpu', client, local: false, capabilities: capabilitiesFromJson({}),
-      alive: true, busy: 0, has: new Set<string>(),
+      address: `fake-${i}:50051`,
+      target: 'gpu',
+      client,
+      local: false,
+      capabilities: capabilitiesFromJson({}),
+      alive: true,
+      busy: 0,
+      has: new Set<string>(),
     }));
   }
   start(): Promise<RunnerHandle[]> {
@@ -92,7 +108,8 @@ function schedule(graph: StageNode[], pool: RunnerPool, extra: Partial<Scheduler
     signal: new AbortController().signal,
     retry: { retries: 2, healthChecks: 1, backoffMs: () => 0, healthTimeoutMs: 100 },
     onEvent: (e) => {
-      if (e.type === 'stage-start' || e.type === 'stage-done' || e.type === 'stage-failed' || e.type === 'stage-skipped') events.push(`${e.type.slice(6)} ${e.node}`);
+      if (e.type === 'stage-start' || e.type === 'stage-done' || e.type === 'stage-failed' || e.type === 'stage-skipped')
+        events.push(`${e.type.slice(6)} ${e.node}`);
       if (e.type === 'stage-log') events.push(`log ${e.node}: ${e.message}`);
     },
     ...extra,
@@ -103,7 +120,10 @@ function schedule(graph: StageNode[], pool: RunnerPool, extra: Partial<Scheduler
 test('one slot per runner: stages start in plan order once their dependencies are done', async () => {
   // b's stage is slow; c and d depend only on a. One runner: d must still wait for c (plan order).
   const runner = new FakeRunner((req) => ok(req.cell === 'b' ? 40 : 5));
-  const { run, events } = schedule([node('a'), node('b'), node('c', ['a']), node('d', ['a']), node('e', ['c', 'd'])], new FakePool([runner]));
+  const { run, events } = schedule(
+    [node('a'), node('b'), node('c', ['a']), node('d', ['a']), node('e', ['c', 'd'])],
+    new FakePool([runner]),
+  );
   const outcome = await run;
   assert.equal([...outcome.results.keys()].sort(), ['a', 'b', 'c', 'd', 'e']);
   assert.equal(runner.calls, ['inspect@a', 'inspect@b', 'inspect@c', 'inspect@d', 'inspect@e']);
@@ -125,7 +145,10 @@ test('two runners share the work, never more than one stage each', async () => {
   };
   const a = new FakeRunner(script);
   const b = new FakeRunner(script);
-  const outcome = await schedule(['1', '2', '3', '4', '5', '6'].map((id) => node(id)), new FakePool([a, b])).run;
+  const outcome = await schedule(
+    ['1', '2', '3', '4', '5', '6'].map((id) => node(id)),
+    new FakePool([a, b]),
+  ).run;
   assert.is(outcome.results.size, 6);
   assert.is(most, 2);
   assert.ok(a.calls.length >= 2 && b.calls.length >= 2, `${a.calls} / ${b.calls}`);
@@ -141,7 +164,10 @@ test('a lost runner: the stage is retried on another member of the pool', async 
   assert.is(outcome.failures.size, 0);
   assert.is(outcome.results.get('a')!.runner, 'fake-1:50051');
   assert.not.ok(pool.handles[0]!.alive);
-  assert.ok(events.some((e) => /log a: runner fake-0:50051 lost \(connection refused\); retrying \(attempt 2\)/.test(e)), events.join('\n'));
+  assert.ok(
+    events.some((e) => /log a: runner fake-0:50051 lost \(connection refused\); retrying \(attempt 2\)/.test(e)),
+    events.join('\n'),
+  );
 });
 
 test('a runner that keeps failing fails the stage after the retries, as unavailable', async () => {
@@ -162,15 +188,45 @@ test('a stage error is not retried: the runner is fine', async () => {
 });
 
 test('--on-error fail: a failure starts nothing new, queued stages included', async () => {
-  const runner = new FakeRunner((req) => (req.cell === 'a' ? () => Promise.reject(new RunnerCallError('RunStage', 13, 'boom', { kind: 2, code: 'BUILD_FAILED', message: 'boom', node: '', input: '', traceback: '' })) : ok()));
+  const runner = new FakeRunner((req) =>
+    req.cell === 'a'
+      ? () =>
+          Promise.reject(
+            new RunnerCallError('RunStage', 13, 'boom', {
+              kind: 2,
+              code: 'BUILD_FAILED',
+              message: 'boom',
+              node: '',
+              input: '',
+              traceback: '',
+            }),
+          )
+      : ok(),
+  );
   const outcome = await schedule([node('a'), node('b'), node('c')], new FakePool([runner])).run;
   assert.equal(runner.calls, ['inspect@a']);
   assert.equal([...outcome.skipped.values()], ['an earlier stage failed', 'an earlier stage failed']);
 });
 
 test('--on-error keep-going: runs everything that does not depend on the failure', async () => {
-  const runner = new FakeRunner((req) => (req.cell === 'a' ? () => Promise.reject(new RunnerCallError('RunStage', 13, 'boom', { kind: 2, code: 'BUILD_FAILED', message: 'boom', node: '', input: '', traceback: '' })) : ok()));
-  const outcome = await schedule([node('a'), node('b'), node('c', ['a']), node('d', ['b'])], new FakePool([runner]), { onError: 'keep-going' }).run;
+  const runner = new FakeRunner((req) =>
+    req.cell === 'a'
+      ? () =>
+          Promise.reject(
+            new RunnerCallError('RunStage', 13, 'boom', {
+              kind: 2,
+              code: 'BUILD_FAILED',
+              message: 'boom',
+              node: '',
+              input: '',
+              traceback: '',
+            }),
+          )
+      : ok(),
+  );
+  const outcome = await schedule([node('a'), node('b'), node('c', ['a']), node('d', ['b'])], new FakePool([runner]), {
+    onError: 'keep-going',
+  }).run;
   assert.equal([...outcome.results.keys()].sort(), ['b', 'd']);
   assert.is(outcome.skipped.get('c'), 'a failed');
   assert.is(outcome.failures.get('a')!.code, 'BUILD_FAILED');

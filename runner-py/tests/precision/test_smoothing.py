@@ -12,7 +12,6 @@ from trtpipe_runner.calibration.collect import calibrate
 from trtpipe_runner.calibration.ranges import quantized_inputs
 from trtpipe_runner.calibration.smoothing import smoothing_factors, smoothing_targets
 from trtpipe_runner.cancel import CancelToken
-from trtpipe_runner.errors import UserError
 from trtpipe_runner.model.load import load_model
 from trtpipe_runner.precision.annotate import annotate, check_annotated
 from trtpipe_runner.precision.policy import resolve

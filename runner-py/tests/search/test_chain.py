@@ -15,7 +15,6 @@ from trtpipe_runner.stages import get_stage
 from trtpipe_runner.stages.context import StageContext
 
 from .. import stage_params
-
 from ..fixtures.models import EXAMPLES
 
 SAFETY = {"data_max": 512, "init_max": 65504}  # the pipeline defaults (src/config/normalize.ts)
@@ -88,7 +87,8 @@ def test_search_lock_build_and_evaluation_agree(store, example, towards, extra, 
     realized = {r["node"]: r["realized"] for r in build.details["explain"]}
     assert {r["node"]: r["resolved"] for r in lock if r["resolved"] != "-"} == \
         {r["node"]: realized[r["node"]] for r in lock if r["resolved"] != "-"}
-    evaluate = get_stage("evaluate")(ctx("evaluate", store, {"engine": build.outputs["engine"].sha256, "eval_data": p["eval_data"],
+    evaluate = get_stage("evaluate")(ctx("evaluate", store, {"engine": build.outputs["engine"].sha256,
+                                                             "eval_data": p["eval_data"],
                                                  "reference": p["reference"]},
                                          {"backend": "onnxruntime", "metrics": ["cosine"],
                                           "eval_data": {"labels": "labels"}}))

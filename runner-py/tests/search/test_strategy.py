@@ -4,7 +4,6 @@ from __future__ import annotations
 import itertools
 import json
 
-
 import pytest
 
 from trtpipe_runner.errors import UserError

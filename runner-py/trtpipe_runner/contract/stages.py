@@ -1235,7 +1235,7 @@ class HoldDetails:
     @classmethod
     def parse(cls, value: Any, at: str = "") -> "HoldDetails":
         """Checks `value` against the schema; UserError naming the key path when it does not fit."""
-        o = _object(value, at, (), ())
+        _object(value, at, (), ())
         return cls(
         )
 
@@ -1253,7 +1253,7 @@ class InspectParams:
     @classmethod
     def parse(cls, value: Any, at: str = "") -> "InspectParams":
         """Checks `value` against the schema; UserError naming the key path when it does not fit."""
-        o = _object(value, at, (), ())
+        _object(value, at, (), ())
         return cls(
         )
 

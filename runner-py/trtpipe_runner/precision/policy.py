@@ -24,12 +24,21 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from ..contract.vocabulary import INIT_OVERFLOW, NOT_QUANTIZABLE, NO_FLOAT_MATH, POLICY_DEFAULT, POLICY_RULE, RANGE_OVERFLOW, REDUCTION_DEPTH, SEARCH_FALLBACK
+from ..calibration.ranges import QUANTIZABLE_OPS, is_activation_matmul
 from ..contract.stages import Policy as ContractPolicy
+from ..contract.vocabulary import (
+    INIT_OVERFLOW,
+    NO_FLOAT_MATH,
+    NOT_QUANTIZABLE,
+    POLICY_DEFAULT,
+    POLICY_RULE,
+    RANGE_OVERFLOW,
+    REDUCTION_DEPTH,
+    SEARCH_FALLBACK,
+)
 from ..errors import UserError
 from ..model.load import opset_version
 from ..model.tensors import tensor_types
-from ..calibration.ranges import QUANTIZABLE_OPS, is_activation_matmul
 from .op_support import does_float_math, first_opset_supporting, plan_lowering
 from .reduction import all_reduction_depths
 from .types import ELEM_TYPE, LOWERED, NOT_FLOAT, QUANTIZED, is_low

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from ..contract.stages import Budget as ContractBudget
 
 
-
 def similarity(v: float) -> str:
     """A value near 1 with the digits that tell it from 1 (0.99999993, not 1.000000)."""
     gap = 1.0 - v

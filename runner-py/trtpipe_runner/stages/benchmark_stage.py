@@ -135,7 +135,7 @@ def _time_all(ctx, session, feeds, batches, repeats, policy, leases):
 
 def _device_state(device: str) -> dict:
     """CPU facts always; the GPU's state when it runs on one (None when it cannot be read)."""
-    state = {"cpu": cpu_info()}
+    state: dict[str, dict | None] = {"cpu": cpu_info()}
     if device != "cpu":
         state["gpu"] = gpu_state(cuda_uuid(device))
     return state

@@ -14,7 +14,8 @@ def run(ctx: StageContext) -> StageOutput:
     built = backend.build(model_path, ctx.scratch(), settings, ctx.cancel, log=lambda m, level="info": ctx.log(m, level))
     out = StageOutput(details=dict(built.details), metrics=dict(built.metrics))
     # An ONNX engine (onnxruntime, torch) keeps external data beside it when its model had it.
-    out.outputs["engine"] = (ctx.save_model(built.engine, built.media_type, built.data_dir) if built.media_type == "application/onnx"
+    onnx_engine = built.media_type == "application/onnx"
+    out.outputs["engine"] = (ctx.save_model(built.engine, built.media_type, built.data_dir) if onnx_engine
                              else ctx.save_file(built.engine, built.media_type))
     engine = out.outputs["engine"]
     out.metrics["engine_bytes"] = float(sum(p.size for p in engine.parts) if engine.parts else engine.size)

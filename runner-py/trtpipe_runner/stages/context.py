@@ -11,10 +11,10 @@ from typing import Any, Callable, Iterator
 from ..artifacts import ArtifactStore
 from ..cancel import CancelToken
 from ..errors import UserError
+from ..lease.leases import DeviceNeed, Lease, hold
 from ..model.external import has_external_data
 from ..model.manifest import MEDIA_TYPE as MANIFEST_MEDIA_TYPE
 from ..model.manifest import is_model_manifest, materialize, store_model
-from ..lease.leases import DeviceNeed, Lease, hold
 
 
 @dataclass

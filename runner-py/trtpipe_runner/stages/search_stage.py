@@ -15,7 +15,6 @@ import json
 import time
 from collections import Counter
 
-
 from ..contract.vocabulary import INIT_OVERFLOW, RANGE_OVERFLOW, REDUCTION_DEPTH, SEARCH_FALLBACK
 from ..errors import UserError
 from ..model.flops import flop_shapes, node_flops
@@ -84,7 +83,8 @@ def run(ctx: StageContext) -> StageOutput:
     shares = precision_shares(final, node_flops(model, flop_shapes(p.input_shapes, data)))
     towards_share = shares.get(towards, {"nodes": 0, "flops": 0.0, "node_share": 0.0})
     # Nodes asking for `towards` that the policy itself keeps wider, by reason (safety rules, no kernel type, ...).
-    fixed = dict(sorted(Counter(d.reason for d in base if d.requested == towards and d.resolved not in (towards, NOT_FLOAT)).items()))
+    kept_wider = Counter(d.reason for d in base if d.requested == towards and d.resolved not in (towards, NOT_FLOAT))
+    fixed = dict(sorted(kept_wider.items()))
     out = StageOutput()
     out.details = {
         "towards": towards,
@@ -124,7 +124,7 @@ def precision_shares(decisions: list, flops: dict[str, int]) -> dict[str, dict[s
     float_nodes = [d for d in decisions if d.resolved != NOT_FLOAT]
     total_flops = sum(flops.get(d.node, 0) for d in float_nodes)
     nodes = Counter(d.resolved for d in float_nodes)
-    flops_by = Counter()
+    flops_by: Counter[str] = Counter()
     for d in float_nodes:
         flops_by[d.resolved] += flops.get(d.node, 0)
     out = {p: {"nodes": n, "node_share": n / len(float_nodes),

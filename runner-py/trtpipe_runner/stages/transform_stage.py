@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from ..model.external import save_with_external_data
 from ..model.load import load_model, opset_version
+from ..model.manifest import is_model_manifest
 from ..precision.annotate import check_annotated
 from ..precision.apply import annotated_model
 from ..precision.opset import convert_opset
 from ..precision.policy import parse_policy, resolve, unmatched_search_keep
 from ..precision.types import LOWERED, NOT_FLOAT
-from ..model.external import save_with_external_data
-from ..model.manifest import is_model_manifest
 from .context import Output, StageContext, StageOutput
 
 PROTOBUF_LIMIT = 2 << 30  # bytes one serialized message may have

@@ -138,7 +138,7 @@ function schemaReference(dir: string): string | undefined {
 }
 
 function requireFile(file: string, given: string, what: string) {
-  let isFile = false;
+  let isFile: boolean;
   try {
     isFile = statSync(file).isFile();
   } catch {

@@ -84,7 +84,8 @@ def test_rejected_profile_is_a_clear_error():
     trt = FakeTensorRT("10.6.0")
     bad = [ProfileEntry("input", (4, 1, 8, 8), (2, 1, 8, 8), (8, 1, 8, 8), "input_shapes")]
     with pytest.raises(UserError) as exc:
-        create_config(trt, trt.Builder(trt.Logger()), parse_settings(stage_params.build(backend="tensorrt")), parse_version("10.6.0"), bad)
+        settings = parse_settings(stage_params.build(backend="tensorrt"))
+        create_config(trt, trt.Builder(trt.Logger()), settings, parse_version("10.6.0"), bad)
     assert exc.value.code == "TRT_PROFILE_INVALID" and exc.value.input == "input"
     assert "input: min [4, 1, 8, 8], opt [2, 1, 8, 8], max [8, 1, 8, 8]" in exc.value.message
 

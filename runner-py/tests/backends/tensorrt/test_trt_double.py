@@ -15,10 +15,9 @@ from trtpipe_runner.backends import get_backend
 from trtpipe_runner.backends.tensorrt.probe import probe
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
-from trtpipe_runner.stages import benchmark_stage, build_stage, evaluate_stage
+from trtpipe_runner.stages import benchmark_stage, build_stage, evaluate_stage, parse_stage_params
 from trtpipe_runner.stages.common import npz_bytes
 from trtpipe_runner.stages.context import StageContext
-from trtpipe_runner.stages import parse_stage_params
 
 from ... import stage_params
 from .fake_tensorrt import install_fake

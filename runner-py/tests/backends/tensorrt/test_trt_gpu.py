@@ -20,10 +20,16 @@ import pytest
 from trtpipe_runner.artifacts import ArtifactStore
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
-from trtpipe_runner.stages import benchmark_stage, build_stage, calibrate_stage, evaluate_stage, transform_stage
+from trtpipe_runner.stages import (
+    benchmark_stage,
+    build_stage,
+    calibrate_stage,
+    evaluate_stage,
+    parse_stage_params,
+    transform_stage,
+)
 from trtpipe_runner.stages.common import npz_bytes
 from trtpipe_runner.stages.context import StageContext
-from trtpipe_runner.stages import parse_stage_params
 
 from ... import stage_params
 from .helpers import EXAMPLES, annotated, shape_output_model

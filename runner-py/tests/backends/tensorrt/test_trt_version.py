@@ -6,8 +6,12 @@ import importlib.util
 import pytest
 
 from trtpipe_runner.backends.tensorrt import backend as backend_mod
-from trtpipe_runner.backends.tensorrt.version import (check_supported, legacy_refusal, network_creation_flags,
-                                                      parse_version)
+from trtpipe_runner.backends.tensorrt.version import (
+    check_supported,
+    legacy_refusal,
+    network_creation_flags,
+    parse_version,
+)
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
 

@@ -9,8 +9,6 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch backend's tests need it")
 
-from ... import stage_params  # noqa: E402
-from .examples_data import REPO, annotated, example, int8_qdq  # noqa: E402
 from trtpipe_runner.artifacts import ArtifactStore  # noqa: E402
 from trtpipe_runner.backends import get_backend  # noqa: E402
 from trtpipe_runner.backends.torch.backend import RECORD_KEY, read_record  # noqa: E402
@@ -18,6 +16,9 @@ from trtpipe_runner.cancel import CancelToken  # noqa: E402
 from trtpipe_runner.errors import UnsupportedError, UserError  # noqa: E402
 from trtpipe_runner.run_stage import put_copy, run_stage  # noqa: E402
 from trtpipe_runner.timing.loop import TimingPolicy, measure  # noqa: E402
+
+from ... import stage_params  # noqa: E402
+from .examples_data import REPO, annotated, example, int8_qdq  # noqa: E402
 
 CPU = {"device": "cpu"}
 

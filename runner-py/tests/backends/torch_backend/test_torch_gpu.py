@@ -9,11 +9,12 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible to torch here")]
 
-from .examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noqa: E402
-from .onnx_graphs import run_ort, run_torch  # noqa: E402
 from trtpipe_runner.backends import get_backend  # noqa: E402
 from trtpipe_runner.cancel import CancelToken  # noqa: E402
 from trtpipe_runner.timing.loop import TimingPolicy, measure  # noqa: E402
+
+from .examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noqa: E402
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
 
 
 def save(model, path):

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import onnx
 
-from ...contract.vocabulary import EMULATED, FUSED, NOT_IN_SESSION_GRAPH, NO_FLOAT_MATH, NO_KERNEL_ON_BACKEND
+from ...contract.vocabulary import EMULATED, FUSED, NO_FLOAT_MATH, NO_KERNEL_ON_BACKEND, NOT_IN_SESSION_GRAPH
 from ...model.tensors import tensor_types
 from ...precision.types import SHORT
 from ..base import ExplainRow

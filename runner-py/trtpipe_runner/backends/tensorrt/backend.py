@@ -17,7 +17,7 @@ import onnx
 from onnx import TensorProto
 
 from ...cancel import CancelToken
-from ...errors import UnsupportedError, UserError
+from ...errors import UserError
 from ...model.tensors import tensor_types
 from ..base import Backend, BuildOutput, ExplainRow, Session
 from .config import create_config
@@ -28,8 +28,15 @@ from .hardware import parse_cc, unsupported_reason
 from .inspector import parse_engine_information
 from .intent import intended_precisions
 from .legacy import apply_weak_typing
-from .loader import (create_builder, engine_from_bytes, engine_from_network, import_tensorrt, inspect_engine,
-                     make_logger, network_from_onnx)
+from .loader import (
+    create_builder,
+    engine_from_bytes,
+    engine_from_network,
+    import_tensorrt,
+    inspect_engine,
+    make_logger,
+    network_from_onnx,
+)
 from .profiles import NetworkInput, derive_profile
 from .settings import TrtBuildSettings, parse_lock, parse_settings
 from .timing_cache import TimingCacheStore, cache_dir

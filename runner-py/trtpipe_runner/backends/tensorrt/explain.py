@@ -42,11 +42,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...contract.vocabulary import BUILDER_CHOSE_FP32, BUILDER_CHOSE_LOWER, BUILDER_CHOSE_WIDER, FUSED_INTO_FP32_LAYER, FUSED_INTO_LOWER_LAYER, HARDWARE_UNSUPPORTED, NOT_IN_ENGINE, NO_FLOAT_MATH, NO_KERNEL_ON_BACKEND, PRECISION_MISMATCH, REALIZED_LOWER, TF32_ALLOWED, TYPE_HIDDEN_BY_FUSION
+from ...contract.vocabulary import (
+    BUILDER_CHOSE_FP32,
+    BUILDER_CHOSE_LOWER,
+    BUILDER_CHOSE_WIDER,
+    FUSED_INTO_FP32_LAYER,
+    FUSED_INTO_LOWER_LAYER,
+    HARDWARE_UNSUPPORTED,
+    NO_FLOAT_MATH,
+    NO_KERNEL_ON_BACKEND,
+    NOT_IN_ENGINE,
+    PRECISION_MISMATCH,
+    REALIZED_LOWER,
+    TF32_ALLOWED,
+    TYPE_HIDDEN_BY_FUSION,
+)
 from ...precision.types import NOT_FLOAT, QUANTIZED, WIDTH
 from ..base import ExplainRow
-from .hardware import unsupported_reason
 from .fused_casts import GraphFacts, read_fused_casts
+from .hardware import unsupported_reason
 from .inspector import FLOAT_TYPES, QUANTIZED_TYPES, EngineInfo, LayerInfo, evidence_tensors
 from .intent import intended_precisions, is_internal
 from .layer_map import DATA_LAYERS, NO_NODE, LayerMap, map_layers

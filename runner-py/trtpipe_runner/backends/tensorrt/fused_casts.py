@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from onnx import TensorProto
-
 from ...model.tensors import tensor_types
 from ...precision.types import SHORT
 from .inspector import FLOAT_TYPES, LayerInfo, evidence_tensors

@@ -115,12 +115,13 @@ def parse_lock(rows: list[dict[str, Any]] | None) -> dict[str, str]:
 def _input_shapes(raw: dict[str, Any]) -> dict[str, ShapeRange]:
     out: dict[str, ShapeRange] = {}
     for name, r in raw.items():
-        given = {k: tuple(v) for k, v in (("min", r.min), ("opt", r.opt), ("max", r.max)) if v is not None}
+        given: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in (("min", r.min), ("opt", r.opt), ("max", r.max))
+                                             if v is not None}
         if not given:
             continue
         # A partial range is completed from what is given: a single shape is fixed;
         # min+max without opt optimizes for max (the throughput case).
-        mx = given.get("max") or given.get("opt") or given.get("min")
+        mx = given.get("max") or given.get("opt") or given["min"]
         mn = given.get("min") or given.get("opt") or mx
         opt = given.get("opt") or mx
         if not len(mn) == len(opt) == len(mx):

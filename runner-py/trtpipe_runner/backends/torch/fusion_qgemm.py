@@ -20,10 +20,9 @@ from __future__ import annotations
 
 from onnx import TensorProto
 
-from ...contract.vocabulary import QDQ_EMULATED
-from .graph import Graph, Node
-from ...contract.vocabulary import PRECISION_INFO
+from ...contract.vocabulary import PRECISION_INFO, QDQ_EMULATED
 from ...precision.types import QUANT_TYPE
+from .graph import Graph, Node
 from .ops.qgemm import QGEMM
 from .pattern import Index, Note, rebuild
 
