@@ -16,7 +16,10 @@ function git(args: string[], cwd: string): Promise<string | undefined> {
 
 export async function gitCommit(dir: string): Promise<GitInfo | undefined> {
   // Both at once: every run, a fully cached one too, waits for them.
-  const [commit, status] = await Promise.all([git(['rev-parse', 'HEAD'], dir), git(['status', '--porcelain', '--untracked-files=no'], dir)]);
+  const [commit, status] = await Promise.all([
+    git(['rev-parse', 'HEAD'], dir),
+    git(['status', '--porcelain', '--untracked-files=no'], dir),
+  ]);
   if (!commit || !/^[0-9a-f]{40,64}$/.test(commit)) return undefined;
   return { commit, ...(status !== undefined ? { dirty: status.length > 0 } : {}) };
 }
