@@ -16,9 +16,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { timingOverlaps, timingWindows } from '../src/report/timing-windows.js';
-import type { RunRecord } from '../src/store/run-record.js';
 import { runCli } from '../test/helpers/cli.js';
 import { ROOT, tempDir } from '../test/helpers/paths.js';
+import type { RunRecord } from '../src/gen/schema/run-record.js';
 
 const { values, positionals } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, before: { type: 'string' } }, allowPositionals: true });
 const before = values.before ? path.resolve(values.before, 'bin', 'trtpipe.js') : undefined;

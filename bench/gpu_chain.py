@@ -25,6 +25,7 @@ from trtpipe_runner.cancel import CancelToken  # noqa: E402
 from trtpipe_runner.capabilities import probe_torch  # noqa: E402
 from trtpipe_runner.stages import get_stage  # noqa: E402
 from trtpipe_runner.stages.context import StageContext  # noqa: E402
+from tests.stage_params import typed  # noqa: E402  (the params the orchestrator sends, spelled out)
 
 SAFETY = {"data_max": 512, "init_max": 65504}
 CASES = [  # example, towards, extra policy, budget
@@ -48,31 +49,31 @@ def main() -> None:
         print(f"bench/gpu_chain: skipped: {probe_torch().reason}")
         return
     store = ArtifactStore(Path(tempfile.mkdtemp()))
-    ctx = lambda i, p: StageContext(store, CancelToken(), i, p)  # noqa: E731
+    ctx = lambda stage, i, p: StageContext(store, CancelToken(), i, typed(stage, p))  # noqa: E731
     prepared: dict[str, dict] = {}
     rows = []
     for example, towards, extra, budget in CASES:
         if example not in prepared:
             put = lambda n: store.put_bytes((ROOT / "examples" / example / n).read_bytes())  # noqa: E731
             m, c, e = put("model.onnx"), put("calib.npz"), put("eval.npz")
-            ref = get_stage("reference")(ctx({"model": m, "eval_data": e}, {"eval_data": {"labels": "labels"}}))
-            rng = get_stage("reference")(ctx({"model": m, "calib_data": c}, {}))
-            cal = get_stage("calibrate")(ctx({"model": m, "calib_data": c}, {"method": "minmax"}))
+            ref = get_stage("reference")(ctx("reference", {"model": m, "eval_data": e}, {"eval_data": {"labels": "labels"}}))
+            rng = get_stage("reference")(ctx("reference", {"model": m, "calib_data": c}, {}))
+            cal = get_stage("calibrate")(ctx("calibrate", {"model": m, "calib_data": c}, {"method": "minmax"}))
             prepared[example] = {"model": m, "eval_data": e, "reference": ref.outputs["reference"].sha256,
                                  "ranges": rng.outputs["ranges"].sha256, "scales": cal.outputs["scales"].sha256}
         p = prepared[example]
         policy = {"default": towards, "io": "keep", "rules": [], "safety": SAFETY, **extra}
         common = {"model": p["model"], "ranges": p["ranges"],
                   **({"scales": p["scales"]} if towards in ("int8", "fp8") else {})}
-        search = get_stage("search")(ctx({**common, "eval_data": p["eval_data"], "reference": p["reference"]},
+        search = get_stage("search")(ctx("search", {**common, "eval_data": p["eval_data"], "reference": p["reference"]},
                                          {"policy": policy, "budget": budget, "max_evaluations": 64,
                                           "evaluator": "torch", "eval_data": {"labels": "labels"}}))
         found = search.details
-        transform = get_stage("transform")(ctx({**common, "search": search.outputs["result"].sha256}, {"policy": policy}))
+        transform = get_stage("transform")(ctx("transform", {**common, "search": search.outputs["result"].sha256}, {"policy": policy}))
         lock = transform.details["lock"]
-        build = get_stage("build")(ctx({"model": transform.outputs["model"].sha256}, {"backend": "torch"}))
+        build = get_stage("build")(ctx("build", {"model": transform.outputs["model"].sha256}, {"backend": "torch"}))
         realized = {r["node"]: (r["realized"], r["reason"]) for r in build.details.get("explain", [])}
-        evaluate = get_stage("evaluate")(ctx({"engine": build.outputs["engine"].sha256, "eval_data": p["eval_data"],
+        evaluate = get_stage("evaluate")(ctx("evaluate", {"engine": build.outputs["engine"].sha256, "eval_data": p["eval_data"],
                                               "reference": p["reference"]},
                                              {"backend": "torch", "metrics": ["cosine"], "eval_data": {"labels": "labels"}}))
         differ = Counter(realized[r["node"]][1] or "(no reason)" for r in lock

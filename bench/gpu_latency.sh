@@ -19,10 +19,12 @@ BACKEND=${BACKEND:-torch}
 "$PY" bench/make_mlp.py "$tmp/model" --width "${1:-2048}" --layers "${2:-8}"
 stage() { "$PY" -m trtpipe_runner run-stage --store "$STORE" "$@" 2>>"$tmp/stages.log"; }
 sha() { "$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['outputs'][sys.argv[2]]['sha256'])" "$1" "$2"; }
-stage build --input model="$tmp/model/model.onnx" --params "{\"backend\": \"$BACKEND\", \"precision\": \"fp32\"}" --json-out "$tmp/build.json"
+# Every key the orchestrator sends (the runner takes no defaults: proto/trtpipe/runner/v1/contract/).
+run="\"backend\": \"$BACKEND\", \"opt_level\": \"all\", \"threads\": 0"
+stage build --input model="$tmp/model/model.onnx" --params "{$run, \"numerics\": \"native\", \"precision\": \"fp32\"}" --json-out "$tmp/build.json"
 engine=sha256:$(sha "$tmp/build.json" engine)
 data=$("$PY" -c "import sys; from pathlib import Path; from trtpipe_runner.artifacts import ArtifactStore; from trtpipe_runner.run_stage import put_copy; print(put_copy(ArtifactStore(Path(sys.argv[1])), Path(sys.argv[2])))" "$STORE" "$tmp/model/eval.npz")
-params="{\"backend\": \"$BACKEND\", \"batches\": [1, 32], \"iterations\": 300, \"repeats\": 3}"
+params="{$run, \"eval_data\": {}, \"batches\": [1, 32], \"warmup\": 10, \"warmup_seconds\": 0.2, \"iterations\": 300, \"max_seconds\": 60, \"repeats\": 3}"
 bench() { stage benchmark --input engine="$engine" --input eval_data="sha256:$data" --params "$params" --json-out "$1"; }
 bench "$tmp/alone.json"
 pair() {  # two benchmarks at once, from two processes

@@ -25,16 +25,19 @@ if [ "${EXTERNAL:-0}" = 1 ]; then
   model=$tmp/external/model.onnx
   echo "model with external data: $(ls $tmp/external)"
 fi
-stage reference --input model=$model --input eval_data=$ex/eval.npz --params '{"eval_data": {"labels": "labels"}}' --json-out $tmp/ref.json 2>/dev/null
+# Every key the orchestrator sends (the runner takes no defaults: proto/trtpipe/runner/v1/contract/).
+torch='"backend": "torch", "opt_level": "all", "threads": 0'
+labels='"eval_data": {"labels": "labels"}'
+stage reference --input model=$model --input eval_data=$ex/eval.npz --params "{\"batch\": 32, $labels}" --json-out $tmp/ref.json 2>/dev/null
 metrics $tmp/ref.json reference
-stage transform --input model=$model --params '{"policy": {"default": "fp16"}}' --json-out $tmp/t.json 2>/dev/null
+stage transform --input model=$model --params '{"policy": {"default": "fp16", "io": "keep", "rules": [], "safety": {"data_max": 512, "init_max": 65504, "reduction_depth": null}}, "calibration": {"method": "entropy", "percentile": 99.99, "per_channel": true}}' --json-out $tmp/t.json 2>/dev/null
 metrics $tmp/t.json transform
-stage build --input model=sha256:$(sha $tmp/t.json model) --params '{"backend": "torch", "precision": "fp16"}' --json-out $tmp/b.json 2>/dev/null
+stage build --input model=sha256:$(sha $tmp/t.json model) --params "{$torch, \"numerics\": \"native\", \"precision\": \"fp16\"}" --json-out $tmp/b.json 2>/dev/null
 metrics $tmp/b.json build
 engine=sha256:$(sha $tmp/b.json engine)
 stage evaluate --input engine=$engine --input eval_data=$ex/eval.npz --input reference=sha256:$(sha $tmp/ref.json reference) \
-  --params '{"backend": "torch", "precision": "fp16", "eval_data": {"labels": "labels"}}' --json-out $tmp/e.json 2>/dev/null
+  --params "{$torch, \"batch\": 32, $labels, \"metrics\": [\"cosine\", \"max_abs\", \"top1_agreement\", \"top1\"]}" --json-out $tmp/e.json 2>/dev/null
 metrics $tmp/e.json evaluate
 stage benchmark --input engine=$engine --input eval_data=$ex/eval.npz \
-  --params '{"backend": "torch", "precision": "fp16", "batches": [1, 64], "iterations": 200, "cuda_graph": true}' --json-out $tmp/bm.json 2>/dev/null
+  --params "{$torch, \"eval_data\": {}, \"batches\": [1, 64], \"warmup\": 10, \"warmup_seconds\": 0.2, \"iterations\": 200, \"max_seconds\": 60, \"cuda_graph\": true}" --json-out $tmp/bm.json 2>/dev/null
 metrics $tmp/bm.json benchmark

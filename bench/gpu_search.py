@@ -22,6 +22,7 @@ from trtpipe_runner.cancel import CancelToken  # noqa: E402
 from trtpipe_runner.capabilities import probe_torch  # noqa: E402
 from trtpipe_runner.stages import get_stage  # noqa: E402
 from trtpipe_runner.stages.context import StageContext  # noqa: E402
+from tests.stage_params import typed  # noqa: E402  (the params the orchestrator sends, spelled out)
 
 CASES = [  # example, precision searched towards, budget
     ("overflow", "fp16", {"cosine": 0.999}),
@@ -42,17 +43,17 @@ def main() -> None:
         store = ArtifactStore(Path(tempfile.mkdtemp()))
         put = lambda n: store.put_bytes((ROOT / "examples" / example / n).read_bytes())  # noqa: E731
         m, c, e = put("model.onnx"), put("calib.npz"), put("eval.npz")
-        ctx = lambda i, p: StageContext(store, CancelToken(), i, p)  # noqa: E731
-        ref = get_stage("reference")(ctx({"model": m, "eval_data": e}, {"eval_data": {"labels": "labels"}}))
-        rng = get_stage("reference")(ctx({"model": m, "calib_data": c}, {}))
+        ctx = lambda stage, i, p: StageContext(store, CancelToken(), i, typed(stage, p))  # noqa: E731
+        ref = get_stage("reference")(ctx("reference", {"model": m, "eval_data": e}, {"eval_data": {"labels": "labels"}}))
+        rng = get_stage("reference")(ctx("reference", {"model": m, "calib_data": c}, {}))
         inputs = {"model": m, "eval_data": e, "reference": ref.outputs["reference"].sha256,
                   "ranges": rng.outputs["ranges"].sha256}
         if towards == "int8":
-            cal = get_stage("calibrate")(ctx({"model": m, "calib_data": c}, {"method": "entropy"}))
+            cal = get_stage("calibrate")(ctx("calibrate", {"model": m, "calib_data": c}, {"method": "entropy"}))
             inputs["scales"] = cal.outputs["scales"].sha256
         for evaluator in ("onnxruntime", "torch"):
             t0 = time.perf_counter()
-            d = get_stage("search")(ctx(inputs, {"policy": {"default": towards}, "budget": budget,
+            d = get_stage("search")(ctx("search", inputs, {"policy": {"default": towards}, "budget": budget,
                                                  "evaluator": evaluator, "eval_data": {"labels": "labels"},
                                                  "max_evaluations": 64})).details
             row = {"model": example, "towards": towards, "budget": budget, "evaluator": evaluator,

@@ -59,7 +59,9 @@ class Bench:
     def stage(self, name: str, inputs: dict, params: dict):
         from trtpipe_runner.run_stage import run_stage
 
-        return run_stage(name, inputs, params, self.store)
+        from tests.stage_params import complete  # the params the orchestrator sends, spelled out
+
+        return run_stage(name, inputs, complete(name, params), self.store)
 
     def path(self, sha: str) -> Path:
         return self.store.require(sha)
@@ -157,8 +159,8 @@ def trt_build(b: Bench, graph: str, precision: str, lock: list, cache: Path, max
 
 def p50s(b: Bench, engine: str, eval_data: str, backend: str, precision: str, batches) -> dict[int, float]:
     out, _ = b.stage("benchmark", {"engine": engine, "eval_data": eval_data},
-                     {"backend": backend, "precision": precision, "batches": list(batches), "warmup": 10,
-                      "iterations": b.iterations, "cuda_graph": True, "device": b.device, "eval_data": {}})
+                     {"backend": backend, "batches": list(batches), "warmup": 10, "iterations": b.iterations,
+                      "cuda_graph": True})
     return {bs: out.metrics[f"b{bs}.latency_p50_ms"] for bs in batches}
 
 

@@ -63,7 +63,9 @@ class Stages:
     def run(self, stage: str, inputs: dict[str, str], params: dict) -> dict[str, str]:
         from trtpipe_runner.run_stage import run_stage
 
-        out, _ = run_stage(stage, inputs, params, self.store)
+        from tests.stage_params import complete  # the params the orchestrator sends, spelled out
+
+        out, _ = run_stage(stage, inputs, complete(stage, params), self.store)
         return {name: o.sha256 for name, o in out.outputs.items()}
 
     def path(self, sha: str) -> Path:
@@ -113,8 +115,10 @@ def ort_run(path: Path, numerics: str):
 
     backend = get_backend("onnxruntime")
     scratch = Path(tempfile.mkdtemp(prefix="ort-build-"))
-    built = backend.build(path, scratch, {"numerics": numerics}, CancelToken())
-    return backend.load(built.engine, {})
+    from tests.stage_params import build, evaluate
+
+    built = backend.build(path, scratch, build(numerics=numerics), CancelToken())
+    return backend.load(built.engine, evaluate())
 
 
 def metrics_row(got: np.ndarray, ref: np.ndarray, labels: np.ndarray) -> dict:

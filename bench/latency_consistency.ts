@@ -24,9 +24,9 @@ import { latencyProvenance } from '../src/report/latency-provenance.js';
 import { latencySelfCheck } from '../src/report/self-check.js';
 import { timingOverlaps } from '../src/report/timing-windows.js';
 import { resolvePython } from '../src/runner-client/local-runner.js';
-import type { RunRecord } from '../src/store/run-record.js';
 import { runCli } from '../test/helpers/cli.js';
 import { ROOT, tempDir } from '../test/helpers/paths.js';
+import type { RunRecord } from '../src/gen/schema/run-record.js';
 
 const { values: o } = parseArgs({
   options: {

@@ -13,8 +13,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPipeline } from '../src/config/load.js';
 import { executePipeline } from '../src/run/execute.js';
-import type { RunRecord } from '../src/store/run-record.js';
 import { EXAMPLES, tempDir } from '../test/helpers/paths.js';
+import type { RunRecord } from '../src/gen/schema/run-record.js';
 
 const { values } = parseArgs({ options: { iterations: { type: 'string', default: '200' } } });
 const dir = tempDir('trtpipe-bench-');

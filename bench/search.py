@@ -38,6 +38,8 @@ from trtpipe_runner.model.tensors import tensor_types  # noqa: E402
 from trtpipe_runner.precision.emulate import emulate_low_precision  # noqa: E402
 from trtpipe_runner.stages import get_stage  # noqa: E402
 from trtpipe_runner.stages.context import StageContext  # noqa: E402
+from tests.stage_params import typed  # noqa: E402  (the params the orchestrator sends, spelled out)
+from tests.stage_params import typed  # noqa: E402  (the params the orchestrator sends, spelled out)
 
 CASES = [("overflow", 0.999), ("transformer", 0.9999999)]
 
@@ -69,11 +71,11 @@ def run_trtpipe(example: str, threshold: float) -> dict:
     put = lambda p: store.put_bytes(Path(p).read_bytes())  # noqa: E731
     d = ROOT / "examples" / example
     m, c, e = put(d / "model.onnx"), put(d / "calib.npz"), put(d / "eval.npz")
-    ctx = lambda inputs, params: StageContext(store, CancelToken(), inputs, params)  # noqa: E731
-    ref = get_stage("reference")(ctx({"model": m, "eval_data": e}, {"eval_data": {"labels": "labels"}}))
-    rng = get_stage("reference")(ctx({"model": m, "calib_data": c}, {}))
+    ctx = lambda stage, inputs, params: StageContext(store, CancelToken(), inputs, typed(stage, params))  # noqa: E731
+    ref = get_stage("reference")(ctx("reference", {"model": m, "eval_data": e}, {"eval_data": {"labels": "labels"}}))
+    rng = get_stage("reference")(ctx("reference", {"model": m, "calib_data": c}, {}))
     t0 = time.perf_counter()
-    s = get_stage("search")(ctx({"model": m, "eval_data": e, "reference": ref.outputs["reference"].sha256,
+    s = get_stage("search")(ctx("search", {"model": m, "eval_data": e, "reference": ref.outputs["reference"].sha256,
                                  "ranges": rng.outputs["ranges"].sha256},
                                 {"policy": {"default": "fp16"}, "budget": {"cosine": threshold},
                                  "evaluator": "onnxruntime", "max_evaluations": 200, "batch": 1024}))

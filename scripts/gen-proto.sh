@@ -35,8 +35,9 @@ TS_DEST=src/gen
 PY_DEST=runner-py/trtpipe_runner/gen
 if [ "${1:-}" = "--check" ]; then
   status=0
-  # src/gen/schema/ is generated from the pipeline schema (scripts/gen-schema.mjs), not from proto/.
-  diff -r -x schema "$out/ts" "$TS_DEST" >/dev/null || { echo "gen-proto: $TS_DEST is stale; run 'npm run gen' and commit" >&2; diff -r -x schema "$out/ts" "$TS_DEST" | head -20 >&2; status=1; }
+  # src/gen/schema/ is generated from the pipeline schema (scripts/gen-schema.mjs), src/gen/contract/
+  # from proto/trtpipe/runner/v1/contract/ (scripts/gen-contract.mjs), not by protoc.
+  diff -r -x schema -x contract "$out/ts" "$TS_DEST" >/dev/null || { echo "gen-proto: $TS_DEST is stale; run 'npm run gen' and commit" >&2; diff -r -x schema -x contract "$out/ts" "$TS_DEST" | head -20 >&2; status=1; }
   diff -r -x __pycache__ "$out/pyflat" "$PY_DEST" >/dev/null || { echo "gen-proto: $PY_DEST is stale; run 'npm run gen' and commit" >&2; status=1; }
   [ $status -eq 0 ] && echo "gen-proto: generated code matches proto/"
   exit $status

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite (what `npm test` and CI run): build, generated-code drift
-# checks (proto, pipeline schema), every pipeline validates, the deployment files' checkers,
+# checks (proto, pipeline schema, stage contract), every pipeline validates, the deployment files' checkers,
 # TypeScript tests (uvu; test/e2e/package.test.ts packs and installs trtpipe), Python tests (pytest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,15 @@ bash scripts/gen-proto.sh --check
 
 step "generated pipeline types and validator match the schema"
 node scripts/gen-schema.mjs --check
+
+step "generated stage contract and vocabulary match proto/trtpipe/runner/v1/contract"
+node scripts/gen-contract.mjs --check
+
+step "linters: eslint, prettier, ruff, mypy"
+bash scripts/lint.sh
+
+step "imports point down the layers (docs/architecture.md)"
+node scripts/check-layers.mjs
 
 step "every pipeline and example validates"
 node bin/trtpipe.js validate pipelines examples

@@ -10,9 +10,10 @@ import pytest
 
 from trtpipe_runner import PROTOCOL
 from trtpipe_runner.gen import runner_pb2 as pb
-from trtpipe_runner.protocol import METADATA_KEY
 from trtpipe_runner.gen import runner_pb2_grpc as pb_grpc
+from trtpipe_runner.protocol import METADATA_KEY
 
+from . import stage_params
 from .fixtures.models import EXAMPLES
 
 TOKEN = "test-token-123"
@@ -46,9 +47,11 @@ class Client:
                  if m.WhichOneof("part") == "chunk"]
         return b"".join(parts)
 
-    def run_stage(self, stage: str, inputs: dict[str, pb.ArtifactRef], params: dict | None = None):
-        """Runs a stage; returns (events, result)."""
-        req = pb.RunStageRequest(stage=stage, cell="test", inputs=inputs, params_json=json.dumps(params or {}))
+    def run_stage(self, stage: str, inputs: dict[str, pb.ArtifactRef], params: dict | None = None, raw: bool = False):
+        """Runs a stage with `params` over the full params the orchestrator sends (stage_params.py),
+        or, `raw`, exactly `params`; returns (events, result)."""
+        sent = (params or {}) if raw else stage_params.complete(stage, params or {})
+        req = pb.RunStageRequest(stage=stage, cell="test", inputs=inputs, params_json=json.dumps(sent))
         events, result = [], None
         for msg in self.stub.RunStage(req, metadata=self.metadata):
             kind = msg.WhichOneof("event")

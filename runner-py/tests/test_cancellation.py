@@ -1,6 +1,7 @@
 """Cancelling a RunStage call stops the stage on the runner."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -8,15 +9,16 @@ import grpc
 import pytest
 
 from trtpipe_runner.gen import runner_pb2 as pb
-import json
+
+from . import stage_params
 
 
 def test_cancelling_a_benchmark_stops_it_promptly(client, digits, server):
     _, t = client.run_stage("transform", {"model": digits["model"]}, {"policy": {"default": "fp32"}})
     _, b = client.run_stage("build", {"model": t.outputs["model"]}, {"backend": "onnxruntime"})
     req = pb.RunStageRequest(stage="benchmark", inputs={"engine": b.outputs["engine"], "eval_data": digits["eval_data"]},
-                             params_json=json.dumps({"batches": [1], "warmup": 0, "iterations": 10_000_000,
-                                                     "max_seconds": 600}))
+                             params_json=json.dumps(stage_params.complete("benchmark", {
+                                 "batches": [1], "warmup": 0, "iterations": 10_000_000, "max_seconds": 600})))
     call = client.stub.RunStage(req, metadata=client.metadata)
     first = next(call)  # wait until the stage is running
     assert first.WhichOneof("event") in ("progress", "log")

@@ -16,6 +16,7 @@ from trtpipe_runner.model.load import load_model
 from trtpipe_runner.model.manifest import MEDIA_TYPE, manifest_bytes, materialize, read_manifest, store_model
 from trtpipe_runner.server import create_server
 
+from . import stage_params
 from .conftest import TOKEN, Client, details, error_detail
 from .fixtures.models import EXAMPLES
 
@@ -149,7 +150,7 @@ def test_the_torch_backend_builds_and_runs_it_keeping_the_data_outside(tmp_path,
 
     store = ArtifactStore(tmp_path / "store")
     sha, _, _ = store_model(store, digits_external)
-    ctx = StageContext(store, CancelToken(), {"model": sha}, {"backend": "torch", "device": "cpu", "precision": "fp32"})
+    ctx = StageContext(store, CancelToken(), {"model": sha}, stage_params.typed("build", {"backend": "torch", "device": "cpu"}))
     engine = get_stage("build")(ctx).outputs["engine"]
     assert engine.media_type == MEDIA_TYPE and len(engine.parts) == 2
     x = np.load(EXAMPLES / "digits" / "eval.npz")["input"][:4]

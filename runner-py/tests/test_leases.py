@@ -14,6 +14,8 @@ from trtpipe_runner.errors import Cancelled, UserError
 from trtpipe_runner.lease import devices
 from trtpipe_runner.lease.leases import DeviceNeed, hold
 
+from . import stage_params
+
 CPU = "cpu@test-host"
 
 
@@ -48,10 +50,14 @@ class Holder(threading.Thread):
 
 def test_shared_holders_run_side_by_side():
     a, b = Holder("evaluate@a", False), Holder("evaluate@b", False)
-    a.start(); b.start()
+    a.start()
+    b.start()
     assert a.acquired.wait(5) and b.acquired.wait(5)
     assert not a.events and not b.events  # neither waited
-    a.release.set(); b.release.set(); a.join(); b.join()
+    for t in (a, b):
+        t.release.set()
+    for t in (a, b):
+        t.join()
     assert a.leases[0].released_at >= a.leases[0].acquired_at > 0
 
 
@@ -128,7 +134,10 @@ def test_leases_off_records_without_excluding(monkeypatch):
     other.start()
     assert other.acquired.wait(5) and not other.events
     assert not other.leases[0].enforced
-    writer.release.set(); other.release.set(); writer.join(); other.join()
+    for t in (writer, other):
+        t.release.set()
+    for t in (writer, other):
+        t.join()
 
 
 @pytest.mark.parametrize("visible,ordinal,expected", [
@@ -145,13 +154,15 @@ def test_cuda_ordinals_map_to_uuids_through_cuda_visible_devices(visible, ordina
 
 def test_which_devices_a_stage_holds(monkeypatch):
     cpu = devices.device_key("cpu")
-    assert devices.stage_needs("evaluate", {"backend": "onnxruntime"}) == [DeviceNeed(cpu, False)]
+    assert devices.stage_needs("evaluate", stage_params.typed("evaluate", {"backend": "onnxruntime"})) == [DeviceNeed(cpu, False)]
     # A GPU host (the host's GPU list is the only thing faked: CI has no GPU).
     monkeypatch.setattr(devices, "physical_uuids", lambda: ("GPU-a", "GPU-b"))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     gpu = f"gpu:GPU-a@{devices.host()}"
-    assert devices.stage_needs("build", {"backend": "tensorrt"}) == [DeviceNeed(cpu, False), DeviceNeed(gpu, True)]
-    assert devices.stage_needs("evaluate", {"backend": "tensorrt"}) == [DeviceNeed(cpu, False), DeviceNeed(gpu, False)]
+    trt = {"backend": "tensorrt"}
+    assert devices.stage_needs("build", stage_params.typed("build", trt)) == [DeviceNeed(cpu, False), DeviceNeed(gpu, True)]
+    shared = [DeviceNeed(cpu, False), DeviceNeed(gpu, False)]
+    assert devices.stage_needs("evaluate", stage_params.typed("evaluate", trt)) == shared
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
     assert devices.device_key("cuda:0") == f"gpu:GPU-b@{devices.host()}"
 

@@ -68,7 +68,8 @@ def test_a_health_only_listener_serves_health_in_plaintext_and_nothing_else(tmp_
         with grpc.insecure_channel(f"127.0.0.1:{srv.health_port}") as ch:
             health = health_pb2_grpc.HealthStub(ch)
             for service in ("", SERVICE_NAME):
-                assert health.Check(health_pb2.HealthCheckRequest(service=service)).status == health_pb2.HealthCheckResponse.SERVING
+                serving = health_pb2.HealthCheckResponse.SERVING
+                assert health.Check(health_pb2.HealthCheckRequest(service=service)).status == serving
             with pytest.raises(grpc.RpcError) as info:
                 RunnerServiceStub(ch).GetCapabilities(pb.GetCapabilitiesRequest(), metadata=_metadata(PROTOCOL))
             assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -13,6 +13,8 @@ from trtpipe_runner.cli import main
 from trtpipe_runner.errors import UserError
 from trtpipe_runner.run_stage import parse_inputs, parse_params, put_copy
 
+from . import stage_params
+
 REPO = Path(__file__).resolve().parents[2]
 DIGITS = REPO / "examples" / "digits"
 
@@ -26,25 +28,27 @@ def run_cli(capsys, *argv) -> tuple[int, str, str]:
 def test_a_pipeline_replayed_stage_by_stage(tmp_path, capsys):
     store = str(tmp_path / "store")
     code, _, err = run_cli(capsys, "transform", "--input", f"model={DIGITS / 'model.onnx'}", "--params",
-                           '{"policy": {"default": "fp16"}}', "--store", store, "--json-out", str(tmp_path / "t.json"))
+                           json.dumps(stage_params.transform("fp16")), "--store", store, "--json-out",
+                           str(tmp_path / "t.json"))
     assert code == 0 and "run-stage transform: done" in err and "[100.0%] done" in err
     transformed = json.loads((tmp_path / "t.json").read_text())
     model_sha = transformed["outputs"]["model"]["sha256"]
     assert Path(transformed["outputs"]["model"]["path"]).is_file()
 
     code, _, _ = run_cli(capsys, "build", "--input", f"model=sha256:{model_sha}", "--params",
-                         '{"backend": "onnxruntime"}', "--store", store, "--json-out", str(tmp_path / "b.json"),
+                         json.dumps(stage_params.build()), "--store", store, "--json-out", str(tmp_path / "b.json"),
                          "--outputs-dir", str(tmp_path / "out"))
     assert code == 0 and (tmp_path / "out" / "engine").is_file()
     engine = json.loads((tmp_path / "b.json").read_text())["outputs"]["engine"]["sha256"]
 
     params = tmp_path / "params.json"
-    params.write_text('{"eval_data": {"labels": "labels"}}')
+    params.write_text(json.dumps(stage_params.reference(eval_data={"labels": "labels"})))
     code, out, _ = run_cli(capsys, "reference", "--input", f"model={DIGITS / 'model.onnx'}", "--input",
                            f"eval_data={DIGITS / 'eval.npz'}", "--params", f"@{params}", "--store", store)
     assert code == 0
     reference = json.loads(out)["outputs"]["reference"]["sha256"]
 
+    params.write_text(json.dumps(stage_params.evaluate(eval_data={"labels": "labels"})))
     code, out, _ = run_cli(capsys, "evaluate", "--input", f"engine=sha256:{engine}", "--input",
                            f"eval_data={DIGITS / 'eval.npz'}", "--input", f"reference=sha256:{reference}",
                            "--params", f"@{params}", "--store", store, "--json-out", "-")
@@ -53,6 +57,17 @@ def test_a_pipeline_replayed_stage_by_stage(tmp_path, capsys):
     assert result["details"]["samples"] == 537
     # The device lease it held (shared: evaluating is not a measurement).
     assert [(lease["holder"], lease["mode"]) for lease in result["leases"]] == [("evaluate@run-stage", "shared")]
+
+
+def test_a_missing_param_is_named_not_guessed(tmp_path, capsys):
+    # The runner has no defaults of its own: a transform without policy.safety (the pipeline's
+    # default data_max is 512; the runner used to assume none) is refused, naming the key.
+    params = stage_params.transform("fp16")
+    del params["policy"]["safety"]
+    code, _, err = run_cli(capsys, "transform", "--input", f"model={DIGITS / 'model.onnx'}", "--params",
+                           json.dumps(params), "--store", str(tmp_path / "store"))
+    assert code == 2
+    assert "run-stage transform: error PARAM_MISSING: params.policy: required key 'safety' is missing" in err
 
 
 def test_a_wait_for_a_device_is_printed(tmp_path):

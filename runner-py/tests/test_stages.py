@@ -202,3 +202,53 @@ def test_calibrate_rejects_a_bad_alpha_and_device(client):
         with pytest.raises(grpc.RpcError) as err:
             client.run_stage("calibrate", {"model": model, "calib_data": calib}, params)
         assert error_detail(err.value).code == code
+
+
+def test_every_stages_details_fit_the_contract(client, digits, reference):
+    """What each stage reports is what proto/trtpipe/runner/v1/contract/stages/ says (the orchestrator's types)."""
+    from trtpipe_runner.contract.stages import check_details
+
+    _, i = client.run_stage("inspect", {"model": digits["model"]})
+    _, r = client.run_stage("reference", digits, {"eval_data": {"labels": "labels"}})
+    _, c = client.run_stage("calibrate", {"model": digits["model"], "calib_data": digits["calib_data"]}, {"device": "cpu"})
+    _, t = client.run_stage("transform", {"model": digits["model"], "scales": c.outputs["scales"]},
+                            {"policy": {"default": "int8"}})
+    _, b = client.run_stage("build", {"model": t.outputs["model"]}, {"numerics": "emulated", "precision": "int8"})
+    _, e = client.run_stage("evaluate", {"engine": b.outputs["engine"], "eval_data": digits["eval_data"],
+                                         "reference": reference}, {"eval_data": {"labels": "labels"}})
+    _, m = client.run_stage("benchmark", {"engine": b.outputs["engine"], "eval_data": digits["eval_data"]},
+                            {"batches": [1, 4], "warmup": 1, "iterations": 5, "repeats": 2})
+    for stage, result in (("inspect", i), ("reference", r), ("calibrate", c), ("transform", t), ("build", b),
+                          ("evaluate", e), ("benchmark", m)):
+        check_details(stage, details(result))
+    assert details(b)["explain"] and details(b)["backend"] == "onnxruntime"
+
+
+@pytest.mark.parametrize("stage,drop,path", [
+    ("transform", ("policy", "safety"), "params.policy: required key 'safety'"),
+    ("calibrate", ("method",), "params: required key 'method'"),
+    ("benchmark", ("iterations",), "params: required key 'iterations'"),
+    ("build", ("backend",), "params: required key 'backend'"),
+])
+def test_a_missing_param_is_invalid_argument_naming_it(client, digits, stage, drop, path):
+    from . import stage_params
+
+    params = stage_params.complete(stage, {})
+    holder = params
+    for key in drop[:-1]:
+        holder = holder[key]
+    del holder[drop[-1]]
+    with pytest.raises(grpc.RpcError) as info:
+        client.run_stage(stage, {"model": digits["model"]}, params, raw=True)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    d = error_detail(info.value)
+    assert d.code == "PARAM_MISSING" and path in d.message
+
+
+def test_an_unknown_param_is_invalid_argument(client, digits):
+    from . import stage_params
+
+    with pytest.raises(grpc.RpcError) as info:
+        client.run_stage("build", {"model": digits["model"]}, {**stage_params.build(), "optlevel": "all"}, raw=True)
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "unknown key 'optlevel'" in error_detail(info.value).message

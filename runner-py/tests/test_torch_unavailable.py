@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from trtpipe_runner.backends import get_backend
-from trtpipe_runner.capabilities import probe_torch
 from trtpipe_runner.cancel import CancelToken
+from trtpipe_runner.capabilities import probe_torch
 from trtpipe_runner.errors import UnsupportedError
 
 

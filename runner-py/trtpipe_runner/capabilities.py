@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 
 from . import PROTOCOL, __version__
+from .contract.vocabulary import LOWERED, PRECISION_INFO
 
 
 @dataclass
@@ -43,8 +44,7 @@ def probe_onnxruntime() -> BackendInfo:
     # int8/fp8 graphs as dequantize + fp32 kernels; it has no bf16 kernels for most ops (a bf16
     # build fails). `numerics: emulated` offers all four with fp32 math and rounded storage.
     return BackendInfo("onnxruntime", True, ort.__version__, precisions=["fp32"],
-                       wider_precisions=["fp16", "int8", "fp8"],
-                       emulated_precisions=["fp16", "bf16", "int8", "fp8"])
+                       wider_precisions=[p for p in LOWERED if p != "bf16"], emulated_precisions=list(LOWERED))
 
 
 def probe_tensorrt() -> BackendInfo:
@@ -57,10 +57,10 @@ def probe_tensorrt() -> BackendInfo:
 def probe_torch() -> BackendInfo:
     """torch and the CUDA devices it sees: name, compute capability, memory, driver.
 
-    Precisions follow the hardware: bf16 needs compute capability 8.0 (torch
-    would emulate it slowly below), TF32 likewise. int8/fp8 are always listed:
-    the torch backend executes Q/DQ as quantize-dequantize, which needs no
-    int8/fp8 kernels.
+    Float precisions follow the hardware, on every GPU (the vocabulary's minimum
+    compute capability: bf16 and tf32 need 8.0; torch would emulate bf16 slowly
+    below). int8/fp8 are always listed: the torch backend executes Q/DQ as
+    quantize-dequantize where the GPU has no int8/fp8 kernel.
     """
     try:
         import torch
@@ -79,16 +79,21 @@ def probe_torch() -> BackendInfo:
                            reason="torch: no CUDA device (no GPU, no driver, or CUDA_VISIBLE_DEVICES hides them)",
                            details=details)
     drivers = {g.index: g.driver_version for g in probe_gpus()}
-    gpus, precisions = [], ["fp32", "fp16", "int8", "fp8"]
+    gpus = []
     for i in range(count):
         props = torch.cuda.get_device_properties(i)
         gpus.append({"index": i, "name": props.name, "compute_capability": f"{props.major}.{props.minor}",
                      "memory_bytes": int(props.total_memory), "driver_version": drivers.get(i, "")})
-    if all(torch.cuda.get_device_capability(i) >= (8, 0) for i in range(count)):
-        precisions[1:1] = ["tf32"]
-        precisions.insert(3, "bf16")
-    else:
-        details["precision_notes"] = ["tf32, bf16: need compute capability >= 8.0 on every GPU"]
+    ccs = [tuple(torch.cuda.get_device_capability(i)) for i in range(count)]
+    precisions, notes = [], []
+    for p, info in PRECISION_INFO.items():
+        need = info.min_compute_capability
+        if info.kind == "quantized" or need is None or all(cc >= need for cc in ccs):
+            precisions.append(p)
+        else:
+            notes.append(f"{p}: needs compute capability >= {need[0]}.{need[1]} on every GPU")
+    if notes:
+        details["precision_notes"] = notes
     details["gpus"] = gpus
     return BackendInfo("torch", True, torch.__version__, precisions=precisions, details=details)
 

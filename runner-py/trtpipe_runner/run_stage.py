@@ -22,7 +22,7 @@ from .errors import UserError
 from .jsonsafe import sanitize
 from .model.external import has_external_data
 from .model.manifest import materialize, store_model
-from .stages import get_leased_stage
+from .stages import get_leased_stage, parse_stage_params
 from .stages.context import StageContext, StageOutput
 
 SHA_PREFIX = "sha256:"
@@ -123,13 +123,14 @@ def run_stage(stage: str, inputs: dict[str, str], params: dict[str, Any], store:
     Args:
         stage: a stage name (stages.STAGES).
         inputs: input name -> sha256 of an artifact in `store`.
-        params: the stage parameters, as the orchestrator would send them.
+        params: the stage parameters, as the orchestrator sends them (every required key:
+            proto/trtpipe/runner/v1/contract/stages/<stage>.schema.json); UserError names a missing one.
         store: the artifact store the outputs go to.
         cancel: cooperative cancellation (a fresh token by default).
         emit: event callback (see StageContext); silent by default.
     """
     run = get_leased_stage(stage)
-    ctx = StageContext(store, cancel or CancelToken(), inputs, params, cell="run-stage",
+    ctx = StageContext(store, cancel or CancelToken(), inputs, parse_stage_params(stage, params), cell="run-stage",
                        emit=emit or (lambda kind, payload: None), stage=stage)
     t0 = time.perf_counter()
     try:
@@ -186,7 +187,8 @@ def main(args) -> int:
             raise
         where = f" (node {exc.node})" if exc.node else f" (input {exc.input})" if exc.input else ""
         print(f"run-stage {args.stage}: error {exc.code}{where}: {exc.message}", file=sys.stderr)
-        return 2 if exc.code in ("BAD_ARGUMENT", "INPUT_FILE_MISSING", "UNKNOWN_STAGE") else 1
+        return 2 if exc.code in ("BAD_ARGUMENT", "INPUT_FILE_MISSING", "UNKNOWN_STAGE", "BAD_PARAM", "PARAM_MISSING",
+                                 "PARAM_UNKNOWN") else 1
     doc = output_json(args.stage, result, seconds, store)
     text = json.dumps(doc, indent=1, allow_nan=False)
     if args.json_out and args.json_out != "-":

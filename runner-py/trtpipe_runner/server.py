@@ -10,9 +10,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from .artifacts import ArtifactStore
 from .auth import BearerTokenInterceptor
+from .gen import runner_pb2_grpc as pb_grpc
 from .keepalive import server_options
 from .protocol import ProtocolInterceptor
-from .gen import runner_pb2_grpc as pb_grpc
 from .servicer import RunnerServicer
 
 log = logging.getLogger("trtpipe_runner")

@@ -20,14 +20,13 @@ import grpc
 from .artifacts import ArtifactStore, check_sha
 from .cancel import CancelToken
 from .capabilities import probe_all
-from .errors import (Cancelled, IntegrityError, InternalError, NotFoundError, RunnerError, UnsupportedError,
-                     UserError)
+from .errors import Cancelled, IntegrityError, InternalError, NotFoundError, RunnerError, UnsupportedError, UserError
 from .gen import runner_pb2 as pb
 from .gen import runner_pb2_grpc as pb_grpc
 from .jsonsafe import dumps
 from .keepalive import heartbeat_seconds
 from .lease.leases import Lease
-from .stages import get_leased_stage
+from .stages import get_leased_stage, parse_stage_params
 from .stages.context import StageContext, StageOutput
 
 log = logging.getLogger("trtpipe_runner")
@@ -92,7 +91,8 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
             protocol=caps["protocol"],
             backends=[pb.Backend(name=b.name, available=b.available, version=b.version,
                                  unavailable_reason=b.reason, precisions=b.precisions,
-                                 wider_precisions=b.wider_precisions, emulated_precisions=b.emulated_precisions) for b in caps["backends"]],
+                                 wider_precisions=b.wider_precisions, emulated_precisions=b.emulated_precisions)
+                      for b in caps["backends"]],
             gpus=[pb.Gpu(index=g.index, name=g.name, compute_capability=g.compute_capability,
                          memory_bytes=g.memory_bytes, driver_version=g.driver_version, cuda_version=g.cuda_version)
                   for g in caps["gpus"]],
@@ -177,9 +177,10 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         try:
             run = get_leased_stage(request.stage)
             try:
-                params = json.loads(request.params_json) if request.params_json else {}
+                raw = json.loads(request.params_json) if request.params_json else {}
             except json.JSONDecodeError as exc:
                 raise UserError(f"params_json is not JSON: {exc}", code="PROTOCOL") from None
+            params = parse_stage_params(request.stage, raw)
             inputs = {k: check_sha(v.sha256) for k, v in request.inputs.items()}
             ctx = StageContext(self.store, token, inputs, params, request.cell,
                                emit=lambda kind, payload: events.put((kind, payload)), stage=request.stage)

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Pipeline } from '../config/types.js';
 import { modelIdentity } from '../run/model-files.js';
 import { readSearchResult, searchResultPath, searchResultStaleness } from '../store/search-result.js';
-import { UserError } from './user-error.js';
+import { InputError } from '../errors.js';
 
 export interface CommittedSearch {
   towards: string;
@@ -24,7 +24,7 @@ export async function committedSearch(p: Pipeline, opts: { frozen?: boolean; war
   if (!why) return { towards: r.towards, kept: r.kept };
   const rel = path.relative(process.cwd(), file) || file;
   const fix = `run \`trtpipe search ${path.relative(process.cwd(), p.file) || p.file}\` and commit ${path.basename(file)}`;
-  if (opts.frozen) throw new UserError(`--frozen: ${rel} no longer matches the pipeline: ${why}; ${fix}`);
+  if (opts.frozen) throw new InputError(`--frozen: ${rel} no longer matches the pipeline: ${why}; ${fix}`);
   opts.warn(`trtpipe: warning: ${rel} no longer matches the pipeline (${why}): ignoring it and searching again; ${fix}`);
   return undefined;
 }

@@ -1,7 +1,9 @@
 /**
  * The exit codes of `trtpipe`, documented in the README. Only src/cli decides
- * which one a run ends with.
+ * which one a run ends with; every other layer throws errors of a kind (src/errors.ts).
  */
+import type { ErrorKind } from '../errors.js';
+
 export const ExitCode = {
   /** Everything ran and every gate passed. */
   Ok: 0,
@@ -20,3 +22,25 @@ export const ExitCode = {
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The exit code of an error kind (src/errors.ts): the one mapping from kinds to codes. */
+export function exitCodeOf(kind: ErrorKind): ExitCodeValue {
+  switch (kind) {
+    case 'input': return ExitCode.InvalidInput;
+    case 'runner': return ExitCode.RunnerUnavailable;
+    case 'stage': return ExitCode.StageFailed;
+    case 'gate': return ExitCode.GateFailed;
+    case 'interrupted': return ExitCode.Interrupted;
+    case 'internal': return ExitCode.Internal;
+  }
+}
+
+/**
+ * The exit code of a run's failed stages (`run`, `lock`, `search` alike): every one lost its
+ * runner: 3; every one was bad input: 2; otherwise a stage failed: 1; none: 0.
+ */
+export function exitCodeOfFailures(kinds: ErrorKind[]): ExitCodeValue {
+  if (!kinds.length) return ExitCode.Ok;
+  const all = (k: ErrorKind) => kinds.every((x) => x === k);
+  return all('runner') ? exitCodeOf('runner') : all('input') ? exitCodeOf('input') : exitCodeOf('stage');
+}

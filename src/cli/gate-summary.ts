@@ -1,5 +1,5 @@
+import type { GateReport } from '../gen/schema/run-record.js';
 /** What `trtpipe run` and `trtpipe compare` print about the gates. */
-import type { GateReport } from '../report/gates.js';
 
 /** Lines for the terminal: a summary, then one line per failed check. */
 export function gateSummary(g: GateReport): string[] {

@@ -1,5 +1,5 @@
-/** Help text; kept free of imports so `trtpipe --help` loads nothing else. */
-export const VERSION = '0.1.0';
+/** Help text; it imports only the version, so `trtpipe --help` loads nothing else. */
+import { VERSION } from '../version.js';
 
 export const HELP = `trtpipe ${VERSION}: declarative TensorRT precision pipelines
 

@@ -4,8 +4,8 @@
  * ends, proxies and load balancers between) lets a silent stage of that length
  * finish, as a long TensorRT build needs. Only the runner's heartbeats flow.
  */
-import { RunnerCallError } from '../runner-client/runner-call-error.js';
-import type { RunnerHandle } from '../run/runner-pool.js';
+import { RunnerCallError, status } from '../runner-client/runner-call-error.js';
+import type { RunnerHandle } from '../run/pool.js';
 
 export interface HoldOutcome {
   target: string;
@@ -23,13 +23,13 @@ export async function holdEach(handles: RunnerHandle[], seconds: number, signal:
     const base = { target: h.target, address: h.address };
     try {
       await h.client.runStage(
-        { stage: 'hold', cell: 'runners --hold', inputs: {}, paramsJson: JSON.stringify({ seconds }) },
+        { stage: 'hold', cell: 'runners --hold', inputs: {}, params: { seconds } },
         (e) => void (e.kind === 'heartbeat' && heartbeats++),
         { signal },
       );
       return { ...base, ok: true, seconds: (performance.now() - t0) / 1000, heartbeats };
     } catch (err) {
-      const e = RunnerCallError.from('RunStage', err as Error, h.address);
+      const e = err instanceof RunnerCallError ? err : new RunnerCallError('RunStage', status.UNKNOWN, (err as Error).message, undefined, h.address);
       return { ...base, ok: false, seconds: (performance.now() - t0) / 1000, heartbeats, error: `${e.message} (gRPC status ${e.code})` };
     }
   }));

@@ -3,7 +3,8 @@
  * loaded on demand so `--help` and `--version` start fast.
  */
 import { ExitCode } from './exit-codes.js';
-import { HELP, VERSION } from './help.js';
+import { VERSION } from '../version.js';
+import { HELP } from './help.js';
 
 type Command = (args: string[]) => Promise<number>;
 

@@ -1,5 +1,5 @@
-import { ExitCode } from './exit-codes.js';
-import { UserError } from './user-error.js';
+import { ExitCode, exitCodeOf } from './exit-codes.js';
+import { TrtpipeError } from '../errors.js';
 
 /**
  * Runs a command and turns whatever it throws into an exit code: user errors
@@ -13,9 +13,9 @@ export async function runCommand(
     const command = await load();
     return await command(args);
   } catch (err) {
-    if (err instanceof UserError) {
+    if (err instanceof TrtpipeError) {
       process.stderr.write(`trtpipe: ${err.message}\n`);
-      return err.exitCode;
+      return exitCodeOf(err.kind);
     }
     const stack = err instanceof Error ? (err.stack ?? err.message) : String(err);
     process.stderr.write(

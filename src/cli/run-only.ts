@@ -7,7 +7,8 @@
 import type { Pipeline } from '../config/types.js';
 import type { StageNode } from '../plan/graph.js';
 import { executePipeline, type ExecuteResult } from '../run/execute.js';
-import { ExitCode } from './exit-codes.js';
+import { failureKind } from '../run/failure-kind.js';
+import { ExitCode, exitCodeOfFailures } from './exit-codes.js';
 import { prepareLocalRunner } from './local-runner-setup.js';
 import { plainProgress } from './progress/plain.js';
 
@@ -45,7 +46,7 @@ export async function runOnly(pipeline: Pipeline, only: (n: StageNode) => boolea
     const failures = [...result.outcome.failures];
     if (!failures.length) return result;
     for (const [node, f] of failures) process.stderr.write(`trtpipe: ${node} failed: ${f.message}\n`);
-    return failures.every(([, f]) => f.user) ? ExitCode.InvalidInput : ExitCode.StageFailed;
+    return exitCodeOfFailures(failures.map(([node, f]) => failureKind(node, f)));
   } finally {
     process.off('SIGINT', onSignal);
   }

@@ -1,6 +1,6 @@
 /** The table `trtpipe run` prints at the end. */
 import { fmt, fmtSimilarity, ms, pct } from '../report/format.js';
-import type { CellSummary } from '../report/summary.js';
+import type { CellSummary } from '../gen/schema/run-record.js';
 
 export function summaryTable(cells: CellSummary[], batches: number[]): string {
   const header = ['cell', 'status', 'top-1', 'cosine', 'max abs err', ...batches.flatMap((b) => [`p50 b${b}`, `p99 b${b}`])];

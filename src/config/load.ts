@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { InputError, TrtpipeError } from '../errors.js';
 import { type Diagnostic, showPath, sortDiagnostics } from './diagnostics.js';
 import { PipelineDocument } from './document.js';
 import { loadChain } from './extends.js';
@@ -32,7 +32,7 @@ export interface LoadOptions {
 /**
  * Loads and validates a pipeline file.
  * @param file path as the user gave it
- * @throws UserError if the file does not exist or cannot be read
+ * @throws InputError if the file does not exist or cannot be read
  */
 export async function loadPipeline(file: string, opts: LoadOptions | string = {}): Promise<LoadResult> {
   const o = typeof opts === 'string' ? { cwd: opts } : opts;
@@ -40,12 +40,12 @@ export async function loadPipeline(file: string, opts: LoadOptions | string = {}
   const absolute = path.resolve(cwd, file);
   let text: string;
   try {
-    if (statSync(absolute).isDirectory()) throw new UserError(`${file} is a folder; give a pipeline .yaml file`);
+    if (statSync(absolute).isDirectory()) throw new InputError(`${file} is a folder; give a pipeline .yaml file`);
     text = readFileSync(absolute, 'utf8');
   } catch (err) {
-    if (err instanceof UserError) throw err;
+    if (err instanceof TrtpipeError) throw err;
     const e = err as NodeJS.ErrnoException;
-    throw new UserError(e.code === 'ENOENT' ? `pipeline file not found: ${file}` : `cannot read ${file}: ${e.message}`);
+    throw new InputError(e.code === 'ENOENT' ? `pipeline file not found: ${file}` : `cannot read ${file}: ${e.message}`);
   }
   return loadPipelineText(text, absolute, o);
 }

@@ -60,7 +60,7 @@ function tryRead(file: string): string | undefined {
 
 /** Capitalizes a leading plain word, never an identifier such as `name_regex` or `data.evaluation`. */
 function capitalize(s: string): string {
-  return /^[a-z]+(?![\w.:(\[])/.test(s) ? s.charAt(0).toUpperCase() + s.slice(1) : s;
+  return /^[a-z]+(?![\w.:([])/.test(s) ? s.charAt(0).toUpperCase() + s.slice(1) : s;
 }
 
 /** Ends a sentence with a full stop unless it ends in punctuation already. */

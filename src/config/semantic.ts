@@ -6,9 +6,10 @@
  * calibration (semantic-precision.ts), data, model, evaluation and gates
  * (semantic-data.ts).
  */
-import { expandMatrixDetailed, type Cell } from '../plan/matrix.js';
+import { expandMatrixDetailed, type Cell } from './matrix.js';
 import type { Diagnostic, KeyPath } from './diagnostics.js';
 import { at, type PipelineDocument } from './document.js';
+import { PRECISION_INFO } from '../gen/contract/vocabulary.js';
 import { checkDataAndEvaluation } from './semantic-data.js';
 import { checkPrecision } from './semantic-precision.js';
 import { suggest } from './suggest.js';
@@ -48,8 +49,6 @@ export function checkSemantics(raw: PipelineFile, p: Pipeline, doc: PipelineDocu
 
 const TENSORRT_BUILD = ['workspace_mib', 'optimization_level', 'hardware_compatibility', 'version_compatible', 'legacy_weak_typing'] as const;
 const ORT_BUILD = ['opt_level', 'threads'] as const;
-/** Lowest compute capability with native support (TensorRT support matrix). */
-const MIN_CC: Partial<Record<Precision, string>> = { bf16: '8.0', fp8: '8.9' };
 
 function checkTargets(ctx: SemanticContext): boolean {
   const { raw, p } = ctx;
@@ -128,7 +127,7 @@ function checkRequirements(ctx: SemanticContext, t: Target, i: number) {
   const allowed = parseRange(cc);
   const asked = new Set([...ctx.cells.filter((c) => c.target === t.name).map((c) => c.precision), ...(t.require.precisions ?? [])]);
   for (const precision of asked) {
-    const min = MIN_CC[precision];
+    const min = PRECISION_INFO[precision].minComputeCapability;
     if (min && isEmpty(intersect(allowed, parseRange(`>=${min}`)))) {
       ctx.error(req('compute_capability'), 'hardware', `${precision} needs compute capability ${min} or newer, but target '${t.name}' requires '${cc}'`,
         `leave ${precision} off this target (matrix.exclude: [{ precision: ${precision}, target: ${t.name} }]) or raise compute_capability`);

@@ -7,11 +7,11 @@
  *   (normalize.ts) and every path absolute.
  */
 import type * as File from '../gen/schema/pipeline-file.js';
+import { LOWERED_PRECISIONS, QUANTIZED_PRECISIONS, type Precision } from '../gen/contract/vocabulary.js';
 
 export type { PipelineFile } from '../gen/schema/pipeline-file.js';
-
-export const PRECISIONS = ['fp32', 'tf32', 'fp16', 'bf16', 'int8', 'fp8'] as const;
-export type Precision = (typeof PRECISIONS)[number];
+/** Precisions come from the shared vocabulary (proto/trtpipe/runner/v1/contract/vocabulary.json). */
+export { PRECISIONS, type Precision } from '../gen/contract/vocabulary.js';
 
 export const METRICS = [
   'cosine', 'max_abs', 'mean_abs', 'rel_p50', 'rel_p90', 'rel_p99', 'rel_max', 'top1_agreement', 'top1', 'nonfinite', 'nn_agreement',
@@ -21,16 +21,16 @@ export type Metric = (typeof METRICS)[number];
 export const BACKENDS = ['onnxruntime', 'tensorrt', 'torch', 'auto'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
-// The lists above are used at run time; the schema is the truth. These lines
-// stop the build when the two disagree.
+// The lists above are used at run time; the schema and the vocabulary are the truth. These
+// lines stop the build when they disagree.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const inStep: [Same<Precision, File.Precision>, Same<Metric, File.Metric>, Same<Backend, NonNullable<File.Target['backend']>>] = [true, true, true];
 void inStep;
 
 /** Precisions that need Q/DQ scales, and so calibration data. */
-export const QUANTIZED: readonly Precision[] = ['int8', 'fp8'];
+export const QUANTIZED: readonly Precision[] = QUANTIZED_PRECISIONS;
 /** Every precision narrower than fp32 storage: what "low-precision nodes" count. */
-export const LOWERED: readonly string[] = ['fp16', 'bf16', ...QUANTIZED];
+export const LOWERED: readonly string[] = LOWERED_PRECISIONS;
 
 export interface DataSource {
   /** Absolute path of an .npz file keyed by input name. */

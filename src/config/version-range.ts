@@ -82,3 +82,22 @@ export function intersect(a: Interval, b: Interval): Interval {
 export function overlaps(range: string, other: string): boolean {
   return !isEmpty(intersect(parseRange(range), parseRange(other)));
 }
+
+/** A dotted version as a comparable triple; undefined for anything else ("", "11.0.0a"). */
+function versionOf(s: string): Version | undefined {
+  return /^\s*[0-9]+(\.[0-9]+)*\s*$/.test(s) ? parseVersion(s.trim()).v : undefined;
+}
+
+/**
+ * True when `version` (a runner's TensorRT version, a GPU's compute capability) lies in `range`,
+ * with the same reading as validation: a bare `10` is 10.x. A version that is not dotted numbers
+ * satisfies nothing.
+ */
+export function satisfies(version: string, range: string): boolean {
+  const v = versionOf(version);
+  if (!v) return false;
+  const { lo, hi } = parseRange(range);
+  const aboveLo = !lo || cmp(v, lo.v) > 0 || (lo.inclusive && cmp(v, lo.v) === 0);
+  const belowHi = !hi || cmp(v, hi.v) < 0 || (hi.inclusive && cmp(v, hi.v) === 0);
+  return aboveLo && belowHi;
+}

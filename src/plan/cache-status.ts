@@ -2,8 +2,9 @@
  * Which stages of a plan would run and which are already cached, without
  * running anything: a stage whose key is known and whose cache entry exists
  * is cached; a key can be unknown because the target's runner has not been
- * asked yet (its identity is part of the key), or because an input cannot be
- * hashed (synthetic data), in which case the stage is never cached.
+ * asked yet (its identity is part of the key), or because an input file cannot
+ * be read, in which case the stage cannot be cached. Inputs are hashed as a
+ * run hashes them (run/keyed-graph.ts), synthetic data and data folders included.
  */
 import type { StageGraph } from './graph.js';
 import { PORTABLE_STAGES } from './keys.js';
@@ -34,7 +35,7 @@ export function stageStatuses(graph: StageGraph, inputs: StatusInputs): Map<stri
     const unhashed = Object.values(node.inputs).find((i) => i.kind === 'file' && !inputs.hashedFiles.has(i.path));
     const blockedDep = node.deps.map((d) => out.get(d)).find((s) => s?.status === 'not-cacheable');
     if (unhashed?.kind === 'file') {
-      out.set(node.id, { status: 'not-cacheable', reason: unhashed.path.startsWith('synthetic:') ? 'synthetic data has no content hash' : `cannot hash ${unhashed.path}` });
+      out.set(node.id, { status: 'not-cacheable', reason: `cannot hash ${unhashed.path}` });
     } else if (blockedDep?.status === 'not-cacheable') {
       out.set(node.id, { status: 'not-cacheable', reason: blockedDep.reason });
     } else {

@@ -3,9 +3,13 @@
  * transform per precision) and per-cell stages (build, evaluate, benchmark).
  * Pure: no I/O beyond what the caller passes in.
  */
-import type { DataSource, Pipeline } from '../config/types.js';
-import type { Cell } from './matrix.js';
+import type { DataSource, Metric, Pipeline, Precision, Tolerances } from '../config/types.js';
+import type { StageParamsByName } from '../gen/contract/stages.js';
+import { PRECISION_INFO } from '../gen/contract/vocabulary.js';
+import type { Cell } from '../config/matrix.js';
+import { nodeId } from './node-id.js';
 
+/** The stages a plan has (the contract's, less `hold`, which is never planned). */
 export type StageName = 'inspect' | 'reference' | 'calibrate' | 'search' | 'transform' | 'build' | 'evaluate' | 'benchmark';
 
 /** Where a stage input comes from: a file of the user's, or another stage's output. */
@@ -13,18 +17,20 @@ export type InputRef =
   | { kind: 'file'; path: string; role: 'model' | 'calib_data' | 'eval_data'; data?: DataSource }
   | { kind: 'stage'; node: string; output: string };
 
-export interface StageNode {
-  /** `transform@fp16`, `build@fp16-cpu`, ... */
+interface NodeBase {
+  /** `transform@fp16`, `build@fp16-cpu`, ... (node-id.ts) */
   id: string;
-  stage: StageName;
   /** The target whose runner runs it. */
   target: string;
   /** Cells this node serves (shared nodes serve several). */
   cells: string[];
   inputs: Record<string, InputRef>;
-  params: Record<string, unknown>;
   deps: string[];
 }
+
+/** A stage node: its params are the stage's, as the contract types them (proto/.../contract/stages/). */
+export type StageNode = { [S in StageName]: NodeBase & { stage: S; params: StageParamsByName[S] } }[StageName];
+type NodeSpec = { [S in StageName]: Omit<NodeBase, 'deps' | 'cells'> & { stage: S; params: StageParamsByName[S] } }[StageName];
 
 export interface StageGraph {
   cells: Cell[];
@@ -53,14 +59,14 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
   const nodes: StageNode[] = [];
   const byId = new Map<string, StageNode>();
   const home = cells[0]?.target ?? p.targets[0]!.name;
-  const add = (n: Omit<StageNode, 'deps' | 'cells'>, cell: string): StageNode => {
+  const add = (n: NodeSpec, cell: string): StageNode => {
     const existing = byId.get(n.id);
     if (existing) {
       if (!existing.cells.includes(cell)) existing.cells.push(cell);
       return existing;
     }
     const deps = Object.values(n.inputs).flatMap((i) => (i.kind === 'stage' ? [i.node] : []));
-    const node: StageNode = { ...n, deps: [...new Set(deps)], cells: [cell] };
+    const node = { ...n, deps: [...new Set(deps)], cells: [cell] } as StageNode;
     nodes.push(node);
     byId.set(node.id, node);
     return node;
@@ -151,7 +157,7 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
       }, cell.id);
     }
     const transform = add({
-      id: `transform@${cell.precision}`,
+      id: nodeId.transform(cell.precision),
       stage: 'transform',
       target: home,
       inputs: {
@@ -168,7 +174,7 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
     // Evaluate and benchmark load the engine with the target's backend (an engine is backend-specific).
     const runtime = { backend: target.backend, opt_level: target.build.opt_level, threads: target.build.threads };
     const build = add({
-      id: `build@${cell.id}`,
+      id: nodeId.build(cell.id),
       stage: 'build',
       target: cell.target,
       inputs: { model: { kind: 'stage', node: transform.id, output: 'model' } },
@@ -188,14 +194,14 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
     }, cell.id);
     const engine: InputRef = { kind: 'stage', node: build.id, output: 'engine' };
     add({
-      id: `evaluate@${cell.id}`,
+      id: nodeId.evaluate(cell.id),
       stage: 'evaluate',
       target: cell.target,
       inputs: { engine, eval_data: evalData, reference: { kind: 'stage', node: 'reference', output: 'reference' } },
       params: { batch: p.evaluate.batch, eval_data: evalParams, ...evaluateMetrics(p), ...runtime },
     }, cell.id);
     add({
-      id: `benchmark@${cell.id}`,
+      id: nodeId.benchmark(cell.id),
       stage: 'benchmark',
       target: cell.target,
       inputs: { engine, eval_data: evalData },
@@ -220,9 +226,10 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
  * tolerance names; per output, the metrics its own tolerances name (nn_agreement
  * on an embedding output, say).
  */
-function evaluateMetrics(p: Pipeline): { metrics: string[]; output_metrics?: Record<string, string[]> } {
-  const metrics = [...new Set([...p.evaluate.metrics, ...Object.keys(p.evaluate.tolerances)])].sort();
-  const outputs = Object.entries(p.evaluate.outputs).map(([name, t]) => [name, Object.keys(t).sort()] as const);
+function evaluateMetrics(p: Pipeline): { metrics: Metric[]; output_metrics?: Record<string, Metric[]> } {
+  const named = (t: Tolerances) => Object.keys(t) as Metric[];
+  const metrics = [...new Set([...p.evaluate.metrics, ...named(p.evaluate.tolerances)])].sort();
+  const outputs = Object.entries(p.evaluate.outputs).map(([name, t]) => [name, named(t).sort()] as const);
   return { metrics, ...(outputs.length ? { output_metrics: Object.fromEntries(outputs) } : {}) };
 }
 
@@ -232,12 +239,17 @@ function declaredShapes(p: Pipeline): Record<string, number[]> | undefined {
   return out.length ? Object.fromEntries(out) : undefined;
 }
 
-function isQuantized(p: string): boolean {
-  return p === 'int8' || p === 'fp8';
+function isQuantized(p: Precision): boolean {
+  return PRECISION_INFO[p].kind === 'quantized';
 }
 
 function dataRef(d: DataSource, role: 'eval_data' | 'calib_data'): InputRef {
   // Folders and synthetic data travel as a manifest (run/input-files.ts);
   // the path is only the name the graph knows the input by.
   return { kind: 'file', path: d.npz ?? d.dir ?? `synthetic:${role}`, role, data: d };
+}
+
+/** The node `id` of a graph, typed by its stage (undefined when there is none, or it is another stage's). */
+export function findNode<S extends StageName>(graph: StageGraph, stage: S, id: string): Extract<StageNode, { stage: S }> | undefined {
+  return graph.nodes.find((n): n is Extract<StageNode, { stage: S }> => n.id === id && n.stage === stage);
 }

@@ -1,6 +1,6 @@
 /** The table `trtpipe compare` prints: one row per cell, deltas against run A. */
-import type { RunComparison } from './compare.js';
 import { fmt, signedPct } from './format.js';
+import type { RunComparison } from '../gen/schema/run-record.js';
 
 function latencyCell(m: { relative: number; bandRelative: number; significant: boolean; delta: number } | undefined): string {
   if (!m) return '–';

@@ -4,57 +4,12 @@
  * size and per-node precision drift. Pure data; gates.ts judges it and the
  * renderers show it.
  */
-import type { RunRecord } from '../store/run-record.js';
-import type { HistoryEntry } from './history.js';
-import { compareLatency, type LatencySample, type MedianChange } from './noise.js';
+import { compareLatency, type LatencySample } from './noise.js';
 import { effectivePrecision, isWider, precisionRows, type PrecisionRow } from './precision-rows.js';
 import { batchesOf, benchmarkBatch, engineBytes, type BenchmarkBatch } from './record-view.js';
-import type { CellSummary } from './summary.js';
-
-/** A node whose precision differs from the baseline's. */
-export interface DriftNode {
-  node: string;
-  op: string;
-  /** realized: what the backend ran (explain); resolved: what the lockfile decided. */
-  kind: 'realized' | 'resolved';
-  from: string;
-  to: string;
-  /** Why it is where it is now (the explain reason, else the lock reason). */
-  reason?: string;
-}
-
-export interface LatencyComparison {
-  batch: string;
-  p50?: MedianChange;
-  p90?: MedianChange;
-  p99?: MedianChange;
-}
-
-export interface CellComparison {
-  cell: string;
-  name: string;
-  precision: string;
-  target: string;
-  /** compared; or why not: the baseline has no such cell, or one side did not complete it. */
-  status: 'compared' | 'not-in-baseline' | 'incomplete';
-  latency: LatencyComparison[];
-  top1?: { baseline: number; current: number; deltaPoints: number };
-  cosine?: { baseline: number; current: number; delta: number };
-  relP99?: { baseline: number; current: number };
-  /** Every accuracy metric both runs have (cosine, max_abs, top1_agreement, ...). */
-  accuracy: Record<string, { baseline: number; current: number }>;
-  engineBytes?: { baseline: number; current: number; delta: number; relative: number };
-  /** Nodes that got wider (precision drift). */
-  widened: DriftNode[];
-  /** Nodes that got narrower (shown, never a gate failure). */
-  narrowed: DriftNode[];
-}
-
-export interface RunComparison {
-  baseline: { id: string; pipeline: string; name?: string };
-  current: { id: string; pipeline: string };
-  cells: CellComparison[];
-}
+import type { CellSummary, MedianChange, RunRecord } from '../gen/schema/run-record.js';
+import type { HistoryEntry } from '../store/history.js';
+import type { CellComparison, DriftNode, LatencyComparison, RunComparison } from '../gen/schema/run-record.js';
 
 /** Earlier runs whose spread sets the run-to-run noise (the most recent ones). */
 const HISTORY_WINDOW = 10;

@@ -3,7 +3,8 @@
  * precision (lockfile), the realized one (the backend's explain), and why;
  * plus the share of nodes and FLOPs per precision.
  */
-import type { RunRecord } from '../store/run-record.js';
+import { nodeId } from '../plan/node-id.js';
+import type { RunRecord } from '../gen/schema/run-record.js';
 
 export interface ExplainRow {
   node: string;
@@ -37,14 +38,14 @@ interface RealizedRow { node: string; realized: string; reason: string; detail: 
 
 /** FLOPs per node: counted by the reference stage at the evaluated shapes (older records: the transform, at batch 1). */
 export function nodeFlops(record: RunRecord, precision: string): Record<string, number> {
-  return (record.stages.reference?.details?.node_flops ?? record.stages[`transform@${precision}`]?.details?.node_flops ?? {}) as Record<string, number>;
+  return (record.stages.reference?.details?.node_flops ?? record.stages[nodeId.transform(precision)]?.details?.node_flops ?? {}) as Record<string, number>;
 }
 
 export function explainCell(record: RunRecord, cellId: string): CellExplain | undefined {
   const cell = record.cells.find((c) => c.id === cellId || c.name === cellId);
   if (!cell) return undefined;
-  const transform = record.stages[`transform@${cell.precision}`];
-  const build = record.stages[`build@${cell.id}`];
+  const transform = record.stages[nodeId.transform(cell.precision)];
+  const build = record.stages[nodeId.build(cell.id)];
   const lock = (transform?.details?.lock as LockRow[] | undefined) ?? [];
   const flops = nodeFlops(record, cell.precision);
   const realized = new Map(((build?.details?.explain as RealizedRow[] | undefined) ?? []).map((r) => [r.node, r]));

@@ -19,57 +19,16 @@
  * - max_abs / mean_abs / rel_p99 {rise_max}: the error against the FP32
  *   reference may rise at most rise_max ("10%" relative, or absolute).
  */
-import type { Pipeline } from '../config/types.js';
-import type { RunRecord } from '../store/run-record.js';
-import type { CellComparison, DriftNode, RunComparison } from './compare.js';
+import type { BatchVerdict, CellComparison, CellNoise, GateCheck, GateReport, Gates, RunComparison, RunRecord } from '../gen/schema/run-record.js';
 import { bytes, fmt, fmtSimilarity, ms, signedPct } from './format.js';
-import { MIN_HISTORY_RUNS, type CellNoise } from './noise.js';
+import { MIN_HISTORY_RUNS } from './noise.js';
 
-export type GateConfig = Pipeline['gates'];
+/** The pipeline's gates, as run.json records them (a normalized pipeline's `gates` is one). */
+export type GateConfig = Gates;
 export type GateName = keyof GateConfig;
 export const GATE_NAMES: GateName[] = [
   'latency_p50', 'latency_p90', 'latency_p99', 'top1', 'top1_agreement', 'cosine', 'max_abs', 'mean_abs', 'rel_p99', 'precision_drift', 'engine_size',
 ];
-
-export interface BatchVerdict {
-  batch: string;
-  baseline: number;
-  current: number;
-  /** Relative change (+0.1 = 10% slower). */
-  relative: number;
-  /** The largest slowdown allowed (ms). */
-  allowedMs: number;
-  /** Changes smaller than this (ms) are noise. */
-  bandMs: number;
-  /** What set the noise band (noise.ts compareLatency). */
-  noise: 'history' | 'repeats' | 'within-run' | 'none';
-  fail: boolean;
-}
-
-export interface GateCheck {
-  gate: GateName;
-  /** Cell id (`fp16-cpu`) and name (`digits@fp16-cpu`). */
-  cell: string;
-  name: string;
-  status: 'pass' | 'fail' | 'skip';
-  against: 'baseline' | 'fp32-reference' | 'none';
-  /** One line, for tables and JUnit messages. */
-  message: string;
-  batches?: BatchVerdict[];
-  /** precision_drift: the nodes that got wider. */
-  nodes?: DriftNode[];
-  /** Latency gates: the cell's measurement was noisy (noise.ts cellNoise), so its verdict says little. */
-  noisy?: boolean;
-}
-
-export interface GateReport {
-  config: GateConfig;
-  baseline?: RunComparison['baseline'];
-  checks: GateCheck[];
-  passed: number;
-  failed: number;
-  skipped: number;
-}
 
 /** A limit as written in the YAML: "5%" (relative) or a number (absolute, in the metric's unit). */
 export interface Allowance {

@@ -1,35 +1,11 @@
 /**
  * History: one compact line per run in .trtpipe/history.jsonl (id, time,
  * pipeline, per-cell key metrics), read back for the trend charts. The file
- * I/O lives in store/history.ts; this file decides what a line holds.
+ * I/O and the line's type live in store/history.ts; this file decides what a line holds.
  */
-import type { RunRecord } from '../store/run-record.js';
+import type { HistoryCell, HistoryEntry } from '../store/history.js';
 import { engineBytes } from './record-view.js';
-
-export interface HistoryCell {
-  precision: string;
-  target: string;
-  status: string;
-  /** The runner's host name: run-to-run noise is only learnt from runs on the same host. */
-  host?: string;
-  /** Per batch size: p50, p90 and p99 (ms). */
-  latency: Record<string, { p50?: number; p90?: number; p99?: number }>;
-  top1?: number;
-  cosine?: number;
-  rel_p99?: number;
-  engine_bytes?: number;
-}
-
-export interface HistoryEntry {
-  id: string;
-  time: string;
-  pipeline: string;
-  status: string;
-  commit?: string;
-  baseline?: string;
-  gates?: { passed: number; failed: number; skipped: number };
-  cells: Record<string, HistoryCell>;
-}
+import type { RunRecord } from '../gen/schema/run-record.js';
 
 export function historyEntry(record: RunRecord): HistoryEntry {
   const cells: Record<string, HistoryCell> = {};

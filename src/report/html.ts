@@ -4,11 +4,7 @@
  * of default-src 'none' makes the browser refuse any request), so it opens
  * the same from a CI artifact, a mail attachment or an air-gapped host.
  */
-import type { RunRecord } from '../store/run-record.js';
-import type { CellComparison } from './compare.js';
 import { bytes, fmt, fmtSimilarity, ms, pct, signedPct } from './format.js';
-import type { GateCheck } from './gates.js';
-import type { HistoryEntry } from './history.js';
 import { latencyFindings, latencyHtml } from './latency-report.js';
 import { provenanceLine } from './markdown.js';
 import { isNoisy, NOISE_Z } from './noise.js';
@@ -18,6 +14,8 @@ import { batchesOf, engineBytes, top1DeltaPoints, withRealizedCounts } from './r
 import { describeLowPrecision } from './summary.js';
 import { accuracyChart, errorPercentileChart, historyTable, latencyCharts } from './run-charts.js';
 import { esc } from './xml.js';
+import type { CellComparison, GateCheck, RunRecord } from '../gen/schema/run-record.js';
+import type { HistoryEntry } from '../store/history.js';
 
 export interface HtmlInput {
   /** Earlier runs of the pipeline and this one, oldest first (history.ts historyFor). */

@@ -3,11 +3,11 @@
  * failed) and one per gate and cell (fails when the gate failed; skipped when
  * it could not be judged, e.g. without a baseline).
  */
-import type { RunRecord } from '../store/run-record.js';
 import { fmt, fmtSimilarity, ms, pct } from './format.js';
 import { latencyFindings } from './latency-report.js';
 import { stagesOfCell } from './record-view.js';
 import { xmlText } from './xml.js';
+import type { RunRecord } from '../gen/schema/run-record.js';
 
 interface Case {
   classname: string;

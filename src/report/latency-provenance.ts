@@ -6,9 +6,8 @@
  * on the device meanwhile. `latencyWarnings` says what makes a number
  * doubtful, in words a reader can act on.
  */
-import type { RunRecord } from '../store/run-record.js';
 import { benchmarkOf } from './record-view.js';
-import type { CellSummary } from './summary.js';
+import type { CellSummary, RunRecord } from '../gen/schema/run-record.js';
 
 /** Other processes using more CPU than this (cores, on average) during timing shared the device. */
 export const OTHER_CORES_WARN = 0.25;

@@ -5,13 +5,12 @@
  * self-check between cells that ran the same engine (self-check.ts), and per
  * cell the provenance of the number (latency-provenance.ts).
  */
-import type { RunRecord } from '../store/run-record.js';
 import { mdTable, ms } from './format.js';
 import { latencyProvenance, latencyWarnings, type LatencyProvenance } from './latency-provenance.js';
 import { latencySelfCheck, type SelfCheck } from './self-check.js';
-import type { CellSummary } from './summary.js';
 import { timingOverlaps, timingWindows } from './timing-windows.js';
 import { esc } from './xml.js';
+import type { CellSummary, RunRecord } from '../gen/schema/run-record.js';
 
 export interface LatencyFindings {
   /** One line each: exclusivity, noise, self-check. */

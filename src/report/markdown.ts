@@ -4,16 +4,14 @@
  * results (failures first, passes folded), the top regressions against the
  * baseline, precision drift by node name, failures, the data used, provenance.
  */
-import type { RunRecord } from '../store/run-record.js';
-import type { RunComparison } from './compare.js';
 import { topRegressions } from './compare.js';
 import { bytes, fmt, fmtSimilarity, mdTable, ms, pct, signedPct } from './format.js';
-import type { GateReport } from './gates.js';
 import { latencyFindings, latencyMarkdown } from './latency-report.js';
 import { isNoisy } from './noise.js';
 import { batchesOf, withRealizedCounts } from './record-view.js';
-import { describeLowPrecision, type CellSummary } from './summary.js';
+import { describeLowPrecision } from './summary.js';
 import { describeTolerance } from './tolerances.js';
+import type { CellSummary, GateReport, RunComparison, RunRecord } from '../gen/schema/run-record.js';
 
 export interface MarkdownInput {
   pipeline: string;

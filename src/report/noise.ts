@@ -13,6 +13,7 @@
  *   of back-to-back repeats agreed within 2% while two runs a second apart
  *   differed by 40-70%.
  */
+import type { BatchNoise, CellNoise, LatencyEstimate, MedianChange } from '../gen/schema/run-record.js';
 
 /** The median of a non-empty list (the mean of the middle two for even lengths). */
 export function median(values: number[]): number {
@@ -80,16 +81,6 @@ export interface LatencySample {
   iterations?: number;
 }
 
-export interface LatencyEstimate {
-  /** The central figure compared: the median of the repeats, or the single value. */
-  center: number;
-  /** Standard error of `center` (ms). */
-  se: number;
-  /** Where `se` came from: between repeats, or only the spread inside one run. */
-  source: 'repeats' | 'within-run' | 'none';
-  repeats: number;
-}
-
 /**
  * Center and standard error of a latency statistic (quantile `q`, 0.5 for p50).
  * With two or more repeats the error is the larger of the between-repeat
@@ -133,25 +124,6 @@ export function runToRunSigma(values: number[]): number | undefined {
   return v.length >= MIN_HISTORY_RUNS ? stdev(v) : undefined;
 }
 
-export interface MedianChange {
-  baseline: LatencyEstimate;
-  current: LatencyEstimate;
-  /** Run-to-run spread from the history, when it had enough runs. */
-  history?: { sigma: number; runs: number };
-  /** What set the band: the run-to-run history, both runs' repeats, or only the spread inside one run. */
-  bandSource: 'history' | 'repeats' | 'within-run' | 'none';
-  /** current - baseline (ms). */
-  delta: number;
-  /** delta / baseline. */
-  relative: number;
-  /** NOISE_Z x the standard error of the difference (ms): changes inside it are noise. */
-  band: number;
-  /** band / baseline. */
-  bandRelative: number;
-  /** The change lies outside the noise band. */
-  significant: boolean;
-}
-
 /**
  * The change of a latency statistic and its noise band: NOISE_Z standard
  * errors of the difference, from the repeats of both runs or, when larger,
@@ -178,22 +150,6 @@ export function compareLatency(baseline: LatencySample, current: LatencySample, 
     bandRelative: b.center > 0 ? band / b.center : Number.NaN,
     significant: Math.abs(delta) > band,
   };
-}
-
-/** The noise figure of one batch size: how much its p50 wobbles, relative to it. */
-export interface BatchNoise {
-  /** Coefficient of variation. */
-  cv: number;
-  /** Of the p50 across benchmark repeats (the honest one), or of the single timed iterations. */
-  source: 'repeats' | 'iterations';
-}
-
-/** A cell's latency noise: per batch size, the largest, and whether it is over the pipeline's `benchmark.noise_max`. */
-export interface CellNoise {
-  batches: Record<string, BatchNoise>;
-  cv: number;
-  threshold: number;
-  noisy: boolean;
 }
 
 /**

@@ -14,6 +14,7 @@ export const PRECISION_COLORS: Record<string, string> = {
 /** Nodes without a precision (fused away, no float math, not explained). */
 export const NO_PRECISION_COLOR = '#C8C8C8';
 
+/** The order of precisions in chart legends (a display choice: bf16 beside fp32's blues). */
 export const PRECISION_ORDER = ['fp32', 'tf32', 'bf16', 'fp16', 'int8', 'fp8'];
 
 export function precisionColor(p: string | undefined): string {

@@ -3,9 +3,9 @@
  * reason) joined with what the backend realized (explain), and the ordering
  * of precisions by width that drift detection needs.
  */
-import type { RunRecord } from '../store/run-record.js';
+import { PRECISION_INFO, type Precision } from '../gen/contract/vocabulary.js';
 import { explainRows, lockRows } from './record-view.js';
-import type { CellSummary } from './summary.js';
+import type { CellSummary, RunRecord } from '../gen/schema/run-record.js';
 
 export interface PrecisionRow {
   node: string;
@@ -23,14 +23,12 @@ export interface PrecisionRow {
 }
 
 /**
- * Bits of a precision, for "got wider". Storage width decides: fp16 and bf16
- * are equally wide, tf32 is fp32 storage with 19-bit math. Anything else
- * ('?' for a fused node, '-' for a node without float math) has no width.
+ * Bits of a precision, for "got wider" (the vocabulary's: fp16 and bf16 are equally wide,
+ * tf32 is fp32 storage with 19-bit math). Anything else ('?' for a fused node, '-' for a node
+ * without float math) has no width.
  */
-const BITS: Record<string, number> = { fp8: 8, int8: 8, fp16: 16, bf16: 16, tf32: 19, fp32: 32, fp64: 64 };
-
 export function precisionBits(p: string | undefined): number | undefined {
-  return p === undefined ? undefined : BITS[p];
+  return p !== undefined && Object.hasOwn(PRECISION_INFO, p) ? PRECISION_INFO[p as Precision].bits : undefined;
 }
 
 /** True when `to` is a strictly wider precision than `from` (both known). */

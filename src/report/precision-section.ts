@@ -3,13 +3,12 @@
  * the graph coloured by the precision each node ran in, and the table of
  * requested / resolved / realized precision with the reasons.
  */
-import type { RunRecord } from '../store/run-record.js';
 import { graphSvg } from './graph-svg.js';
 import { NO_PRECISION_COLOR, PRECISION_COLORS, precisionColor } from './palette.js';
 import { precisionBits, precisionRows, shownPrecision, type PrecisionRow } from './precision-rows.js';
 import { graphNodes } from './record-view.js';
-import type { CellSummary } from './summary.js';
 import { esc } from './xml.js';
+import type { CellSummary, RunRecord } from '../gen/schema/run-record.js';
 
 /** The backend ran the node in another precision than the lockfile resolved. */
 export function ranDifferently(r: PrecisionRow): boolean {

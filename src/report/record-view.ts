@@ -1,15 +1,14 @@
 /**
  * Read access to a run record for the reports: where each fact lives in the
  * stage results (lock rows on the transform, explain rows and engine size on
- * the build, repeats on the benchmark). The one place that knows the stage
- * node naming (`transform@<precision>`, `build@<cell>`, ...) on the read side.
+ * the build, repeats on the benchmark). Node ids come from plan/node-id.ts.
  */
-import type { CellSummary } from './summary.js';
-import type { RunRecord, StageRecord } from '../store/run-record.js';
 
 /** One lockfile row (transform details.lock). */
-export type { LockRow } from '../store/lockfile.js';
-import type { LockRow } from '../store/lockfile.js';
+export type { LockRow } from '../gen/schema/lock-file.js';
+import type { LockRow } from '../gen/schema/lock-file.js';
+import { nodeId } from '../plan/node-id.js';
+import type { CellSummary, RunRecord, StageRecord } from '../gen/schema/run-record.js';
 
 /** One explain row (build details.explain): what the backend really ran. */
 export interface ExplainRow {
@@ -44,15 +43,15 @@ export interface BenchmarkBatch {
 }
 
 export function transformOf(record: RunRecord, cell: CellSummary): StageRecord | undefined {
-  return record.stages[`transform@${cell.precision}`];
+  return record.stages[nodeId.transform(cell.precision)];
 }
 
 export function buildOf(record: RunRecord, cell: CellSummary): StageRecord | undefined {
-  return record.stages[`build@${cell.id}`];
+  return record.stages[nodeId.build(cell.id)];
 }
 
 export function benchmarkOf(record: RunRecord, cell: CellSummary): StageRecord | undefined {
-  return record.stages[`benchmark@${cell.id}`];
+  return record.stages[nodeId.benchmark(cell.id)];
 }
 
 export function lockRows(record: RunRecord, cell: CellSummary): LockRow[] {

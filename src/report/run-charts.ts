@@ -3,13 +3,14 @@
  * target (one chart per batch size), top-1 change against the FP32 reference,
  * error percentiles, and history trends per cell.
  */
-import type { RunRecord } from '../store/run-record.js';
 import { fmt, fmtSimilarity, ms, pct } from './format.js';
-import { series, type HistoryEntry } from './history.js';
+import { series } from './history.js';
 import { NO_PRECISION_COLOR, PRECISION_ORDER, SERIES_COLORS, precisionColor } from './palette.js';
 import { batchesOf, top1DeltaPoints } from './record-view.js';
 import { divergingBars, groupedBars, logRangeChart, sparkline } from './svg-charts.js';
 import { esc } from './xml.js';
+import type { RunRecord } from '../gen/schema/run-record.js';
+import type { HistoryEntry } from '../store/history.js';
 
 function precisionsOf(record: RunRecord): string[] {
   const present = new Set(record.cells.map((c) => c.precision));

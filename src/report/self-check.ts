@@ -9,11 +9,10 @@
  * benchmark result served from the cache to both cells proves nothing.
  */
 import { canonicalJson } from '../plan/canonical.js';
-import type { RunRecord } from '../store/run-record.js';
 import { latencySample } from './compare.js';
 import { estimateLatency, NOISE_Z } from './noise.js';
 import { benchmarkBatch, benchmarkOf, buildOf } from './record-view.js';
-import type { CellSummary } from './summary.js';
+import type { CellSummary, RunRecord } from '../gen/schema/run-record.js';
 
 /**
  * Two p50s of one engine disagree when they differ by more than this share

@@ -1,3 +1,4 @@
+import type { LeaseRecord, RunRecord } from '../gen/schema/run-record.js';
 /**
  * The timing windows of a run's benchmarks, and whether any other stage of
  * the run held the measured device during one: the record's own evidence
@@ -5,8 +6,6 @@
  * enforce it with device leases (run/leases.ts); this reads what they
  * recorded, so a report can say so, and a test can prove it.
  */
-import type { LeaseRecord } from '../run/leases.js';
-import type { RunRecord } from '../store/run-record.js';
 
 /** One timing loop (warm-up included) of one batch size and repeat. Times: epoch seconds, runner clock. */
 export interface TimingWindow {

@@ -3,16 +3,7 @@
  * 0.999): pass/fail per cell and metric, on the worst output's value.
  */
 import type { Pipeline } from '../config/types.js';
-
-export interface ToleranceResult {
-  metric: string;
-  /** The model output it was checked on (absent: the worst output / a task metric). */
-  output?: string;
-  value: number | undefined;
-  min?: number;
-  max?: number;
-  pass: boolean;
-}
+import type { ToleranceResult } from '../gen/schema/run-record.js';
 
 export function checkTolerances(tolerances: Pipeline['evaluate']['tolerances'], accuracy: Record<string, number>): ToleranceResult[] {
   return Object.entries(tolerances).map(([metric, t]) => {

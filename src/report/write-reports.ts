@@ -11,13 +11,14 @@ import { writeFileAtomic } from '../store/atomic.js';
 import type { Baseline } from '../store/baselines.js';
 import { appendHistory, readHistory } from '../store/history.js';
 import { addProvenance } from '../store/provenance.js';
-import type { RunRecord } from '../store/run-record.js';
 import { compareRuns } from './compare.js';
-import { evaluateGates, type GateReport } from './gates.js';
-import { historyEntry, historyFor, type HistoryEntry } from './history.js';
+import { evaluateGates } from './gates.js';
+import { historyEntry, historyFor } from './history.js';
 import { renderHtml } from './html.js';
 import { renderJunit } from './junit.js';
 import { renderRunMarkdown } from './markdown.js';
+import type { GateReport, RunRecord } from '../gen/schema/run-record.js';
+import type { HistoryEntry } from '../store/history.js';
 
 export interface ReportContext {
   pipeline: Pipeline;

@@ -8,10 +8,10 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { ArtifactRef } from '../gen/trtpipe/runner/v1/runner.js';
 import type { StageCache } from '../store/cache.js';
-import type { OutputRef, SchedulerEvent } from './events.js';
-import type { RunnerHandle } from './runner-pool.js';
+import type { SchedulerEvent } from './events.js';
+import type { ArtifactRef, OutputRef } from '../store/stage-result.js';
+import type { RunnerHandle } from './pool.js';
 
 export interface FileArtifact {
   path: string;

@@ -4,28 +4,28 @@
  * events and decides the exit code.
  */
 import path from 'node:path';
-import { VERSION } from '../cli/help.js';
+import { VERSION } from '../version.js';
 import type { Pipeline } from '../config/types.js';
-import { buildGraph, type StageGraph, type StageNode } from '../plan/graph.js';
-import { pruneGraph } from '../plan/prune.js';
-import { diffLock, type Lockfile, type LockRow } from '../store/lockfile.js';
-import { computeKeys } from '../plan/keys.js';
-import { expandMatrix } from '../plan/matrix.js';
+import { transformPrecision } from '../plan/node-id.js';
+import { diffLock } from '../store/lockfile.js';
 import { parseAllowance } from '../report/gates.js';
 import { summarizeCells } from '../report/summary.js';
 import { writeReports, type ReportsResult } from '../report/write-reports.js';
 import type { Baseline } from '../store/baselines.js';
 import { hashFile } from '../store/hash-file.js';
-import { RUN_SCHEMA, writeRunDir, type RunRecord, type StageRecord } from '../store/run-record.js';
+import { RUN_SCHEMA, writeRunDir } from '../store/run-record.js';
 import { newRunId, stateDir } from '../store/state-dir.js';
 import type { SchedulerEvent } from './events.js';
-import { hashInputFiles } from './input-files.js';
-import { RunnerPool } from './runner-pool.js';
+import { hashInputs, keysOf, stageGraph } from './keyed-graph.js';
+import type { StageGraph, StageNode } from '../plan/graph.js';
+import { PipelineRunnerPool } from './runner-pool.js';
+import type { RunnerPool } from './pool.js';
 import { preflight, type PreflightFinding } from './preflight.js';
 import { StageCache } from '../store/cache.js';
-import { ExitCode } from '../cli/exit-codes.js';
-import { UserError } from '../cli/user-error.js';
+import { RunnerUnavailableError } from '../errors.js';
 import { runGraph, type SchedulerOutcome } from './scheduler.js';
+import type { LockRow, Lockfile } from '../gen/schema/lock-file.js';
+import type { RunRecord, StageRecord } from '../gen/schema/run-record.js';
 
 /** Everything a run reports: the scheduler's events plus planning, runners and preflight. */
 export type ExecuteEvent =
@@ -72,13 +72,12 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   const t0 = performance.now();
   const dirs = stateDir(opts.stateRoot);
   const runId = newRunId(started);
-  const cells = expandMatrix(p);
-  const full = buildGraph(p, cells, { ...(opts.searchKeep ? { searchKeep: opts.searchKeep } : {}) });
-  const graph = opts.only ? pruneGraph(full, opts.only) : full;
+  const graph = stageGraph(p, { ...(opts.searchKeep ? { searchKeep: opts.searchKeep } : {}), ...(opts.only ? { only: opts.only } : {}) });
+  const cells = graph.cells;
   opts.onEvent({ type: 'planned', graph });
-  const files = await hashInputFiles(graph, path.join(opts.stateRoot, 'tmp'));
+  const files = await hashInputs(graph, path.join(opts.stateRoot, 'tmp'));
   const targets = [...new Set(graph.nodes.map((n) => n.target))];
-  const pool = new RunnerPool(p, {
+  const pool = new PipelineRunnerPool(p, {
     stateRoot: opts.stateRoot,
     logFile: path.join(dirs.logs, `${runId}.runner.log`),
     python: opts.python,
@@ -93,13 +92,10 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
     for (const f of findings.filter((x) => x.severity === 'warning')) opts.onEvent({ type: 'preflight', finding: f });
     const refused = findings.filter((f) => f.severity === 'error');
     if (refused.length) {
-      throw new UserError(`preflight refused ${refused.length} cell(s) before any work:\n${refused.map((f) => `  ${f.cell} on target '${f.target}': ${f.message}`).join('\n')}`, ExitCode.RunnerUnavailable);
+      throw new RunnerUnavailableError(`preflight refused ${refused.length} cell(s) before any work:\n${refused.map((f) => `  ${f.cell} on target '${f.target}': ${f.message}`).join('\n')}`);
     }
     opts.onEvent({ type: 'runners-ready', seconds: pool.startSeconds });
-    const keys = computeKeys(graph, {
-      fileHashes: new Map([...files].map(([k, v]) => [k, v.sha256])),
-      targetIdentity: identities,
-    });
+    const keys = keysOf(graph, files, identities);
     outcome = await runGraph({
       graph,
       pool,
@@ -128,7 +124,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
         cells: n.cells,
         ...(keys.has(n.id) ? { key: keys.get(n.id) } : {}),
         status: r ? 'done' : f ? 'failed' : outcome.skipped.has(n.id) ? 'skipped' : 'not-run',
-        params: n.params,
+        params: n.params as Record<string, unknown>,
         ...(r ? { cached: r.cached, seconds: r.seconds, runner: r.runner, metrics: r.metrics, details: r.details, diagnostics: r.diagnostics, outputs: r.outputs, ...(r.leases ? { leases: r.leases } : {}) } : {}),
         ...(f ? { error: { message: f.message, code: f.code, ...(f.node ? { node: f.node } : {}), ...(f.traceback ? { traceback: f.traceback } : {}) } } : {}),
         ...(outcome.skipped.has(n.id) ? { reason: outcome.skipped.get(n.id) } : {}),
@@ -182,7 +178,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
 function frozenCheck(frozen: { file: string; lock: Lockfile }) {
   return (node: StageNode, result: { details: Record<string, unknown> }) => {
     if (node.stage !== 'transform') return undefined;
-    const precision = node.id.split('@')[1]!;
+    const precision = transformPrecision(node.id)!;
     const expected = frozen.lock.precisions[precision];
     const fix = `run \`trtpipe lock\` and commit ${path.basename(frozen.file)}`;
     if (!expected) {

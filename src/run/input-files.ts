@@ -7,34 +7,40 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { InputError, TrtpipeError } from '../errors.js';
 import type { DataSource } from '../config/types.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import type { StageGraph } from '../plan/graph.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { hashFile } from '../store/hash-file.js';
 import { modelArtifact } from './model-files.js';
-import type { FileArtifact } from './scheduler.js';
+import type { FileArtifact } from './artifact-mover.js';
 
 const MEDIA: Record<string, string> = { model: 'application/onnx', eval_data: 'application/x-npz', calib_data: 'application/x-npz' };
 export const MANIFEST_KIND = 'trtpipe.dataset/1';
 
-export async function hashInputFiles(graph: StageGraph, tmpDir: string): Promise<Map<string, FileArtifact>> {
+/**
+ * Every input file of `graph`, hashed, by its graph path. `tolerant` (`trtpipe plan`): a file that
+ * cannot be read is left out (its stages cannot be keyed) instead of failing.
+ */
+export async function hashInputFiles(graph: StageGraph, tmpDir: string, opts: { tolerant?: boolean } = {}): Promise<Map<string, FileArtifact>> {
   const refs = new Map<string, { role: string; data?: DataSource }>();
   for (const n of graph.nodes) {
     for (const i of Object.values(n.inputs)) if (i.kind === 'file') refs.set(i.path, { role: i.role, ...(i.data ? { data: i.data } : {}) });
   }
   const files = new Map<string, FileArtifact>();
+  const hash = (file: string, role: string, data?: DataSource): Promise<FileArtifact> => {
+    if (data?.synthetic) return manifest(tmpDir, { kind: MANIFEST_KIND, synthetic: data.synthetic }, []);
+    if (data?.dir) return folderManifest(data.dir, tmpDir);
+    if (role === 'model') return modelArtifact(file, tmpDir);
+    return hashed(file, MEDIA[role] ?? 'application/octet-stream');
+  };
   await Promise.all(
     [...refs].map(async ([file, { role, data }]) => {
-      if (data?.synthetic) {
-        files.set(file, await manifest(tmpDir, { kind: MANIFEST_KIND, synthetic: data.synthetic }, []));
-      } else if (data?.dir) {
-        files.set(file, await folderManifest(data.dir, tmpDir));
-      } else if (role === 'model') {
-        files.set(file, await modelArtifact(file, tmpDir));
-      } else {
-        files.set(file, await hashed(file, MEDIA[role] ?? 'application/octet-stream'));
+      try {
+        files.set(file, await hash(file, role, data));
+      } catch (err) {
+        if (!opts.tolerant || !(err instanceof TrtpipeError)) throw err;
       }
     }),
   );
@@ -46,7 +52,7 @@ async function hashed(file: string, mediaType: string): Promise<FileArtifact> {
     const { sha256, size } = await hashFile(file);
     return { path: file, sha256, size, mediaType };
   } catch (err) {
-    throw new UserError(`cannot read ${file}: ${(err as Error).message}`);
+    throw new InputError(`cannot read ${file}: ${(err as Error).message}`);
   }
 }
 
@@ -55,9 +61,9 @@ async function folderManifest(dir: string, tmpDir: string): Promise<FileArtifact
   try {
     names = readdirSync(dir).filter((n) => /\.(npz|npy)$/.test(n) && statSync(path.join(dir, n)).isFile()).sort();
   } catch (err) {
-    throw new UserError(`cannot read data folder ${dir}: ${(err as Error).message}`);
+    throw new InputError(`cannot read data folder ${dir}: ${(err as Error).message}`);
   }
-  if (!names.length) throw new UserError(`data folder ${dir} has no .npz or .npy files`);
+  if (!names.length) throw new InputError(`data folder ${dir} has no .npz or .npy files`);
   const parts = await Promise.all(names.map((n) => hashed(path.join(dir, n), 'application/octet-stream')));
   const body = { kind: MANIFEST_KIND, source: path.basename(dir), files: parts.map((p, i) => ({ name: names[i]!, sha256: p.sha256, size: p.size })) };
   return manifest(tmpDir, body, parts);

@@ -12,7 +12,7 @@
  */
 import { realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { InputError, TrtpipeError } from '../errors.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { hashFile } from '../store/hash-file.js';
@@ -30,18 +30,18 @@ export function externalDataFiles(model: string): string[] {
   for (const { tensor, location } of externalTensors(model)) {
     const why = locationProblem(location);
     const where = `${model}: tensor '${tensor}' stores its data at '${location}'`;
-    if (why) throw new UserError(`${where}, which ${why}; external data must be a file in the model's folder or below it`);
+    if (why) throw new InputError(`${where}, which ${why}; external data must be a file in the model's folder or below it`);
     const name = path.posix.normalize(location);
-    if (name === path.basename(model)) throw new UserError(`${where}, the model file itself`);
+    if (name === path.basename(model)) throw new InputError(`${where}, the model file itself`);
     const file = path.join(folder, name);
     let real: string;
     try {
       real = realpathSync(file);
     } catch {
-      throw new UserError(`${where}, which does not exist (looked for ${file})`);
+      throw new InputError(`${where}, which does not exist (looked for ${file})`);
     }
-    if (!isInside(realpathSync(folder), real)) throw new UserError(`${where}, which is a link to ${real}, outside the model's folder`);
-    if (!statSync(real).isFile()) throw new UserError(`${where}, which is not a file`);
+    if (!isInside(realpathSync(folder), real)) throw new InputError(`${where}, which is a link to ${real}, outside the model's folder`);
+    if (!statSync(real).isFile()) throw new InputError(`${where}, which is not a file`);
     names.add(name);
   }
   return [...names].sort();
@@ -86,8 +86,8 @@ async function describeModel(model: string): Promise<{ manifest?: { text: string
     onnx = await hashFile(model);
     data = externalDataFiles(model);
   } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`cannot read ${model}: ${(err as Error).message}`);
+    if (err instanceof TrtpipeError) throw err;
+    throw new InputError(`cannot read ${model}: ${(err as Error).message}`);
   }
   const self: FileArtifact = { path: model, ...onnx, mediaType: ONNX_MEDIA };
   if (!data.length) return { members: [self] };

@@ -6,9 +6,9 @@
  */
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { GetCapabilitiesResponse } from '../gen/trtpipe/runner/v1/runner.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { RUNNER_SOURCE } from '../paths.js';
+import { capabilitiesFromJson, capabilitiesJson, type RunnerCapabilities } from '../runner-client/capabilities.js';
 import { runnerWheel } from '../runner-client/runner-env.js';
 import { writeFileAtomic } from '../store/atomic.js';
 
@@ -34,16 +34,16 @@ export function localFingerprint(python: string): string | undefined {
   return sha256Hex(canonicalJson(parts));
 }
 
-export function readCachedCapabilities(dir: string, fingerprint: string): GetCapabilitiesResponse | undefined {
+export function readCachedCapabilities(dir: string, fingerprint: string): RunnerCapabilities | undefined {
   try {
-    return GetCapabilitiesResponse.fromJSON(JSON.parse(readFileSync(path.join(dir, `${fingerprint}.json`), 'utf8')));
+    return capabilitiesFromJson(JSON.parse(readFileSync(path.join(dir, `${fingerprint}.json`), 'utf8')));
   } catch {
     return undefined;
   }
 }
 
-export async function writeCachedCapabilities(dir: string, fingerprint: string, caps: GetCapabilitiesResponse): Promise<void> {
-  await writeFileAtomic(path.join(dir, `${fingerprint}.json`), JSON.stringify(GetCapabilitiesResponse.toJSON(caps)));
+export async function writeCachedCapabilities(dir: string, fingerprint: string, caps: RunnerCapabilities): Promise<void> {
+  await writeFileAtomic(path.join(dir, `${fingerprint}.json`), JSON.stringify(capabilitiesJson(caps)));
 }
 
 function mtime(p: string): number {

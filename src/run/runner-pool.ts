@@ -1,41 +1,24 @@
 /**
- * The runners of a pipeline's targets. Each target is a pool: `local` (one
- * runner trtpipe spawns, shared by every local target), a list of
- * grpc(s):// addresses, or a DNS name whose addresses are the pool (a
- * Kubernetes headless service). A local target with `gpus` gets one local
- * runner per GPU (run/local-gpus.ts); local runners share the host's cores.
- * Runners start lazily: a run whose stages are all cached never spawns one.
- * Owns their lifetime.
+ * The runners of a pipeline's targets (the RunnerPool the scheduler uses, pool.ts). Each target
+ * is a pool: `local` (one runner trtpipe spawns, shared by every local target), a list of
+ * grpc(s):// addresses, or a DNS name whose addresses are the pool (a Kubernetes headless
+ * service). A local target with `gpus` gets one local runner per GPU (run/local-gpus.ts); local
+ * runners share the host's cores. Runners start lazily, and the gRPC client is loaded only then:
+ * a run whose stages are all cached never spawns a runner nor loads gRPC. Owns their lifetime.
  */
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ExitCode } from '../cli/exit-codes.js';
-import { UserError } from '../cli/user-error.js';
+import { RunnerUnavailableError } from '../errors.js';
 import type { Pipeline, Target } from '../config/types.js';
-import type { GetCapabilitiesResponse } from '../gen/trtpipe/runner/v1/runner.js';
+import type { RunnerCapabilities } from '../runner-client/capabilities.js';
 import { targetIdentity } from '../plan/target-identity.js';
 import { resolvePython, spawnLocalRunner, type LocalRunner } from '../runner-client/local-runner.js';
 import { IncompatibleRunnerError } from '../runner-client/protocol.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
-import { RunnerClient } from '../runner-client/runner-client.js';
 import { localAddress, targetPins, threadBudget, type LocalPin } from './local-gpus.js';
+import type { LocalExit, RunnerHandle, RunnerPool } from './pool.js';
 import { localFingerprint, readCachedCapabilities, writeCachedCapabilities } from './runner-identity.js';
-
-export interface RunnerHandle {
-  /** `local`, `local:gpu<N>` (a runner pinned to GPU N) or host:port. */
-  address: string;
-  target: string;
-  client: RunnerClient;
-  local: boolean;
-  capabilities: GetCapabilitiesResponse;
-  alive: boolean;
-  busy: number;
-  /** Artifacts this runner is known to hold. */
-  has: Set<string>;
-  /** The local runner's store folder (its outputs can be linked, not downloaded). */
-  storeDir?: string;
-}
 
 export interface RunnerPoolOptions {
   stateRoot: string;
@@ -44,7 +27,7 @@ export interface RunnerPoolOptions {
   signal: AbortSignal;
 }
 
-export class RunnerPool {
+export class PipelineRunnerPool implements RunnerPool {
   private readonly handles = new Map<string, RunnerHandle[]>();
   /** Local runners by pin ('' unpinned, else the GPU), and their handles. */
   private readonly locals = new Map<LocalPin, LocalRunner>();
@@ -52,7 +35,7 @@ export class RunnerPool {
   private pinsMemo?: Map<string, LocalPin[]>;
   private readonly starting = new Map<string, Promise<RunnerHandle[]>>();
   /** Capabilities per target: from a started runner, or remembered for the local one. */
-  readonly capabilities = new Map<string, GetCapabilitiesResponse>();
+  readonly capabilities = new Map<string, RunnerCapabilities>();
   /** Seconds spent starting and connecting runners. */
   startSeconds = 0;
 
@@ -131,7 +114,7 @@ export class RunnerPool {
    * Whether a local runner process has exited, and how: the one named by its
    * address (`local`, `local:gpu1`), or without one the first that has.
    */
-  localExit(address?: string): { code: number | null; signal: NodeJS.Signals | null; tail: string } | undefined {
+  localExit(address?: string): LocalExit | undefined {
     for (const [pin, local] of this.locals) {
       if (address !== undefined && localAddress(pin) !== address) continue;
       const proc = local.process;
@@ -172,9 +155,10 @@ export class RunnerPool {
         });
         this.locals.set(pin, local);
         const name = pin ? `the local runner for GPU ${pin}` : 'the local runner';
+        const { RunnerClient } = await import('../runner-client/runner-client.js');
         const client = new RunnerClient(local.address, { token: local.token });
         const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 }).catch((err: unknown) => {
-          throw incompatible(err) ? new UserError(`${name} (${local.python}) is incompatible: ${(err as Error).message}`, ExitCode.RunnerUnavailable) : err;
+          throw incompatible(err) ? new RunnerUnavailableError(`${name} (${local.python}) is incompatible: ${(err as Error).message}`) : err;
         });
         const fp = localFingerprint(local.python);
         if (fp) await writeCachedCapabilities(this.identityDir, pinnedFingerprint(fp, pin), capabilities);
@@ -188,7 +172,7 @@ export class RunnerPool {
     const url = new URL(spec);
     const token = t.tokenEnv ? process.env[t.tokenEnv] : undefined;
     if (t.tokenEnv && !token) {
-      throw new UserError(`target '${t.name}': environment variable ${t.tokenEnv} (token_env) is not set`, ExitCode.RunnerUnavailable);
+      throw new RunnerUnavailableError(`target '${t.name}': environment variable ${t.tokenEnv} (token_env) is not set`);
     }
     const tls = url.protocol === 'grpcs:'
       ? {
@@ -197,6 +181,7 @@ export class RunnerPool {
           ...(t.tls?.key ? { key: readFileSync(t.tls.key) } : {}),
         }
       : undefined;
+    const { RunnerClient } = await import('../runner-client/runner-client.js');
     const client = new RunnerClient(address, {
       ...(token ? { token } : {}),
       ...(tls ? { tls } : {}),
@@ -208,10 +193,10 @@ export class RunnerPool {
       return { address, target: t.name, client, local: false, capabilities, alive: true, busy: 0, has: new Set<string>() };
     } catch (err) {
       client.close();
-      if (incompatible(err)) throw new UserError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`, ExitCode.RunnerUnavailable);
+      if (incompatible(err)) throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`);
       const e = err as RunnerCallError;
-      const why = e.code === 16 ? `the token in ${t.tokenEnv ?? '(no token_env)'} was refused` : e.message;
-      throw new UserError(`target '${t.name}': runner ${address} is unreachable: ${why}`, ExitCode.RunnerUnavailable);
+      const why = e.isUnauthenticated ? `the token in ${t.tokenEnv ?? '(no token_env)'} was refused` : e.message;
+      throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is unreachable: ${why}`);
     }
   }
 }

@@ -10,7 +10,7 @@
  * variable, so tests can set it for both ends. Leave it unset in production.
  */
 import type { ClientOptions } from '@grpc/grpc-js';
-import { UserError } from '../cli/user-error.js';
+import { InputError } from '../errors.js';
 
 export const KEEPALIVE_MS = 30_000;
 export const KEEPALIVE_TIMEOUT_MS = 20_000;
@@ -20,7 +20,7 @@ export const KEEPALIVE_ENV = 'TRTPIPE_GRPC_KEEPALIVE_MS';
 export function keepaliveMs(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env[KEEPALIVE_ENV]?.trim();
   if (!raw) return KEEPALIVE_MS;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new UserError(`${KEEPALIVE_ENV} must be a whole number of milliseconds >= 1, not '${raw}'`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new InputError(`${KEEPALIVE_ENV} must be a whole number of milliseconds >= 1, not '${raw}'`);
   return Number(raw);
 }
 

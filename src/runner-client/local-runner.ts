@@ -7,8 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
-import { ExitCode } from '../cli/exit-codes.js';
-import { UserError } from '../cli/user-error.js';
+import { RunnerUnavailableError } from '../errors.js';
 import { chooseLocalPython, ensureLocalPython, type LocalPython } from './runner-env.js';
 
 export interface LocalRunner {
@@ -100,7 +99,7 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
       clearTimeout(timer);
       reject(
         err.code === 'ENOENT'
-          ? new UserError(`cannot start the local runner: '${python}' not found. ${remedy(choice)}`, ExitCode.RunnerUnavailable)
+          ? new RunnerUnavailableError(`cannot start the local runner: '${python}' not found. ${remedy(choice)}`)
           : startError(choice, err.message, stderrTail()),
       );
     });
@@ -138,10 +137,10 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
   };
 }
 
-function startError(choice: LocalPython, why: string, stderr: string): UserError {
+function startError(choice: LocalPython, why: string, stderr: string): RunnerUnavailableError {
   const missing = /No module named '?(\w+)/.exec(stderr);
   const hint = missing ? `Python module '${missing[1]}' is missing for ${choice.python}: ${remedy(choice)}` : 'its last output follows';
-  return new UserError(`cannot start the local runner with ${choice.python}: ${why}. ${hint}${stderr ? `\n${indent(stderr)}` : ''}`, ExitCode.RunnerUnavailable);
+  return new RunnerUnavailableError(`cannot start the local runner with ${choice.python}: ${why}. ${hint}${stderr ? `\n${indent(stderr)}` : ''}`);
 }
 
 /** What the user can do about a local runner that does not start, by how its Python was chosen. */

@@ -6,7 +6,7 @@
  * PROTOCOL_METADATA_KEY, sent with every call: runner-py/trtpipe_runner/protocol.py).
  * Keep PROTOCOL equal to the runner's `trtpipe_runner.PROTOCOL`.
  */
-import { VERSION } from '../cli/help.js';
+import { VERSION } from '../version.js';
 
 export const PROTOCOL = 'trtpipe.runner.v1.0';
 export const PROTOCOL_METADATA_KEY = 'trtpipe-protocol';

@@ -8,23 +8,17 @@ import { once } from 'node:events';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { ChannelCredentials, credentials, Metadata, type ClientOptions } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ClientOptions } from '@grpc/grpc-js';
 import { HealthClient, HealthCheckResponse_ServingStatus } from '../gen/grpc/health/v1/health.js';
-import {
-  type ArtifactRef,
-  type DeviceLease,
-  type GetCapabilitiesResponse,
-  type RunStageRequest,
-  RunnerServiceClient,
-  type StageResult,
-  type LogLine,
-  type Progress,
-} from '../gen/trtpipe/runner/v1/runner.js';
+import { type ArtifactRef, type DeviceLease, type RunStageRequest, RunnerServiceClient, type StageResult, type LogLine, type Progress } from '../gen/trtpipe/runner/v1/runner.js';
 import { type CallOpts, grpcCallOptions, linkAbort } from './call-options.js';
+import { capabilitiesFromJson, type RunnerCapabilities } from './capabilities.js';
+import { leaseRecord, levelName, stageRunResult, type StageEvent, type StageRunRequest, type StageRunResult } from './stage-run.js';
 import { keepaliveOptions } from './keepalive.js';
 import { CLIENT_VERSION_METADATA_KEY, IncompatibleRunnerError, PROTOCOL, PROTOCOL_METADATA_KEY, protocolProblem } from './protocol.js';
+import { callError } from './call-error.js';
 import { RunnerCallError } from './runner-call-error.js';
-import { VERSION } from '../cli/help.js';
+import { VERSION } from '../version.js';
 
 export const CHUNK_BYTES = 1 << 20;
 
@@ -48,12 +42,7 @@ export interface RunnerClientOptions {
   channelOptions?: ClientOptions;
 }
 
-/** What a running stage streams before its result; `heartbeat` only says it is still running. */
-export type StageEvent =
-  | { kind: 'progress'; value: Progress }
-  | { kind: 'log'; value: LogLine }
-  | { kind: 'heartbeat'; elapsedSeconds: number }
-  | { kind: 'lease'; value: DeviceLease };
+export type { StageEvent, StageRunRequest, StageRunResult } from './stage-run.js';
 
 export class RunnerClient {
   readonly address: string;
@@ -89,7 +78,7 @@ export class RunnerClient {
   }
 
   private fail(method: string, err: unknown): RunnerCallError {
-    return RunnerCallError.from(method, err as Error, this.address);
+    return callError(method, err as Error, this.address);
   }
 
   /** True when the runner's health service says SERVING (no token needed). */
@@ -105,14 +94,14 @@ export class RunnerClient {
   }
 
   /** What the runner can do; rejects with IncompatibleRunnerError when it speaks a protocol this client cannot use. */
-  getCapabilities(opts: CallOpts = {}): Promise<GetCapabilitiesResponse> {
+  getCapabilities(opts: CallOpts = {}): Promise<RunnerCapabilities> {
     return new Promise((resolve, reject) => {
       const call = this.client.getCapabilities({}, this.metadata(), grpcCallOptions(opts), (err, res) => {
         unlink();
         const problem = err ? undefined : protocolProblem(res.protocol, res.runnerVersion);
         if (err) reject(this.fail('GetCapabilities', err));
         else if (problem) reject(new IncompatibleRunnerError(problem));
-        else resolve(res);
+        else resolve(capabilitiesFromJson(res));
       });
       const unlink = linkAbort(opts.signal, call);
     });
@@ -212,11 +201,12 @@ export class RunnerClient {
   }
 
   /**
-   * Runs a stage; progress/log events go to `onEvent`. Resolves with the
+   * Runs a stage; progress/log/lease events go to `onEvent`. Resolves with the
    * stage's result. Aborting `signal` cancels the stage on the runner.
    */
-  async runStage(req: RunStageRequest, onEvent: (e: StageEvent) => void, opts: CallOpts = {}): Promise<StageResult> {
-    const call = this.client.runStage(req, this.metadata(), grpcCallOptions(opts));
+  async runStage(req: StageRunRequest, onEvent: (e: StageEvent) => void, opts: CallOpts = {}): Promise<StageRunResult> {
+    const request: RunStageRequest = { stage: req.stage, cell: req.cell, inputs: req.inputs, paramsJson: JSON.stringify(req.params) };
+    const call = this.client.runStage(request, this.metadata(), grpcCallOptions(opts));
     const unlink = linkAbort(opts.signal, call);
     try {
       let result: StageResult | undefined;
@@ -224,13 +214,13 @@ export class RunnerClient {
         const ev = msg.event;
         if (!ev) continue;
         if (ev.$case === 'result') result = ev.value as StageResult;
-        else if (ev.$case === 'progress') onEvent({ kind: 'progress', value: ev.value as Progress });
-        else if (ev.$case === 'log') onEvent({ kind: 'log', value: ev.value as LogLine });
+        else if (ev.$case === 'progress') onEvent({ kind: 'progress', ...(ev.value as Progress) });
+        else if (ev.$case === 'log') onEvent({ kind: 'log', level: levelName((ev.value as LogLine).level), message: (ev.value as LogLine).message });
         else if (ev.$case === 'heartbeat') onEvent({ kind: 'heartbeat', elapsedSeconds: (ev.value as { elapsedSeconds: number }).elapsedSeconds });
-        else if (ev.$case === 'lease') onEvent({ kind: 'lease', value: ev.value as DeviceLease });
+        else if (ev.$case === 'lease') onEvent({ kind: 'lease', lease: leaseRecord(ev.value as DeviceLease) });
       }
       if (!result) throw new RunnerCallError('RunStage', 13, `stage ${req.stage} ended without a result`, undefined, this.address);
-      return result;
+      return stageRunResult(result);
     } catch (err) {
       throw this.fail('RunStage', err);
     } finally {

@@ -13,8 +13,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node
 import { rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ExitCode } from '../cli/exit-codes.js';
-import { UserError } from '../cli/user-error.js';
+import { RunnerUnavailableError } from '../errors.js';
 import { CHECKOUT_VENV, RUNNER_DIST, RUNNER_SOURCE } from '../paths.js';
 import { withFileLock } from '../store/file-lock.js';
 
@@ -80,10 +79,7 @@ function managedEnvDir(): string {
   if (envDirMemo) return envDirMemo;
   const wheel = runnerWheel();
   if (!wheel) {
-    throw new UserError(
-      'no Python for the local runner: this trtpipe checkout has no .venv; run `npm run setup` in it, or pass --python (or set TRTPIPE_PYTHON)',
-      ExitCode.RunnerUnavailable,
-    );
+    throw new RunnerUnavailableError('no Python for the local runner: this trtpipe checkout has no .venv; run `npm run setup` in it, or pass --python (or set TRTPIPE_PYTHON)');
   }
   const hash = createHash('sha256').update(readFileSync(wheel.file)).update(readFileSync(wheel.lock)).digest('hex').slice(0, 12);
   envDirMemo = path.join(cacheRoot(), 'runner', `${wheel.version}-py${basePythonVersion()}-${hash}`);
@@ -105,10 +101,7 @@ function basePythonVersion(): string {
   const [major, minor] = version.split('.').map(Number);
   if (!version || major !== 3 || minor! < 10) {
     const found = r.error ? `'${base}' was not found` : version ? `'${base}' is Python ${version}` : `'${base}' failed: ${r.stderr.trim()}`;
-    throw new UserError(
-      `the local runner needs Python 3.10 or newer to make its environment, and ${found}. Install Python 3.10+ (as python3, or name it with TRTPIPE_BASE_PYTHON), or pass --python with a Python that has the runner's dependencies`,
-      ExitCode.RunnerUnavailable,
-    );
+    throw new RunnerUnavailableError(`the local runner needs Python 3.10 or newer to make its environment, and ${found}. Install Python 3.10+ (as python3, or name it with TRTPIPE_BASE_PYTHON), or pass --python with a Python that has the runner's dependencies`);
   }
   versionMemo = version;
   return version;
@@ -146,8 +139,5 @@ async function run(command: string, args: string[], log: string, what: string): 
   if (code === 0) return;
   const tail = readFileSync(log, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
   const hint = /ensurepip is not available/.test(tail) ? ' (Debian and Ubuntu: apt install python3-venv)' : '';
-  throw new UserError(
-    `could not make the local runner's Python environment: ${what} failed (${code})${hint}:\n${tail}\nFull log: ${log}. Fix the cause and run \`trtpipe setup\` again, or pass --python`,
-    ExitCode.RunnerUnavailable,
-  );
+  throw new RunnerUnavailableError(`could not make the local runner's Python environment: ${what} failed (${code})${hint}:\n${tail}\nFull log: ${log}. Fix the cause and run \`trtpipe setup\` again, or pass --python`);
 }

@@ -5,11 +5,11 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { InputError, TrtpipeError } from '../errors.js';
 import { suggest } from '../config/suggest.js';
 import { writeFileAtomic } from './atomic.js';
-import type { RunRecord } from './run-record.js';
 import { readRunRecord, resolveRun } from './run-ref.js';
+import type { RunRecord } from '../gen/schema/run-record.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -26,7 +26,7 @@ export interface Baseline {
 
 /** Copies a run record (byte for byte, atomically) to baselines/<name>.json; returns the file. */
 export async function saveBaseline(stateRoot: string, runFile: string, name: string): Promise<{ file: string; record: RunRecord }> {
-  if (!NAME.test(name)) throw new UserError(`baseline name '${name}': use letters, digits, '.', '_' and '-' (at most 64)`);
+  if (!NAME.test(name)) throw new InputError(`baseline name '${name}': use letters, digits, '.', '_' and '-' (at most 64)`);
   const record = await readRunRecord(runFile);
   const file = path.join(baselinesDir(stateRoot), `${name}.json`);
   await writeFileAtomic(file, await readFile(runFile));
@@ -52,11 +52,9 @@ export async function loadBaseline(stateRoot: string, ref: string): Promise<Base
     const run = await resolveRun(ref, stateRoot);
     return { record: await readRunRecord(run.file), file: run.file };
   } catch (err) {
-    if (!(err instanceof UserError)) throw err;
+    if (!(err instanceof TrtpipeError)) throw err;
     const hint = suggest(ref, names);
-    throw new UserError(
-      `no baseline '${ref}'${hint ? `; did you mean '${hint}'?` : names.length ? ` (baselines: ${names.join(', ')})` : ''}; ` +
-        `save one with: trtpipe baseline save <run> --name ${NAME.test(ref) ? ref : 'main'}`,
-    );
+    throw new InputError(`no baseline '${ref}'${hint ? `; did you mean '${hint}'?` : names.length ? ` (baselines: ${names.join(', ')})` : ''}; ` +
+        `save one with: trtpipe baseline save <run> --name ${NAME.test(ref) ? ref : 'main'}`);
   }
 }

@@ -12,10 +12,11 @@ import { existsSync, readdirSync } from 'node:fs';
 import { link, mkdir, readFile, rm, stat, copyFile, rename, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
-import { objectsOf, type NodeResult } from '../run/events.js';
+import { objectsOf } from './stage-result.js';
 import { hashFile } from './hash-file.js';
 import { writeFileAtomic } from './atomic.js';
 import { withFileLock } from './file-lock.js';
+import type { NodeResult } from './stage-result.js';
 
 export interface CacheEntry {
   key: string;

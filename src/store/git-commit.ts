@@ -4,12 +4,9 @@
  * without git, gives `undefined`, never an error.
  */
 import { execFile } from 'node:child_process';
+import type { GitInfo } from '../gen/schema/run-record.js';
 
-export interface GitInfo {
-  commit: string;
-  /** Tracked files differ from the commit (untracked files are not counted); absent when unknown. */
-  dirty?: boolean;
-}
+export type { GitInfo } from '../gen/schema/run-record.js';
 
 function git(args: string[], cwd: string): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -18,8 +15,11 @@ function git(args: string[], cwd: string): Promise<string | undefined> {
 }
 
 export async function gitCommit(dir: string): Promise<GitInfo | undefined> {
-  const commit = await git(['rev-parse', 'HEAD'], dir);
+  // Both at once: every run, a fully cached one too, waits for them.
+  const [commit, status] = await Promise.all([
+    git(['rev-parse', 'HEAD'], dir),
+    git(['status', '--porcelain', '--untracked-files=no'], dir),
+  ]);
   if (!commit || !/^[0-9a-f]{40,64}$/.test(commit)) return undefined;
-  const status = await git(['status', '--porcelain', '--untracked-files=no'], dir);
   return { commit, ...(status !== undefined ? { dirty: status.length > 0 } : {}) };
 }

@@ -5,7 +5,6 @@
  */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { HistoryEntry } from '../report/history.js';
 
 export function historyFile(stateRoot: string): string {
   return path.join(stateRoot, 'history.jsonl');
@@ -39,4 +38,29 @@ export async function readHistory(stateRoot: string): Promise<{ entries: History
     }
   }
   return { entries, skipped };
+}
+
+export interface HistoryCell {
+  precision: string;
+  target: string;
+  status: string;
+  /** The runner's host name: run-to-run noise is only learnt from runs on the same host. */
+  host?: string;
+  /** Per batch size: p50, p90 and p99 (ms). */
+  latency: Record<string, { p50?: number; p90?: number; p99?: number }>;
+  top1?: number;
+  cosine?: number;
+  rel_p99?: number;
+  engine_bytes?: number;
+}
+
+export interface HistoryEntry {
+  id: string;
+  time: string;
+  pipeline: string;
+  status: string;
+  commit?: string;
+  baseline?: string;
+  gates?: { passed: number; failed: number; skipped: number };
+  cells: Record<string, HistoryCell>;
 }

@@ -7,26 +7,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Lockfile, LockRow } from '../gen/schema/lock-file.js';
 import { writeFileAtomic } from './atomic.js';
 
+/** The lockfile's type: generated from pipelines/schema/lock.schema.json. */
+export type { Lockfile, LockRow } from '../gen/schema/lock-file.js';
+
 export const LOCK_SCHEMA = 'trtpipe.lock/1';
-
-export interface LockRow {
-  node: string;
-  op: string;
-  requested: string;
-  resolved: string;
-  reason: string;
-  rule?: number;
-  detail?: string;
-}
-
-export interface Lockfile {
-  schema: typeof LOCK_SCHEMA;
-  pipeline: string;
-  model: { path: string; sha256: string };
-  precisions: Record<string, { nodes: LockRow[] }>;
-}
 
 export function lockPath(pipelineFile: string): string {
   return pipelineFile.replace(/\.ya?ml$/, '') + '.lock.json';

@@ -8,62 +8,9 @@
 import path from 'node:path';
 import type { DataSource, Pipeline } from '../config/types.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
-import { buildOf, transformOf } from '../report/record-view.js';
-import type { CellSummary } from '../report/summary.js';
-import { gitCommit, type GitInfo } from './git-commit.js';
-import type { RunRecord } from './run-record.js';
-
-export interface GpuProvenance {
-  name: string;
-  computeCapability: string;
-  driver: string;
-  cuda: string;
-  memoryBytes?: number;
-}
-
-export interface StageTiming {
-  /** Stage node id (`build@fp16-cpu`). */
-  id: string;
-  status: string;
-  seconds?: number;
-  cached?: boolean;
-  /** The runner it ran on, when the target has several (`local:gpu1`). */
-  runner?: string;
-}
-
-export interface CellProvenance {
-  trtpipe: string;
-  runner: { target: string; address: string; hostname: string; version: string };
-  backend: { name: string; version?: string; device?: string };
-  /** The runner's GPUs, when the cell ran on a GPU device. */
-  gpus?: GpuProvenance[];
-  /** sha256 of each input that decides the result. */
-  hashes: {
-    model?: string;
-    /** Canonical JSON of the cell's transform parameters (policy, calibration). */
-    policy?: string;
-    evaluationData?: string;
-    calibrationData?: string;
-    /** Canonical JSON of the transform's lock rows. */
-    lockfile?: string;
-    /** Canonical JSON of the build parameters. */
-    buildSettings?: string;
-    annotatedModel?: string;
-    engine?: string;
-  };
-  build: Record<string, unknown>;
-  git?: GitInfo;
-  stages: StageTiming[];
-  cache: { hits: number; stages: number };
-}
-
-export interface RunProvenance {
-  trtpipe: string;
-  node: string;
-  platform: string;
-  /** The commit of the repository holding the pipeline file. */
-  git?: GitInfo;
-}
+import type { CellProvenance, CellSummary, GitInfo, RunRecord, StageRecord, StageTiming } from '../gen/schema/run-record.js';
+import { nodeId } from '../plan/node-id.js';
+import { gitCommit } from './git-commit.js';
 
 interface GpuCapability {
   name?: string;
@@ -100,8 +47,8 @@ function cellProvenance(
   known: { git?: GitInfo; model?: string; evaluationData?: string; calibrationData?: string },
 ): CellProvenance {
   const runner = record.runners[cell.target];
-  const transform = transformOf(record, cell);
-  const build = buildOf(record, cell);
+  const transform: StageRecord | undefined = record.stages[nodeId.transform(cell.precision)];
+  const build: StageRecord | undefined = record.stages[nodeId.build(cell.id)];
   const details = (build?.details ?? {}) as { backend?: string; version?: string; device?: string };
   const backendName = String(build?.params.backend ?? details.backend ?? '');
   const backendCaps = (runner?.backends as { name: string; version?: string }[] | undefined)?.find((b) => b.name === backendName);

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunnerFacts } from '../plan/target-identity.js';
-import type { RunRecord } from './run-record.js';
+import type { RunRecord } from '../gen/schema/run-record.js';
 
 /** Only the newest runs are read: old records describe runners that have likely changed. */
 const MAX_RUNS_READ = 50;

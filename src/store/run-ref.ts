@@ -4,10 +4,11 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { InputError } from '../errors.js';
 import { suggest } from '../config/suggest.js';
-import { RUN_SCHEMA, type RunRecord } from './run-record.js';
+import { RUN_SCHEMA } from './run-record.js';
 import { stateDir } from './state-dir.js';
+import type { RunRecord } from '../gen/schema/run-record.js';
 
 export interface RunLocation {
   /** The run.json file. */
@@ -32,15 +33,13 @@ export async function resolveRun(ref: string, stateRoot: string): Promise<RunLoc
   const ids = await runIds(runs);
   const pick = ref === 'latest' ? ids.at(-1) : ids.includes(ref) ? ref : (() => {
     const matches = ids.filter((id) => id.startsWith(ref));
-    if (matches.length > 1) throw new UserError(`run '${ref}' is ambiguous: ${matches.slice(0, 5).join(', ')}${matches.length > 5 ? ', ...' : ''}`);
+    if (matches.length > 1) throw new InputError(`run '${ref}' is ambiguous: ${matches.slice(0, 5).join(', ')}${matches.length > 5 ? ', ...' : ''}`);
     return matches[0];
   })();
   if (pick && (await isFile(path.join(runs, pick, 'run.json')))) return { file: path.join(runs, pick, 'run.json'), dir: path.join(runs, pick) };
   const hint = suggest(ref, ids);
-  throw new UserError(
-    `no run '${ref}' in ${runs}${hint ? `; did you mean '${hint}'?` : ids.length ? `; the latest is ${ids.at(-1)}` : ' (no runs yet)'}` +
-      '; give a run id, latest, a run folder or a run.json file',
-  );
+  throw new InputError(`no run '${ref}' in ${runs}${hint ? `; did you mean '${hint}'?` : ids.length ? `; the latest is ${ids.at(-1)}` : ' (no runs yet)'}` +
+      '; give a run id, latest, a run folder or a run.json file');
 }
 
 /** Reads and checks a run record; a file that is not one is a user error naming it. */
@@ -49,14 +48,14 @@ export async function readRunRecord(file: string): Promise<RunRecord> {
   try {
     value = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    throw new UserError(`${file}: not a readable run record (${(err as Error).message})`);
+    throw new InputError(`${file}: not a readable run record (${(err as Error).message})`);
   }
   const schema = (value as { schema?: unknown } | null)?.schema;
   if (schema !== RUN_SCHEMA) {
     const newer = typeof schema === 'string' && schema.startsWith('trtpipe.run/');
-    throw new UserError(`${file}: ${newer ? `run record schema ${schema} is not readable by this trtpipe (it reads ${RUN_SCHEMA}); upgrade trtpipe` : `not a trtpipe run record (no schema ${RUN_SCHEMA})`}`);
+    throw new InputError(`${file}: ${newer ? `run record schema ${schema} is not readable by this trtpipe (it reads ${RUN_SCHEMA}); upgrade trtpipe` : `not a trtpipe run record (no schema ${RUN_SCHEMA})`}`);
   }
   const r = value as RunRecord;
-  if (!Array.isArray(r.cells) || typeof r.stages !== 'object' || typeof r.id !== 'string') throw new UserError(`${file}: run record is incomplete (cells, stages or id missing)`);
+  if (!Array.isArray(r.cells) || typeof r.stages !== 'object' || typeof r.id !== 'string') throw new InputError(`${file}: run record is incomplete (cells, stages or id missing)`);
   return r;
 }

@@ -5,8 +5,9 @@
  * `trtpipe lock` use it instead of searching again while it still matches.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { UserError } from '../cli/user-error.js';
+import { InputError } from '../errors.js';
 import type { Pipeline } from '../config/types.js';
+import { PRECISION_INFO } from '../gen/contract/vocabulary.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -42,9 +43,9 @@ export function readSearchResult(file: string): SearchResult | undefined {
   try {
     r = JSON.parse(readFileSync(file, 'utf8')) as SearchResult;
   } catch (err) {
-    throw new UserError(`${file}: not a readable search result (${(err as Error).message}); run \`trtpipe search\` again`);
+    throw new InputError(`${file}: not a readable search result (${(err as Error).message}); run \`trtpipe search\` again`);
   }
-  if (r?.schema !== SEARCH_SCHEMA) throw new UserError(`${file}: unknown search result schema ${String(r?.schema)}; run \`trtpipe search\` again`);
+  if (r?.schema !== SEARCH_SCHEMA) throw new InputError(`${file}: unknown search result schema ${String(r?.schema)}; run \`trtpipe search\` again`);
   return r;
 }
 
@@ -60,7 +61,7 @@ export async function writeSearchResult(file: string, r: SearchResult): Promise<
  */
 export function searchPolicySha(p: Pipeline): string {
   const s = p.precision.search;
-  const quantized = s?.towards === 'int8' || s?.towards === 'fp8';
+  const quantized = s !== undefined && PRECISION_INFO[s.towards].kind === 'quantized';
   return sha256Hex(canonicalJson({
     towards: s?.towards,
     budget: s?.budget,

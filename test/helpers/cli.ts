@@ -9,7 +9,7 @@ export interface CliResult {
 }
 
 /** `cli`: another trtpipe's bin/trtpipe.js (benchmarks compare checkouts); this one by default. */
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string) => void; cli?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string) => void; onStderr?: (text: string) => void; cli?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [opts.cli ?? CLI, ...args], {
       cwd: opts.cwd,
@@ -22,7 +22,10 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
       stdout += t;
       opts.onStdout?.(t);
     });
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => {
+      stderr += t;
+      opts.onStderr?.(t);
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });

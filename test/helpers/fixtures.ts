@@ -1,8 +1,8 @@
 /** The recorded run records under test/fixtures/runs (see make_fixtures.py there). */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { RunRecord } from '../../src/store/run-record.js';
 import { ROOT } from './paths.js';
+import type { RunRecord } from '../../src/gen/schema/run-record.js';
 
 export const RUN_FIXTURES = path.join(ROOT, 'test', 'fixtures', 'runs');
 

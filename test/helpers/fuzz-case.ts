@@ -5,13 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../../src/cli/user-error.js';
+import { TrtpipeError } from '../../src/errors.js';
 import { pipelineFiles } from '../../src/cli/pipeline-files.js';
 import type { Diagnostic } from '../../src/config/diagnostics.js';
 import { loadPipelineText } from '../../src/config/load.js';
 import { renderDiagnostic } from '../../src/config/render.js';
 import { buildGraph } from '../../src/plan/graph.js';
-import { expandMatrix } from '../../src/plan/matrix.js';
+import { expandMatrix } from '../../src/config/matrix.js';
 import { mutate, rng } from './mutate.js';
 import { ROOT } from './paths.js';
 
@@ -57,7 +57,7 @@ export function runCase(corpus: Corpus[], seed: number, i: number): CaseResult {
   try {
     result = loadPipelineText(text, base.file, { cwd: ROOT, env: FUZZ_ENV });
   } catch (err) {
-    if (err instanceof UserError) return { outcome: 'user-error' };
+    if (err instanceof TrtpipeError) return { outcome: 'user-error' };
     return fail(`the loader threw: ${(err as Error).stack}`);
   }
   const errors = result.diagnostics.filter((d) => d.severity === 'error');

@@ -38,8 +38,17 @@ interface Spot {
 }
 
 function spots(v: Json, out: Spot[] = []): Spot[] {
-  if (Array.isArray(v)) v.forEach((x, i) => (out.push({ parent: v, key: i }), spots(x, out)));
-  else if (v !== null && typeof v === 'object') for (const k of Object.keys(v)) out.push({ parent: v, key: k }), spots(v[k]!, out);
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => {
+      out.push({ parent: v, key: i });
+      spots(x, out);
+    });
+  } else if (v !== null && typeof v === 'object') {
+    for (const k of Object.keys(v)) {
+      out.push({ parent: v, key: k });
+      spots(v[k]!, out);
+    }
+  }
   return out;
 }
 

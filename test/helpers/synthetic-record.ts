@@ -8,12 +8,12 @@
  */
 import { compareRuns } from '../../src/report/compare.js';
 import { evaluateGates } from '../../src/report/gates.js';
-import { historyEntry, type HistoryEntry } from '../../src/report/history.js';
+import { historyEntry } from '../../src/report/history.js';
 import type { GraphNode } from '../../src/report/record-view.js';
-import type { CellSummary } from '../../src/report/summary.js';
-import type { RunRecord, StageRecord } from '../../src/store/run-record.js';
 
 import { seeded } from './random.js';
+import type { CellSummary, RunRecord, StageRecord } from '../../src/gen/schema/run-record.js';
+import type { HistoryEntry } from '../../src/store/history.js';
 
 export { seeded };
 

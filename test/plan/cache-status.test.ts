@@ -6,7 +6,7 @@ import { loadPipeline } from '../../src/config/load.js';
 import { stageStatuses } from '../../src/plan/cache-status.js';
 import { buildGraph } from '../../src/plan/graph.js';
 import { computeKeys } from '../../src/plan/keys.js';
-import { expandMatrix } from '../../src/plan/matrix.js';
+import { expandMatrix } from '../../src/config/matrix.js';
 import { targetIdentity } from '../../src/plan/target-identity.js';
 import { ROOT } from '../helpers/paths.js';
 

@@ -3,9 +3,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadPipeline } from '../../src/config/load.js';
 import type { Pipeline } from '../../src/config/types.js';
-import { buildGraph } from '../../src/plan/graph.js';
+import { buildGraph, findNode } from '../../src/plan/graph.js';
 import { computeKeys } from '../../src/plan/keys.js';
-import { expandMatrix } from '../../src/plan/matrix.js';
+import { expandMatrix } from '../../src/config/matrix.js';
 import { ROOT } from '../helpers/paths.js';
 
 async function quickstart(): Promise<Pipeline> {
@@ -48,13 +48,13 @@ test('shared stages run once; per-cell stages once per cell; order respects depe
     seen.add(n.id);
   }
   assert.equal(g.nodes.find((n) => n.id === 'reference')!.cells, ['fp32-cpu', 'fp16-cpu']);
-  const transform = g.nodes.find((n) => n.id === 'transform@fp16')!;
-  assert.equal((transform.params.policy as { default: string }).default, 'fp16');
+  const transform = findNode(g, 'transform', 'transform@fp16')!;
+  assert.equal(transform.params.policy.default, 'fp16');
 });
 
 test('calibration.smoothing reaches the calibrate node only when given', async () => {
   const { pipeline: minilm } = await loadPipeline(path.join(ROOT, 'pipelines', 'minilm.yaml'));
-  const calibrate = (p: Pipeline) => buildGraph(p, expandMatrix(p)).nodes.find((n) => n.id === 'calibrate')!.params;
+  const calibrate = (p: Pipeline) => findNode(buildGraph(p, expandMatrix(p)), 'calibrate', 'calibrate')!.params;
   assert.equal(calibrate(minilm!).smoothing, { alpha: 0.8 });
   const plain = { ...minilm!, calibration: { method: 'entropy' as const, percentile: 99.99, per_channel: true } };
   assert.not.ok('smoothing' in calibrate(plain), 'absent: cache keys of pipelines without smoothing stay put');
@@ -114,11 +114,12 @@ test('evaluate and benchmark load the engine with the target\'s backend; torch s
   const p: Pipeline = { ...q, targets: [q.targets[0]!, gpu],
     matrix: { precision: ['fp16'], target: ['cpu', 'gpu'], include: [], exclude: [] } };
   const nodes = buildGraph(p, expandMatrix(p)).nodes;
+  const backendOf = (id: string) => (nodes.find((n) => n.id === id)!.params as { backend?: string }).backend;
   for (const stage of ['build', 'evaluate', 'benchmark']) {
-    assert.equal(nodes.find((n) => n.id === `${stage}@fp16-gpu`)!.params.backend, 'torch', stage);
-    assert.equal(nodes.find((n) => n.id === `${stage}@fp16-cpu`)!.params.backend, 'onnxruntime', stage);
+    assert.equal(backendOf(`${stage}@fp16-gpu`), 'torch', stage);
+    assert.equal(backendOf(`${stage}@fp16-cpu`), 'onnxruntime', stage);
   }
-  assert.equal(nodes.find((n) => n.id === 'build@fp16-gpu')!.params.cuda_graph, true);
+  assert.equal(findNode({ cells: [], nodes }, 'build', 'build@fp16-gpu')!.params.cuda_graph, true);
 });
 
 test.run();

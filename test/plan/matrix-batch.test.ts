@@ -4,8 +4,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadPipeline } from '../../src/config/load.js';
 import type { Pipeline } from '../../src/config/types.js';
-import { buildGraph } from '../../src/plan/graph.js';
-import { benchmarkBatches, expandMatrix, expandMatrixDetailed } from '../../src/plan/matrix.js';
+import { buildGraph, findNode } from '../../src/plan/graph.js';
+import { benchmarkBatches, expandMatrix, expandMatrixDetailed } from '../../src/config/matrix.js';
 import { ROOT } from '../helpers/paths.js';
 
 async function quickstart(): Promise<Pipeline> {
@@ -40,19 +40,19 @@ test('each batch cell builds for its batch and benchmarks only it; the report sh
   const p = withMatrix(await quickstart(), { batch: [1, 8], precision: ['fp16'] });
   const g = buildGraph(p, expandMatrix(p));
   const node = (id: string) => g.nodes.find((n) => n.id === id)!;
-  assert.is(node('build@fp16-cpu-b8').params.batch, 8);
+  assert.is(findNode(g, 'build', 'build@fp16-cpu-b8')!.params.batch, 8);
   assert.not.ok('input_shapes' in node('build@fp16-cpu-b8').params, 'no shape ranges declared, none passed');
   // Shape ranges are TensorRT optimization profiles: only TensorRT builds receive them.
   const ranged = { ...p, targets: p.targets.map((t) => ({ ...t, backend: 'tensorrt' as const })), model: { ...p.model, inputs: { input: { min: [1, 1, 8, 8], max: [8, 1, 8, 8] } } } };
-  const build = buildGraph(ranged, expandMatrix(ranged)).nodes.find((n) => n.id === 'build@fp16-cpu-b8')!;
+  const build = findNode(buildGraph(ranged, expandMatrix(ranged)), 'build', 'build@fp16-cpu-b8')!;
   assert.equal(build.params.input_shapes, { input: { min: [1, 1, 8, 8], max: [8, 1, 8, 8] } });
-  assert.equal(node('benchmark@fp16-cpu-b8').params.batches, [8]);
-  assert.equal(node('benchmark@fp16-cpu-b1').params.batches, [1]);
+  assert.equal(findNode(g, 'benchmark', 'benchmark@fp16-cpu-b8')!.params.batches, [8]);
+  assert.equal(findNode(g, 'benchmark', 'benchmark@fp16-cpu-b1')!.params.batches, [1]);
   assert.is(node('transform@fp16').cells.length, 2, 'the transform is shared across batches');
   assert.equal(benchmarkBatches(p), [1, 8]);
   const trt = { ...p, targets: [{ ...p.targets[0]!, backend: 'tensorrt' as const }] };
   const nodes = buildGraph(trt, expandMatrix(trt)).nodes;
-  assert.equal(nodes.filter((n) => ['build', 'evaluate', 'benchmark'].includes(n.stage)).map((n) => n.params.backend), Array(6).fill('tensorrt'),
+  assert.equal(nodes.filter((n) => ['build', 'evaluate', 'benchmark'].includes(n.stage)).map((n) => (n.params as { backend?: string }).backend), Array(6).fill('tensorrt'),
     'evaluate and benchmark load the engine with the backend that built it');
   assert.equal(benchmarkBatches(await quickstart()), [1, 32]);
 });

@@ -2,9 +2,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { compareRuns, topRegressions } from '../../src/report/compare.js';
-import { evaluateGates, parseAllowance, type GateConfig, type GateReport } from '../../src/report/gates.js';
+import { evaluateGates, parseAllowance, type GateConfig } from '../../src/report/gates.js';
 import { historyEntry } from '../../src/report/history.js';
 import { runFixture } from '../helpers/fixtures.js';
+import type { GateReport } from '../../src/gen/schema/run-record.js';
 
 const GATES: GateConfig = {
   latency_p50: { regress_max: '5%' },

@@ -15,10 +15,10 @@ import { compareRuns } from '../../src/report/compare.js';
 import { evaluateGates } from '../../src/report/gates.js';
 import { historyEntry } from '../../src/report/history.js';
 import { renderReports } from '../../src/report/write-reports.js';
-import type { RunRecord } from '../../src/store/run-record.js';
 import { runFixture } from '../helpers/fixtures.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
 import { syntheticReport } from '../helpers/synthetic-record.js';
+import type { RunRecord } from '../../src/gen/schema/run-record.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const RESULTS = path.join(ROOT, 'test-results');

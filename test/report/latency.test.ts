@@ -14,9 +14,8 @@ import { renderRunMarkdown } from '../../src/report/markdown.js';
 import { batchNoise, cellNoise, isNoisy } from '../../src/report/noise.js';
 import { latencySelfCheck } from '../../src/report/self-check.js';
 import { timingOverlaps, timingWindows } from '../../src/report/timing-windows.js';
-import type { LeaseRecord } from '../../src/run/leases.js';
-import type { RunRecord } from '../../src/store/run-record.js';
 import { runFixture } from '../helpers/fixtures.js';
+import type { LeaseRecord, RunRecord } from '../../src/gen/schema/run-record.js';
 
 const T0 = 1_800_000_000;
 

@@ -7,9 +7,9 @@ import { historyEntry, historyFor } from '../../src/report/history.js';
 import { renderHtml } from '../../src/report/html.js';
 import { renderJunit } from '../../src/report/junit.js';
 import { renderRunMarkdown } from '../../src/report/markdown.js';
-import type { RunRecord } from '../../src/store/run-record.js';
 import { runFixture } from '../helpers/fixtures.js';
 import { syntheticReport } from '../helpers/synthetic-record.js';
+import type { RunRecord } from '../../src/gen/schema/run-record.js';
 
 function judged(name: 'regressed' | 'changed' | 'noisy'): RunRecord {
   const base = runFixture('baseline');

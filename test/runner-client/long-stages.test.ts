@@ -41,11 +41,11 @@ t('a silent stage 15 keepalive intervals long is not ended with too_many_pings (
     const client = new RunnerClient(runner.address, { token: runner.token });
     try {
       const events: StageEvent[] = [];
-      const result = await client.runStage({ stage: 'hold', cell: '', inputs: {}, paramsJson: JSON.stringify({ seconds: 1.5 }) }, (e) => events.push(e));
+      const result = await client.runStage({ stage: 'hold', cell: '', inputs: {}, params: { seconds: 1.5 } }, (e) => events.push(e));
       assert.ok(result.metrics.held_seconds! >= 1.5, `held ${result.metrics.held_seconds}`);
       assert.equal(events, [], 'the stream carried nothing but the result');
       // Only a deadline the caller sets (trtpipe run --stage-timeout) ends a stage early.
-      const late = await client.runStage({ stage: 'hold', cell: '', inputs: {}, paramsJson: JSON.stringify({ seconds: 30 }) }, () => {}, { timeoutMs: 300 }).catch((e: RunnerCallError) => e);
+      const late = await client.runStage({ stage: 'hold', cell: '', inputs: {}, params: { seconds: 30 } }, () => {}, { timeoutMs: 300 }).catch((e: RunnerCallError) => e);
       assert.instance(late, RunnerCallError);
       assert.is((late as RunnerCallError).code, status.DEADLINE_EXCEEDED);
     } finally {

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { VERSION } from '../../src/cli/help.js';
+import { VERSION } from '../../src/version.js';
 import { PROTOCOL, protocolProblem } from '../../src/runner-client/protocol.js';
 import { RunnerCallError } from '../../src/runner-client/runner-call-error.js';
 import { RunnerClient } from '../../src/runner-client/runner-client.js';

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs'
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { UserError } from '../../src/cli/user-error.js';
+import { InputError } from '../../src/errors.js';
 import { historyEntry, historyFor } from '../../src/report/history.js';
 import { listBaselines, loadBaseline, saveBaseline } from '../../src/store/baselines.js';
 import { appendHistory, historyFile, readHistory } from '../../src/store/history.js';
@@ -24,10 +24,10 @@ async function userError(p: Promise<unknown>): Promise<string> {
   try {
     await p;
   } catch (err) {
-    assert.instance(err, UserError);
+    assert.instance(err, InputError);
     return (err as Error).message;
   }
-  throw new Error('expected a UserError');
+  throw new Error('expected an InputError');
 }
 
 test('run references: id, unique prefix, latest, folder, file; unknown and ambiguous ones explain', async () => {

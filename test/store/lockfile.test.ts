@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { diffLock, formatLockfile, lockPath, type Lockfile, type LockRow } from '../../src/store/lockfile.js';
+import { diffLock, formatLockfile, lockPath } from '../../src/store/lockfile.js';
+import type { LockRow, Lockfile } from '../../src/gen/schema/lock-file.js';
 
 const rows: LockRow[] = [
   { node: '/a/Conv', op: 'Conv', requested: 'fp16', resolved: 'fp16', reason: 'POLICY_DEFAULT' },

@@ -34,19 +34,20 @@ def test_the_evaluate_stage_computes_the_metrics_the_pipeline_names(tmp_path):
     from trtpipe_runner.stages import get_stage
     from trtpipe_runner.stages.context import StageContext
 
+    from .. import stage_params
     from ..fixtures.models import EXAMPLES
 
     store = ArtifactStore(tmp_path / "store")
-    ctx = lambda i, p: StageContext(store, CancelToken(), i, p)  # noqa: E731
+    ctx = lambda stage, i, p: StageContext(store, CancelToken(), i, stage_params.typed(stage, p))  # noqa: E731
     m = store.put_bytes((EXAMPLES / "transformer" / "model.onnx").read_bytes())
     e = store.put_bytes((EXAMPLES / "transformer" / "eval.npz").read_bytes())
-    ref = get_stage("reference")(ctx({"model": m, "eval_data": e}, {})).outputs["reference"].sha256
-    model = get_stage("transform")(ctx({"model": m}, {"policy": {"default": "fp16"}})).outputs["model"].sha256
-    engine = get_stage("build")(ctx({"model": model}, {"numerics": "emulated"})).outputs["engine"].sha256
+    ref = get_stage("reference")(ctx("reference", {"model": m, "eval_data": e}, {})).outputs["reference"].sha256
+    model = get_stage("transform")(ctx("transform", {"model": m}, {"policy": {"default": "fp16"}})).outputs["model"].sha256
+    engine = get_stage("build")(ctx("build", {"model": model}, {"numerics": "emulated"})).outputs["engine"].sha256
     inputs = {"engine": engine, "eval_data": e, "reference": ref}
     output = next(iter(__import__("numpy").load(store.require(ref)).files))
     # No labels: the error metrics, and nearest-neighbour agreement on the output that asks for it.
-    out = get_stage("evaluate")(ctx(inputs, {"numerics": "emulated", "metrics": ["cosine", "max_abs"],
-                                             "output_metrics": {output: ["nn_agreement"]}}))
+    out = get_stage("evaluate")(ctx("evaluate", inputs, {"metrics": ["cosine", "max_abs"],
+                                                          "output_metrics": {output: ["nn_agreement"]}}))
     assert "top1_agreement" not in out.metrics and 0.9 <= out.metrics["nn_agreement"] <= 1.0
     assert out.details["outputs"][output]["nn_agreement"] == out.metrics["nn_agreement"]

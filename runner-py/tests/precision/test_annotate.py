@@ -11,10 +11,11 @@ from trtpipe_runner.model.tensors import tensor_types
 from trtpipe_runner.precision.annotate import annotate, check_annotated
 from trtpipe_runner.precision.emulate import emulate_low_precision
 from trtpipe_runner.precision.opset import convert_opset
-from trtpipe_runner.precision.policy import parse_policy, resolve
+from trtpipe_runner.precision.policy import resolve
 
 from ..fixtures import models
 from ..fixtures.models import EXAMPLES
+from ..stage_params import policy_of
 
 
 def _run(m, x):
@@ -24,7 +25,7 @@ def _run(m, x):
 
 def _annotated(m, policy):
     name_nodes(m)
-    decisions = resolve(m, parse_policy(policy))
+    decisions = resolve(m, policy_of(policy))
     out, counts = annotate(m, decisions)
     check_annotated(out)
     return out, counts, decisions
@@ -44,7 +45,7 @@ def test_fp16_mlp_keeps_io_fp32_and_types_everything_else_fp16():
 
 def test_a_rule_keeps_its_nodes_fp32_with_casts_at_the_boundary():
     out, counts, decisions = _annotated(models.mlp(), {"default": "fp16", "rules": [
-        {"match": {"name": "head/*"}, "use": "fp32", "why": "keep the head exact"}]})
+        {"match": {"name": ["head/*"]}, "use": "fp32", "why": "keep the head exact"}]})
     by = {d.node: d for d in decisions}
     assert by["head/fc2"].resolved == "fp32" and by["head/fc2"].reason == "POLICY_RULE" and by["head/fc2"].rule == 0
     assert by["fc1"].resolved == "fp16" and by["fc1"].reason == "POLICY_DEFAULT"
@@ -57,7 +58,7 @@ def test_a_rule_keeps_its_nodes_fp32_with_casts_at_the_boundary():
 def test_last_matching_rule_wins():
     _, _, decisions = _annotated(models.mlp(), {"default": "fp32", "rules": [
         {"match": {"op": ["Gemm"]}, "use": "fp16"},
-        {"match": {"name": "head/*"}, "use": "fp32"}]})
+        {"match": {"name": ["head/*"]}, "use": "fp32"}]})
     by = {d.node: d for d in decisions}
     assert by["fc1"].resolved == "fp16" and by["fc1"].rule == 0
     assert by["head/fc2"].resolved == "fp32" and by["head/fc2"].rule == 1
@@ -65,7 +66,7 @@ def test_last_matching_rule_wins():
 
 def test_an_initializer_shared_by_fp16_and_fp32_nodes_gets_a_copy():
     out, counts, _ = _annotated(models.shared_initializer(), {"default": "fp16", "rules": [
-        {"match": {"name": "add_b"}, "use": "fp32"}]})
+        {"match": {"name": ["add_b"]}, "use": "fp32"}]})
     names = {i.name: i.data_type for i in out.graph.initializer}
     assert names == {"w": T.FLOAT, "w__fp16": T.FLOAT16}
     assert counts["initializer_copies"] == 1
@@ -90,14 +91,14 @@ def test_init_overflow_keeps_the_node_fp32_unless_a_rule_pins_it():
     mul = next(d for d in decisions if d.node == "mul_big")
     assert mul.resolved == "fp32" and mul.reason == "INIT_OVERFLOW" and "1e+06" in mul.detail
     _, _, pinned = _annotated(models.big_initializer(), {"default": "fp16", "rules": [
-        {"match": {"name": "mul_big"}, "use": "fp16", "why": "I know"}]})
+        {"match": {"name": ["mul_big"]}, "use": "fp16", "why": "I know"}]})
     assert next(d for d in pinned if d.node == "mul_big").resolved == "fp16"
 
 
 def test_data_max_keeps_nodes_whose_reference_activations_are_large():
     m = models.mlp()
     name_nodes(m)
-    decisions = resolve(m, parse_policy({"default": "fp16", "safety": {"data_max": 100}}),
+    decisions = resolve(m, policy_of({"default": "fp16", "safety": {"data_max": 100}}),
                         ranges={"h": 1000.0, "r": 1000.0, "logits": 5.0, "y": 1.0, "x": 1.0})
     by = {d.node: d for d in decisions}
     assert by["fc1"].reason == "RANGE_OVERFLOW" and by["relu"].reason == "RANGE_OVERFLOW"
@@ -106,14 +107,14 @@ def test_data_max_keeps_nodes_whose_reference_activations_are_large():
 
 @pytest.mark.parametrize("rule,message", [
     ({"match": {"op": ["Softmx"]}, "use": "fp32"}, "did you mean 'Softmax'"),
-    ({"match": {"name": "head/fc3"}, "use": "fp32"}, "closest: 'head/fc2'"),
+    ({"match": {"name": ["head/fc3"]}, "use": "fp32"}, "closest: 'head/fc2'"),
 ])
 def test_a_rule_that_matches_nothing_is_an_error_with_a_suggestion(rule, message):
     from trtpipe_runner.errors import UserError
 
     m = models.mlp()
     with pytest.raises(UserError) as info:
-        resolve(m, parse_policy({"default": "fp16", "rules": [rule]}))
+        resolve(m, policy_of({"default": "fp16", "rules": [rule]}))
     assert info.value.code == "RULE_MATCHES_NOTHING" and message in info.value.message
 
 
@@ -154,19 +155,19 @@ def test_bf16_below_opset_22_is_an_explicit_error_naming_the_nodes():
 
     m = load_model(EXAMPLES / "digits" / "model.onnx")
     with pytest.raises(UserError) as info:
-        resolve(m, parse_policy({"default": "bf16"}))
+        resolve(m, policy_of({"default": "bf16"}))
     e = info.value
     assert e.code == "OPSET_TOO_OLD" and e.node == "/features/conv1/Conv"
     assert "'/features/conv1/Conv' (Conv, needs opset 22)" in e.message and "precision.opset: 22" in e.message
     # A rule keeping them in fp32 is the other way out.
-    decisions = resolve(m, parse_policy({"default": "bf16", "rules": [
+    decisions = resolve(m, policy_of({"default": "bf16", "rules": [
         {"match": {"op": ["Conv", "MaxPool"]}, "use": "fp32"}]}))
     assert {d.resolved for d in decisions if d.op in ("Conv", "MaxPool")} == {"fp32"}
 
 
 def test_reduction_depth_keeps_long_reductions_fp32():
     m = load_model(EXAMPLES / "digits" / "model.onnx")
-    decisions = resolve(m, parse_policy({"default": "fp16", "safety": {"reduction_depth": 256}}))
+    decisions = resolve(m, policy_of({"default": "fp16", "safety": {"reduction_depth": 256}}))
     by = {d.node: d for d in decisions}
     # fc1 sums 512 products (32*4*4), conv2 144 (16*3*3), fc2 64
     assert by["/head/fc1/Gemm"].reason == "REDUCTION_DEPTH" and "512" in by["/head/fc1/Gemm"].detail

@@ -15,10 +15,11 @@ from trtpipe_runner.errors import UserError
 from trtpipe_runner.model.load import load_model
 from trtpipe_runner.precision.annotate import annotate, check_annotated
 from trtpipe_runner.precision.opset import convert_opset
-from trtpipe_runner.precision.policy import parse_policy, resolve
+from trtpipe_runner.precision.policy import resolve
 from trtpipe_runner.precision.qdq import insert_qdq
 
 from ..fixtures.models import EXAMPLES
+from ..stage_params import policy_of
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,7 @@ def _thresholds(model, calib, method, tmp_path):
 
 
 def _quantize(model, policy, amax, per_channel=True):
-    decisions = resolve(model, parse_policy(policy))
+    decisions = resolve(model, policy_of(policy))
     out, _ = annotate(model, decisions)
     counts = insert_qdq(out, decisions, amax, per_channel, out.opset_import[0].version)
     check_annotated(out)
@@ -79,7 +80,7 @@ def test_qdq_is_symmetric_zero_point_zero_and_per_channel(digits, tmp_path):
 
 def test_rules_keep_nodes_out_of_int8(digits, tmp_path):
     m, calib, _, _ = digits
-    q, decisions, counts = _quantize(m, {"default": "int8", "rules": [{"match": {"name": "/head/*"}, "use": "fp32"}]},
+    q, decisions, counts = _quantize(m, {"default": "int8", "rules": [{"match": {"name": ["/head/*"]}, "use": "fp32"}]},
                                      _thresholds(m, calib, "minmax", tmp_path))
     assert counts["qdq_weights"] == 2
     assert set(quantized_nodes(q)) == {"/features/conv1/Conv", "/features/conv2/Conv"}

@@ -10,15 +10,15 @@ from onnx import helper, numpy_helper
 
 from trtpipe_runner.calibration.collect import calibrate
 from trtpipe_runner.calibration.ranges import quantized_inputs
-from trtpipe_runner.calibration.smoothing import parse_smoothing, smoothing_factors, smoothing_targets
+from trtpipe_runner.calibration.smoothing import smoothing_factors, smoothing_targets
 from trtpipe_runner.cancel import CancelToken
-from trtpipe_runner.errors import UserError
 from trtpipe_runner.model.load import load_model
 from trtpipe_runner.precision.annotate import annotate, check_annotated
-from trtpipe_runner.precision.policy import parse_policy, resolve
+from trtpipe_runner.precision.policy import resolve
 from trtpipe_runner.precision.qdq import insert_qdq
 
 from ..fixtures.models import EXAMPLES
+from ..stage_params import policy_of
 
 K, N = 16, 8
 
@@ -47,7 +47,7 @@ def _outlier_model() -> onnx.ModelProto:
 def _int8(model, data, alpha):
     result = calibrate(model, quantized_inputs(model), lambda: iter([{"x": data}]), "minmax", 99.99, "cpu",
                        CancelToken(), alpha)
-    decisions = resolve(model, parse_policy({"default": "int8"}))
+    decisions = resolve(model, policy_of({"default": "int8"}))
     out, _ = annotate(model, decisions)
     counts = insert_qdq(out, decisions, result.amax, True, 17, result.smoothing)
     check_annotated(out)
@@ -62,9 +62,6 @@ def test_smoothing_factors_follow_the_smoothquant_formula():
     w = [np.array([[1.0, -4.0], [0.5, 0.25]]), np.array([[2.0, 0.0], [0.0, 1.0]])]
     s = smoothing_factors(np.array([16.0, 0.0]), w, 0.5)
     assert s[0] == pytest.approx(16.0 ** 0.5 / 4.0 ** 0.5) and s[1] == 1.0  # max|W_0| over both layers: 4
-    assert parse_smoothing(None) is None and parse_smoothing({}) == 0.5
-    with pytest.raises(UserError, match="alpha"):
-        parse_smoothing({"alpha": 1.5})
 
 
 def test_smoothing_targets_are_tensors_read_only_by_weight_matmuls():
@@ -114,7 +111,7 @@ def test_matmul_weights_are_per_output_channel_on_either_side():
                               [helper.make_tensor_value_info("lx", T.FLOAT, [4, "n"]),
                                helper.make_tensor_value_info("y", T.FLOAT, ["n", N])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    decisions = resolve(model, parse_policy({"default": "int8"}))
+    decisions = resolve(model, policy_of({"default": "int8"}))
     out, _ = annotate(model, decisions)
     insert_qdq(out, decisions, {"x": 3.0, "xt": 3.0}, True, 17)
     check_annotated(out)
@@ -125,11 +122,11 @@ def test_matmul_weights_are_per_output_channel_on_either_side():
 
 def test_attention_matmuls_stay_fp32_under_an_int8_default_and_a_rule_quantizes_them():
     model = load_model(EXAMPLES / "transformer" / "model.onnx")
-    by = {d.node: d for d in resolve(model, parse_policy({"default": "int8"}))}
+    by = {d.node: d for d in resolve(model, policy_of({"default": "int8"}))}
     scores = by["/blocks/blocks.0/attn/MatMul"]
     assert (scores.resolved, scores.reason) == ("fp32", "NOT_QUANTIZABLE") and "two activations" in scores.detail
     assert by["/blocks/blocks.0/attn/qkv/MatMul"].resolved == "int8"
-    pinned = resolve(model, parse_policy({"default": "int8", "rules": [
+    pinned = resolve(model, policy_of({"default": "int8", "rules": [
         {"match": {"name": ["/blocks/blocks.0/attn/MatMul"]}, "use": "int8"}]}))
     assert next(d for d in pinned if d.node == "/blocks/blocks.0/attn/MatMul").resolved == "int8"
 
@@ -142,7 +139,7 @@ def test_int8_layers_under_an_fp16_default_read_thresholds_through_annotates_cas
     x = np.load(EXAMPLES / "transformer" / "calib.npz")["input"][:64]
     result = calibrate(model, quantized_inputs(model), lambda: iter([{"input": x}]), "minmax", 99.99, "cpu",
                        CancelToken(), alpha)
-    decisions = resolve(model, parse_policy({"default": "fp16", "rules": [
+    decisions = resolve(model, policy_of({"default": "fp16", "rules": [
         {"match": {"name_regex": ["(qkv|proj|mlp).*MatMul$"]}, "use": "int8"}]}))
     out, _ = annotate(model, decisions)
     counts = insert_qdq(out, decisions, result.amax, True, 17, result.smoothing)

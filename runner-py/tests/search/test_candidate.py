@@ -2,15 +2,16 @@
 in fp32 is not undone by rounding its output at the next Relu or Reshape."""
 from __future__ import annotations
 
-from trtpipe_runner.precision.policy import parse_policy, resolve
+from trtpipe_runner.precision.policy import resolve
 from trtpipe_runner.search.candidate import CandidateGraph
 
 from ..fixtures.models import mlp
+from ..stage_params import policy_of
 
 
 def graph(io="keep"):
     model = mlp()
-    base = resolve(model, parse_policy({"default": "fp16", "io": io}))
+    base = resolve(model, policy_of({"default": "fp16", "io": io}))
     return CandidateGraph(model, base, "fp16", keep_io=io == "keep", amax=None, per_channel=True)
 
 

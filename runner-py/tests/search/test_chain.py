@@ -14,6 +14,7 @@ from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.stages import get_stage
 from trtpipe_runner.stages.context import StageContext
 
+from .. import stage_params
 from ..fixtures.models import EXAMPLES
 
 SAFETY = {"data_max": 512, "init_max": 65504}  # the pipeline defaults (src/config/normalize.ts)
@@ -36,8 +37,8 @@ def store(tmp_path_factory):
     return ArtifactStore(tmp_path_factory.mktemp("chain") / "store")
 
 
-def ctx(store, inputs, params):
-    return StageContext(store, CancelToken(), inputs, params)
+def ctx(stage, store, inputs, params):
+    return StageContext(store, CancelToken(), inputs, stage_params.typed(stage, params))
 
 
 _prepared: dict[str, dict] = {}
@@ -48,9 +49,9 @@ def prepared(store, example: str) -> dict:
     if example not in _prepared:
         put = lambda name: store.put_bytes((EXAMPLES / example / name).read_bytes())  # noqa: E731
         m, c, e = put("model.onnx"), put("calib.npz"), put("eval.npz")
-        ref = get_stage("reference")(ctx(store, {"model": m, "eval_data": e}, {"eval_data": {"labels": "labels"}}))
-        rng = get_stage("reference")(ctx(store, {"model": m, "calib_data": c}, {}))
-        cal = get_stage("calibrate")(ctx(store, {"model": m, "calib_data": c}, {"method": "minmax"}))
+        ref = get_stage("reference")(ctx("reference", store, {"model": m, "eval_data": e}, {"eval_data": {"labels": "labels"}}))
+        rng = get_stage("reference")(ctx("reference", store, {"model": m, "calib_data": c}, {}))
+        cal = get_stage("calibrate")(ctx("calibrate", store, {"model": m, "calib_data": c}, {"method": "minmax"}))
         _prepared[example] = {"model": m, "eval_data": e, "reference": ref.outputs["reference"].sha256,
                               "ranges": rng.outputs["ranges"].sha256, "scales": cal.outputs["scales"].sha256,
                               "node_flops": ref.details["node_flops"]}
@@ -64,11 +65,11 @@ def test_search_lock_build_and_evaluation_agree(store, example, towards, extra, 
     policy = {"default": towards, "io": "keep", "rules": [], "safety": SAFETY, **extra}
     quantized = towards in ("int8", "fp8")
     common = {"model": p["model"], "ranges": p["ranges"], **({"scales": p["scales"]} if quantized else {})}
-    search = get_stage("search")(ctx(store, {**common, "eval_data": p["eval_data"], "reference": p["reference"]},
+    search = get_stage("search")(ctx("search", store, {**common, "eval_data": p["eval_data"], "reference": p["reference"]},
                                      {"policy": policy, "budget": budget, "max_evaluations": 24,
                                       "evaluator": "onnxruntime", "eval_data": {"labels": "labels"}}))
     found = search.details
-    transform = get_stage("transform")(ctx(store, {**common, "search": search.outputs["result"].sha256},
+    transform = get_stage("transform")(ctx("transform", store, {**common, "search": search.outputs["result"].sha256},
                                            {"policy": policy}))
     lock = transform.details["lock"]
     assert [r["node"] for r in lock if r["reason"] == "SEARCH_FALLBACK"] == found["kept"]
@@ -81,14 +82,15 @@ def test_search_lock_build_and_evaluation_agree(store, example, towards, extra, 
     for precision, share in found["shares"].items():
         mine = sum(flops[r["node"]] for r in lock if r["resolved"] == precision) / total
         assert share["flops"] == pytest.approx(mine)
-    build = get_stage("build")(ctx(store, {"model": transform.outputs["model"].sha256},
+    build = get_stage("build")(ctx("build", store, {"model": transform.outputs["model"].sha256},
                                    {"backend": "onnxruntime", "numerics": "emulated"}))
     realized = {r["node"]: r["realized"] for r in build.details["explain"]}
     assert {r["node"]: r["resolved"] for r in lock if r["resolved"] != "-"} == \
         {r["node"]: realized[r["node"]] for r in lock if r["resolved"] != "-"}
-    evaluate = get_stage("evaluate")(ctx(store, {"engine": build.outputs["engine"].sha256, "eval_data": p["eval_data"],
+    evaluate = get_stage("evaluate")(ctx("evaluate", store, {"engine": build.outputs["engine"].sha256,
+                                                             "eval_data": p["eval_data"],
                                                  "reference": p["reference"]},
-                                         {"backend": "onnxruntime", "numerics": "emulated", "metrics": ["cosine"],
+                                         {"backend": "onnxruntime", "metrics": ["cosine"],
                                           "eval_data": {"labels": "labels"}}))
     assert evaluate.metrics["cosine"] == pytest.approx(found["metrics"]["cosine"], abs=1e-6)
     assert evaluate.metrics["cosine"] >= budget["cosine"] - 1e-6

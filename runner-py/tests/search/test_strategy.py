@@ -4,13 +4,13 @@ from __future__ import annotations
 import itertools
 import json
 
-
 import pytest
 
 from trtpipe_runner.errors import UserError
 from trtpipe_runner.search.budget import Budget
 from trtpipe_runner.search.strategy import search
 
+from .. import stage_params
 from ..fixtures.models import EXAMPLES
 
 BUDGET = Budget(cosine=0.999)
@@ -82,13 +82,14 @@ def test_the_search_stage_on_the_overflow_model_respects_pinned_nodes(tmp_path):
     store = ArtifactStore(tmp_path / "store")
     put = lambda name: store.put_bytes((EXAMPLES / "overflow" / name).read_bytes())  # noqa: E731
     m, c, e = put("model.onnx"), put("calib.npz"), put("eval.npz")
-    ctx = lambda i, p: StageContext(store, CancelToken(), i, p)  # noqa: E731
-    ref = get_stage("reference")(ctx({"model": m, "eval_data": e}, {}))
-    rng = get_stage("reference")(ctx({"model": m, "calib_data": c}, {}))
+    ctx = lambda stage, i, p: StageContext(store, CancelToken(), i, stage_params.typed(stage, p))  # noqa: E731
+    ref = get_stage("reference")(ctx("reference", {"model": m, "eval_data": e}, {}))
+    rng = get_stage("reference")(ctx("reference", {"model": m, "calib_data": c}, {}))
     inputs = {"model": m, "eval_data": e, "reference": ref.outputs["reference"].sha256, "ranges": rng.outputs["ranges"].sha256}
-    pinned = {"match": {"name": "/fc2/Gemm"}, "use": "fp16", "why": "the user decided"}
-    policy = {"default": "fp16", "rules": [pinned]}
-    runs = [get_stage("search")(ctx(inputs, {"policy": policy, "budget": {"cosine": 0.999}})).details for _ in range(2)]
+    pinned = {"match": {"name": ["/fc2/Gemm"]}, "use": "fp16", "why": "the user decided"}
+    # Without the range rule (data_max: null), which would keep /norm/Pow by itself.
+    policy = {"default": "fp16", "rules": [pinned], "safety": {"data_max": None}}
+    runs = [get_stage("search")(ctx("search", inputs, {"policy": policy, "budget": {"cosine": 0.999}})).details for _ in range(2)]
     a, b = runs
     assert a["kept"] == b["kept"], "stable across runs"
     assert "/norm/Pow" in a["kept"] and "/fc2/Gemm" not in a["kept"]
@@ -96,7 +97,7 @@ def test_the_search_stage_on_the_overflow_model_respects_pinned_nodes(tmp_path):
     assert b["evaluations"] == 0, "the second run is answered from the candidate cache"
     # The kept set goes to the transform, which marks it and leaves the pinned node alone.
     result = store.put_bytes(json.dumps({"towards": "fp16", "kept": a["kept"]}).encode())
-    t = get_stage("transform")(ctx({"model": m, "search": result}, {"policy": policy})).details["lock"]
+    t = get_stage("transform")(ctx("transform", {"model": m, "search": result}, {"policy": policy})).details["lock"]
     by = {r["node"]: r for r in t}
     assert by["/norm/Pow"]["reason"] == "SEARCH_FALLBACK" and by["/norm/Pow"]["resolved"] == "fp32"
     assert by["/fc2/Gemm"]["reason"] == "POLICY_RULE" and by["/fc2/Gemm"]["resolved"] == "fp16"

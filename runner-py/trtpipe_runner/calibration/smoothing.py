@@ -79,15 +79,3 @@ def smoothing_factors(act_absmax: np.ndarray, weights: list[np.ndarray], alpha: 
         s = np.power(a, alpha) / np.power(w_absmax, 1.0 - alpha)
     s = np.where((a > 0) & (w_absmax > 0) & np.isfinite(s), s, 1.0)
     return np.clip(s, S_MIN, S_MAX)
-
-
-def parse_smoothing(value) -> float | None:
-    """`calibration.smoothing` ({alpha} or null) -> alpha, or None when off."""
-    from ..errors import UserError
-
-    if value in (None, False):
-        return None
-    alpha = value.get("alpha", 0.5) if isinstance(value, dict) else None
-    if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not 0.0 <= alpha <= 1.0:
-        raise UserError(f"calibration.smoothing.alpha must be a number in [0, 1], got {alpha!r}", code="BAD_PARAM")
-    return float(alpha)

@@ -16,11 +16,13 @@ import platform
 import shutil
 import subprocess
 import sys
+from typing import Any
 
 from .leases import DeviceNeed
 
 # Backends that run on a CUDA device (torch unless its device setting is cpu).
 GPU_BACKENDS = ("tensorrt", "torch")
+FIRST_GPU = "cuda"  # what torch and TensorRT use when no device is named
 
 
 def host() -> str:
@@ -43,7 +45,7 @@ def _ordinal(device: str) -> int:
     return int(device.split(":", 1)[1]) if ":" in device else 0
 
 
-def stage_needs(stage: str, params: dict) -> list[DeviceNeed]:
+def stage_needs(stage: str, params: Any) -> list[DeviceNeed]:
     """The devices a stage uses for its whole run, all shared except what a TensorRT build times on.
 
     A benchmark is not covered here: it takes this shared set while it loads,
@@ -53,22 +55,24 @@ def stage_needs(stage: str, params: dict) -> list[DeviceNeed]:
     gpu = _gpu_of(stage, params)
     if gpu is None:
         return [cpu]
-    timing = stage == "build" and params.get("backend") == "tensorrt"
+    timing = stage == "build" and params.backend == "tensorrt"
     return [cpu, DeviceNeed(device_key(gpu), timing)]
 
 
-def _gpu_of(stage: str, params: dict) -> str | None:
-    """The CUDA device a stage may use, or None when it runs on the CPU only."""
+def _gpu_of(stage: str, params: Any) -> str | None:
+    """The CUDA device a stage may use, or None when it runs on the CPU only.
+
+    Args:
+        params: the stage's checked params (contract.stages); a torch build names its device,
+            other GPU work runs on the first visible GPU ("cuda").
+    """
     if stage == "search":
-        evaluator = params.get("evaluator", "auto")
-        settings = params.get("settings") or {}
-        if evaluator == "torch" or (evaluator == "auto" and _torch_cuda()):
-            return str(settings.get("device", "cuda"))
-        return None
-    backend = params.get("backend")
+        torch_evaluator = params.evaluator == "torch" or (params.evaluator == "auto" and _torch_cuda())
+        return FIRST_GPU if torch_evaluator else None
+    backend = getattr(params, "backend", None)
     if backend not in GPU_BACKENDS:
         return None
-    device = str(params.get("device", "cuda"))
+    device = getattr(params, "device", None) or FIRST_GPU
     if device == "cpu" or (backend == "torch" and not _torch_cuda()) or (backend == "tensorrt" and not gpu_visible()):
         return None
     return device

@@ -13,7 +13,6 @@ import onnx
 
 from .shapes import attr, concrete_shapes, numel
 
-
 # Nodes that produce values without arithmetic on tensor data.
 NO_COMPUTE = {"Constant", "ConstantOfShape", "Shape", "Size"}
 

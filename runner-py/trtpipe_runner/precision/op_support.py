@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import onnx
 from onnx import TensorProto
 
+from ..contract.vocabulary import EXPLICIT_TYPE, UNSUPPORTED_TYPE
 from .types import TYPE_STR
 
 # Ops whose float output type is set by an attribute, not by their inputs:
@@ -60,7 +61,7 @@ def does_float_math(node, types: dict[str, int]) -> bool:
 def plan_lowering(node, low: int, types: dict[str, int], opset: int) -> Lowering:
     """Decides which FP32 slots of `node` can become `low` (FLOAT16/BFLOAT16)."""
     if node.op_type in EXPLICITLY_TYPED:
-        return Lowering(False, "EXPLICIT_TYPE", f"{node.op_type} states its output type itself")
+        return Lowering(False, EXPLICIT_TYPE, f"{node.op_type} states its output type itself")
     if any(a.type in (onnx.AttributeProto.GRAPH, onnx.AttributeProto.GRAPHS) for a in node.attribute):
         return Lowering(False, "CONTROL_FLOW", f"{node.op_type} has subgraphs; trtpipe keeps them as they are")
     try:
@@ -85,7 +86,7 @@ def plan_lowering(node, low: int, types: dict[str, int], opset: int) -> Lowering
     # float output) decides whether the node computes in the low type at all.
     primary = out_c[outs[0]] if outs else in_c[ins[0]]
     if primary not in allowed or want not in allowed[primary]:
-        return Lowering(False, "UNSUPPORTED_TYPE",
+        return Lowering(False, UNSUPPORTED_TYPE,
                         f"{node.op_type} has no {want[7:-1]} variant at opset {opset}")
     lowered_in = {i for i, c in in_c.items() if c in allowed and want in allowed[c]}
     lowered_out = {i for i, c in out_c.items() if c in allowed and want in allowed[c]}

@@ -24,15 +24,24 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from ..calibration.ranges import QUANTIZABLE_OPS, is_activation_matmul
+from ..contract.stages import Policy as ContractPolicy
+from ..contract.vocabulary import (
+    INIT_OVERFLOW,
+    NO_FLOAT_MATH,
+    NOT_QUANTIZABLE,
+    POLICY_DEFAULT,
+    POLICY_RULE,
+    RANGE_OVERFLOW,
+    REDUCTION_DEPTH,
+    SEARCH_FALLBACK,
+)
 from ..errors import UserError
 from ..model.load import opset_version
 from ..model.tensors import tensor_types
-from ..calibration.ranges import QUANTIZABLE_OPS, is_activation_matmul
 from .op_support import does_float_math, first_opset_supporting, plan_lowering
 from .reduction import all_reduction_depths
-from .types import ELEM_TYPE, LOWERED, NOT_FLOAT, PRECISIONS, QUANTIZED, is_low
-
-FP16_MAX = 65504.0
+from .types import ELEM_TYPE, LOWERED, NOT_FLOAT, QUANTIZED, is_low
 
 
 @dataclass
@@ -66,17 +75,20 @@ class Rule:
 
 @dataclass
 class Safety:
-    init_max: float | None = FP16_MAX
-    data_max: float | None = None
-    reduction_depth: int | None = None
+    """precision.safety; None turns a rule off. No defaults here: the pipeline's normalization
+    has them (src/config/normalize.ts), the stage contract requires all three."""
+
+    init_max: float | None
+    data_max: float | None
+    reduction_depth: int | None
 
 
 @dataclass
 class Policy:
-    default: str = "fp32"
-    io: str = "keep"
-    rules: list[Rule] = field(default_factory=list)
-    safety: Safety = field(default_factory=Safety)
+    default: str
+    io: str
+    rules: list[Rule]
+    safety: Safety
     # Nodes a precision search kept in fp32 to meet its budget (SEARCH_FALLBACK).
     search_keep: set[str] = field(default_factory=set)
 
@@ -102,21 +114,20 @@ class NodeDecision:
         return d
 
 
-def parse_policy(params: dict) -> Policy:
-    """Builds a Policy from the stage parameters (the pipeline's `precision`)."""
-    def as_list(v) -> list[str]:
-        if v is None:
-            return []
-        return [v] if isinstance(v, str) else list(v)
+def parse_policy(params: ContractPolicy | dict, search_keep: list[str] | None = None) -> Policy:
+    """Builds a Policy from a stage's policy params (the pipeline's `precision`, default set).
 
-    default = params.get("default", "fp32")
-    if default not in PRECISIONS:
-        raise UserError(f"unknown precision '{default}' (one of {', '.join(PRECISIONS)})", code="BAD_PRECISION")
+    Args:
+        params: the checked params (contract.stages.Policy); a dict is checked first, so a
+            missing key (safety, say) is a UserError naming it, never a guess.
+        search_keep: nodes a search result keeps in fp32 (replaces params.search_keep).
+    """
+    if isinstance(params, dict):
+        params = ContractPolicy.parse(params, "policy")
     rules = []
-    for i, r in enumerate(params.get("rules") or []):
-        match = r.get("match") or {}
-        rule = Rule(i, r.get("use", "fp32"), as_list(match.get("op")), as_list(match.get("name")),
-                    as_list(match.get("name_regex")), r.get("why", ""))
+    for i, r in enumerate(params.rules):
+        m = r.match
+        rule = Rule(i, r.use, list(m.op or []), list(m.name or []), list(m.name_regex or []), r.why or "")
         for rx in rule.regexes:
             try:
                 re.compile(rx)
@@ -124,11 +135,10 @@ def parse_policy(params: dict) -> Policy:
                 raise UserError(f"precision.rules[{i}].match.name_regex: invalid regex {rx!r} ({exc})",
                                 code="BAD_RULE") from None
         rules.append(rule)
-    s = params.get("safety") or {}
-    safety = Safety(init_max=s.get("init_max", FP16_MAX), data_max=s.get("data_max"),
-                    reduction_depth=s.get("reduction_depth"))
-    return Policy(default=default, io=params.get("io", "keep"), rules=rules, safety=safety,
-                  search_keep=set(params.get("search_keep") or []))
+    s = params.safety
+    safety = Safety(init_max=s.init_max, data_max=s.data_max, reduction_depth=s.reduction_depth)
+    keep = search_keep if search_keep is not None else params.search_keep or []
+    return Policy(default=params.default, io=params.io, rules=rules, safety=safety, search_keep=set(keep))
 
 
 def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> list[NodeDecision]:
@@ -147,19 +157,19 @@ def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> li
     decisions = []
     too_old: list[tuple[str, str, int]] = []
     for node in model.graph.node:
-        requested, reason, rule = policy.default, "POLICY_DEFAULT", None
+        requested, reason, rule = policy.default, POLICY_DEFAULT, None
         for r in policy.rules:
             if r.matches(node):
-                requested, reason, rule = r.use, "POLICY_RULE", r.index
+                requested, reason, rule = r.use, POLICY_RULE, r.index
         d = NodeDecision(node.name, node.op_type, requested, requested, reason, rule)
         if not does_float_math(node, types):
-            d.resolved, d.reason = NOT_FLOAT, "NO_FLOAT_MATH"
+            d.resolved, d.reason = NOT_FLOAT, NO_FLOAT_MATH
         elif requested in QUANTIZED:
             if node.op_type not in QUANTIZABLE_OPS:
-                d.resolved, d.reason = "fp32", "NOT_QUANTIZABLE"
+                d.resolved, d.reason = "fp32", NOT_QUANTIZABLE
                 d.detail = f"{requested} applies to {', '.join(QUANTIZABLE_OPS)}; {node.op_type} stays fp32"
             elif rule is None and is_activation_matmul(node, inits):
-                d.resolved, d.reason = "fp32", "NOT_QUANTIZABLE"
+                d.resolved, d.reason = "fp32", NOT_QUANTIZABLE
                 d.detail = (f"a MatMul of two activations (attention) is not quantized by default: a rule "
                             f"placing it in {requested} quantizes both operands per tensor (docs/precision.md)")
         elif is_low(requested):
@@ -197,7 +207,7 @@ def apply_search_keep(decisions: list[NodeDecision], keep) -> list[NodeDecision]
     out = []
     for d in decisions:
         if d.node in keep and lowered_by_policy(d):
-            d = replace(d, resolved="fp32", reason="SEARCH_FALLBACK",
+            d = replace(d, resolved="fp32", reason=SEARCH_FALLBACK,
                         detail="kept in fp32 by the precision search to meet the accuracy budget")
         out.append(d)
     return out
@@ -210,7 +220,7 @@ def lowered_by_policy(d: NodeDecision) -> bool:
 
 def unmatched_search_keep(decisions: list[NodeDecision], keep) -> list[str]:
     """Kept nodes the search result names that the policy does not lower (a stale result)."""
-    lowered = {d.node for d in decisions if d.reason == "SEARCH_FALLBACK" or lowered_by_policy(d)}
+    lowered = {d.node for d in decisions if d.reason == SEARCH_FALLBACK or lowered_by_policy(d)}
     return sorted(set(keep) - lowered)
 
 
@@ -229,20 +239,20 @@ def _place_low(d: NodeDecision, node, types, opset, inits, safety: Safety, range
                     if pinned:  # the user's rule wins; say what it costs
                         d.detail = f"pinned by rule although initializer '{name}' reaches |{peak:.4g}| > init_max"
                         return
-                    d.resolved, d.reason = "fp32", "INIT_OVERFLOW"
+                    d.resolved, d.reason = "fp32", INIT_OVERFLOW
                     d.detail = f"initializer '{name}' reaches |{peak:.4g}| > init_max {safety.init_max:g}"
                     return
     if pinned:
         return
     if safety.reduction_depth is not None and depth is not None and depth > safety.reduction_depth:
-        d.resolved, d.reason = "fp32", "REDUCTION_DEPTH"
+        d.resolved, d.reason = "fp32", REDUCTION_DEPTH
         d.detail = f"reduces over {depth} values > reduction_depth {safety.reduction_depth}"
         return
     if safety.data_max is not None and ranges:
         for name in list(node.input) + list(node.output):
             peak = ranges.get(name)
             if peak is not None and peak > safety.data_max and name not in inits:
-                d.resolved, d.reason = "fp32", "RANGE_OVERFLOW"
+                d.resolved, d.reason = "fp32", RANGE_OVERFLOW
                 d.detail = f"tensor '{name}' reaches |{peak:.4g}| > data_max {safety.data_max:g} in the FP32 reference"
                 return
 

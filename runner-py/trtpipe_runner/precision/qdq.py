@@ -24,10 +24,9 @@ from onnx import TensorProto, helper, numpy_helper
 
 from ..errors import UserError
 from .graph_edit import insert_after_producers
-
-QMAX = {"int8": 127.0, "fp8": 448.0}
-ZP_TYPE = {"int8": TensorProto.INT8, "fp8": TensorProto.FLOAT8E4M3FN}
-MIN_OPSET = {"int8": 13, "fp8": 19}  # per-axis Q/DQ needs 13; float8 types need 19
+from .types import MIN_QDQ_OPSET as MIN_OPSET
+from .types import QMAX
+from .types import QUANT_TYPE as ZP_TYPE
 
 
 def weight_axis(node, weight: np.ndarray, slot: int = 1) -> int:

@@ -1,37 +1,37 @@
-"""Precision names used in pipelines and lockfiles, and their ONNX types."""
+"""Precision names as pipelines and lockfiles write them, and their ONNX types: all from the
+shared vocabulary (proto/trtpipe/runner/v1/contract/vocabulary.json, generated into
+contract/vocabulary.py), so no table here can drift from the orchestrator's."""
 from __future__ import annotations
 
 from onnx import TensorProto
 
-PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "int8", "fp8")
-FLOAT_PRECISIONS = ("fp32", "tf32", "fp16", "bf16")
-QUANTIZED = ("int8", "fp8")
-# Every precision narrower than fp32 storage: what "low precision" counts.
-LOWERED = ("fp16", "bf16") + QUANTIZED
-NOT_FLOAT = "-"  # lockfile value for nodes that do no floating-point math
+from ..contract.vocabulary import BITS, FLOAT_PRECISIONS, LOWERED, NOT_FLOAT, PRECISION_INFO, PRECISIONS, QUANTIZED
 
-# The element type a node computes in for each float precision. TF32 is FP32
-# storage with reduced-precision matrix math chosen by the backend at build
-# time, so in the graph it is plain FLOAT.
-ELEM_TYPE = {
-    "fp32": TensorProto.FLOAT,
-    "tf32": TensorProto.FLOAT,
-    "fp16": TensorProto.FLOAT16,
-    "bf16": TensorProto.BFLOAT16,
-}
+__all__ = ["BITS", "ELEM_TYPE", "FLOAT_PRECISIONS", "LOWERED", "MIN_QDQ_OPSET", "NOT_FLOAT", "PRECISIONS", "QMAX",
+           "QUANTIZED", "QUANT_TYPE", "SHORT", "TYPE_STR", "WIDTH", "is_low"]
 
-TYPE_STR = {
-    TensorProto.FLOAT: "tensor(float)",
-    TensorProto.FLOAT16: "tensor(float16)",
-    TensorProto.BFLOAT16: "tensor(bfloat16)",
-}
+# The element type a node computes in, per float precision. TF32 is FP32 storage with
+# reduced-precision matrix math chosen by the backend at build time, so in the graph it is
+# plain FLOAT.
+ELEM_TYPE = {p: getattr(TensorProto, PRECISION_INFO[p].onnx_type) for p in FLOAT_PRECISIONS}
+# The type of the Q/DQ pairs of a quantized precision, and the largest value it holds.
+QUANT_TYPE = {p: getattr(TensorProto, PRECISION_INFO[p].onnx_type) for p in QUANTIZED}
+QMAX = {p: float(PRECISION_INFO[p].qmax or 0) for p in QUANTIZED}
+# The oldest opset whose QuantizeLinear takes the type (per-axis Q/DQ needs 13, float8 19).
+MIN_QDQ_OPSET = {p: int(PRECISION_INFO[p].min_opset or 0) for p in QUANTIZED}
 
-SHORT = {TensorProto.FLOAT: "fp32", TensorProto.FLOAT16: "fp16", TensorProto.BFLOAT16: "bf16"}
+# The float precision a graph's float element type stands for (fp32, not tf32, for FLOAT).
+SHORT = {ELEM_TYPE[p]: p for p in reversed(FLOAT_PRECISIONS)}
+
+# ONNX schemas' type strings of the float types.
+TYPE_STR = {TensorProto.FLOAT: "tensor(float)", TensorProto.FLOAT16: "tensor(float16)",
+            TensorProto.BFLOAT16: "tensor(bfloat16)"}
 
 # Precisions ordered by width, for "wider than" comparisons (drift, explain).
-WIDTH = {"fp8": 8, "int8": 8, "fp16": 16, "bf16": 16, "tf32": 19, "fp32": 32}
+WIDTH = BITS
 
 
 def is_low(precision: str) -> bool:
-    """True for the precisions that change the graph's float types."""
-    return precision in ("fp16", "bf16")
+    """True for the float precisions that change the graph's float types (fp16, bf16)."""
+    info = PRECISION_INFO.get(precision)
+    return info is not None and info.kind == "float" and info.lowered

@@ -4,9 +4,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..errors import UserError
-
-KEYS = ("cosine", "top1_agreement", "top1_drop", "max_abs")
+from ..contract.stages import Budget as ContractBudget
 
 
 def similarity(v: float) -> str:
@@ -24,13 +22,12 @@ class Budget:
     max_abs: float | None = None         # <=
 
     @staticmethod
-    def parse(raw: dict) -> "Budget":
-        unknown = set(raw) - set(KEYS)
-        if unknown:
-            raise UserError(f"unknown budget keys {sorted(unknown)} (known: {', '.join(KEYS)})", code="BAD_PARAM")
-        if not raw:
-            raise UserError("precision.search.budget needs at least one of " + ", ".join(KEYS), code="BAD_PARAM")
-        return Budget(**{k: float(v) for k, v in raw.items()})
+    def parse(raw: ContractBudget | dict) -> "Budget":
+        """From the search params' budget (contract.stages.Budget; a dict is checked first:
+        unknown keys and an empty budget are UserErrors)."""
+        if isinstance(raw, dict):
+            raw = ContractBudget.parse(raw, "budget")
+        return Budget(raw.cosine, raw.top1_agreement, raw.top1_drop, raw.max_abs)
 
     def misses(self, m: dict[str, float]) -> list[str]:
         """What a candidate's metrics miss; empty when the budget holds."""

@@ -22,6 +22,15 @@ def get_stage(name: str):
     return importlib.import_module(f"{__name__}.{name}_stage").run
 
 
+def parse_stage_params(name: str, params: dict):
+    """The stage's params checked against the contract (proto/.../contract/stages/<name>.schema.json):
+    UserError (INVALID_ARGUMENT) naming a missing, unknown or malformed key, before any work."""
+    from ..contract.stages import parse_params
+
+    get_stage(name)  # an unknown stage is NOT_FOUND, not a params problem
+    return parse_params(name, params)
+
+
 def get_leased_stage(name: str):
     """Like `get_stage`, but the function holds the devices the stage uses while it runs
     (lease/devices.py): what the servicer and `run-stage` call."""

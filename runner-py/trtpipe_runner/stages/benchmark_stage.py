@@ -39,21 +39,15 @@ from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    p = ctx.params
-    batches = [int(b) for b in p.get("batches", [1])]
-    repeats = int(p.get("repeats", 1))
-    policy = TimingPolicy(warmup=int(p.get("warmup", 10)), warmup_seconds=float(p.get("warmup_seconds", 0.2)),
-                          iterations=int(p.get("iterations", 100)),
-                          max_seconds=float(p.get("max_seconds", 60)) / max(repeats, 1))
-    if (not batches or min(batches) < 1 or policy.iterations < 1 or policy.warmup < 0 or repeats < 1
-            or policy.warmup_seconds < 0 or policy.max_seconds <= 0):
-        raise UserError("benchmark needs batches >= 1, iterations >= 1, warmup >= 0, warmup_seconds >= 0, "
-                        "max_seconds > 0 and repeats >= 1", code="BAD_PARAM")
+    p = ctx.params  # checked against the contract: batches >= 1, iterations >= 1, max_seconds > 0, ...
+    batches, repeats = list(p.batches), p.repeats
+    policy = TimingPolicy(warmup=p.warmup, warmup_seconds=p.warmup_seconds, iterations=p.iterations,
+                          max_seconds=p.max_seconds / repeats)
     session = None
     try:
         # Loading is ordinary work: shared leases, released before the timing loops take the device.
         with ctx.lease(stage_needs("benchmark", p)):
-            session = get_backend(p.get("backend", "onnxruntime")).load(ctx.model_path("engine"), p)
+            session = get_backend(p.backend).load(ctx.model_path("engine"), p.to_json())
             session.on_cancel(ctx.cancel)
             feeds = _feeds(ctx, session, batches)
         device = session.device()
@@ -64,7 +58,7 @@ def run(ctx: StageContext) -> StageOutput:
         with ctx.lease(needs) as leases:
             state = {"before": _device_state(device)}
             windows, runs = _time_all(ctx, session, feeds, batches, repeats, policy, leases)
-            if p.get("profile_layers") and hasattr(session, "layer_times"):
+            if p.profile_layers and hasattr(session, "layer_times"):
                 # Per-layer times come from a separate profiled run (backends that can: tensorrt).
                 layer_times = {str(b): session.layer_times(feeds[b]) for b in batches}
             state["after"] = _device_state(device)
@@ -75,7 +69,7 @@ def run(ctx: StageContext) -> StageOutput:
         exclusive = next(lease for lease in leases if lease.exclusive)
         out.details.update(
             warmup=policy.warmup, warmup_seconds=policy.warmup_seconds,
-            iterations=policy.iterations, max_seconds=float(p.get("max_seconds", 60)), repeats=repeats,
+            iterations=policy.iterations, max_seconds=p.max_seconds, repeats=repeats,
             timer=session.timer_name(), timing=windows, threads=session.threads(),
             device={"name": measured, "kind": "cpu" if device == "cpu" else "gpu", **state},
             lease={"device": exclusive.device, "wait_seconds": round(exclusive.wait_seconds, 6),
@@ -141,7 +135,7 @@ def _time_all(ctx, session, feeds, batches, repeats, policy, leases):
 
 def _device_state(device: str) -> dict:
     """CPU facts always; the GPU's state when it runs on one (None when it cannot be read)."""
-    state = {"cpu": cpu_info()}
+    state: dict[str, dict | None] = {"cpu": cpu_info()}
     if device != "cpu":
         state["gpu"] = gpu_state(cuda_uuid(device))
     return state

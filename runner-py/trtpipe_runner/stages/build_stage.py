@@ -2,23 +2,26 @@
 from __future__ import annotations
 
 from ..backends import get_backend
+from ..precision.types import LOWERED
 from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    backend = get_backend(ctx.params.get("backend", "onnxruntime"))
+    backend = get_backend(ctx.params.backend)
+    settings = ctx.params.to_json()
     model_path = ctx.model_path("model")
     ctx.progress(0.1, f"building with {backend.name}")
-    built = backend.build(model_path, ctx.scratch(), ctx.params, ctx.cancel, log=lambda m, level="info": ctx.log(m, level))
+    built = backend.build(model_path, ctx.scratch(), settings, ctx.cancel, log=lambda m, level="info": ctx.log(m, level))
     out = StageOutput(details=dict(built.details), metrics=dict(built.metrics))
     # An ONNX engine (onnxruntime, torch) keeps external data beside it when its model had it.
-    out.outputs["engine"] = (ctx.save_model(built.engine, built.media_type, built.data_dir) if built.media_type == "application/onnx"
+    onnx_engine = built.media_type == "application/onnx"
+    out.outputs["engine"] = (ctx.save_model(built.engine, built.media_type, built.data_dir) if onnx_engine
                              else ctx.save_file(built.engine, built.media_type))
     engine = out.outputs["engine"]
     out.metrics["engine_bytes"] = float(sum(p.size for p in engine.parts) if engine.parts else engine.size)
     ctx.progress(0.8, "explaining realized precision")
     try:
-        rows = backend.explain(model_path, ctx.stored_path(engine), ctx.params)
+        rows = backend.explain(model_path, ctx.stored_path(engine), settings)
     except Exception as exc:  # noqa: BLE001 - explain is best effort; the build itself succeeded
         out.diagnostics.append({"level": "warning", "code": "EXPLAIN_FAILED", "message": f"explain: {exc}"})
         rows = []
@@ -29,5 +32,7 @@ def run(ctx: StageContext) -> StageOutput:
         for r in rows:
             counts[r.realized] = counts.get(r.realized, 0) + 1
         out.details["realized_counts"] = dict(sorted(counts.items()))
+        # What the reports show as "ran in low precision": counted here, once, with the vocabulary.
+        out.metrics["nodes_realized_low_precision"] = float(sum(n for p, n in counts.items() if p in LOWERED))
     ctx.progress(1.0, "done")
     return out

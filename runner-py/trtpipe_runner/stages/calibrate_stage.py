@@ -1,8 +1,8 @@
 """calibrate: calibration data -> a symmetric threshold per quantized activation.
 
-Params: method (minmax | entropy | percentile), percentile, smoothing
-({alpha} or absent), device (auto | cpu | cuda[:N]; auto takes a CUDA GPU when
-the runner's torch sees one), batch, calib_data.
+Params (contract/stages/calibrate.schema.json): method (minmax | entropy |
+percentile), percentile, smoothing ({alpha} or absent), device (auto | cpu |
+cuda[:N]; auto takes a CUDA GPU when the runner's torch sees one), batch, calib_data.
 
 Output `scales`: JSON {method, percentile, samples, device, tensors: {name: amax},
 smoothing: {alpha, factors: {name: [s per channel]}} (only when smoothing)},
@@ -17,7 +17,6 @@ import time
 from ..calibration.collect import calibrate
 from ..calibration.observe import pick_device
 from ..calibration.ranges import quantized_inputs
-from ..calibration.smoothing import parse_smoothing
 from ..errors import UserError
 from ..model.load import load_model
 from ..model.tensors import graph_inputs
@@ -27,14 +26,14 @@ from .context import StageContext, StageOutput
 
 def run(ctx: StageContext) -> StageOutput:
     model_path = ctx.model_path("model")
-    alpha = parse_smoothing(ctx.params.get("smoothing"))
+    p = ctx.params
+    alpha = p.smoothing.alpha if p.smoothing is not None else None
     model = load_model(model_path)
     specs = graph_inputs(model)
     data = load_dataset(ctx, "calib_data", specs)
     bs = batch_size(ctx, specs)
-    method = ctx.params.get("method", "entropy")
-    percentile = float(ctx.params.get("percentile", 99.99))
-    device = pick_device(str(ctx.params.get("device") or "auto"))
+    method, percentile = p.method, p.percentile
+    device = pick_device(p.device)
     tensors = quantized_inputs(model)
     if not tensors:
         raise UserError("the model has no Conv, ConvTranspose, Gemm or MatMul with an activation input to quantize",

@@ -7,7 +7,6 @@ import numpy as np
 
 from ..data.dataset import Dataset, fixed_batch, load_npz
 from ..data.manifest import is_manifest, load_manifest
-from ..errors import UserError
 from ..model.tensors import TensorSpec
 from .context import StageContext
 
@@ -17,34 +16,33 @@ WHAT = {"eval_data": "evaluation data", "calib_data": "calibration data"}
 def load_dataset(ctx: StageContext, name: str, specs: list[TensorSpec]) -> Dataset:
     """Loads input `name` ("eval_data" / "calib_data") with its params.
 
-    Params read: `<name>.labels` (labels key), `<name>.samples` (first N).
+    Params read: `<name>.labels` (labels key), `<name>.samples` (first N); both absent: no
+    labels, every sample (contract/stages.py DataOptions).
     """
-    opts = ctx.params.get(name) or {}
+    opts = getattr(ctx.params, name, None)
+    labels = opts.labels if opts is not None else None
+    samples = opts.samples if opts is not None else None
     path = ctx.input_path(name)
     what = WHAT.get(name, name)
     if is_manifest(path):
-        ds = load_manifest(path, ctx.store, specs, opts.get("labels"), opts.get("samples"), what)
+        ds = load_manifest(path, ctx.store, specs, labels, samples, what)
     else:
-        ds = load_npz(path, specs, labels_key=opts.get("labels"), samples=opts.get("samples"), what=what)
+        ds = load_npz(path, specs, labels_key=labels, samples=samples, what=what)
     for w in ds.warnings:
         ctx.log(w, "warning")
     return ds
 
 
-def batch_size(ctx: StageContext, specs: list[TensorSpec], default: int = 32) -> int:
-    """The batch to run data in: the model's fixed batch if it has one."""
+def batch_size(ctx: StageContext, specs: list[TensorSpec]) -> int:
+    """The batch to run data in: the model's fixed batch if it has one, else params.batch (>= 1
+    by the contract)."""
     fixed = fixed_batch(specs)
-    wanted = int(ctx.params.get("batch", default))
-    if fixed is not None:
-        return fixed
-    if wanted < 1:
-        raise UserError(f"batch must be >= 1, got {wanted}", code="BAD_PARAM")
-    return wanted
+    return fixed if fixed is not None else int(ctx.params.batch)
 
 
 def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    np.savez(buf, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle
     return buf.getvalue()
 
 

@@ -11,10 +11,10 @@ from typing import Any, Callable, Iterator
 from ..artifacts import ArtifactStore
 from ..cancel import CancelToken
 from ..errors import UserError
+from ..lease.leases import DeviceNeed, Lease, hold
 from ..model.external import has_external_data
 from ..model.manifest import MEDIA_TYPE as MANIFEST_MEDIA_TYPE
 from ..model.manifest import is_model_manifest, materialize, store_model
-from ..lease.leases import DeviceNeed, Lease, hold
 
 
 @dataclass
@@ -48,7 +48,8 @@ class StageContext:
     store: ArtifactStore
     cancel: CancelToken
     inputs: dict[str, str]
-    params: dict[str, Any]
+    # The stage's params, checked: contract/stages.py's <Stage>Params (stages.parse_stage_params).
+    params: Any
     cell: str = ""
     emit: Callable[[str, Any], None] = lambda kind, payload: None
     stage: str = ""

@@ -3,8 +3,7 @@
 Params `metrics` (the pipeline's evaluate.metrics plus those its tolerances
 name) and `output_metrics` ({output: metrics its own tolerances name}) choose
 the metrics that only fit some models: top1_agreement (classifiers) and
-nn_agreement (embeddings); the error metrics are always computed. Without
-`metrics` (older callers) top1_agreement is computed as before.
+nn_agreement (embeddings); the error metrics are always computed.
 """
 from __future__ import annotations
 
@@ -16,7 +15,8 @@ from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    session = get_backend(ctx.params.get("backend", "onnxruntime")).load(ctx.model_path("engine"), ctx.params)
+    p = ctx.params
+    session = get_backend(p.backend).load(ctx.model_path("engine"), p.to_json())
     try:
         specs = session.inputs()
         data = load_dataset(ctx, "eval_data", specs)
@@ -25,8 +25,8 @@ def run(ctx: StageContext) -> StageOutput:
         got = run_session(session, data, bs, ctx, "evaluating")
     finally:
         session.close()
-    wanted = set(ctx.params.get("metrics") or ["top1_agreement"])
-    per_output_wanted = ctx.params.get("output_metrics") or {}
+    wanted = set(p.metrics)
+    per_output_wanted = p.output_metrics or {}
     per_output = {}
     for name, ref in reference.items():
         if name not in got:

@@ -43,9 +43,9 @@ def run(ctx: StageContext) -> StageOutput:
     if ctx.has_input("eval_data"):
         evald = load_dataset(ctx, "eval_data", specs)
         out.details["eval_data"] = evald.summary()
-        out.details["node_flops"] = node_flops(model, flop_shapes(ctx.params.get("input_shapes"), evald))
+        out.details["node_flops"] = node_flops(model, flop_shapes(ctx.params.input_shapes, evald))
         with beside(model, model_path, "reference") as source:
-            session = make_session(source, opt_level="disable", threads=int(ctx.params.get("threads", 0)))
+            session = make_session(source, opt_level="disable", threads=ctx.params.threads)
         nb = -(-evald.count // bs)
         ref = run_batches(session, evald.batches(bs), ctx.cancel,
                           on_batch=lambda i: ctx.progress(0.5 * (i + 1) / nb, "reference outputs"))
@@ -78,7 +78,7 @@ def tensor_ranges(model, model_path, dataset, bs: int, ctx: StageContext) -> tup
              if t and types.get(t) == onnx.TensorProto.FLOAT and t not in inits]
     names += [s.name for s in graph_inputs(model) if types.get(s.name) == onnx.TensorProto.FLOAT]
     names = list(dict.fromkeys(names))
-    device = pick_device(str(ctx.params.get("device") or "auto"))
+    device = pick_device(ctx.params.device)
     obs = Observer(model, names, device, ctx.cancel, model_path=model_path)
     lo = {n: np.inf for n in names}
     hi = {n: -np.inf for n in names}

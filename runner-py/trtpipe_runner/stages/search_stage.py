@@ -15,7 +15,7 @@ import json
 import time
 from collections import Counter
 
-
+from ..contract.vocabulary import INIT_OVERFLOW, RANGE_OVERFLOW, REDUCTION_DEPTH, SEARCH_FALLBACK
 from ..errors import UserError
 from ..model.flops import flop_shapes, node_flops
 from ..model.load import load_model
@@ -30,28 +30,27 @@ from ..search.strategy import search
 from .common import batch_size, load_dataset, load_npz_artifact
 from .context import StageContext, StageOutput
 
-SAFETY_REASONS = ("INIT_OVERFLOW", "RANGE_OVERFLOW", "REDUCTION_DEPTH")
+SAFETY_REASONS = (INIT_OVERFLOW, RANGE_OVERFLOW, REDUCTION_DEPTH)
 
 
 def run(ctx: StageContext) -> StageOutput:
     p = ctx.params
     t0 = time.perf_counter()
     model = load_model(ctx.model_path("model"), with_data=True)
-    policy_params = dict(p.get("policy") or {})
-    if policy_params.get("opset"):
-        model = convert_opset(model, int(policy_params["opset"]))
-    towards = policy_params.get("default", "fp16")
-    budget = Budget.parse(p.get("budget") or {})
+    if p.policy.opset is not None:
+        model = convert_opset(model, p.policy.opset)
+    towards = p.policy.default
+    budget = Budget.parse(p.budget)
     ranges = None
     if ctx.has_input("ranges"):
         ranges = {k: v["absmax"] for k, v in json.loads(ctx.input_path("ranges").read_text()).items()}
     # The policy exactly as the transform applies it (rules and safety rules): the search
     # only decides among the nodes that policy lowers, and each candidate is that policy
     # plus its kept nodes (policy.apply_search_keep), so what it measures is what runs.
-    policy = parse_policy({**policy_params, "search_keep": []})
+    policy = parse_policy(p.policy, search_keep=[])
     base = resolve(model, policy, ranges)
     scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
-    per_channel = bool((p.get("calibration") or {}).get("per_channel", True))
+    per_channel = p.calibration.per_channel
     graph = CandidateGraph(model, base, towards, keep_io=policy.io == "keep", amax=scales.get("tensors"), per_channel=per_channel,
                            smoothing=(scales.get("smoothing") or {}).get("factors"))
     candidates = graph.candidates
@@ -60,7 +59,7 @@ def run(ctx: StageContext) -> StageOutput:
     specs = graph_inputs(model)
     data = load_dataset(ctx, "eval_data", specs)
     reference = load_npz_artifact(ctx, "reference")
-    evaluator_name = p.get("evaluator", "auto")
+    evaluator_name = p.evaluator
     if evaluator_name == "auto":
         # The GPU evaluator where a GPU and PyTorch are there; ONNX Runtime (emulated) elsewhere.
         from ..capabilities import probe_torch
@@ -68,22 +67,24 @@ def run(ctx: StageContext) -> StageOutput:
         evaluator_name = "torch" if probe_torch().available else "onnxruntime"
     cache_dir = ctx.store.root / "search-cache"
     cache_dir.mkdir(exist_ok=True)
+    settings = p.settings.to_json() if p.settings is not None else {}
     identity = json.dumps([ctx.inputs.get("model"), ctx.inputs.get("eval_data"), ctx.inputs.get("reference"),
-                           ctx.inputs.get("scales"), evaluator_name, policy_params.get("opset"),
-                           policy.io, per_channel, p.get("settings") or {}])
-    evaluate = CandidateEvaluator(graph, data, reference, evaluator_name, p.get("settings") or {},
+                           ctx.inputs.get("scales"), evaluator_name, p.policy.opset,
+                           policy.io, per_channel, settings])
+    evaluate = CandidateEvaluator(graph, data, reference, evaluator_name, settings,
                                   ctx.scratch(), cache_dir, identity, ctx.cancel, batch_size(ctx, specs))
-    max_evals = int(p.get("max_evaluations", 64))
+    max_evals = p.max_evaluations
     outcome = search(evaluate, budget, candidates, set(), max_evals,
                      progress=lambda n, k, ok: ctx.progress(min(0.95, n / max_evals),
                                                             f"candidate {n}: {k} kept, {'meets' if ok else 'misses'} the budget"))
     final = graph.decisions(frozenset(outcome.kept))
     # What the lockfile will show: the kept candidates and the exact ops that follow them.
-    kept = [d.node for d in final if d.reason == "SEARCH_FALLBACK"]
-    shares = precision_shares(final, node_flops(model, flop_shapes(p.get("input_shapes"), data)))
+    kept = [d.node for d in final if d.reason == SEARCH_FALLBACK]
+    shares = precision_shares(final, node_flops(model, flop_shapes(p.input_shapes, data)))
     towards_share = shares.get(towards, {"nodes": 0, "flops": 0.0, "node_share": 0.0})
     # Nodes asking for `towards` that the policy itself keeps wider, by reason (safety rules, no kernel type, ...).
-    fixed = dict(sorted(Counter(d.reason for d in base if d.requested == towards and d.resolved not in (towards, NOT_FLOAT)).items()))
+    kept_wider = Counter(d.reason for d in base if d.requested == towards and d.resolved not in (towards, NOT_FLOAT))
+    fixed = dict(sorted(kept_wider.items()))
     out = StageOutput()
     out.details = {
         "towards": towards,
@@ -123,7 +124,7 @@ def precision_shares(decisions: list, flops: dict[str, int]) -> dict[str, dict[s
     float_nodes = [d for d in decisions if d.resolved != NOT_FLOAT]
     total_flops = sum(flops.get(d.node, 0) for d in float_nodes)
     nodes = Counter(d.resolved for d in float_nodes)
-    flops_by = Counter()
+    flops_by: Counter[str] = Counter()
     for d in float_nodes:
         flops_by[d.resolved] += flops.get(d.node, 0)
     out = {p: {"nodes": n, "node_share": n / len(float_nodes),

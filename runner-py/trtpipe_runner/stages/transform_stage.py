@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from ..model.external import save_with_external_data
 from ..model.load import load_model, opset_version
+from ..model.manifest import is_model_manifest
 from ..precision.annotate import check_annotated
 from ..precision.apply import annotated_model
 from ..precision.opset import convert_opset
 from ..precision.policy import parse_policy, resolve, unmatched_search_keep
-from ..precision.types import LOWERED
-from ..model.external import save_with_external_data
-from ..model.manifest import is_model_manifest
+from ..precision.types import LOWERED, NOT_FLOAT
 from .context import Output, StageContext, StageOutput
 
 PROTOBUF_LIMIT = 2 << 30  # bytes one serialized message may have
@@ -32,12 +32,13 @@ def save_annotated(ctx: StageContext, annotated, external: bool) -> Output:
 def run(ctx: StageContext) -> StageOutput:
     # Annotation converts and quantizes weights: a model with external data is read whole.
     model = load_model(ctx.model_path("model"), with_data=True)
-    params = dict(ctx.params.get("policy") or {})
+    p = ctx.params
+    keep = None
     if ctx.has_input("search"):  # a search run in this pipeline: its kept nodes stay fp32
-        params["search_keep"] = json.loads(ctx.input_path("search").read_text())["kept"]
-    policy = parse_policy(params)
-    if params.get("opset"):
-        model = convert_opset(model, int(params["opset"]))
+        keep = json.loads(ctx.input_path("search").read_text())["kept"]
+    policy = parse_policy(p.policy, search_keep=keep)
+    if p.policy.opset is not None:
+        model = convert_opset(model, p.policy.opset)
     ranges = None
     if ctx.has_input("ranges"):
         raw = json.loads(ctx.input_path("ranges").read_text())
@@ -52,7 +53,7 @@ def run(ctx: StageContext) -> StageOutput:
                                 f"the search result keeps {len(stale)} node(s) the policy does not lower "
                                 f"({', '.join(stale[:4])}{', ...' if len(stale) > 4 else ''}); run the search again"})
     scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
-    per_channel = bool((ctx.params.get("calibration") or {}).get("per_channel", True))
+    per_channel = p.calibration.per_channel
     annotated, counts = annotated_model(model, decisions, policy.io == "keep", scales.get("tensors"), per_channel,
                                        (scales.get("smoothing") or {}).get("factors"))
     check_annotated(annotated)
@@ -64,9 +65,9 @@ def run(ctx: StageContext) -> StageOutput:
     out.details["opset"] = opset_version(annotated)
     resolved = Counter(d.resolved for d in decisions)
     out.details["resolved_counts"] = dict(sorted(resolved.items()))
-    float_nodes = sum(n for p, n in resolved.items() if p != "-")
+    float_nodes = sum(n for precision, n in resolved.items() if precision != NOT_FLOAT)
     out.metrics["nodes_float"] = float(float_nodes)
-    out.metrics["nodes_low_precision"] = float(sum(n for p, n in resolved.items() if p in LOWERED))
+    out.metrics["nodes_low_precision"] = float(sum(n for precision, n in resolved.items() if precision in LOWERED))
     out.metrics["casts_inserted"] = float(counts["casts"])
     ctx.progress(1.0, "done")
     return out

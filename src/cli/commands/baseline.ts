@@ -5,7 +5,7 @@ import { resolveRun } from '../../store/run-ref.js';
 import { ExitCode } from '../exit-codes.js';
 import { parseOrExplain } from '../parse-args.js';
 import { stateRootOf } from '../state-root.js';
-import { UserError } from '../user-error.js';
+import { InputError } from '../../errors.js';
 
 const USAGE = 'usage: trtpipe baseline save <run-id|latest|run folder|run.json> [--name main] | trtpipe baseline list';
 
@@ -22,7 +22,7 @@ export default async function baseline(argv: string[]): Promise<number> {
     process.stdout.write(names.length ? `${names.join('\n')}\n` : 'no baselines yet; save one with: trtpipe baseline save latest --name main\n');
     return ExitCode.Ok;
   }
-  if (action !== 'save' || rest.length !== 1) throw new UserError(USAGE);
+  if (action !== 'save' || rest.length !== 1) throw new InputError(USAGE);
   const run = await resolveRun(rest[0]!, stateRoot);
   const { file, record } = await saveBaseline(stateRoot, run.file, values.name!);
   if (record.status !== 'ok') process.stderr.write(`trtpipe: warning: run ${record.id} ended ${record.status}; cells that did not complete are not compared\n`);

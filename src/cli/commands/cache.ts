@@ -1,11 +1,11 @@
 /** `trtpipe cache ls | verify | prune`: inspect and maintain the stage cache. */
 import { rm, stat } from 'node:fs/promises';
-import { objectsOf } from '../../run/events.js';
+import { objectsOf } from '../../store/stage-result.js';
 import { StageCache } from '../../store/cache.js';
 import { stateDir } from '../../store/state-dir.js';
 import { ExitCode } from '../exit-codes.js';
 import { parseOrExplain } from '../parse-args.js';
-import { UserError } from '../user-error.js';
+import { InputError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
 
 const USAGE = 'usage: trtpipe cache ls | verify | prune (--all | --older-than DAYS) [--state-dir DIR]';
@@ -25,12 +25,12 @@ export default async function cache(argv: string[]): Promise<number> {
     case 'prune':
       // Emptying the whole cache costs every stage's rerun: it has to be asked for.
       if (values.all === undefined && values['older-than'] === undefined) {
-        throw new UserError(`cache prune removes entries: say which, --all (everything) or --older-than DAYS; ${USAGE}`);
+        throw new InputError(`cache prune removes entries: say which, --all (everything) or --older-than DAYS; ${USAGE}`);
       }
-      if (values.all && values['older-than'] !== undefined) throw new UserError(`cache prune: --all and --older-than exclude each other; ${USAGE}`);
+      if (values.all && values['older-than'] !== undefined) throw new InputError(`cache prune: --all and --older-than exclude each other; ${USAGE}`);
       return prune(c, values.all ? undefined : values['older-than']);
     default:
-      throw new UserError(USAGE);
+      throw new InputError(USAGE);
   }
 }
 
@@ -80,7 +80,7 @@ async function verify(c: StageCache): Promise<number> {
 /** Removes entries older than N days (undefined: all) and objects no entry uses. */
 async function prune(c: StageCache, olderThan: string | undefined): Promise<number> {
   const days = olderThan === undefined ? 0 : Number(olderThan);
-  if (!(days >= 0)) throw new UserError(`--older-than must be a number of days, not '${olderThan}'`);
+  if (!(days >= 0)) throw new InputError(`--older-than must be a number of days, not '${olderThan}'`);
   const cutoff = Date.now() - days * 86_400_000;
   let entries = 0;
   for (const key of c.keys()) {

@@ -12,7 +12,7 @@ import { ExitCode } from '../exit-codes.js';
 import { gateSummary } from '../gate-summary.js';
 import { parseOrExplain } from '../parse-args.js';
 import { stateRootOf } from '../state-root.js';
-import { UserError } from '../user-error.js';
+import { InputError } from '../../errors.js';
 
 export default async function compare(argv: string[]): Promise<number> {
   const { values, positionals } = parseOrExplain({
@@ -20,7 +20,7 @@ export default async function compare(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { gates: { type: 'boolean' }, 'state-dir': { type: 'string' } },
   });
-  if (positionals.length !== 2) throw new UserError('usage: trtpipe compare <runA> <runB> [--gates]   (runs: id, latest, folder, run.json or a baseline name)');
+  if (positionals.length !== 2) throw new InputError('usage: trtpipe compare <runA> <runB> [--gates]   (runs: id, latest, folder, run.json or a baseline name)');
   const stateRoot = stateRootOf(values['state-dir']);
   const a = await loadBaseline(stateRoot, positionals[0]!);
   const b = await loadBaseline(stateRoot, positionals[1]!);
@@ -32,7 +32,7 @@ export default async function compare(argv: string[]): Promise<number> {
   process.stdout.write(`${compareTable(cmp)}\n`);
   if (!values.gates) return ExitCode.Ok;
   const config = b.record.gates?.config;
-  if (!config || !Object.keys(config).length) throw new UserError(`run ${b.record.id} records no gates (its pipeline has no gates: section)`);
+  if (!config || !Object.keys(config).length) throw new InputError(`run ${b.record.id} records no gates (its pipeline has no gates: section)`);
   const report = evaluateGates(config, b.record, cmp);
   process.stdout.write(`\n${gateSummary(report).join('\n')}\n`);
   return report.failed ? ExitCode.GateFailed : ExitCode.Ok;

@@ -1,11 +1,11 @@
 /** `trtpipe explain [run] [cell]`: what precision each node asked for, got and really ran in. */
 import { explainCell, type CellExplain } from '../../report/explain.js';
 import { readRunRecord, resolveRun } from '../../store/run-ref.js';
-import type { RunRecord } from '../../store/run-record.js';
 import { ExitCode } from '../exit-codes.js';
 import { parseOrExplain } from '../parse-args.js';
-import { UserError } from '../user-error.js';
+import { InputError, TrtpipeError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
+import type { RunRecord } from '../../gen/schema/run-record.js';
 
 const USAGE = 'usage: trtpipe explain [run] [cell] [--all] [--json] [--state-dir DIR]; <run>: a run id or a unique prefix, latest, a run folder or a run.json (default: latest)';
 
@@ -15,14 +15,14 @@ export default async function explain(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, all: { type: 'boolean', short: 'a' }, json: { type: 'boolean' } },
   });
-  if (positionals.length > 2) throw new UserError(USAGE);
+  if (positionals.length > 2) throw new InputError(USAGE);
   const stateRoot = stateRootOf(values['state-dir']);
   const { record, cellRef } = await runAndCell(stateRoot, positionals[0] || undefined, positionals[1] || undefined);
   const cells = cellRef ? [cellRef] : record.cells.map((c) => c.id);
   const out: CellExplain[] = [];
   for (const id of cells) {
     const e = explainCell(record, id);
-    if (!e) throw new UserError(`run ${record.id} has no cell '${id}' (cells: ${record.cells.map((c) => c.id).join(', ')})`);
+    if (!e) throw new InputError(`run ${record.id} has no cell '${id}' (cells: ${record.cells.map((c) => c.id).join(', ')})`);
     out.push(e);
   }
   if (values.json) {
@@ -42,7 +42,7 @@ async function runAndCell(stateRoot: string, first?: string, second?: string): P
   try {
     return { record: await readRunRecord((await resolveRun(first, stateRoot)).file), ...(second ? { cellRef: second } : {}) };
   } catch (err) {
-    if (!(err instanceof UserError) || second !== undefined) throw err;
+    if (!(err instanceof TrtpipeError) || second !== undefined) throw err;
     const latest = await resolveRun('latest', stateRoot).catch(() => undefined);
     const record = latest && (await readRunRecord(latest.file));
     if (!record?.cells.some((c) => c.id === first || c.name === first)) throw err;

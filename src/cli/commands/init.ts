@@ -20,7 +20,7 @@ import { modelArtifact } from '../../run/model-files.js';
 import { npzKeys } from '../../store/npz-keys.js';
 import { stateDir } from '../../store/state-dir.js';
 import { ExitCode } from '../exit-codes.js';
-import { UserError } from '../user-error.js';
+import { InputError, RunnerUnavailableError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
 import { prepareLocalRunner } from '../local-runner-setup.js';
 
@@ -51,19 +51,19 @@ export default async function init(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw new UserError(`${(err as Error).message}; ${USAGE}`);
+    throw new InputError(`${(err as Error).message}; ${USAGE}`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UserError(USAGE);
+  if (positionals.length !== 1) throw new InputError(USAGE);
   const model = path.resolve(positionals[0]!);
   requireFile(model, positionals[0]!, 'model');
   const name = values.name ?? nameFromModel(model);
   if (!/^[a-z0-9][a-z0-9._-]*$/.test(name) || name.length > 64) {
-    throw new UserError(`--name '${name}': use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit`);
+    throw new InputError(`--name '${name}': use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit`);
   }
   const output = path.resolve(values.output ?? path.join('pipelines', `${name}.yaml`));
   const shown = (f: string) => path.relative(process.cwd(), f) || f;
-  if (existsSync(output)) throw new UserError(`${shown(output)} already exists; trtpipe init never overwrites a file. Choose another with -o, or delete it`);
+  if (existsSync(output)) throw new InputError(`${shown(output)} already exists; trtpipe init never overwrites a file. Choose another with -o, or delete it`);
   const beside = (file: string) => (existsSync(path.join(path.dirname(model), file)) ? path.join(path.dirname(model), file) : undefined);
   const evalData = values.eval ? path.resolve(values.eval) : beside('eval.npz');
   const calibData = values.calib ? path.resolve(values.calib) : beside('calib.npz');
@@ -138,13 +138,13 @@ function schemaReference(dir: string): string | undefined {
 }
 
 function requireFile(file: string, given: string, what: string) {
-  let isFile = false;
+  let isFile: boolean;
   try {
     isFile = statSync(file).isFile();
   } catch {
-    throw new UserError(`${what} not found: ${given}`);
+    throw new InputError(`${what} not found: ${given}`);
   }
-  if (!isFile) throw new UserError(`${what} ${given} is not a file`);
+  if (!isFile) throw new InputError(`${what} ${given} is not a file`);
 }
 
 /** Runs the inspect stage on a local runner spawned for it (and stopped after). */
@@ -156,14 +156,14 @@ async function inspect(model: string, shown: string, stateRoot: string, python?:
     // The local runner takes the model (and its external data files) by path; no deadline: a big model takes its time.
     const artifact = await modelArtifact(model, path.join(dirs.root, 'tmp'));
     for (const f of [...(artifact.dependencies ?? []), artifact]) await client.importArtifact(f.path, refOf(f));
-    const result = await client.runStage({ stage: 'inspect', cell: 'init', inputs: { model: refOf(artifact) }, paramsJson: '{}' }, () => {});
-    return JSON.parse(result.detailsJson) as ModelDetails;
+    const result = await client.runStage({ stage: 'inspect', cell: 'init', inputs: { model: refOf(artifact) }, params: {} }, () => {});
+    return result.details as unknown as ModelDetails;
   } catch (err) {
     if (err instanceof RunnerCallError) {
-      if (err.isUserError) throw new UserError(`model ${shown}: ${err.detail?.message ?? err.message}`);
-      if (err.isUnavailable) throw new UserError(`the local runner became unreachable: ${err.message}`, ExitCode.RunnerUnavailable);
+      if (err.isUserError) throw new InputError(`model ${shown}: ${err.detail?.message ?? err.message}`);
+      if (err.isUnavailable) throw new RunnerUnavailableError(`the local runner became unreachable: ${err.message}`);
       // A failure inside the runner is a failed stage, as in `trtpipe run`; its log has the details.
-      throw new UserError(`the inspect stage failed on the runner: ${err.message}. See ${path.join(dirs.logs, 'init.runner.log')}`, ExitCode.StageFailed);
+      throw new InputError(`the inspect stage failed on the runner: ${err.message}. See ${path.join(dirs.logs, 'init.runner.log')}`);
     }
     throw err;
   } finally {

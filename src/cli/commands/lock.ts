@@ -1,14 +1,16 @@
 /** `trtpipe lock <pipeline.yaml>`: resolve every precision of the matrix and write <pipeline>.lock.json. */
 import path from 'node:path';
+import { transformPrecision } from '../../plan/node-id.js';
 import { modelIdentity } from '../../run/model-files.js';
-import { diffLock, lockPath, readLockfile, relativeModelPath, writeLockfile, type Lockfile, type LockRow } from '../../store/lockfile.js';
+import { diffLock, lockPath, readLockfile, relativeModelPath, writeLockfile } from '../../store/lockfile.js';
 import { committedSearch } from '../committed-search.js';
 import { ExitCode } from '../exit-codes.js';
 import { parseOrExplain } from '../parse-args.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { runOnly } from '../run-only.js';
-import { UserError } from '../user-error.js';
+import { InputError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
+import type { LockRow, Lockfile } from '../../gen/schema/lock-file.js';
 
 export default async function lock(argv: string[]): Promise<number> {
   const { values, positionals } = parseOrExplain({
@@ -16,7 +18,7 @@ export default async function lock(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } },
   });
-  if (positionals.length !== 1) throw new UserError('usage: trtpipe lock <pipeline.yaml>');
+  if (positionals.length !== 1) throw new InputError('usage: trtpipe lock <pipeline.yaml>');
   const pipeline = await loadOrExit(positionals[0]!);
   // The lock records what `run` resolves, so it applies the same committed search result.
   const searchKeep = await committedSearch(pipeline, { warn: (l) => process.stderr.write(`${l}\n`) });
@@ -36,7 +38,7 @@ export default async function lock(argv: string[]): Promise<number> {
     precisions: Object.fromEntries(
       Object.entries(record.stages)
         .filter(([, s]) => s.stage === 'transform' && s.status === 'done')
-        .map(([id, s]) => [id.split('@')[1]!, { nodes: s.details!.lock as LockRow[] }]),
+        .map(([id, s]) => [transformPrecision(id)!, { nodes: s.details!.lock as LockRow[] }]),
     ),
   };
   const before = readLockfile(file);

@@ -11,19 +11,16 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Pipeline } from '../../config/types.js';
 import { stageStatuses, type StageStatus } from '../../plan/cache-status.js';
-import { buildGraph, type StageGraph } from '../../plan/graph.js';
-import { computeKeys } from '../../plan/keys.js';
-import { modelIdentity } from '../../run/model-files.js';
-import { expandMatrix } from '../../plan/matrix.js';
+import type { StageGraph } from '../../plan/graph.js';
+import { keyedGraph } from '../../run/keyed-graph.js';
 import { targetIdentity } from '../../plan/target-identity.js';
 import { cacheDir, isCached } from '../../store/cache-lookup.js';
-import { hashFile } from '../../store/hash-file.js';
 import { lastRunners, type PastRunner } from '../../store/run-history.js';
 import { stateDir } from '../../store/state-dir.js';
 import { committedSearch } from '../committed-search.js';
 import { ExitCode } from '../exit-codes.js';
 import { loadOrExit } from '../load-or-exit.js';
-import { UserError } from '../user-error.js';
+import { InputError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
 
 const USAGE = 'usage: trtpipe plan <pipeline.yaml> [--state-dir DIR] [--json]';
@@ -33,35 +30,24 @@ export default async function plan(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { 'state-dir': { type: 'string' }, json: { type: 'boolean' } } });
   } catch (err) {
-    throw new UserError(`${(err as Error).message}; ${USAGE}`);
+    throw new InputError(`${(err as Error).message}; ${USAGE}`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UserError(USAGE);
+  if (positionals.length !== 1) throw new InputError(USAGE);
   const file = positionals[0]!;
   const p = await loadOrExit(file);
   const stateRoot = stateRootOf(values['state-dir']);
   const searchKeep = await committedSearch(p, { warn: (l) => process.stderr.write(`${l}\n`) });
-  const graph = buildGraph(p, expandMatrix(p), searchKeep ? { searchKeep } : {});
-
-  const fileHashes = new Map<string, string>();
-  const paths = new Set(graph.nodes.flatMap((n) => Object.values(n.inputs).flatMap((i) => (i.kind === 'file' ? [i.path] : []))));
-  await Promise.all([...paths].map(async (f) => {
-    if (f.startsWith('synthetic:')) return;
-    try {
-      // The model's identity covers its external data files, as in a run.
-      fileHashes.set(f, f === p.model.path ? await modelIdentity(f) : (await hashFile(f)).sha256);
-    } catch {
-      // unhashable: its stages show as not cacheable
-    }
-  }));
-  const targets = [...new Set(graph.nodes.map((n) => n.target))];
-  const past = lastRunners(stateDir(stateRoot).runs, targets);
+  // Target identities (part of the keys) from the newest run that used each target.
+  const past = lastRunners(stateDir(stateRoot).runs, p.targets.map((t) => t.name));
   const identity = new Map([...past].map(([name, r]) => [name, targetIdentity(p.targets.find((t) => t.name === name)!, r.facts)]));
-  const keys = computeKeys(graph, { fileHashes, targetIdentity: identity });
+  // The same path as a run: the same graph, the same input hashes (data folders and synthetic
+  // data included), so the same keys.
+  const { graph, files, keys } = await keyedGraph(p, { ...(searchKeep ? { searchKeep } : {}), tmpDir: path.join(stateRoot, 'tmp'), identities: identity });
   const statuses = stageStatuses(graph, {
     keys,
     knownTargets: new Set(identity.keys()),
-    hashedFiles: new Set(fileHashes.keys()),
+    hashedFiles: new Set(files.keys()),
     isCached: (key) => isCached(stateRoot, key),
   });
 

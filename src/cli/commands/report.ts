@@ -6,7 +6,7 @@ import { readRunRecord, resolveRun } from '../../store/run-ref.js';
 import { ExitCode } from '../exit-codes.js';
 import { parseOrExplain } from '../parse-args.js';
 import { stateRootOf } from '../state-root.js';
-import { UserError } from '../user-error.js';
+import { InputError } from '../../errors.js';
 
 export default async function report(argv: string[]): Promise<number> {
   const { values, positionals } = parseOrExplain({
@@ -14,7 +14,7 @@ export default async function report(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, out: { type: 'string' } },
   });
-  if (positionals.length !== 1) throw new UserError('usage: trtpipe report <run-id|latest|run folder|run.json> [--out DIR] [--state-dir DIR]');
+  if (positionals.length !== 1) throw new InputError('usage: trtpipe report <run-id|latest|run folder|run.json> [--out DIR] [--state-dir DIR]');
   const stateRoot = stateRootOf(values['state-dir']);
   const run = await resolveRun(positionals[0]!, stateRoot);
   const record = await readRunRecord(run.file);

@@ -1,24 +1,24 @@
 /** `trtpipe run <pipeline.yaml>` */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchmarkBatches } from '../../plan/matrix.js';
+import { benchmarkBatches } from '../../config/matrix.js';
 import { executePipeline } from '../../run/execute.js';
 import { loadBaseline } from '../../store/baselines.js';
 import { gateSummary } from '../gate-summary.js';
-import { ExitCode } from '../exit-codes.js';
+import { ExitCode, exitCodeOfFailures } from '../exit-codes.js';
+import { failureKind } from '../../run/failure-kind.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { prepareLocalRunner } from '../local-runner-setup.js';
-import { listrProgress } from '../progress/listr.js';
 import { plainProgress } from '../progress/plain.js';
 import type { ProgressSink } from '../progress/sink.js';
 import { summaryTable } from '../summary-table.js';
-import { UserError } from '../user-error.js';
+import { InputError, TrtpipeError } from '../../errors.js';
 import type { Pipeline } from '../../config/types.js';
-import type { NodeFailure } from '../../run/events.js';
-import { lockPath, readLockfile, type Lockfile } from '../../store/lockfile.js';
+import { lockPath, readLockfile } from '../../store/lockfile.js';
 import { describeTolerance } from '../../report/tolerances.js';
 import { committedSearch } from '../committed-search.js';
 import { stateRootOf } from '../state-root.js';
+import type { Lockfile } from '../../gen/schema/lock-file.js';
 
 export default async function run(argv: string[]): Promise<number> {
   let parsed;
@@ -38,27 +38,27 @@ export default async function run(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    throw new UserError(`${(err as Error).message}; see trtpipe --help`);
+    throw new InputError(`${(err as Error).message}; see trtpipe --help`);
   }
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) throw new UserError('usage: trtpipe run <pipeline.yaml> [--baseline NAME] [--verbose] [--state-dir DIR]');
+  if (positionals.length !== 1) throw new InputError('usage: trtpipe run <pipeline.yaml> [--baseline NAME] [--verbose] [--state-dir DIR]');
   const onError = values['on-error'] ?? 'fail';
-  if (onError !== 'fail' && onError !== 'keep-going') throw new UserError(`--on-error must be fail or keep-going, not '${onError}'`);
+  if (onError !== 'fail' && onError !== 'keep-going') throw new InputError(`--on-error must be fail or keep-going, not '${onError}'`);
   const stageTimeout = values['stage-timeout'] !== undefined ? Number(values['stage-timeout']) : undefined;
-  if (stageTimeout !== undefined && !(stageTimeout > 0)) throw new UserError(`--stage-timeout must be a number of seconds > 0, not '${values['stage-timeout']}'`);
+  if (stageTimeout !== undefined && !(stageTimeout > 0)) throw new InputError(`--stage-timeout must be a number of seconds > 0, not '${values['stage-timeout']}'`);
   const pipeline = await loadOrExit(positionals[0]!);
   const stateRoot = stateRootOf(values['state-dir']);
   let frozen: { file: string; lock: Lockfile } | undefined;
   if (values.frozen) {
     const file = lockPath(pipeline.file);
     const lock = readLockfile(file);
-    if (!lock) throw new UserError(`--frozen: no lockfile ${path.relative(process.cwd(), file)}; create it with \`trtpipe lock ${positionals[0]}\``);
+    if (!lock) throw new InputError(`--frozen: no lockfile ${path.relative(process.cwd(), file)}; create it with \`trtpipe lock ${positionals[0]}\``);
     frozen = { file, lock };
   }
   // Before anything runs: a missing baseline should not cost a whole run.
   const baseline = values.baseline !== undefined ? await loadBaseline(stateRoot, values.baseline) : undefined;
   if (baseline && baseline.record.pipeline.name !== pipeline.name) {
-    throw new UserError(`baseline '${values.baseline}' is a run of pipeline '${baseline.record.pipeline.name}', not '${pipeline.name}'; cells would be compared across models`);
+    throw new InputError(`baseline '${values.baseline}' is a run of pipeline '${baseline.record.pipeline.name}', not '${pipeline.name}'; cells would be compared across models`);
   }
 
   const searchKeep = await committedSearch(pipeline, { frozen: Boolean(values.frozen), warn: (l) => process.stderr.write(`${l}\n`) });
@@ -75,6 +75,8 @@ export default async function run(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
 
   const interactive = process.stdout.isTTY && !values.verbose && !process.env.CI;
+  // listr2 only for a terminal: loading it costs a no-op re-run in CI noticeable time.
+  const listrProgress = interactive ? (await import('../progress/listr.js')).listrProgress : undefined;
   let sink: ProgressSink | undefined;
   const write = (s: string) => process.stdout.write(s);
   try {
@@ -93,7 +95,7 @@ export default async function run(argv: string[]): Promise<number> {
           process.stderr.write(`trtpipe: warning: ${e.finding.cell} on target '${e.finding.target}': ${e.finding.message}\n`);
         } else if (e.type === 'planned') {
           write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
-          sink = interactive ? listrProgress(e.graph) : plainProgress(write, Boolean(values.verbose));
+          sink = listrProgress ? listrProgress(e.graph) : plainProgress(write, Boolean(values.verbose));
         } else if (e.type === 'runners-ready') {
           if (!interactive) write(`runners ready in ${e.seconds.toFixed(2)}s\n`);
         } else sink?.event(e);
@@ -118,33 +120,19 @@ export default async function run(argv: string[]): Promise<number> {
     // Gates: printed after the summary; a failed gate exits 4 unless a stage failure says more.
     if (reports) write(`${[...gateSummary(reports.gates), `HTML report: ${path.join(rel, 'report.html')}, JUnit: ${path.join(rel, 'junit.xml')}`].join('\n')}\n`);
     if (outcome.interrupted) return ExitCode.Interrupted;
-    const code = exitCodeFor([...outcome.failures].map(([node, f]) => ({ node, ...f })));
+    const code = exitCodeOfFailures([...outcome.failures].map(([node, f]) => failureKind(node, f)));
     if (code !== ExitCode.Ok) return code;
     const outOfTolerance = record.cells.flatMap((c) => (c.tolerances ?? []).filter((t) => !t.pass).map((t) => `${c.name}: ${describeTolerance(t)}`));
     for (const line of outOfTolerance) process.stderr.write(`trtpipe: out of tolerance: ${line}\n`);
     return outOfTolerance.length || reports?.gates.failed ? ExitCode.GateFailed : ExitCode.Ok;
   } catch (err) {
     await sink?.done();
-    if (controller.signal.aborted && !(err instanceof UserError)) return ExitCode.Interrupted;
+    if (controller.signal.aborted && !(err instanceof TrtpipeError)) return ExitCode.Interrupted;
     throw err;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-}
-
-/**
- * Stages that read the user's model, data and policy: their user errors
- * (not ONNX, data that does not fit, a rule matching nothing, an outdated
- * lockfile) are invalid input. Later stages failing is a failed stage.
- */
-const INPUT_STAGES = new Set(['inspect', 'reference', 'ranges', 'calibrate', 'transform']);
-
-function exitCodeFor(failures: (NodeFailure & { node: string })[]): number {
-  if (!failures.length) return ExitCode.Ok;
-  if (failures.every((f) => f.unavailable)) return ExitCode.RunnerUnavailable;
-  if (failures.every((f) => f.user && INPUT_STAGES.has(f.node.split('@')[0]!))) return ExitCode.InvalidInput;
-  return ExitCode.StageFailed;
 }
 
 /** Names the user's file a model/data error is about (the runner only sees artifacts). */

@@ -3,14 +3,14 @@
  * what it can do; with --hold, whether a stage silent for that long survives the way to each.
  */
 import path from 'node:path';
-import { GetCapabilitiesResponse } from '../../gen/trtpipe/runner/v1/runner.js';
-import { RunnerPool } from '../../run/runner-pool.js';
+import { capabilitiesJson, type RunnerCapabilities } from '../../runner-client/capabilities.js';
+import { PipelineRunnerPool } from '../../run/runner-pool.js';
 import { ExitCode } from '../exit-codes.js';
 import { describeHold, holdEach, type HoldOutcome } from '../hold-check.js';
 import { parseOrExplain } from '../parse-args.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { prepareLocalRunner } from '../local-runner-setup.js';
-import { UserError } from '../user-error.js';
+import { InputError, RunnerUnavailableError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
 
 export default async function runners(argv: string[]): Promise<number> {
@@ -20,13 +20,13 @@ export default async function runners(argv: string[]): Promise<number> {
     options: { json: { type: 'boolean' }, 'state-dir': { type: 'string' }, python: { type: 'string' }, hold: { type: 'string' } },
   });
   const hold = values.hold !== undefined ? Number(values.hold) : undefined;
-  if (hold !== undefined && !(hold > 0 && hold <= 7 * 24 * 3600)) throw new UserError(`--hold must be a number of seconds > 0 (at most a week), not '${values.hold}'`);
+  if (hold !== undefined && !(hold > 0 && hold <= 7 * 24 * 3600)) throw new InputError(`--hold must be a number of seconds > 0 (at most a week), not '${values.hold}'`);
   const file = positionals[0] ?? 'pipelines/quickstart.yaml';
   const pipeline = await loadOrExit(file);
   const stateRoot = stateRootOf(values['state-dir']);
   await prepareLocalRunner(values.python, pipeline);
-  const pool = new RunnerPool(pipeline, { stateRoot, logFile: path.join(stateRoot, 'logs', 'runners.log'), python: values.python, signal: new AbortController().signal });
-  const rows: { target: string; address: string; caps: GetCapabilitiesResponse }[] = [];
+  const pool = new PipelineRunnerPool(pipeline, { stateRoot, logFile: path.join(stateRoot, 'logs', 'runners.log'), python: values.python, signal: new AbortController().signal });
+  const rows: { target: string; address: string; caps: RunnerCapabilities }[] = [];
   const errors: string[] = [];
   let held: HoldOutcome[] = [];
   try {
@@ -43,13 +43,13 @@ export default async function runners(argv: string[]): Promise<number> {
     await pool.close();
   }
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ target: r.target, address: r.address, capabilities: GetCapabilitiesResponse.toJSON(r.caps), ...holdOf(held, r.address) })), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(rows.map((r) => ({ target: r.target, address: r.address, capabilities: capabilitiesJson(r.caps), ...holdOf(held, r.address) })), null, 2)}\n`);
   } else {
     for (const r of rows) process.stdout.write(`${describe(r.target, r.address, r.caps)}\n`);
     for (const o of held) process.stdout.write(`${describeHold(o, hold!)}\n`);
   }
   for (const e of errors) process.stderr.write(`trtpipe: ${e}\n`);
-  if (!rows.length && errors.length) throw new UserError('no runner answered', ExitCode.RunnerUnavailable);
+  if (!rows.length && errors.length) throw new RunnerUnavailableError('no runner answered');
   return errors.length || held.some((o) => !o.ok) ? ExitCode.RunnerUnavailable : ExitCode.Ok;
 }
 
@@ -61,7 +61,7 @@ function holdOf(held: HoldOutcome[], address: string): { hold?: Omit<HoldOutcome
 }
 
 /** Native precisions apart from those computed wider and those only emulated (numerics: emulated). */
-export function precisionSupport(b: Pick<GetCapabilitiesResponse['backends'][number], 'precisions' | 'widerPrecisions' | 'emulatedPrecisions'>): string[] {
+export function precisionSupport(b: Pick<RunnerCapabilities['backends'][number], 'precisions' | 'widerPrecisions' | 'emulatedPrecisions'>): string[] {
   return [
     `native: ${b.precisions.join(' ') || 'none'}`,
     ...(b.widerPrecisions.length ? [`computed in fp32: ${b.widerPrecisions.join(' ')}`] : []),
@@ -69,7 +69,7 @@ export function precisionSupport(b: Pick<GetCapabilitiesResponse['backends'][num
   ];
 }
 
-function describe(target: string, address: string, c: GetCapabilitiesResponse): string {
+function describe(target: string, address: string, c: RunnerCapabilities): string {
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
   const lines = [
     `${target}  ${address}  runner ${c.runnerVersion} on ${c.hostname} (${c.cpuCount} CPUs, ${gib(c.memoryBytes)} memory, ${gib(c.freeDiskBytes)} free disk)`,

@@ -13,7 +13,7 @@ import { ExitCode } from '../exit-codes.js';
 import { parseOrExplain } from '../parse-args.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { runOnly } from '../run-only.js';
-import { UserError } from '../user-error.js';
+import { InputError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
 
 export default async function search(argv: string[]): Promise<number> {
@@ -22,12 +22,12 @@ export default async function search(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { 'state-dir': { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' }, 'no-cache': { type: 'boolean' } },
   });
-  if (positionals.length !== 1) throw new UserError('usage: trtpipe search <pipeline.yaml>');
+  if (positionals.length !== 1) throw new InputError('usage: trtpipe search <pipeline.yaml>');
   const pipeline = await loadOrExit(positionals[0]!);
   const cfg = pipeline.precision.search;
-  if (!cfg) throw new UserError(`${positionals[0]} has no precision.search section (budget, towards, ...)`);
+  if (!cfg) throw new InputError(`${positionals[0]} has no precision.search section (budget, towards, ...)`);
   if (!pipeline.matrix.precision.includes(cfg.towards as never)) {
-    throw new UserError(`precision.search.towards is ${cfg.towards}, which the matrix never runs; add it to matrix.precision`);
+    throw new InputError(`precision.search.towards is ${cfg.towards}, which the matrix never runs; add it to matrix.precision`);
   }
   const ran = await runOnly(pipeline, (n) => n.stage === 'search', {
     stateRoot: stateRootOf(values['state-dir']),

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ExitCode } from '../exit-codes.js';
 import { prepareLocalRunner } from '../local-runner-setup.js';
-import { UserError } from '../user-error.js';
+import { InputError, RunnerUnavailableError } from '../../errors.js';
 
 interface Capabilities {
   runner_version: string;
@@ -25,7 +25,7 @@ export default async function setup(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({ args: argv, options: { python: { type: 'string' }, json: { type: 'boolean' } } }));
   } catch (err) {
-    throw new UserError(`${(err as Error).message}; usage: trtpipe setup [--python PATH] [--json]`);
+    throw new InputError(`${(err as Error).message}; usage: trtpipe setup [--python PATH] [--json]`);
   }
   const t0 = performance.now();
   const choice = (await prepareLocalRunner(values.python))!;
@@ -52,7 +52,7 @@ function probe(python: string, pythonPath?: string): Promise<Capabilities> {
     execFile(python, ['-m', 'trtpipe_runner', 'capabilities', '--store', store], { env, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       rmSync(store, { recursive: true, force: true });
       if (err) {
-        reject(new UserError(`the local runner does not start with ${python}: ${(stderr || err.message).trim().split('\n').slice(-8).join('\n')}`, ExitCode.RunnerUnavailable));
+        reject(new RunnerUnavailableError(`the local runner does not start with ${python}: ${(stderr || err.message).trim().split('\n').slice(-8).join('\n')}`));
         return;
       }
       resolve(JSON.parse(stdout) as Capabilities);

@@ -9,7 +9,7 @@ import { loadPipeline } from '../../config/load.js';
 import { renderDiagnostics } from '../../config/render.js';
 import { ExitCode } from '../exit-codes.js';
 import { pipelineFiles } from '../pipeline-files.js';
-import { UserError } from '../user-error.js';
+import { InputError, TrtpipeError } from '../../errors.js';
 
 interface FileResult {
   file: string;
@@ -24,12 +24,12 @@ export default async function validate(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' } } });
   } catch (err) {
-    throw new UserError(`${(err as Error).message}; usage: trtpipe validate [files or folders...] [--json] [--quiet]`);
+    throw new InputError(`${(err as Error).message}; usage: trtpipe validate [files or folders...] [--json] [--quiet]`);
   }
   const { values, positionals } = parsed;
   const files = pipelineFiles(positionals.length ? positionals : ['pipelines']);
   if (!files.length || (!positionals.length && files[0] === 'pipelines')) {
-    throw new UserError(positionals.length ? 'no pipeline files (*.yaml) found there' : 'no files given and no pipelines/ folder here');
+    throw new InputError(positionals.length ? 'no pipeline files (*.yaml) found there' : 'no files given and no pipelines/ folder here');
   }
   const results: FileResult[] = [];
   for (const file of files) {
@@ -37,7 +37,7 @@ export default async function validate(argv: string[]): Promise<number> {
       const { pipeline, diagnostics } = await loadPipeline(file);
       results.push({ file, valid: pipeline !== undefined, diagnostics });
     } catch (err) {
-      if (!(err instanceof UserError)) throw err;
+      if (!(err instanceof TrtpipeError)) throw err;
       results.push({ file, valid: false, diagnostics: [], problem: err.message });
     }
   }

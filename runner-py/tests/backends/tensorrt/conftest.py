@@ -14,7 +14,7 @@ def digits_fp16():
 @pytest.fixture(scope="session")
 def overflow_fp16_norm_fp32():
     return annotated("overflow", {"default": "fp16", "io": "keep",
-                                  "rules": [{"match": {"name": "/norm/*"}, "use": "fp32"}]})[0]
+                                  "rules": [{"match": {"name": ["/norm/*"]}, "use": "fp32"}]})[0]
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ... import stage_params
 from ...fixtures.models import EXAMPLES
 
 DATA = Path(__file__).parent / "data"
@@ -17,7 +18,7 @@ def annotated(example: str, policy: dict):
     from trtpipe_runner.precision.policy import parse_policy, resolve
 
     model = load_model(EXAMPLES / example / "model.onnx")
-    policy_obj = parse_policy(policy)
+    policy_obj = parse_policy(stage_params.policy(**policy))
     decisions = resolve(model, policy_obj)
     out, _ = annotate(model, decisions, keep_io=policy_obj.io == "keep")
     return out, decisions

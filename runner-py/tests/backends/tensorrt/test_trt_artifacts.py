@@ -7,8 +7,7 @@ import onnx
 import pytest
 
 from trtpipe_runner.backends import get_backend
-from trtpipe_runner.backends.tensorrt.container import (FORMAT, MEDIA_TYPE, EngineArtifact, read_artifact,
-                                                        write_artifact)
+from trtpipe_runner.backends.tensorrt.container import FORMAT, MEDIA_TYPE, EngineArtifact, read_artifact, write_artifact
 from trtpipe_runner.backends.tensorrt.timing_cache import ENV_VAR, TargetIdentity, TimingCacheStore, cache_dir
 from trtpipe_runner.errors import UserError
 

@@ -10,12 +10,13 @@ from trtpipe_runner.backends.tensorrt.settings import parse_settings
 from trtpipe_runner.backends.tensorrt.version import parse_version
 from trtpipe_runner.errors import UnsupportedError, UserError
 
+from ... import stage_params
 from .fake_tensorrt import FakeLayer, FakeNetwork, FakeTensorRT
 
 
 def build_config(version: str, params: dict, inputs=None):
     trt = FakeTensorRT(version)
-    settings = parse_settings(params)
+    settings = parse_settings(stage_params.build(backend="tensorrt", **params))
     profile = derive_profile(inputs or [NetworkInput("input", (-1, 1, 8, 8))], settings)
     config, report = create_config(trt, trt.Builder(trt.Logger()), settings, parse_version(version), profile)
     return trt, config, report
@@ -83,7 +84,8 @@ def test_rejected_profile_is_a_clear_error():
     trt = FakeTensorRT("10.6.0")
     bad = [ProfileEntry("input", (4, 1, 8, 8), (2, 1, 8, 8), (8, 1, 8, 8), "input_shapes")]
     with pytest.raises(UserError) as exc:
-        create_config(trt, trt.Builder(trt.Logger()), parse_settings({}), parse_version("10.6.0"), bad)
+        settings = parse_settings(stage_params.build(backend="tensorrt"))
+        create_config(trt, trt.Builder(trt.Logger()), settings, parse_version("10.6.0"), bad)
     assert exc.value.code == "TRT_PROFILE_INVALID" and exc.value.input == "input"
     assert "input: min [4, 1, 8, 8], opt [2, 1, 8, 8], max [8, 1, 8, 8]" in exc.value.message
 

@@ -15,10 +15,11 @@ from trtpipe_runner.backends import get_backend
 from trtpipe_runner.backends.tensorrt.probe import probe
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
-from trtpipe_runner.stages import benchmark_stage, build_stage, evaluate_stage
+from trtpipe_runner.stages import benchmark_stage, build_stage, evaluate_stage, parse_stage_params
 from trtpipe_runner.stages.common import npz_bytes
 from trtpipe_runner.stages.context import StageContext
 
+from ... import stage_params
 from .fake_tensorrt import install_fake
 from .helpers import EXAMPLES, annotated, shape_output_model
 
@@ -32,7 +33,8 @@ def store(tmp_path):
 
 def build(store, tmp_path, model, **params):
     ctx = StageContext(store, CancelToken(), {"model": store.put_bytes(model.SerializeToString())},
-                       {"backend": "tensorrt", "timing_cache_dir": str(tmp_path / "timing"), **params})
+                       parse_stage_params("build", stage_params.build(
+                           backend="tensorrt", timing_cache_dir=str(tmp_path / "timing"), **params)))
     try:
         return build_stage.run(ctx)
     finally:
@@ -62,12 +64,13 @@ def test_build_explain_evaluate_benchmark(monkeypatch, store, tmp_path, version)
     ref = ort.InferenceSession(str(EXAMPLES / "digits" / "model.onnx")).run(None, {"input": x})[0]
     inputs = {"engine": engine, "eval_data": store.put_bytes(npz_bytes({"input": x})),
               "reference": store.put_bytes(npz_bytes({"probs": ref}))}
-    metrics = evaluate_stage.run(StageContext(store, CancelToken(), inputs, {"backend": "tensorrt", "batch": 32,
-                                                                             "eval_data": {}})).metrics
+    metrics = evaluate_stage.run(StageContext(store, CancelToken(), inputs, parse_stage_params(
+        "evaluate", stage_params.evaluate(backend="tensorrt")))).metrics
     assert metrics["cosine"] > 0.999
     bench = benchmark_stage.run(StageContext(store, CancelToken(), {"engine": engine, "eval_data": inputs["eval_data"]},
-                                             {"backend": "tensorrt", "batches": [1, 32], "warmup": 1, "iterations": 3,
-                                              "cuda_graph": True, "profile_layers": True, "eval_data": {}}))
+                                             parse_stage_params("benchmark", stage_params.benchmark(
+                                                 backend="tensorrt", batches=[1, 32], warmup=1, iterations=3,
+                                                 cuda_graph=True, profile_layers=True))))
     assert bench.metrics["b32.iterations"] == 3 and "graph" in bench.details["timer"]
     assert set(bench.details["layer_times_ms"]["32"]) >= set(compute)
 
@@ -95,7 +98,7 @@ def test_missing_builder_resource_names_the_library(monkeypatch, tmp_path, versi
     path = tmp_path / "m.onnx"
     onnx.save(model, str(path))
     with pytest.raises(UnsupportedError) as exc:
-        get_backend("tensorrt").build(path, tmp_path, {"precision": "fp16"}, CancelToken())
+        get_backend("tensorrt").build(path, tmp_path, stage_params.build("fp16", backend="tensorrt"), CancelToken())
     assert exc.value.code == "TRT_LIBRARY_MISSING" and lib in exc.value.message
 
 

@@ -51,7 +51,7 @@ def test_trt11_sample_region_hides_its_fp32_island(trt11_sample, overflow_fp16_n
 
 def test_fused_into_fp32_layer():
     model, _ = annotated("digits", {"default": "fp16", "io": "keep",
-                                    "rules": [{"match": {"op": "Softmax"}, "use": "fp32"}]})
+                                    "rules": [{"match": {"op": ["Softmax"]}, "use": "fp32"}]})
     casts = [n.name for n in model.graph.node if n.name.startswith("trtpipe/") and "fc2" in n.name]
     info = EngineInfo("10.x", [layer(0, "/head/fc2/Gemm + /Softmax", ["fp32"], ["fp32"],
                                      ["/head/fc2/Gemm", *casts, "/Softmax"], weights="fp32")], [])

@@ -20,10 +20,18 @@ import pytest
 from trtpipe_runner.artifacts import ArtifactStore
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
-from trtpipe_runner.stages import benchmark_stage, build_stage, calibrate_stage, evaluate_stage, transform_stage
+from trtpipe_runner.stages import (
+    benchmark_stage,
+    build_stage,
+    calibrate_stage,
+    evaluate_stage,
+    parse_stage_params,
+    transform_stage,
+)
 from trtpipe_runner.stages.common import npz_bytes
 from trtpipe_runner.stages.context import StageContext
 
+from ... import stage_params
 from .helpers import EXAMPLES, annotated, shape_output_model
 
 pytestmark = pytest.mark.gpu
@@ -74,7 +82,8 @@ def reference(example: str) -> dict[str, np.ndarray]:
 
 def run_build(store, tmp_path, model, params):
     ctx = StageContext(store, CancelToken(), {"model": put_model(store, model)},
-                       {"backend": "tensorrt", "timing_cache_dir": str(tmp_path / "timing"), **params})
+                       parse_stage_params("build", stage_params.build(
+                           backend="tensorrt", timing_cache_dir=str(tmp_path / "timing"), **params)))
     try:
         return build_stage.run(ctx)
     finally:
@@ -84,8 +93,8 @@ def run_build(store, tmp_path, model, params):
 def run_evaluate(store, tmp_path, engine_sha, example):
     inputs = {"engine": engine_sha, "eval_data": put_copy(store, EXAMPLES / example / "eval.npz", tmp_path),
               "reference": store.put_bytes(npz_bytes(reference(example)))}
-    ctx = StageContext(store, CancelToken(), inputs, {"backend": "tensorrt", "batch": 32,
-                                                      "eval_data": {"labels": "labels"}})
+    ctx = StageContext(store, CancelToken(), inputs, parse_stage_params("evaluate", stage_params.evaluate(
+        backend="tensorrt", eval_data={"labels": "labels"})))
     return evaluate_stage.run(ctx)
 
 
@@ -100,10 +109,11 @@ def trtpipe_int8(store, tmp_path, example: str):
     """
     model = put_copy(store, EXAMPLES / example / "model.onnx", tmp_path)
     calib = put_copy(store, EXAMPLES / example / "calib.npz", tmp_path)
-    ctx = StageContext(store, CancelToken(), {"model": model, "calib_data": calib}, {"batch": 32, "method": "entropy"})
+    ctx = StageContext(store, CancelToken(), {"model": model, "calib_data": calib},
+                       parse_stage_params("calibrate", stage_params.calibrate()))
     scales = calibrate_stage.run(ctx).outputs["scales"].sha256
     ctx = StageContext(store, CancelToken(), {"model": model, "scales": scales},
-                       {"policy": {"default": "int8", "io": "keep"}})
+                       parse_stage_params("transform", stage_params.transform("int8")))
     out = transform_stage.run(ctx)
     return onnx.load(str(store.require(out.outputs["model"].sha256))), out.details["lock"]
 
@@ -172,9 +182,8 @@ def test_benchmark_with_cuda_events(trt, store, tmp_path, cuda_graph):
     model, _ = annotated("digits", {"default": "fp16"})
     engine = run_build(store, tmp_path, model, {"precision": "fp16", "max_batch": 32}).outputs["engine"].sha256
     inputs = {"engine": engine, "eval_data": put_copy(store, EXAMPLES / "digits" / "eval.npz", tmp_path)}
-    ctx = StageContext(store, CancelToken(), inputs, {"backend": "tensorrt", "batches": [1, 32], "warmup": 5,
-                                                      "iterations": 50, "cuda_graph": cuda_graph,
-                                                      "profile_layers": True, "eval_data": {}})
+    ctx = StageContext(store, CancelToken(), inputs, parse_stage_params("benchmark", stage_params.benchmark(
+        backend="tensorrt", batches=[1, 32], warmup=5, iterations=50, cuda_graph=cuda_graph, profile_layers=True)))
     out = benchmark_stage.run(ctx)
     assert out.details["timer"].startswith("CUDA events")
     assert ("graph" in out.details["timer"]) == cuda_graph

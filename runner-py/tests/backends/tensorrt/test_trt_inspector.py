@@ -5,8 +5,11 @@ import json
 
 import pytest
 
-from trtpipe_runner.backends.tensorrt.inspector import (normalize_dtype, onnx_nodes_from_metadata,
-                                                        parse_engine_information)
+from trtpipe_runner.backends.tensorrt.inspector import (
+    normalize_dtype,
+    onnx_nodes_from_metadata,
+    parse_engine_information,
+)
 from trtpipe_runner.errors import UserError
 
 

@@ -6,11 +6,16 @@ import importlib.util
 import pytest
 
 from trtpipe_runner.backends.tensorrt import backend as backend_mod
-from trtpipe_runner.backends.tensorrt.version import (check_supported, legacy_refusal, network_creation_flags,
-                                                      parse_version)
+from trtpipe_runner.backends.tensorrt.version import (
+    check_supported,
+    legacy_refusal,
+    network_creation_flags,
+    parse_version,
+)
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
 
+from ... import stage_params
 from .fake_tensorrt import FakeTensorRT
 
 
@@ -77,8 +82,8 @@ def test_backend_build_refuses_legacy_on_11x_before_building(monkeypatch, tmp_pa
     trt = FakeTensorRT("11.1.0")
     monkeypatch.setattr(backend_mod, "import_tensorrt", lambda: trt)
     with pytest.raises(UserError) as exc:
-        backend_mod.create().build(tmp_path / "model.onnx", tmp_path, {"precision": "fp16",
-                                                                        "legacy_weak_typing": True}, CancelToken())
+        backend_mod.create().build(tmp_path / "model.onnx", tmp_path, stage_params.build(
+            "fp16", backend="tensorrt", legacy_weak_typing=True), CancelToken())
 
     assert exc.value.code == "LEGACY_MODE_UNAVAILABLE"
     assert exc.value.message == legacy_refusal(parse_version("11.1.0")).message
@@ -87,11 +92,11 @@ def test_backend_build_refuses_legacy_on_11x_before_building(monkeypatch, tmp_pa
 def test_backend_build_refuses_unsupported_version(monkeypatch, tmp_path):
     monkeypatch.setattr(backend_mod, "import_tensorrt", lambda: FakeTensorRT("9.3.0"))
     with pytest.raises(UnsupportedError, match="not supported"):
-        backend_mod.create().build(tmp_path / "model.onnx", tmp_path, {"precision": "fp32"}, CancelToken())
+        backend_mod.create().build(tmp_path / "model.onnx", tmp_path, stage_params.build(backend="tensorrt"), CancelToken())
 
 
 def test_backend_without_tensorrt_says_not_installed(tmp_path):
     if importlib.util.find_spec("tensorrt") is not None:
         pytest.skip("tensorrt is installed here")
     with pytest.raises(UnsupportedError, match="tensorrt: not installed"):
-        backend_mod.create().build(tmp_path / "model.onnx", tmp_path, {"precision": "fp32"}, CancelToken())
+        backend_mod.create().build(tmp_path / "model.onnx", tmp_path, stage_params.build(backend="tensorrt"), CancelToken())

@@ -22,11 +22,13 @@ def annotated(model, precision: str):
     """The model annotated to fp16/bf16 by the precision engine (bf16 needs opset 22 for Conv/Pool)."""
     from trtpipe_runner.precision.annotate import annotate
     from trtpipe_runner.precision.opset import convert_opset
-    from trtpipe_runner.precision.policy import parse_policy, resolve
+    from trtpipe_runner.precision.policy import resolve
+
+    from ...stage_params import policy_of
 
     if precision == "bf16":
         model = convert_opset(model, 22)
-    out, _ = annotate(model, resolve(model, parse_policy({"default": precision})), keep_io=True)
+    out, _ = annotate(model, resolve(model, policy_of({"default": precision})), keep_io=True)
     return out
 
 
@@ -37,14 +39,17 @@ def int8_qdq(model, calib: np.ndarray, tmp: Path):
     from trtpipe_runner.artifacts import ArtifactStore
     from trtpipe_runner.run_stage import run_stage
 
+    from ... import stage_params
+
     store = ArtifactStore(tmp / "store")
     src = store.put_bytes(model.SerializeToString())
     buf = tmp / "calib.npz"
     np.savez(buf, input=calib)
     calib_sha = store.put_bytes(buf.read_bytes())
-    scales, _ = run_stage("calibrate", {"model": src, "calib_data": calib_sha}, {"method": "minmax"}, store)
+    scales, _ = run_stage("calibrate", {"model": src, "calib_data": calib_sha},
+                          stage_params.calibrate(method="minmax"), store)
     out, _ = run_stage("transform", {"model": src, "scales": scales.outputs["scales"].sha256},
-                       {"policy": {"default": "int8"}}, store)
+                       stage_params.transform("int8"), store)
     return onnx.load_from_string(store.read_bytes(out.outputs["model"].sha256))
 
 

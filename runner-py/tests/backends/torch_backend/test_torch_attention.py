@@ -13,10 +13,11 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from .examples_data import annotated, cosine, example  # noqa: E402
-from .onnx_graphs import run_ort, run_torch  # noqa: E402
 from trtpipe_runner.backends.torch.explain import explain_model  # noqa: E402
 from trtpipe_runner.backends.torch.program import Program, prepare  # noqa: E402
+
+from .examples_data import annotated, cosine, example  # noqa: E402
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
 
 B, H, L, D = 2, 3, 5, 8
 

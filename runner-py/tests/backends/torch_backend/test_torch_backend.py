@@ -9,7 +9,6 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch backend's tests need it")
 
-from .examples_data import REPO, annotated, example, int8_qdq  # noqa: E402
 from trtpipe_runner.artifacts import ArtifactStore  # noqa: E402
 from trtpipe_runner.backends import get_backend  # noqa: E402
 from trtpipe_runner.backends.torch.backend import RECORD_KEY, read_record  # noqa: E402
@@ -17,6 +16,9 @@ from trtpipe_runner.cancel import CancelToken  # noqa: E402
 from trtpipe_runner.errors import UnsupportedError, UserError  # noqa: E402
 from trtpipe_runner.run_stage import put_copy, run_stage  # noqa: E402
 from trtpipe_runner.timing.loop import TimingPolicy, measure  # noqa: E402
+
+from ... import stage_params  # noqa: E402
+from .examples_data import REPO, annotated, example, int8_qdq  # noqa: E402
 
 CPU = {"device": "cpu"}
 
@@ -126,16 +128,18 @@ def test_stages_build_evaluate_benchmark_with_the_torch_backend(tmp_path):
     examples = REPO / "examples" / "digits"
     model = put_copy(store, examples / "model.onnx")
     evald = put_copy(store, examples / "eval.npz")
-    params = {"backend": "torch", "device": "cpu", "eval_data": {"labels": "labels"}}
-    ref, _ = run_stage("reference", {"model": model, "eval_data": evald}, params, store)
-    transformed, _ = run_stage("transform", {"model": model}, {"policy": {"default": "bf16", "opset": 22}}, store)
-    built, _ = run_stage("build", {"model": transformed.outputs["model"].sha256}, params, store)
+    labels = {"eval_data": {"labels": "labels"}}
+    params = stage_params.complete("evaluate", {"backend": "torch", **labels})
+    ref, _ = run_stage("reference", {"model": model, "eval_data": evald}, stage_params.reference(**labels), store)
+    transformed, _ = run_stage("transform", {"model": model}, stage_params.transform("bf16", opset=22), store)
+    built, _ = run_stage("build", {"model": transformed.outputs["model"].sha256},
+                         stage_params.build("bf16", backend="torch", device="cpu"), store)
     assert built.details["backend"] == "torch" and built.details["realized_counts"]["bf16"] > 0
     engine = built.outputs["engine"].sha256
     ev, _ = run_stage("evaluate", {"engine": engine, "eval_data": evald,
                                    "reference": ref.outputs["reference"].sha256}, params, store)
     assert ev.metrics["cosine"] > 0.9999 and ev.metrics["top1"] > 0.97
     bench, _ = run_stage("benchmark", {"engine": engine, "eval_data": evald},
-                         {**params, "batches": [1, 8], "warmup": 1, "iterations": 3}, store)
+                         stage_params.benchmark(backend="torch", batches=[1, 8], warmup=1, iterations=3), store)
     assert bench.metrics["b8.latency_p50_ms"] > 0 and bench.details["timer"] == "host perf_counter"
     json.dumps(bench.details)

@@ -9,8 +9,9 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 import ml_dtypes  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from .onnx_graphs import run_ort, run_torch  # noqa: E402
 from trtpipe_runner.backends.torch.program import Program  # noqa: E402
+
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
 
 BF16 = ml_dtypes.bfloat16
 

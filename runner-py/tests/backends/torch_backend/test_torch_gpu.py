@@ -9,11 +9,12 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU visible to torch here")]
 
-from .examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noqa: E402
-from .onnx_graphs import run_ort, run_torch  # noqa: E402
 from trtpipe_runner.backends import get_backend  # noqa: E402
 from trtpipe_runner.cancel import CancelToken  # noqa: E402
 from trtpipe_runner.timing.loop import TimingPolicy, measure  # noqa: E402
+
+from .examples_data import EXAMPLES, annotated, cosine, example, int8_qdq  # noqa: E402
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
 
 
 def save(model, path):
@@ -91,15 +92,16 @@ def test_a_gpu_benchmark_holds_its_gpu_exclusively_and_records_its_state(tmp_pat
     from trtpipe_runner.artifacts import ArtifactStore
     from trtpipe_runner.run_stage import put_copy, run_stage
 
+    from ... import stage_params
     from .examples_data import REPO
 
     monkeypatch.setenv("TRTPIPE_LEASE_DIR", str(tmp_path / "leases"))
     store = ArtifactStore(tmp_path / "store")
     digits = REPO / "examples" / "digits"
     model, evald = put_copy(store, digits / "model.onnx"), put_copy(store, digits / "eval.npz")
-    built, _ = run_stage("build", {"model": model}, {"backend": "torch", "precision": "fp32"}, store)
+    built, _ = run_stage("build", {"model": model}, stage_params.build(backend="torch"), store)
     bench, _ = run_stage("benchmark", {"engine": built.outputs["engine"].sha256, "eval_data": evald},
-                         {"backend": "torch", "batches": [1, 32], "iterations": 50}, store)
+                         stage_params.benchmark(backend="torch", batches=[1, 32], iterations=50), store)
     d = bench.details
     exclusive = [lease for lease in bench.leases if lease.exclusive]
     assert [lease.device.split("@")[0][:8] for lease in exclusive] == ["gpu:GPU-"]

@@ -10,9 +10,10 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from .onnx_graphs import run_ort, run_torch  # noqa: E402
 from trtpipe_runner.backends.torch.program import Program  # noqa: E402
 from trtpipe_runner.errors import UserError  # noqa: E402
+
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
 
 
 def model_of(nodes, inputs, outputs, inits=(), opset=17):

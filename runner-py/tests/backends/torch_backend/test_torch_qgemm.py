@@ -9,13 +9,14 @@ torch = pytest.importorskip("torch", reason="PyTorch is not installed: the torch
 
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from .examples_data import cosine, example, int8_qdq  # noqa: E402
-from .onnx_graphs import run_ort, run_torch  # noqa: E402
 from trtpipe_runner.backends.torch.explain import explain_model  # noqa: E402
 from trtpipe_runner.backends.torch.fold import fold_constants  # noqa: E402
 from trtpipe_runner.backends.torch.fusion_qgemm import fuse_qgemm  # noqa: E402
 from trtpipe_runner.backends.torch.graph import read_graph  # noqa: E402
 from trtpipe_runner.backends.torch.program import prepare  # noqa: E402
+
+from .examples_data import cosine, example, int8_qdq  # noqa: E402
+from .onnx_graphs import run_ort, run_torch  # noqa: E402
 
 K, N = 32, 24
 QTYPE = {"int8": (TensorProto.INT8, 127.0), "fp8": (TensorProto.FLOAT8E4M3FN, 448.0)}

@@ -62,8 +62,8 @@ class OnnxRuntimeBackend(Backend):
 
         from ...precision.emulate import emulate_low_precision
 
-        numerics = settings.get("numerics", "native")
-        opt_level = settings.get("opt_level", "all")
+        # The build stage's checked params (contract/stages/build.schema.json): every key is there.
+        numerics, opt_level, threads = settings["numerics"], settings["opt_level"], int(settings["threads"])
         if opt_level not in OPT_LEVELS:
             raise UserError(f"opt_level must be one of {', '.join(OPT_LEVELS)}, got '{opt_level}'", code="BAD_PARAM")
         details: dict[str, Any] = {"backend": self.name, "version": ort_version(), "device": "cpu",
@@ -91,7 +91,7 @@ class OnnxRuntimeBackend(Backend):
         else:
             data = save_with_external_data(model, scratch / "source" / "model.onnx") if model is not None else model_path
         keep_external = "session.onnx.data" if external else None
-        _, save_level, fallback = _session(data, save_level, log, optimized_out=out, threads=int(settings.get("threads", 0)),
+        _, save_level, fallback = _session(data, save_level, log, optimized_out=out, threads=threads,
                                            external_initializers=keep_external)
         if fallback:
             details["opt_level_fallback"] = {"from": opt_level, "to": "disable", "because": fallback}
@@ -115,8 +115,9 @@ class OnnxRuntimeBackend(Backend):
         return OrtSession(session)
 
     def load(self, engine_path: Path, settings: dict[str, Any]) -> Session:
-        level = _runtime_level(engine_path, settings.get("opt_level", "all"))
-        return OrtSession(make_session(engine_path, opt_level=level, threads=int(settings.get("threads", 0))))
+        # evaluate's and benchmark's checked params: opt_level and threads are there.
+        level = _runtime_level(engine_path, settings["opt_level"])
+        return OrtSession(make_session(engine_path, opt_level=level, threads=int(settings["threads"])))
 
     def explain(self, model_path: Path, engine_path: Path, settings: dict[str, Any]) -> list[ExplainRow]:
         from .explain import explain_emulated, explain_session_graph

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import onnx
 
+from ...contract.vocabulary import EMULATED, FUSED, NO_FLOAT_MATH, NO_KERNEL_ON_BACKEND, NOT_IN_SESSION_GRAPH
 from ...model.tensors import tensor_types
 from ...precision.types import SHORT
 from ..base import ExplainRow
@@ -84,7 +85,7 @@ def explain_session_graph(annotated_path: Path, session_path: Path) -> list[Expl
             continue
         want = node_type(node, a_types)
         if want is None:
-            rows.append(ExplainRow(node.name, "-", "NO_FLOAT_MATH"))
+            rows.append(ExplainRow(node.name, "-", NO_FLOAT_MATH))
             continue
         got = node_type(s_node, s_types) if s_node is not None else None
         if got is None:
@@ -92,17 +93,17 @@ def explain_session_graph(annotated_path: Path, session_path: Path) -> list[Expl
             # the fused kernel computes in the type of the chain's inputs.
             got = _upstream_type(node, annotated, s_types)
             if got is None:
-                rows.append(ExplainRow(node.name, "?", "NOT_IN_SESSION_GRAPH",
+                rows.append(ExplainRow(node.name, "?", NOT_IN_SESSION_GRAPH,
                                        "ONNX Runtime folded or removed it; nothing around it is in the session graph"))
                 continue
             s_node, fused = None, True
         reason, detail = ("", "")
         if fused:
-            reason = "FUSED"
+            reason = FUSED
             detail = f"fused into {s_node.op_type} '{s_node.name}'" if s_node is not None else \
                 "fused away by ONNX Runtime's optimizer"
         if got != want:
-            reason = "NO_KERNEL_ON_BACKEND"
+            reason = NO_KERNEL_ON_BACKEND
             detail = (f"ONNX Runtime (CPU) has no {SHORT.get(want, want)} kernel here and computes in "
                       f"{SHORT.get(got, got)}, inserting casts")
         rows.append(ExplainRow(node.name, SHORT.get(got, "?"), reason, detail))
@@ -159,13 +160,13 @@ def explain_emulated(annotated_path: Path) -> list[ExplainRow]:
         if node.name.startswith("trtpipe/"):
             continue
         if node.name in quantized:
-            rows.append(ExplainRow(node.name, quantized[node.name], "EMULATED", "Q/DQ run as quantize-dequantize"))
+            rows.append(ExplainRow(node.name, quantized[node.name], EMULATED, "Q/DQ run as quantize-dequantize"))
             continue
         t = node_type(node, types)
         if t is None:
-            rows.append(ExplainRow(node.name, "-", "NO_FLOAT_MATH"))
+            rows.append(ExplainRow(node.name, "-", NO_FLOAT_MATH))
         else:
-            rows.append(ExplainRow(node.name, SHORT.get(t, "?"), "EMULATED" if t != onnx.TensorProto.FLOAT else "",
+            rows.append(ExplainRow(node.name, SHORT.get(t, "?"), EMULATED if t != onnx.TensorProto.FLOAT else "",
                                    "computed in fp32, stored rounded to this type (numerics: emulated)"
                                    if t != onnx.TensorProto.FLOAT else ""))
     return rows
@@ -181,9 +182,9 @@ def _renamed(name: str, session) -> onnx.NodeProto | None:
 
 def _quantized_row(node, kind: str, s_node) -> ExplainRow:
     if s_node is not None and s_node.op_type in QUANTIZED_KERNELS:
-        return ExplainRow(node.name, kind, "FUSED" if s_node.name != node.name else "",
+        return ExplainRow(node.name, kind, FUSED if s_node.name != node.name else "",
                           f"runs as {s_node.op_type}")
     ran = s_node.op_type if s_node is not None else node.op_type
-    return ExplainRow(node.name, "fp32", "NO_KERNEL_ON_BACKEND",
+    return ExplainRow(node.name, "fp32", NO_KERNEL_ON_BACKEND,
                       f"ONNX Runtime (CPU) dequantizes the {kind} inputs and runs {ran} in fp32 (it fuses Q/DQ "
                       "into a quantized kernel only when the output is quantized too)")

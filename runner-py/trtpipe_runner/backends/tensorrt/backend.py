@@ -17,7 +17,7 @@ import onnx
 from onnx import TensorProto
 
 from ...cancel import CancelToken
-from ...errors import UnsupportedError, UserError
+from ...errors import UserError
 from ...model.tensors import tensor_types
 from ..base import Backend, BuildOutput, ExplainRow, Session
 from .config import create_config
@@ -28,10 +28,17 @@ from .hardware import parse_cc, unsupported_reason
 from .inspector import parse_engine_information
 from .intent import intended_precisions
 from .legacy import apply_weak_typing
-from .loader import (create_builder, engine_from_bytes, engine_from_network, import_tensorrt, inspect_engine,
-                     make_logger, network_from_onnx)
+from .loader import (
+    create_builder,
+    engine_from_bytes,
+    engine_from_network,
+    import_tensorrt,
+    inspect_engine,
+    make_logger,
+    network_from_onnx,
+)
 from .profiles import NetworkInput, derive_profile
-from .settings import TrtBuildSettings, parse_settings
+from .settings import TrtBuildSettings, parse_lock, parse_settings
 from .timing_cache import TimingCacheStore, cache_dir
 from .version import check_supported, legacy_refusal, network_creation_flags, parse_version
 
@@ -121,7 +128,7 @@ class TensorRTBackend(Backend):
         if art.layers_json is None:
             art = read_artifact(engine_path)
             art.layers_json = _inspect_live(art)
-        lock = parse_settings({"lock": settings.get("lock") or []}).lock
+        lock = parse_lock(settings.get("lock"))
         model = onnx.load(str(model_path), load_external_data=False)
         return explain_engine(model, parse_engine_information(art.layers_json),
                               _facts(art.settings, lock)).rows

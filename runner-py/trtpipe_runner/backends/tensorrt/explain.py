@@ -42,10 +42,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ...precision.types import NOT_FLOAT, WIDTH
+from ...contract.vocabulary import (
+    BUILDER_CHOSE_FP32,
+    BUILDER_CHOSE_LOWER,
+    BUILDER_CHOSE_WIDER,
+    FUSED_INTO_FP32_LAYER,
+    FUSED_INTO_LOWER_LAYER,
+    HARDWARE_UNSUPPORTED,
+    NO_FLOAT_MATH,
+    NO_KERNEL_ON_BACKEND,
+    NOT_IN_ENGINE,
+    PRECISION_MISMATCH,
+    REALIZED_LOWER,
+    TF32_ALLOWED,
+    TYPE_HIDDEN_BY_FUSION,
+)
+from ...precision.types import NOT_FLOAT, QUANTIZED, WIDTH
 from ..base import ExplainRow
-from .hardware import unsupported_reason
 from .fused_casts import GraphFacts, read_fused_casts
+from .hardware import unsupported_reason
 from .inspector import FLOAT_TYPES, QUANTIZED_TYPES, EngineInfo, LayerInfo, evidence_tensors
 from .intent import intended_precisions, is_internal
 from .layer_map import DATA_LAYERS, NO_NODE, LayerMap, map_layers
@@ -121,7 +136,7 @@ def node_precision(layer: LayerInfo, layer_result: tuple[str, str], intended: st
         (precision, basis) for the node.
     """
     precision, basis = layer_result
-    if precision not in ("int8", "fp8") or intended in ("int8", "fp8"):
+    if precision not in QUANTIZED or intended in QUANTIZED:
         return layer_result
     floats = sorted({t.dtype for t in layer.outputs if t.dtype in FLOAT_TYPES}, key=lambda d: WIDTH[d])
     if not floats:
@@ -176,7 +191,7 @@ def _folded(node, graph: GraphFacts, readings: dict, lmap: LayerMap) -> bool:
 
 def _constant_row(node) -> ExplainRow:
     what = "a constant" if node.op_type in CONSTANT_OPS else "computed from constants only"
-    return ExplainRow(node.name, NOT_FLOAT, "NO_FLOAT_MATH", f"{what}, folded into its consumers")
+    return ExplainRow(node.name, NOT_FLOAT, NO_FLOAT_MATH, f"{what}, folded into its consumers")
 
 
 def intermediates_of(info: EngineInfo, lmap: LayerMap) -> frozenset[str]:
@@ -202,12 +217,12 @@ def _row(node: str, intent: dict[str, str], lmap: LayerMap, info: EngineInfo,
     named = lmap.by_node.get(node, [])
     layers = [i for i in named if i in readings]
     if want == NOT_FLOAT:
-        return ExplainRow(node, NOT_FLOAT, "NO_FLOAT_MATH")
+        return ExplainRow(node, NOT_FLOAT, NO_FLOAT_MATH)
     if not layers:
         why = (f"a data-movement op ({op}) that TensorRT folds into the layers around it" if op in DATA_MOVEMENT_OPS
                else "constant-folded, eliminated, or fused without metadata")
         data = f"; its weights are {len(named)} weights layer(s) such as '{info.layers[named[0]].name}'" if named else ""
-        return ExplainRow(node, "?", "NOT_IN_ENGINE", f"intended {want}; no engine layer computing it names this "
+        return ExplainRow(node, "?", NOT_IN_ENGINE, f"intended {want}; no engine layer computing it names this "
                           f"node ({why}){data}")
     results = {i: node_precision(info.layers[i], readings[i][node], want) for i in layers}
     seen = [(results[i][0], i) for i in layers]
@@ -215,7 +230,7 @@ def _row(node: str, intent: dict[str, str], lmap: LayerMap, info: EngineInfo,
     where = "; ".join(_describe(info.layers[i], lmap, results[i]) for i in layers)
     if not known:
         hidden = any(p == "?" for p, _ in seen)
-        return ExplainRow(node, "?", "TYPE_HIDDEN_BY_FUSION" if hidden else "NO_FLOAT_MATH",
+        return ExplainRow(node, "?", TYPE_HIDDEN_BY_FUSION if hidden else NO_FLOAT_MATH,
                           f"intended {want}; {where}")
     got, layer = max(known, key=lambda pi: WIDTH.get(pi[0], 0))
     reason = _reason(node, want, got, layer, intent, lmap, facts)
@@ -228,23 +243,23 @@ def _reason(node: str, want: str, got: str, layer: int, intent: dict[str, str], 
     if got == want or (want == "tf32" and got == "fp32"):
         return ""
     if want == "fp32" and got == "tf32":
-        return "TF32_ALLOWED"
+        return TF32_ALLOWED
     if WIDTH.get(got, 0) == WIDTH.get(want, 0):
-        return "PRECISION_MISMATCH"
+        return PRECISION_MISMATCH
     partners = [n for n in lmap.by_layer[layer].nodes if n != node and not is_internal(n)]
     if WIDTH.get(got, 0) > WIDTH.get(want, 0):
         if unsupported_reason(want, facts.compute_capability):
-            return "HARDWARE_UNSUPPORTED"
+            return HARDWARE_UNSUPPORTED
         if got in ("fp32", "tf32") and any(WIDTH.get(intent.get(p), 0) >= WIDTH["tf32"] for p in partners):
-            return "FUSED_INTO_FP32_LAYER"
+            return FUSED_INTO_FP32_LAYER
         if facts.legacy_weak_typing:
-            return "BUILDER_CHOSE_FP32" if got in ("fp32", "tf32") else "BUILDER_CHOSE_WIDER"
-        return "NO_KERNEL_ON_BACKEND"
+            return BUILDER_CHOSE_FP32 if got in ("fp32", "tf32") else BUILDER_CHOSE_WIDER
+        return NO_KERNEL_ON_BACKEND
     if facts.legacy_weak_typing:
-        return "BUILDER_CHOSE_LOWER"
+        return BUILDER_CHOSE_LOWER
     if any(intent.get(p) == got for p in partners):
-        return "FUSED_INTO_LOWER_LAYER"
-    return "REALIZED_LOWER"
+        return FUSED_INTO_LOWER_LAYER
+    return REALIZED_LOWER
 
 
 def _describe(layer: LayerInfo, lmap: LayerMap, precision: tuple[str, str]) -> str:

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from onnx import TensorProto
-
 from ...model.tensors import tensor_types
+from ...precision.types import SHORT
 from .inspector import FLOAT_TYPES, LayerInfo, evidence_tensors
 
 CAST_OPS = ("Cast", "CastLike")
-_SHORT = {TensorProto.FLOAT: "fp32", TensorProto.FLOAT16: "fp16", TensorProto.BFLOAT16: "bf16"}
+_SHORT = SHORT  # the float element type -> fp32 | fp16 | bf16
 
 
 @dataclass

@@ -1,31 +1,20 @@
 """Which precisions a GPU's compute capability runs fast, for probing and explain.
 
 TensorRT 11 removed `platform_has_fast_fp16` and friends; the replacement is
-to ask CUDA for the compute capability and decide from it. Thresholds
-(docs/tensorrt.md, "Hardware"; sources: NVIDIA Transformer Engine support
-matrix; TensorRT support matrices):
-- TF32 and BF16 tensor cores: Ampere, SM 8.0+.
-- FP8 (E4M3): Ada/Hopper, SM 8.9+.
-- INT8: SM 6.1+ (dp4a), tensor cores from Turing SM 7.5.
-- FP16: SM 6.0/7.0+; SM 6.1 (consumer Pascal) runs FP16 math at a small
-  fraction of the FP32 rate, so it is reported as not fast.
-- TensorRT itself: 11.x needs SM 7.5+; 10.x supports SM 7.5+ (early 10.x
-  releases also SM 7.0).
+to ask CUDA for the compute capability and decide from it. The thresholds per
+precision are the shared vocabulary's (contract/vocabulary.json; sources in
+docs/tensorrt.md, "Hardware"): TF32 and BF16 SM 8.0+, FP8 SM 8.9+, INT8 SM 6.1+
+(dp4a), FP16 SM 6.0+ but slow on SM 6.1 (consumer Pascal). TensorRT itself:
+11.x needs SM 7.5+; 10.x supports SM 7.5+ (early 10.x releases also SM 7.0).
 """
 from __future__ import annotations
 
-from ...precision.types import PRECISIONS
+from ...contract.vocabulary import PRECISION_INFO, PRECISIONS
 
-MIN_CC = {
-    "fp32": (0, 0),
-    "tf32": (8, 0),
-    "fp16": (6, 0),
-    "bf16": (8, 0),
-    "int8": (6, 1),
-    "fp8": (8, 9),
-}
-
-SLOW = {("fp16", (6, 1)): "SM 6.1 runs FP16 math at a small fraction of the FP32 rate"}
+# From the shared vocabulary (contract/vocabulary.json): the oldest compute capability per
+# precision, and the ones that run a precision slower than fp32.
+MIN_CC = {p: info.min_compute_capability or (0, 0) for p, info in PRECISION_INFO.items()}
+SLOW = {(p, cc): why for p, info in PRECISION_INFO.items() for cc, why in info.slow_compute_capabilities.items()}
 
 
 def parse_cc(text: str | tuple[int, int] | None) -> tuple[int, int] | None:

@@ -66,12 +66,14 @@ def probe(gpus: Callable[[], list] | None = None, import_trt: Callable[[], Any] 
         # Names a missing TensorRT library (a builder resource for this GPU, say)
         # when the log says so, else the GPU/driver problem with TensorRT's words.
         return result(False, version, f"tensorrt {version}: {exc.message}")
-    listed = (gpus or (lambda: []))()
-    cc = parse_cc(listed[0].compute_capability) if listed else None
-    if cc is not None and cc < MIN_TRT_CC:
-        return result(False, version, f"tensorrt {version}: GPU {listed[0].name} has compute capability "
-                      f"{cc[0]}.{cc[1]}; TensorRT 10.12+/11 need {MIN_TRT_CC[0]}.{MIN_TRT_CC[1]} or newer")
-    return result(True, version, precisions=fast_precisions(cc))
+    # Every GPU of the runner counts: a stage may run on any of them.
+    known = [(g, cc) for g in (gpus or (lambda: []))() if (cc := parse_cc(g.compute_capability)) is not None]
+    for g, cc in known:
+        if cc < MIN_TRT_CC:
+            return result(False, version, f"tensorrt {version}: GPU {g.name} has compute capability "
+                          f"{cc[0]}.{cc[1]}; TensorRT 10.12+/11 need {MIN_TRT_CC[0]}.{MIN_TRT_CC[1]} or newer")
+    each = [set(fast_precisions(cc)) for _, cc in known] or [set(fast_precisions(None))]
+    return result(True, version, precisions=[p for p in fast_precisions(None) if all(p in s for s in each)])
 
 
 def _import():

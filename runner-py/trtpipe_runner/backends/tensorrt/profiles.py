@@ -53,12 +53,12 @@ def derive_profile(inputs: list[NetworkInput], settings: TrtBuildSettings) -> li
         One ProfileEntry per input that is dynamic or has a declared range.
     """
     names = [i.name for i in inputs]
-    for declared in settings.input_shapes:
-        if declared not in names:
-            close = difflib.get_close_matches(declared, names, n=1)
+    for name in settings.input_shapes:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else f" (inputs: {', '.join(names)})"
-            raise UserError(f"model.inputs names '{declared}', which is not an input of the model{hint}",
-                            code="BAD_SHAPE", input=declared)
+            raise UserError(f"model.inputs names '{name}', which is not an input of the model{hint}",
+                            code="BAD_SHAPE", input=name)
     entries = []
     for inp in inputs:
         declared = settings.input_shapes.get(inp.name)
@@ -74,8 +74,7 @@ def derive_profile(inputs: list[NetworkInput], settings: TrtBuildSettings) -> li
         elif dynamic == [0]:
             rest = tuple(inp.shape[1:])
             b = settings.max_batch
-            source = f"max_batch {b}" if settings.max_batch_given else f"max_batch {b} (default)"
-            entries.append(ProfileEntry(inp.name, (1, *rest), (b, *rest), (b, *rest), source))
+            entries.append(ProfileEntry(inp.name, (1, *rest), (b, *rest), (b, *rest), f"max_batch {b}"))
         else:
             axes = ", ".join(str(a) for a in dynamic if a != 0)
             raise UserError(

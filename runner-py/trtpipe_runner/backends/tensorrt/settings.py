@@ -1,12 +1,12 @@
 """The TensorRT build settings of a target, validated in one visible place.
 
 The build stage hands every backend the target's `build:` block plus the
-cell's `precision` (src/plan/graph.ts). This module turns that dict into a
-typed `TrtBuildSettings` with all defaults here, and rejects bad values with a
-UserError naming the key. It does not import tensorrt: config.py applies the
-result to a real builder config.
+cell's `precision` (src/plan/graph.ts), checked against the stage contract
+(proto/trtpipe/runner/v1/contract/stages/build.schema.json). This module turns
+them into a typed `TrtBuildSettings`. It does not import tensorrt: config.py
+applies the result to a real builder config.
 
-Keys (all optional):
+Keys (precision and max_batch required, the others optional):
   precision            the matrix cell's precision (fp32 | tf32 | fp16 | bf16 | int8 | fp8)
   workspace_mib        WORKSPACE memory-pool limit in MiB (TensorRT default: all device memory)
   optimization_level   builder_optimization_level 0..5 (TensorRT default 3)
@@ -25,11 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...contract.stages import BuildParams
 from ...errors import UserError
-from ...precision.types import PRECISIONS
 
 HARDWARE_COMPATIBILITY = ("none", "ampere_plus", "same_compute_capability")
-DEFAULT_MAX_BATCH = 32  # the evaluate stage's default batch (src/config/normalize.ts)
 
 
 @dataclass(frozen=True)
@@ -43,15 +42,14 @@ class ShapeRange:
 
 @dataclass
 class TrtBuildSettings:
-    precision: str = "fp32"
+    precision: str
+    max_batch: int
     workspace_mib: int | None = None
     optimization_level: int | None = None
-    hardware_compatibility: str = "none"
+    hardware_compatibility: str = HARDWARE_COMPATIBILITY[0]
     version_compatible: bool = False
     legacy_weak_typing: bool = False
     input_shapes: dict[str, ShapeRange] = field(default_factory=dict)
-    max_batch: int = DEFAULT_MAX_BATCH
-    max_batch_given: bool = False
     lock: dict[str, str] = field(default_factory=dict)  # node -> resolved precision
     timing_cache: bool = True
     timing_cache_dir: str | None = None
@@ -81,85 +79,49 @@ class TrtBuildSettings:
         }
 
 
-def parse_settings(params: dict[str, Any]) -> TrtBuildSettings:
-    """Validates the build settings.
+def parse_settings(params: dict[str, Any] | BuildParams) -> TrtBuildSettings:
+    """The TensorRT settings of a build.
 
     Args:
-        params: the build stage's params (target build settings + precision).
+        params: the build stage's params (contract/stages/build.schema.json: the target's build
+            settings and the cell's precision); a dict is checked against the contract first, so
+            a missing or malformed key is a UserError naming it.
 
     Returns:
-        TrtBuildSettings with every default applied.
+        TrtBuildSettings; absent optional keys mean what the contract says (TensorRT decides).
     """
-    s = TrtBuildSettings()
-    s.precision = _choice(params, "precision", PRECISIONS, "fp32")
-    numerics = params.get("numerics", "native")
-    if numerics not in (None, "native"):
-        raise UserError(f"numerics '{numerics}' is for the onnxruntime backend; TensorRT runs natively "
+    p = BuildParams.parse(params, "params") if isinstance(params, dict) else params
+    if p.numerics != "native":
+        raise UserError(f"numerics '{p.numerics}' is for the onnxruntime backend; TensorRT runs natively "
                         "(remove `numerics` from this target)", code="BAD_PARAM")
-    s.workspace_mib = _int(params, "workspace_mib", lo=1)
-    s.optimization_level = _int(params, "optimization_level", lo=0, hi=5)
-    s.hardware_compatibility = _choice(params, "hardware_compatibility", HARDWARE_COMPATIBILITY, "none")
-    s.version_compatible = _bool(params, "version_compatible", False)
-    s.legacy_weak_typing = _bool(params, "legacy_weak_typing", False)
-    s.timing_cache = _bool(params, "timing_cache", True)
-    cache_dir = params.get("timing_cache_dir")
-    if cache_dir is not None and not isinstance(cache_dir, str):
-        raise UserError("timing_cache_dir must be a path string", code="BAD_PARAM")
-    s.timing_cache_dir = cache_dir or None
-    s.input_shapes = _input_shapes(params.get("input_shapes") or {})
-    s.max_batch, s.max_batch_given = _max_batch(params)
-    s.lock = _lock(params.get("lock") or [])
-    return s
+    max_batch = p.max_batch if p.max_batch is not None else p.batch
+    if max_batch is None:
+        raise UserError("params.max_batch is missing: an engine runs only the batch sizes of its optimization "
+                        "profile (the orchestrator sends the largest batch evaluate and benchmark run)",
+                        code="PARAM_MISSING")
+    return TrtBuildSettings(
+        precision=p.precision, workspace_mib=p.workspace_mib, optimization_level=p.optimization_level,
+        hardware_compatibility=p.hardware_compatibility or HARDWARE_COMPATIBILITY[0],
+        version_compatible=p.version_compatible is True, legacy_weak_typing=p.legacy_weak_typing is True,
+        input_shapes=_input_shapes(p.input_shapes or {}), max_batch=max_batch,
+        lock=_lock(p.lock or []), timing_cache=p.timing_cache, timing_cache_dir=p.timing_cache_dir)
 
 
-def _choice(params: dict, key: str, options: tuple[str, ...], default: str) -> str:
-    value = params.get(key, default)
-    if value is None:
-        return default
-    if value not in options:
-        raise UserError(f"{key} must be one of {', '.join(options)}, got '{value}'", code="BAD_PARAM")
-    return value
+def parse_lock(rows: list[dict[str, Any]] | None) -> dict[str, str]:
+    """node -> resolved precision of lock rows (legacy mode and explain)."""
+    return {str(r["node"]): str(r["resolved"]) for r in rows or []}
 
 
-def _int(params: dict, key: str, lo: int, hi: int | None = None) -> int | None:
-    value = params.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
-        bounds = f"{lo}..{hi}" if hi is not None else f">= {lo}"
-        raise UserError(f"{key} must be an integer {bounds}, got {value!r}", code="BAD_PARAM")
-    return value
-
-
-def _bool(params: dict, key: str, default: bool) -> bool:
-    value = params.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise UserError(f"{key} must be true or false, got {value!r}", code="BAD_PARAM")
-    return value
-
-
-def _dims(value: Any, where: str) -> tuple[int, ...]:
-    if not isinstance(value, (list, tuple)) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
-                                                       for d in value):
-        raise UserError(f"{where} must be a list of non-negative integers, got {value!r}", code="BAD_SHAPE")
-    return tuple(value)
-
-
-def _input_shapes(raw: Any) -> dict[str, ShapeRange]:
-    if not isinstance(raw, dict):
-        raise UserError("input_shapes must map input names to {min, opt, max}", code="BAD_SHAPE")
+def _input_shapes(raw: dict[str, Any]) -> dict[str, ShapeRange]:
     out: dict[str, ShapeRange] = {}
     for name, r in raw.items():
-        if not isinstance(r, dict):
-            raise UserError(f"input_shapes.{name} must be {{min, opt, max}}", code="BAD_SHAPE", input=name)
-        given = {k: _dims(r[k], f"input_shapes.{name}.{k}") for k in ("min", "opt", "max") if r.get(k) is not None}
+        given: dict[str, tuple[int, ...]] = {k: tuple(v) for k, v in (("min", r.min), ("opt", r.opt), ("max", r.max))
+                                             if v is not None}
         if not given:
             continue
         # A partial range is completed from what is given: a single shape is fixed;
         # min+max without opt optimizes for max (the throughput case).
-        mx = given.get("max") or given.get("opt") or given.get("min")
+        mx = given.get("max") or given.get("opt") or given["min"]
         mn = given.get("min") or given.get("opt") or mx
         opt = given.get("opt") or mx
         if not len(mn) == len(opt) == len(mx):
@@ -172,24 +134,5 @@ def _input_shapes(raw: Any) -> dict[str, ShapeRange]:
     return out
 
 
-def _max_batch(params: dict) -> tuple[int, bool]:
-    for key in ("max_batch", "batch"):
-        value = params.get(key)
-        if value is None:
-            continue
-        values = value if isinstance(value, (list, tuple)) else [value]
-        if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in values):
-            raise UserError(f"{key} must be a positive integer (or a list of them), got {value!r}", code="BAD_PARAM")
-        return max(values), True
-    return DEFAULT_MAX_BATCH, False
-
-
-def _lock(rows: Any) -> dict[str, str]:
-    if not isinstance(rows, list):
-        raise UserError("lock must be a list of {node, resolved} rows", code="BAD_PARAM")
-    out = {}
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict) or "node" not in row or "resolved" not in row:
-            raise UserError(f"lock[{i}] must have `node` and `resolved`", code="BAD_PARAM")
-        out[str(row["node"])] = str(row["resolved"])
-    return out
+def _lock(rows: list[Any]) -> dict[str, str]:
+    return {str(r.node): str(r.resolved) for r in rows}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import onnx
 
+from ...contract.vocabulary import FUSED, NO_FLOAT_MATH, QDQ_EMULATED
 from ...precision.types import SHORT
 from ..base import ExplainRow
 from .fusion_attention import ATTENTION
@@ -52,10 +53,10 @@ def _fused_row(name: str, f, realized: str) -> ExplainRow:
         if name == f.name:
             return ExplainRow(name, kind, "", f"{kernel}; activation x weight scales{' and bias' if f.inputs[4] else ''} "
                                               f"applied to the result; with {', '.join(others)}")
-        return ExplainRow(name, kind if "quantize" in name.lower() else realized, "FUSED",
+        return ExplainRow(name, kind if "quantize" in name.lower() else realized, FUSED,
                           f"fused into the {kind} GEMM '{f.name}' ({kernel})")
     kernel = KERNELS.get(f.op_type, f"{f.op_type} kernel (intermediates in fp32)")
-    return ExplainRow(name, realized, "FUSED", f"fused with {', '.join(others)} into one {kernel}")
+    return ExplainRow(name, realized, FUSED, f"fused with {', '.join(others)} into one {kernel}")
 
 
 def explain_model(model: onnx.ModelProto, fuse_patterns: bool, tf32: bool, on_gpu: bool,
@@ -84,7 +85,7 @@ def explain_model(model: onnx.ModelProto, fuse_patterns: bool, tf32: bool, on_gp
             continue
         t = None if node.op_type in SHAPE_ONLY else _float_type(node, types)
         if t is None:
-            rows.append(ExplainRow(name, "-", "NO_FLOAT_MATH"))
+            rows.append(ExplainRow(name, "-", NO_FLOAT_MATH))
             continue
         realized = SHORT.get(t, "?")
         reason, detail = "", ""
@@ -94,7 +95,7 @@ def explain_model(model: onnx.ModelProto, fuse_patterns: bool, tf32: bool, on_gp
             reason, detail = "CONSTANT_FOLDED", "evaluated once when the model loaded (constant inputs)"
         elif any(inp in dq_outputs for inp in node.input) and \
                 (name not in fused_with or fused_with[name].op_type != QGEMM):
-            reason = "QDQ_EMULATED"
+            reason = QDQ_EMULATED
             detail = (f"computes in {realized} on dequantized inputs: the quantization rounding is exact, "
                       "the arithmetic is not int8/fp8")
             note = prepared.notes.get(name)

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from onnx import TensorProto
 
+from ...contract.vocabulary import PRECISION_INFO, QDQ_EMULATED
+from ...precision.types import QUANT_TYPE
 from .graph import Graph, Node
 from .ops.qgemm import QGEMM
 from .pattern import Index, Note, rebuild
 
-KINDS = {TensorProto.INT8: "int8", TensorProto.FLOAT8E4M3FN: "fp8"}
+KINDS = {t: p for p, t in QUANT_TYPE.items()}  # the Q/DQ type -> int8 | fp8
 FLOATS = {TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.BFLOAT16}
 
 
@@ -46,7 +48,7 @@ def fuse_qgemm(nodes: list[Node], graph: Graph, consts, notes: dict[str, Note], 
             fused, dq_a, bias_add = _match(ix, i, graph, folded_dq, device, capability)
         except Skip as exc:
             if exc.args[0]:
-                notes[node.name] = Note("QDQ_EMULATED", exc.args[0])
+                notes[node.name] = Note(QDQ_EMULATED, exc.args[0])
             continue
         if bias_add is not None:  # the fused node takes the bias Add's place (it comes later)
             dropped.add(i)
@@ -143,9 +145,11 @@ def _kernel_refusal(kind: str, device: str, capability, k: int, n: int) -> str:
         if kind == "int8" and (k % 8 or n % 8):
             return f"torch._int_mm on CUDA needs K and N multiples of 8 (K={k}, N={n})"
         if kind == "fp8":
-            if capability is None or capability < (8, 9):
+            need = PRECISION_INFO["fp8"].min_compute_capability or (0, 0)
+            if capability is None or capability < need:
                 have = f"{capability[0]}.{capability[1]}" if capability else "unknown"
-                return f"fp8 GEMMs (torch._scaled_mm) need compute capability 8.9 or newer (this GPU: {have})"
+                return (f"fp8 GEMMs (torch._scaled_mm) need compute capability {need[0]}.{need[1]} or newer "
+                        f"(this GPU: {have})")
             if k % 16 or n % 16:
                 return f"torch._scaled_mm needs K and N multiples of 16 (K={k}, N={n})"
     return ""

@@ -25,8 +25,8 @@ from .compile_node import compile_node
 from .fold import fold_constants
 from .fusion import fuse
 from .fusion_attention import ATTENTION
-from .ops.qgemm import QGEMM
 from .graph import Graph, Node, op_def, read_graph
+from .ops.qgemm import QGEMM
 from .pattern import Note, host_tensors
 
 MAX_SPECIALIZED = 8  # plans kept per program (one per distinct set of input shapes)

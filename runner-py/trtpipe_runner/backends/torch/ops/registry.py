@@ -105,7 +105,19 @@ def to_list(value) -> list:
 
 def load_all() -> dict[str, OpDef]:
     """Imports every op family module (each registers itself) and returns the registry."""
-    from . import (attention, conv_pool, elementwise, indexing, layout, matmul, normalization, qgemm,  # noqa: F401
-                   quant, reduce, resize, shape)
+    from . import (  # noqa: F401
+        attention,
+        conv_pool,
+        elementwise,
+        indexing,
+        layout,
+        matmul,
+        normalization,
+        qgemm,
+        quant,
+        reduce,
+        resize,
+        shape,
+    )
 
     return REGISTRY

@@ -4,7 +4,7 @@
  * Actions), in a predictable order with predictable names:
  * `digits@fp16-cpu`, or `digits@fp16-cpu-b8` with a batch axis.
  */
-import type { MatrixCellSpec, Pipeline, Precision } from '../config/types.js';
+import type { MatrixCellSpec, Pipeline, Precision } from './types.js';
 
 export interface Cell {
   /** `<precision>-<target>[-b<batch>]`: unique within the pipeline. */
