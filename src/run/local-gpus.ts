@@ -7,8 +7,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import { ExitCode } from '../cli/exit-codes.js';
-import { UserError } from '../cli/user-error.js';
+import { RunnerUnavailableError } from '../errors.js';
 import type { Target } from '../config/types.js';
 
 /** One local runner: `''` is the unpinned one, else the CUDA_VISIBLE_DEVICES value it is pinned to. */
@@ -26,9 +25,8 @@ export function targetPins(t: Pick<Target, 'name' | 'runners' | 'gpus'>, env: No
   if (t.gpus !== 'all') return t.gpus.map(String);
   const found = hostGpus(env);
   if (!found.ids.length) {
-    throw new UserError(
+    throw new RunnerUnavailableError(
       `target '${t.name}': gpus: all, but no GPU was found (${found.how}); list the indices (gpus: [0, 1]) or set TRTPIPE_GPUS=0,1`,
-      ExitCode.RunnerUnavailable,
     );
   }
   return found.ids;
@@ -40,11 +38,17 @@ export function targetPins(t: Pick<Target, 'name' | 'runners' | 'gpus'>, env: No
  * (the GPUs this process was given), else nvidia-smi's indices.
  */
 export function hostGpus(env: NodeJS.ProcessEnv = process.env): { ids: string[]; how: string } {
-  const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if (env.TRTPIPE_GPUS !== undefined) return { ids: list(env.TRTPIPE_GPUS), how: 'TRTPIPE_GPUS' };
-  if (env.CUDA_VISIBLE_DEVICES !== undefined) return { ids: list(env.CUDA_VISIBLE_DEVICES).filter((id) => id !== '-1'), how: 'CUDA_VISIBLE_DEVICES' };
+  if (env.CUDA_VISIBLE_DEVICES !== undefined)
+    return { ids: list(env.CUDA_VISIBLE_DEVICES).filter((id) => id !== '-1'), how: 'CUDA_VISIBLE_DEVICES' };
   const smi = spawnSync('nvidia-smi', ['--query-gpu=index', '--format=csv,noheader'], { encoding: 'utf8', timeout: 15_000 });
-  if (smi.error || smi.status !== 0) return { ids: [], how: smi.error ? 'nvidia-smi is not installed' : `nvidia-smi failed: ${smi.stderr.trim()}` };
+  if (smi.error || smi.status !== 0)
+    return { ids: [], how: smi.error ? 'nvidia-smi is not installed' : `nvidia-smi failed: ${smi.stderr.trim()}` };
   return { ids: list(smi.stdout.replace(/\n/g, ',')), how: 'nvidia-smi lists none' };
 }
 

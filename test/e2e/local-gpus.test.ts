@@ -17,7 +17,9 @@ import { EXAMPLES, tempDir } from '../helpers/paths.js';
 
 function pipeline(dir: string, gpus: string): string {
   const file = path.join(dir, 'gpus.yaml');
-  writeFileSync(file, `version: 1
+  writeFileSync(
+    file,
+    `version: 1
 name: gpus
 model: { path: ${path.join(EXAMPLES, 'digits', 'model.onnx')} }
 data:
@@ -27,7 +29,8 @@ targets:
   - { name: multi, runner: local, gpus: ${gpus} }
 matrix: { precision: [fp32, fp16, int8] }
 benchmark: { warmup: 0, iterations: 5 }
-`);
+`,
+  );
   return file;
 }
 
@@ -44,13 +47,22 @@ test('gpus: all starts one local runner per GPU and spreads the cells over them'
   assert.is(rec.runners.multi!.address, 'local:gpu0,local:gpu1');
   assert.equal(Object.keys(rec.runners.multi!.gpusByRunner ?? {}).sort(), ['local:gpu0', 'local:gpu1']);
   // Each cell's provenance names the runner of each of its stages.
-  for (const cell of rec.cells) assert.ok(cell.provenance!.stages.every((s) => s.runner?.startsWith('local:gpu')), JSON.stringify(cell.provenance!.stages));
+  for (const cell of rec.cells)
+    assert.ok(
+      cell.provenance!.stages.every((s) => s.runner?.startsWith('local:gpu')),
+      JSON.stringify(cell.provenance!.stages),
+    );
 });
 
 test('a pinned local runner gets CUDA_VISIBLE_DEVICES and its thread budget in its environment', async () => {
   const runner = await spawnLocalRunner({ storeDir: path.join(tempDir(), 'store'), cudaVisibleDevices: '1', threads: 3 });
   try {
-    const env = Object.fromEntries(readFileSync(`/proc/${runner.process.pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      readFileSync(`/proc/${runner.process.pid}/environ`, 'utf8')
+        .split('\0')
+        .filter(Boolean)
+        .map((kv) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]),
+    );
     assert.is(env.CUDA_VISIBLE_DEVICES, '1');
     assert.is(env.TRTPIPE_RUNNER_THREADS, '3');
     assert.is(env.OMP_NUM_THREADS, '3');

@@ -8,23 +8,26 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadPipeline } from '../../src/config/load.js';
-import { GetCapabilitiesResponse } from '../../src/gen/trtpipe/runner/v1/runner.js';
-import { expandMatrix } from '../../src/plan/matrix.js';
+import { expandMatrix } from '../../src/config/matrix.js';
+import { capabilitiesFromJson } from '../../src/runner-client/capabilities.js';
 import { preflight } from '../../src/run/preflight.js';
 import { EXAMPLES, tempDir } from '../helpers/paths.js';
 
 async function findings(device: string, torch: { version: string; reason: string }) {
   const file = path.join(tempDir(), 'p.yaml');
-  writeFileSync(file, `version: 1
+  writeFileSync(
+    file,
+    `version: 1
 name: p
 model: { path: ${path.join(EXAMPLES, 'digits', 'model.onnx')} }
 data: { evaluation: { npz: ${path.join(EXAMPLES, 'digits', 'eval.npz')}, labels: labels } }
 targets: [{ name: t, backend: torch, build: { device: ${device} } }]
 matrix: { precision: [fp32, bf16] }
-`);
+`,
+  );
   const { pipeline } = await loadPipeline(file);
   // What a runner on a host without a GPU reports (capabilities.probe_torch).
-  const caps = GetCapabilitiesResponse.fromPartial({
+  const caps = capabilitiesFromJson({
     backends: [{ name: 'torch', available: false, version: torch.version, unavailableReason: torch.reason }],
     gpus: [],
   });

@@ -56,6 +56,12 @@ export interface RunnerRecord {
   versions: {
     [k: string]: string;
   };
+  /**
+   * A target of several runners (one per GPU, a pool): each runner's own GPUs, by address (`local:gpu1`).
+   */
+  gpusByRunner?: {
+    [k: string]: unknown[];
+  };
 }
 export interface RunTimings {
   runnerStartSeconds: number;
@@ -213,6 +219,10 @@ export interface StageTiming {
   status: string;
   seconds?: number;
   cached?: boolean;
+  /**
+   * The runner it ran on, when the target has several (`local:gpu1`).
+   */
+  runner?: string;
 }
 export interface CacheHits {
   hits: number;
