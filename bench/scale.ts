@@ -17,6 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPipeline } from '../src/config/load.js';
 import { executePipeline } from '../src/run/execute.js';
+import { parseNodeId } from '../src/plan/node-id.js';
 import { threadBudget } from '../src/run/local-gpus.js';
 import { EXAMPLES, tempDir } from '../test/helpers/paths.js';
 import { POOL_TOKEN, startRunners, stopRunners } from '../test/helpers/runners.js';
@@ -50,6 +51,9 @@ matrix: { precision: [fp32, fp16, int8] }
   if (!pipeline) throw new Error(`scale ${n}: ${file}: ${diagnostics.map((d) => `${d.path}: ${d.message}`).join('; ')}`);
   const started = new Map<string, number>();
   const overhead: number[] = [];
+  // The runners' own stage seconds, by stage kind: when their sum grows with the runner count, the
+  // stages are contending for the host (cores, memory bandwidth), and no scheduler can scale them.
+  const work = new Map<string, number>();
   const t0 = performance.now();
   const { record } = await executePipeline(pipeline!, {
     stateRoot: path.join(dir, `state-${n}`),
@@ -58,7 +62,11 @@ matrix: { precision: [fp32, fp16, int8] }
     signal: new AbortController().signal,
     onEvent: (e) => {
       if (e.type === 'stage-start') started.set(e.node, performance.now());
-      if (e.type === 'stage-done') overhead.push((performance.now() - started.get(e.node)!) / 1000 - e.result.seconds);
+      if (e.type === 'stage-done') {
+        overhead.push((performance.now() - started.get(e.node)!) / 1000 - e.result.seconds);
+        const kind = parseNodeId(e.node).name;
+        work.set(kind, (work.get(kind) ?? 0) + e.result.seconds);
+      }
     },
   });
   const secs = (performance.now() - t0) / 1000;
@@ -67,6 +75,8 @@ matrix: { precision: [fp32, fp16, int8] }
   if (!base) base = secs; // speed-up against the first count given
   overhead.sort((a, b) => a - b);
   rows.push(`  ${String(n).padStart(2)} runner(s) x ${String(threads ?? cores).padStart(2)} threads  ${secs.toFixed(2).padStart(6)} s   speed-up ${(base / secs).toFixed(2)}x   overhead per stage: median ${(overhead[Math.floor(overhead.length / 2)]! * 1000).toFixed(1)} ms, p90 ${(overhead[Math.floor(overhead.length * 0.9)]! * 1000).toFixed(1)} ms (${overhead.length} stages)`);
+  const total = [...work.values()].reduce((a, b) => a + b, 0);
+  rows.push(`       runners' own stage time ${total.toFixed(2)} s: ${[...work].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
 }
 console.log(`bench/scale: 12 cells (transformer, 4 targets x fp32/fp16/int8; build and evaluate, no benchmark) on one pool of loopback runners, ${cores} CPU cores split between them`);
 for (const r of rows) console.log(r);
