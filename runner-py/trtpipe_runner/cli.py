@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import os
@@ -62,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args) -> int:
+    # A native crash (a CUDA or TensorRT library) would otherwise end the runner without a word: the
+    # client sees only a dropped connection. With faulthandler its stack lands in the runner's log.
+    faulthandler.enable()
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
                         format="%(asctime)s runner %(levelname)s %(message)s")
     token = os.environ.get(TOKEN_ENV, "")
