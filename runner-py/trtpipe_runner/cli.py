@@ -102,6 +102,7 @@ def _serve(args) -> int:
     print(server.port, flush=True)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     logging.getLogger("trtpipe_runner").info("serving on port %d, store %s", server.port, args.store)
+    server.servicer.warm_capabilities()
     stopping = threading.Event()
 
     def on_signal(signum, _frame):
