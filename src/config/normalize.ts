@@ -19,6 +19,12 @@ export const DEFAULTS = {
     // ModelOpt AutoCast's defaults: activations beyond 512 and initializers
     // beyond the FP16 maximum keep their node in FP32.
     safety: { data_max: 512, init_max: 65504, reduction_depth: null },
+    /**
+     * precision.unquantized when a target uses TensorRT (what `trtexec --int8 --fp16` and ModelOpt's
+     * high_precision_dtype=fp16 give: fp32 leftovers keep TensorRT from fusing), else fp32 (ONNX
+     * Runtime's CPU provider has few fp16 kernels).
+     */
+    unquantized: { tensorrt: 'fp16' as const, other: 'fp32' as const },
     search: { max_evaluations: 64, evaluator: 'auto' as const, budget: { cosine: 0.999 } },
   },
   synthetic: { seed: 0, low: 0, high: 1, samples: 64 },
@@ -104,6 +110,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
     precision: {
       default: defaultPrecision,
       io: p.io ?? DEFAULTS.precision.io,
+      unquantized: p.unquantized ?? DEFAULTS.precision.unquantized[targets.some((t) => t.backend === 'tensorrt') ? 'tensorrt' : 'other'],
       ...(p.opset !== undefined ? { opset: p.opset } : {}),
       rules,
       safety: { ...DEFAULTS.precision.safety, ...(p.safety ?? {}) },

@@ -54,6 +54,8 @@ export interface PrecisionPolicy {
   default: Precision;
   /** keep: graph inputs/outputs stay fp32. */
   io: 'keep' | 'lower';
+  /** int8/fp8: the float precision of what is not quantized (fp16 with a tensorrt target, else fp32). */
+  unquantized: 'fp32' | 'fp16' | 'bf16';
   opset?: number;
   rules: Rule[];
   safety: { data_max: number | null; init_max: number | null; reduction_depth: number | null };

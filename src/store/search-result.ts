@@ -57,7 +57,7 @@ export async function writeSearchResult(file: string, r: SearchResult): Promise<
  * The hash of everything besides the model that decides a search's answer:
  * the policy the search applies (precision searched towards, io, opset, rules
  * without their `why`, safety rules), the budget, and for int8/fp8 the
- * calibration. A change to any of them makes a committed result stale.
+ * calibration and precision.unquantized. A change to any of them makes a committed result stale.
  */
 export function searchPolicySha(p: Pipeline): string {
   const s = p.precision.search;
@@ -69,7 +69,7 @@ export function searchPolicySha(p: Pipeline): string {
     opset: p.precision.opset,
     rules: p.precision.rules.map((r) => ({ match: r.match, use: r.use })),
     safety: p.precision.safety,
-    ...(quantized ? { calibration: p.calibration } : {}),
+    ...(quantized ? { calibration: p.calibration, unquantized: p.precision.unquantized } : {}),
   }));
 }
 

@@ -33,7 +33,17 @@ test('the quickstart pipeline loads with every default applied', async () => {
   assert.equal(pipeline.matrix.target, ['cpu']);
   assert.equal(pipeline.targets[0]!.runners, ['local']);
   assert.equal(pipeline.precision.safety, { data_max: 512, init_max: 65504, reduction_depth: null });
+  assert.equal(pipeline.precision.unquantized, 'fp32', 'no tensorrt target');
   assert.ok(path.isAbsolute(pipeline.model.path));
+});
+
+test('precision.unquantized: fp16 by default where a target uses TensorRT, as written otherwise', async () => {
+  const gpu = await loadPipeline(path.join(ROOT, 'examples', 'digits', 'gpu.yaml'));
+  assert.equal(gpu.pipeline!.precision.unquantized, 'fp16');
+  const file = write('unquantized.yaml', valid('precision:\n  unquantized: bf16\n'));
+  const { pipeline, diagnostics } = await loadPipeline(file);
+  assert.equal(diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.equal(pipeline!.precision.unquantized, 'bf16');
 });
 
 test('an unknown key points at the key, with a suggestion', async () => {

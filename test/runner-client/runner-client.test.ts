@@ -92,7 +92,7 @@ t('aborting a stage cancels it on the runner', async ({ client, dir }) => {
   const model = await put(path.join(EXAMPLES, 'digits', 'model.onnx'));
   const data = await put(path.join(EXAMPLES, 'digits', 'eval.npz'));
   // Every key the orchestrator sends (the runner takes no defaults: proto/trtpipe/runner/v1/contract/).
-  const policy = { default: 'fp32', io: 'keep', rules: [], safety: { data_max: 512, init_max: 65504, reduction_depth: null } };
+  const policy = { default: 'fp32', io: 'keep', rules: [], safety: { data_max: 512, init_max: 65504, reduction_depth: null }, unquantized: 'fp32' };
   const calibration = { method: 'entropy', percentile: 99.99, per_channel: true };
   const ort = { backend: 'onnxruntime', opt_level: 'all', threads: 0 };
   const t1 = await client.runStage({ stage: 'transform', cell: 't', inputs: { model }, params: { policy, calibration } }, () => {});

@@ -52,7 +52,7 @@ def run(ctx: StageContext) -> StageOutput:
     scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
     per_channel = p.calibration.per_channel
     graph = CandidateGraph(model, base, towards, keep_io=policy.io == "keep", amax=scales.get("tensors"), per_channel=per_channel,
-                           smoothing=(scales.get("smoothing") or {}).get("factors"))
+                           smoothing=(scales.get("smoothing") or {}).get("factors"), unquantized=policy.unquantized)
     candidates = graph.candidates
     if not candidates:
         raise UserError(f"no node can be lowered to {towards}: nothing to search", code="NOTHING_TO_SEARCH")

@@ -55,7 +55,7 @@ def run(ctx: StageContext) -> StageOutput:
     scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
     per_channel = p.calibration.per_channel
     annotated, counts = annotated_model(model, decisions, policy.io == "keep", scales.get("tensors"), per_channel,
-                                       (scales.get("smoothing") or {}).get("factors"))
+                                       (scales.get("smoothing") or {}).get("factors"), policy.unquantized)
     check_annotated(annotated)
     ctx.progress(0.8, "annotated graph checked")
     annotated.producer_name = "trtpipe"
