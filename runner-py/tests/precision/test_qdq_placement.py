@@ -141,3 +141,12 @@ def test_examples_int8_with_fp16_unquantized(example, inputs):
     ref = _run(m, evals)
     a, b = _cosine(_run(fp32_rest, evals), ref), _cosine(_run(fp16_rest, evals), ref)
     assert b > a - 0.002, f"fp16 leftovers cost more than rounding: cosine {b:.5f} vs {a:.5f}"
+
+
+def test_replaced_float_weights_leave_the_graph(cnn):
+    m, amax = cnn
+    out, _, _ = _int8(m, "fp32", amax)
+    inits = {i.name for i in out.graph.initializer}
+    assert not inits & {"stem.w", "b1c1.w", "fc.w"}, "the fp32 weights their int8 copies replace"
+    assert {"fc.b", "bn.scale"} <= inits, "biases and normalization parameters are still read"
+    assert out.ByteSize() < m.ByteSize() * 0.7

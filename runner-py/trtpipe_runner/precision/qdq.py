@@ -84,6 +84,7 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
     compute = ELEM_TYPE[quantized_as]
     smoothing = smoothing or {}
     smoothed: dict[str, str] = {}  # X -> Mul(X, 1/s) output
+    quantized_weights: set[str] = set()  # float initializers a quantized copy now stands in for
     # An int8 node reading a tensor that an fp16/bf16 node produced reads annotate's Cast of it
     # back to fp32; thresholds and smoothing factors are those of the tensor the Cast reads.
     cast_of = {n.output[0]: n.input[0] for n in g.node if n.op_type == "Cast" and n.name.startswith("trtpipe/cast/")}
@@ -125,6 +126,7 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
                 continue
             tensor = node.input[slot]
             if tensor in inits:
+                quantized_weights.add(tensor)
                 row_scale = factors if slot == 1 else None
                 node.input[slot] = _quantize_weight(node, inits[tensor], kind, per_channel, new_inits, placed, slot,
                                                     row_scale, compute)
@@ -160,7 +162,28 @@ def insert_qdq(model: onnx.ModelProto, decisions: list, amax: dict[str, float], 
         counts["qdq_residuals"] += 1
     g.initializer.extend(new_inits)
     insert_after_producers(g, placed, "Q/DQ")
+    _drop_unread(g, replaced=quantized_weights)
     return counts
+
+
+def _drop_unread(g, replaced: set[str]) -> None:
+    """Removes the float weights their quantized copies replaced, when nothing reads them any more:
+    kept, they made an int8 model as large as the fp32 one plus its int8 weights, for TensorRT's
+    parser (and every store and transfer) to read for nothing."""
+    read = {name for node in g.node for name in _inputs(node)} | {i.name for i in g.input} | {o.name for o in g.output}
+    keep = [i for i in g.initializer if i.name in read or i.name not in replaced]
+    if len(keep) < len(g.initializer):
+        del g.initializer[:]
+        g.initializer.extend(keep)
+
+
+def _inputs(node):
+    """A node's inputs and those of its subgraphs (which may read outer initializers)."""
+    yield from node.input
+    for attr in node.attribute:
+        for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+            for inner in sub.node:
+                yield from _inputs(inner)
 
 
 def representable_scale(scale: float, dtype: int) -> float:
