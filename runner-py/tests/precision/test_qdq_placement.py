@@ -150,3 +150,19 @@ def test_replaced_float_weights_leave_the_graph(cnn):
     assert not inits & {"stem.w", "b1c1.w", "fc.w"}, "the fp32 weights their int8 copies replace"
     assert {"fc.b", "bn.scale"} <= inits, "biases and normalization parameters are still read"
     assert out.ByteSize() < m.ByteSize() * 0.7
+
+
+@pytest.mark.parametrize("policy,opset", [
+    ({"default": "int8", "unquantized": "fp16"}, 19),
+    ({"default": "int8", "unquantized": "fp32"}, None),
+    ({"default": "fp16", "unquantized": "fp16"}, None),
+    ({"default": "fp16", "unquantized": "bf16", "rules": [{"match": {"op": ["Conv"]}, "use": "int8"}]}, 19),
+    ({"default": "int8", "unquantized": "fp16", "opset": 22}, 22),
+])
+def test_working_opset_is_raised_only_for_fp16_qdq(cnn, policy, opset):
+    from trtpipe_runner.contract.stages import Policy
+    from trtpipe_runner.precision.opset import working_opset
+
+    from ..stage_params import policy as full_policy
+
+    assert working_opset(cnn[0], Policy.parse(full_policy(**policy), "policy")) == opset

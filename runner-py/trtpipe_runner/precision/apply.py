@@ -11,7 +11,8 @@ import onnx
 from ..errors import UserError
 from ..model.load import opset_version
 from .annotate import annotate
-from .qdq import FLOAT_SCALE_OPSET, insert_qdq
+from .opset import FLOAT_SCALE_OPSET
+from .qdq import insert_qdq
 from .types import QUANTIZED
 
 
@@ -47,7 +48,8 @@ def quantized_float(unquantized: str, opset: int) -> str:
 
     `precision.unquantized` where Q/DQ can carry it (fp16/bf16 scales exist from opset 19): the
     DequantizeLinear then writes fp16 and the Conv/GEMM reads and writes fp16 like its unquantized
-    neighbours, with no Cast between them (ModelOpt's high_precision_dtype graph). Below opset 19
-    they compute in fp32, with Casts to and from their fp16 neighbours.
+    neighbours, with no Cast between them (ModelOpt's high_precision_dtype graph). The transform
+    converts such models to opset 19 (opset.working_opset); a graph below it (a direct caller's)
+    computes its quantized layers in fp32, with Casts to and from their fp16 neighbours.
     """
     return unquantized if unquantized != "fp32" and opset >= FLOAT_SCALE_OPSET else "fp32"

@@ -31,12 +31,10 @@ from onnx import TensorProto, helper, numpy_helper
 from ..calibration.ranges import FOLDED_INTO_PRODUCER, FUSING_PRODUCERS, residual_slot
 from ..errors import UserError
 from .graph_edit import insert_after_producers
+from .opset import FLOAT_SCALE_OPSET
 from .types import ELEM_TYPE, QMAX
 from .types import MIN_QDQ_OPSET as MIN_OPSET
 from .types import QUANT_TYPE as ZP_TYPE
-
-# QuantizeLinear/DequantizeLinear take fp16/bf16 scales (and inputs) from this opset on.
-FLOAT_SCALE_OPSET = 19
 
 
 def weight_axis(node, weight: np.ndarray, slot: int = 1) -> int:

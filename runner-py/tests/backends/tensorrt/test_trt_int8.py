@@ -1,6 +1,6 @@
 """int8 with `precision.unquantized: fp16` through the stages, built with the TensorRT test double.
 
-calibrate -> transform (opset 19: fp16 Q/DQ scales) -> build (FakeTensorRT 10.6) -> explain ->
+calibrate -> transform (raised to opset 19 for fp16 Q/DQ scales) -> build (FakeTensorRT 10.6) -> explain ->
 evaluate. The double runs the graph as written (ONNX Runtime) and lists one layer per ONNX node
 with the graph's own types, so it checks the build path, explain's reading of every node and the
 numerics, not TensorRT's fusions (those are in the real 10.6 dumps, test_trt_real_dumps.py).
@@ -30,7 +30,8 @@ def test_int8_with_fp16_leftovers_builds_explains_and_evaluates(monkeypatch, tmp
     scales, _ = run_stage("calibrate", {"model": m, "calib_data": data}, complete("calibrate", {"method": "minmax"}),
                           store)
     t, _ = run_stage("transform", {"model": m, "scales": scales.outputs["scales"].sha256},
-                     complete("transform", {"policy": {"default": "int8", "unquantized": "fp16", "opset": 19}}), store)
+                     complete("transform", {"policy": {"default": "int8", "unquantized": "fp16"}}), store)
+    assert t.details["opset"] == 19, "raised from 17: fp16 Q/DQ scales need 19"
     assert t.details["inserted"]["qdq_residuals"] == 2 and t.details["inserted"]["casts"] == 2
     lock = {r["node"]: r for r in t.details["lock"]}
     assert (lock["/b1/Add"]["resolved"], lock["/b1/Add"]["reason"]) == ("fp16", "NOT_QUANTIZABLE")
