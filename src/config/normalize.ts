@@ -137,7 +137,9 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
     },
     evaluate: {
       // Arg-max metrics only mean something for classifiers: without labels, the error metrics.
-      metrics: raw.evaluate?.metrics ?? DEFAULTS.evaluate.metrics.filter((x) => (x !== 'top1' && x !== 'top1_agreement') || evaluation.labels !== undefined),
+      metrics:
+        raw.evaluate?.metrics ??
+        DEFAULTS.evaluate.metrics.filter((x) => (x !== 'top1' && x !== 'top1_agreement') || evaluation.labels !== undefined),
       batch: raw.evaluate?.batch ?? evaluation.batch ?? DEFAULTS.evaluate.batch,
       tolerances: tolerances(raw.evaluate?.tolerances),
       outputs: Object.fromEntries(Object.entries(raw.evaluate?.outputs ?? {}).map(([k, v]) => [k, tolerances(v)])),
@@ -153,5 +155,9 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
 function normalizeCalibration(raw: File.PipelineFile['calibration']): Pipeline['calibration'] {
   const { smoothing, ...rest } = raw ?? {};
   // smoothing only when given, so the stage keys of pipelines without it stay as they were.
-  return { ...DEFAULTS.calibration, ...rest, ...(smoothing !== undefined ? { smoothing: { alpha: smoothing.alpha ?? DEFAULTS.smoothing.alpha } } : {}) };
+  return {
+    ...DEFAULTS.calibration,
+    ...rest,
+    ...(smoothing !== undefined ? { smoothing: { alpha: smoothing.alpha ?? DEFAULTS.smoothing.alpha } } : {}),
+  };
 }
