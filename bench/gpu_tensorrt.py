@@ -200,6 +200,9 @@ def without_residual_qdq(path: Path) -> bytes:
         for n in unread:
             m.graph.node.remove(n)
         read = {t for n in m.graph.node for t in n.input} | {o.name for o in m.graph.output}
+    keep = [i for i in m.graph.initializer if i.name in read]  # and their scales and zero points
+    del m.graph.initializer[:]
+    m.graph.initializer.extend(keep)
     return m.SerializeToString()
 
 
