@@ -7,6 +7,10 @@ Per model (ResNet-50 from torchvision and a BERT-base BertModel from transformer
 weights, exported here; seq 128) and precision (fp32 fp16 bf16 int8 fp8): calibrate (minmax,
 int8/fp8) -> transform -> build (tensorrt backend, max_batch 64) -> benchmark (batch 1 and 64,
 CUDA graph) on TensorRT and on the torch evaluator, and native PyTorch in the same dtype.
+int8 and fp8 are built as the orchestrator sends them for a TensorRT target (precision.unquantized
+fp16, opset raised to 19); two more int8 variants measure before/after in the same run (TensorRT
+only): int8-fp32rest (leftovers fp32, residual Adds quantized) and int8-before (main before
+issue 23's placement work: leftovers fp32, no residual Q/DQ).
 ResNet-50 fp16 also: a warm rebuild against the cold build's timing cache, and the same build
 through the raw TensorRT API in this process, against the build stage's wall time.
 Fidelity: cosine between the torch backend's output and TensorRT's output for the same
@@ -34,7 +38,15 @@ import numpy as np  # noqa: E402
 
 from gpu_tensorrt_report import print_tables, ratios  # noqa: E402
 
-PRECISIONS = ("fp32", "fp16", "bf16", "int8", "fp8")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int8-fp32rest", "int8-before", "fp8")
+# label -> (precision built, policy additions, residual Q/DQ stripped): int8 as it is built now and
+# as it was, so one GPU run measures the placement and precision.unquantized work (issue 23).
+VARIANTS = {
+    "int8": ("int8", {"unquantized": "fp16"}, False),
+    "fp8": ("fp8", {"unquantized": "fp16"}, False),
+    "int8-fp32rest": ("int8", {"unquantized": "fp32"}, False),
+    "int8-before": ("int8", {"unquantized": "fp32"}, True),
+}
 EXAMPLES = ("digits", "transformer", "overflow")
 
 
@@ -56,6 +68,9 @@ class Bench:
 
         return put_copy(self.store, path)
 
+    def put_bytes(self, data: bytes) -> str:
+        return self.store.put_bytes(data)
+
     def stage(self, name: str, inputs: dict, params: dict):
         from trtpipe_runner.run_stage import run_stage
 
@@ -68,8 +83,8 @@ class Bench:
 
 
 # --------------------------------------------------------------------------- models
-def export_models(folder: Path, quick: bool) -> dict[str, dict]:
-    """ResNet-50 and BERT-base (random weights) as ONNX, with calib/eval data beside them."""
+def export_models(folder: Path, quick: bool, names=("resnet50", "bert")) -> dict[str, dict]:
+    """ResNet-50 and BERT-base (random weights) as ONNX, with calib/eval data beside them (those in `names`)."""
     import torch
 
     torch.manual_seed(0)
@@ -85,6 +100,8 @@ def export_models(folder: Path, quick: bool) -> dict[str, dict]:
     for name, n in (("calib", 16), ("eval", 64)):
         np.savez(d / f"{name}.npz", input=rng.standard_normal((n, 3, hw, hw), dtype=np.float32))
     out["resnet50"] = {"dir": d, "module": resnet, "sample": lambda b: {"input": torch.randn(b, 3, hw, hw)}}
+    if "bert" not in names:
+        return out
 
     from transformers import BertConfig, BertModel
 
@@ -136,9 +153,15 @@ def _export(module, args, path: Path, inputs: list[str], outputs: list[str]) -> 
 
 
 # --------------------------------------------------------------------------- stages
-def annotate(b: Bench, model: str, calib: str, precision: str) -> tuple[str, list]:
-    """The transform stage's graph for one precision (int8/fp8: Q/DQ from minmax calibration)."""
-    policy = {"default": precision, "io": "keep"}
+def built_as(label: str) -> str:
+    """The precision a label builds (int8-before -> int8)."""
+    return VARIANTS.get(label, (label,))[0]
+
+
+def annotate(b: Bench, model: str, calib: str, label: str) -> tuple[str, list]:
+    """The transform stage's graph for one precision or variant (int8/fp8: Q/DQ from minmax calibration)."""
+    precision, extra, strip = VARIANTS.get(label, (label, {}, False))
+    policy = {"default": precision, "io": "keep", **extra}
     inputs = {"model": model}
     if precision == "bf16":
         policy["opset"] = 22  # bf16 Conv and pooling exist from opset 22
@@ -148,7 +171,39 @@ def annotate(b: Bench, model: str, calib: str, precision: str) -> tuple[str, lis
         scales, _ = b.stage("calibrate", {"model": model, "calib_data": calib}, {"method": "minmax", "batch": 16})
         inputs["scales"] = scales.outputs["scales"].sha256
     out, _ = b.stage("transform", inputs, {"policy": policy})
-    return out.outputs["model"].sha256, out.details.get("lock", [])
+    graph = out.outputs["model"].sha256
+    if strip:
+        graph = b.put_bytes(without_residual_qdq(b.path(graph)))
+    return graph, out.details.get("lock", [])
+
+
+def without_residual_qdq(path: Path) -> bytes:
+    """The annotated graph with the Adds reading their inputs unquantized again: before issue 23
+    no Add read a DequantizeLinear (Q/DQ went only on the inputs of Conv, Gemm and MatMul)."""
+    import onnx
+
+    m = onnx.load(str(path))
+    made_by = {o: n for n in m.graph.node for o in n.output}
+    for node in m.graph.node:
+        if node.op_type != "Add":
+            continue
+        for i, t in enumerate(node.input):
+            dq = made_by.get(t)
+            if dq is not None and dq.op_type == "DequantizeLinear" and dq.name.startswith("trtpipe/qdq/"):
+                node.input[i] = made_by[dq.input[0]].input[0]
+    read = {t for n in m.graph.node for t in n.input} | {o.name for o in m.graph.output}
+    while True:  # drop the Q/DQ pairs nothing reads now
+        unread = [n for n in m.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")
+                  and not any(o in read for o in n.output)]
+        if not unread:
+            break
+        for n in unread:
+            m.graph.node.remove(n)
+        read = {t for n in m.graph.node for t in n.input} | {o.name for o in m.graph.output}
+    keep = [i for i in m.graph.initializer if i.name in read]  # and their scales and zero points
+    del m.graph.initializer[:]
+    m.graph.initializer.extend(keep)
+    return m.SerializeToString()
 
 
 def trt_build(b: Bench, graph: str, precision: str, lock: list, cache: Path, max_batch: int = 64):
@@ -246,36 +301,39 @@ def model_part(b: Bench, name: str, spec: dict, precisions, batches, timing_extr
     d = spec["dir"]
     model, calib, eval_data = b.put(d / "model.onnx"), b.put(d / "calib.npz"), b.put(d / "eval.npz")
     cache = b.root / f"timing-{name}"
-    for precision in precisions:
-        row = {"model": name, "precision": precision}
+    for label in precisions:
+        precision = built_as(label)
+        variant = label != precision  # a before/after variant: TensorRT figures only
+        row = {"model": name, "precision": label}
         b.doc["builds"].append(row)
         try:
-            graph, lock = annotate(b, model, calib, precision)
+            graph, lock = annotate(b, model, calib, label)
             out, wall = trt_build(b, graph, precision, lock, cache)
             row.update(build_wall_s=wall, build_s=out.metrics["build_seconds"], engine_mb=out.metrics["engine_bytes"] / 1e6,
                        realized=out.details.get("realized_counts"),
-                       reasons=out.details.get("explain_summary", {}).get("reason_counts"))
-            b.log(f"{name} {precision}: built in {wall:.1f} s, realized {row['realized']}")
+                       reasons=out.details.get("explain_summary", {}).get("reason_counts"),
+                       phases={k: round(v, 3) for k, v in out.metrics.items() if k.endswith("_seconds")})
+            b.log(f"{name} {label}: built in {wall:.1f} s, realized {row['realized']}, phases {row['phases']}")
             engine = out.outputs["engine"].sha256
-            torch_eng = attempt(row, "torch build", lambda: torch_engine(b, graph, precision))
+            torch_eng = None if variant else attempt(row, "torch build", lambda: torch_engine(b, graph, precision))
             lat = {"trt": p50s(b, engine, eval_data, "tensorrt", precision, batches),
                    "torch": attempt(row, "torch p50", lambda: p50s(b, torch_eng, eval_data, "torch", precision,
                                                                     batches)) if torch_eng else None,
-                   "native": attempt(row, "native p50", lambda: native_p50(spec["module"], spec["sample"], precision,
-                                                                           batches, b.device, b.iterations))}
+                   "native": None if variant else attempt(row, "native p50", lambda: native_p50(
+                       spec["module"], spec["sample"], precision, batches, b.device, b.iterations))}
             for bs in batches:
-                b.doc["latency"].append({"model": name, "precision": precision, "batch": bs,
+                b.doc["latency"].append({"model": name, "precision": label, "batch": bs,
                                          **{f"{k}_p50_ms": (v or {}).get(bs) for k, v in lat.items()}})
-            b.log(f"{name} {precision}: p50 {lat}")
+            b.log(f"{name} {label}: p50 {lat}")
             if torch_eng:
                 fid = attempt(row, "fidelity", lambda: fidelity_row(b, name, precision, engine, torch_eng,
                                                                     d / "eval.npz", d / "model.onnx"))
                 b.doc["fidelity"].append(fid or {"model": name, "precision": precision, "error": row["errors"][-1]})
-            if timing_extras and precision == "fp16":
+            if timing_extras and label == "fp16":
                 cache_and_raw_api(b, name, graph, precision, lock, cache, wall)
         except Exception as exc:  # noqa: BLE001 - one failing cell must not lose the others' figures
             row["error"] = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
-            b.log(f"{name} {precision}: FAILED {row['error']}")
+            b.log(f"{name} {label}: FAILED {row['error']}")
             traceback.print_exc()
 
 
@@ -292,7 +350,8 @@ def cache_and_raw_api(b: Bench, name: str, graph: str, precision: str, lock: lis
     cache_file = Path(out.details["timing_cache"]["path"])
     raw = raw_build_seconds(b.path(graph), cache_file.read_bytes(), max_batch=64)
     b.doc["build_wall"].append({"model": name, "precision": precision, "stage_wall_s": warm_wall,
-                                "stage_build_s": out.metrics["build_seconds"], **raw})
+                                "stage_build_s": out.metrics["build_seconds"], **raw,
+                                "phases": {k: round(v, 3) for k, v in out.metrics.items() if k.endswith("_seconds")}})
     b.log(f"{name} {precision}: warm rebuild {warm_wall:.1f} s (cold {cold_wall:.1f} s); raw API {raw}")
 
 
@@ -360,13 +419,13 @@ def main(argv: list[str] | None = None) -> int:
         b.doc["environment"] = environment(args.device)
         models = [p for p in args.parts if p != "examples"]
         if models:
-            specs = export_models(Path(tmp) / "models", args.quick)
+            specs = export_models(Path(tmp) / "models", args.quick, models)
             b.log("exported " + ", ".join(models))
             for name in models:
                 model_part(b, name, specs[name], args.precisions, args.batches, timing_extras=name == "resnet50")
         if "examples" in args.parts:
             examples_part(b, [p for p in args.precisions if p in ("fp16", "bf16", "int8")])
-        b.doc["ratios"] = ratios(b.doc["latency"], max(args.batches))
+        b.doc["ratios"] = [r for bs in args.batches for r in ratios(b.doc["latency"], bs)]
         b.doc["seconds"] = round(time.perf_counter() - started, 1)
     from trtpipe_runner.jsonsafe import sanitize
 

@@ -5,7 +5,9 @@
 # cold vs warm timing cache; build stage vs raw API; torch-vs-TensorRT fidelity). Prints figures.
 #
 #   source $HOME/trt/env.sh               # the shared install: shared/tools/tensorrt-gpu-host/
-#   bash bench/gpu_tensorrt.sh tests resnet50      # about 5 min on an H200
+#   bash bench/gpu_tensorrt.sh tests resnet50      # about 7 min on an H200
+#   PRECISIONS="fp16 int8 int8-fp32rest int8-before" bash bench/gpu_tensorrt.sh resnet50
+#                                                  # int8/fp16 now vs before issue 23's placement work, about 4 min
 #   bash bench/gpu_tensorrt.sh bert examples       # about 4 min
 #   (no arguments: all four parts; JSON under ${OUT:-bench/out/gpu-tensorrt};
 #    PRECISIONS="fp16 int8" narrows the precisions, ITERATIONS=50 the timed runs)

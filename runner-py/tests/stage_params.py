@@ -16,7 +16,7 @@ ORT = {"backend": "onnxruntime", "opt_level": "all", "threads": 0}
 def policy(default: str = "fp32", **over: Any) -> dict[str, Any]:
     """A stage's `policy` param; `safety={...}` merges into the default safety."""
     safety = {**SAFETY, **over.pop("safety", {})}
-    return {"default": default, "io": "keep", "rules": [], "safety": safety, **over}
+    return {"default": default, "io": "keep", "rules": [], "safety": safety, "unquantized": "fp32", **over}
 
 
 def transform(default: str = "fp32", calibration: dict | None = None, **policy_over: Any) -> dict[str, Any]:

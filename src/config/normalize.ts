@@ -19,6 +19,12 @@ export const DEFAULTS = {
     // ModelOpt AutoCast's defaults: activations beyond 512 and initializers
     // beyond the FP16 maximum keep their node in FP32.
     safety: { data_max: 512, init_max: 65504, reduction_depth: null },
+    /**
+     * precision.unquantized when a target uses TensorRT (what `trtexec --int8 --fp16` and ModelOpt's
+     * high_precision_dtype=fp16 give: fp32 leftovers keep TensorRT from fusing), else fp32 (ONNX
+     * Runtime's CPU provider has few fp16 kernels).
+     */
+    unquantized: { tensorrt: 'fp16' as const, other: 'fp32' as const },
     search: { max_evaluations: 64, evaluator: 'auto' as const, budget: { cosine: 0.999 } },
   },
   synthetic: { seed: 0, low: 0, high: 1, samples: 64 },
@@ -104,6 +110,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
     precision: {
       default: defaultPrecision,
       io: p.io ?? DEFAULTS.precision.io,
+      unquantized: p.unquantized ?? DEFAULTS.precision.unquantized[targets.some((t) => t.backend === 'tensorrt') ? 'tensorrt' : 'other'],
       ...(p.opset !== undefined ? { opset: p.opset } : {}),
       rules,
       safety: { ...DEFAULTS.precision.safety, ...(p.safety ?? {}) },
@@ -130,7 +137,9 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
     },
     evaluate: {
       // Arg-max metrics only mean something for classifiers: without labels, the error metrics.
-      metrics: raw.evaluate?.metrics ?? DEFAULTS.evaluate.metrics.filter((x) => (x !== 'top1' && x !== 'top1_agreement') || evaluation.labels !== undefined),
+      metrics:
+        raw.evaluate?.metrics ??
+        DEFAULTS.evaluate.metrics.filter((x) => (x !== 'top1' && x !== 'top1_agreement') || evaluation.labels !== undefined),
       batch: raw.evaluate?.batch ?? evaluation.batch ?? DEFAULTS.evaluate.batch,
       tolerances: tolerances(raw.evaluate?.tolerances),
       outputs: Object.fromEntries(Object.entries(raw.evaluate?.outputs ?? {}).map(([k, v]) => [k, tolerances(v)])),
@@ -146,5 +155,9 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
 function normalizeCalibration(raw: File.PipelineFile['calibration']): Pipeline['calibration'] {
   const { smoothing, ...rest } = raw ?? {};
   // smoothing only when given, so the stage keys of pipelines without it stay as they were.
-  return { ...DEFAULTS.calibration, ...rest, ...(smoothing !== undefined ? { smoothing: { alpha: smoothing.alpha ?? DEFAULTS.smoothing.alpha } } : {}) };
+  return {
+    ...DEFAULTS.calibration,
+    ...rest,
+    ...(smoothing !== undefined ? { smoothing: { alpha: smoothing.alpha ?? DEFAULTS.smoothing.alpha } } : {}),
+  };
 }

@@ -14,7 +14,17 @@ export type { PipelineFile } from '../gen/schema/pipeline-file.js';
 export { PRECISIONS, type Precision } from '../gen/contract/vocabulary.js';
 
 export const METRICS = [
-  'cosine', 'max_abs', 'mean_abs', 'rel_p50', 'rel_p90', 'rel_p99', 'rel_max', 'top1_agreement', 'top1', 'nonfinite', 'nn_agreement',
+  'cosine',
+  'max_abs',
+  'mean_abs',
+  'rel_p50',
+  'rel_p90',
+  'rel_p99',
+  'rel_max',
+  'top1_agreement',
+  'top1',
+  'nonfinite',
+  'nn_agreement',
 ] as const;
 export type Metric = (typeof METRICS)[number];
 
@@ -24,7 +34,11 @@ export type Backend = (typeof BACKENDS)[number];
 // The lists above are used at run time; the schema and the vocabulary are the truth. These
 // lines stop the build when they disagree.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const inStep: [Same<Precision, File.Precision>, Same<Metric, File.Metric>, Same<Backend, NonNullable<File.Target['backend']>>] = [true, true, true];
+const inStep: [Same<Precision, File.Precision>, Same<Metric, File.Metric>, Same<Backend, NonNullable<File.Target['backend']>>] = [
+  true,
+  true,
+  true,
+];
 void inStep;
 
 /** Precisions that need Q/DQ scales, and so calibration data. */
@@ -54,6 +68,8 @@ export interface PrecisionPolicy {
   default: Precision;
   /** keep: graph inputs/outputs stay fp32. */
   io: 'keep' | 'lower';
+  /** int8/fp8: the float precision of what is not quantized (fp16 with a tensorrt target, else fp32). */
+  unquantized: 'fp32' | 'fp16' | 'bf16';
   opset?: number;
   rules: Rule[];
   safety: { data_max: number | null; init_max: number | null; reduction_depth: number | null };
@@ -129,6 +145,14 @@ export interface Pipeline {
     /** Per output name: replaces `tolerances` for that output. */
     outputs: Record<string, Tolerances>;
   };
-  benchmark: { batch: number[]; warmup: number; warmup_seconds: number; iterations: number; max_seconds: number; repeats: number; noise_max: string };
+  benchmark: {
+    batch: number[];
+    warmup: number;
+    warmup_seconds: number;
+    iterations: number;
+    max_seconds: number;
+    repeats: number;
+    noise_max: string;
+  };
   gates: Omit<File.Gates, 'precision_drift'> & { precision_drift?: { allow: boolean } };
 }

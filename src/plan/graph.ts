@@ -42,9 +42,9 @@ export interface StageGraph {
 export const STAGE_VERSIONS: Record<StageName, number> = {
   inspect: 1,
   reference: 2,
-  calibrate: 1,
+  calibrate: 2,
   search: 2,
-  transform: 2,
+  transform: 3,
   build: 1,
   evaluate: 2,
   benchmark: 2,
@@ -124,6 +124,7 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
       ...(p.precision.opset !== undefined ? { opset: p.precision.opset } : {}),
       rules: p.precision.rules,
       safety: p.precision.safety,
+      unquantized: p.precision.unquantized,
     };
     // The precision search serves the cells of the precision it pushes towards:
     // from a committed result, or as a stage of this run.

@@ -45,7 +45,8 @@ export function readSearchResult(file: string): SearchResult | undefined {
   } catch (err) {
     throw new InputError(`${file}: not a readable search result (${(err as Error).message}); run \`trtpipe search\` again`);
   }
-  if (r?.schema !== SEARCH_SCHEMA) throw new InputError(`${file}: unknown search result schema ${String(r?.schema)}; run \`trtpipe search\` again`);
+  if (r?.schema !== SEARCH_SCHEMA)
+    throw new InputError(`${file}: unknown search result schema ${String(r?.schema)}; run \`trtpipe search\` again`);
   return r;
 }
 
@@ -57,27 +58,31 @@ export async function writeSearchResult(file: string, r: SearchResult): Promise<
  * The hash of everything besides the model that decides a search's answer:
  * the policy the search applies (precision searched towards, io, opset, rules
  * without their `why`, safety rules), the budget, and for int8/fp8 the
- * calibration. A change to any of them makes a committed result stale.
+ * calibration and precision.unquantized. A change to any of them makes a committed result stale.
  */
 export function searchPolicySha(p: Pipeline): string {
   const s = p.precision.search;
   const quantized = s !== undefined && PRECISION_INFO[s.towards].kind === 'quantized';
-  return sha256Hex(canonicalJson({
-    towards: s?.towards,
-    budget: s?.budget,
-    io: p.precision.io,
-    opset: p.precision.opset,
-    rules: p.precision.rules.map((r) => ({ match: r.match, use: r.use })),
-    safety: p.precision.safety,
-    ...(quantized ? { calibration: p.calibration } : {}),
-  }));
+  return sha256Hex(
+    canonicalJson({
+      towards: s?.towards,
+      budget: s?.budget,
+      io: p.precision.io,
+      opset: p.precision.opset,
+      rules: p.precision.rules.map((r) => ({ match: r.match, use: r.use })),
+      safety: p.precision.safety,
+      ...(quantized ? { calibration: p.calibration, unquantized: p.precision.unquantized } : {}),
+    }),
+  );
 }
 
 /** Why a committed result no longer answers this pipeline; undefined while it does. */
 export function searchResultStaleness(p: Pipeline, r: SearchResult, modelSha: string): string | undefined {
   if (r.model.sha256 !== modelSha) return 'it was made for another model';
-  if (r.towards !== p.precision.search?.towards) return `it searched towards ${r.towards}, the pipeline towards ${p.precision.search?.towards}`;
+  if (r.towards !== p.precision.search?.towards)
+    return `it searched towards ${r.towards}, the pipeline towards ${p.precision.search?.towards}`;
   if (!r.policy) return 'it was made by an older trtpipe that did not record the policy';
-  if (r.policy.sha256 !== searchPolicySha(p)) return 'the precision policy changed since (rules, safety rules, budget, io, opset or calibration)';
+  if (r.policy.sha256 !== searchPolicySha(p))
+    return 'the precision policy changed since (rules, safety rules, budget, io, opset or calibration)';
   return undefined;
 }

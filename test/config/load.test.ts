@@ -27,13 +27,29 @@ ${extra}`;
 
 test('the quickstart pipeline loads with every default applied', async () => {
   const { pipeline, diagnostics } = await loadPipeline(path.join(ROOT, 'pipelines', 'quickstart.yaml'));
-  assert.equal(diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.equal(
+    diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   assert.ok(pipeline);
   assert.equal(pipeline.matrix.precision, ['fp32', 'fp16']);
   assert.equal(pipeline.matrix.target, ['cpu']);
   assert.equal(pipeline.targets[0]!.runners, ['local']);
   assert.equal(pipeline.precision.safety, { data_max: 512, init_max: 65504, reduction_depth: null });
+  assert.equal(pipeline.precision.unquantized, 'fp32', 'no tensorrt target');
   assert.ok(path.isAbsolute(pipeline.model.path));
+});
+
+test('precision.unquantized: fp16 by default where a target uses TensorRT, as written otherwise', async () => {
+  const gpu = await loadPipeline(path.join(ROOT, 'examples', 'digits', 'gpu.yaml'));
+  assert.equal(gpu.pipeline!.precision.unquantized, 'fp16');
+  const file = write('unquantized.yaml', valid('precision:\n  unquantized: bf16\n'));
+  const { pipeline, diagnostics } = await loadPipeline(file);
+  assert.equal(
+    diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
+  assert.equal(pipeline!.precision.unquantized, 'bf16');
 });
 
 test('an unknown key points at the key, with a suggestion', async () => {
@@ -89,17 +105,26 @@ test('gpus: a list or all on a local target; on a remote-only target it is an er
   assert.equal(ok.pipeline!.targets[0]!.gpus, [0, 1]);
   const all = await loadPipeline(write('gpus-all.yaml', valid().replace('{ name: cpu }', '{ name: cpu, gpus: all }')), dir);
   assert.is(all.pipeline!.targets[0]!.gpus, 'all');
-  const remote = await loadPipeline(write('gpus-remote.yaml', valid().replace('{ name: cpu }', '{ name: cpu, runner: "grpc://h:50051", token_env: T, gpus: [0] }')), dir);
+  const remote = await loadPipeline(
+    write('gpus-remote.yaml', valid().replace('{ name: cpu }', '{ name: cpu, runner: "grpc://h:50051", token_env: T, gpus: [0] }')),
+    dir,
+  );
   const d = remote.diagnostics.find((x) => x.code === 'gpus-remote')!;
   assert.equal([d.severity, d.path], ['error', 'targets[0].gpus']);
   const bad = await loadPipeline(write('gpus-bad.yaml', valid().replace('{ name: cpu }', '{ name: cpu, gpus: [-1] }')), dir);
-  assert.ok(bad.diagnostics.some((x) => x.path === 'targets[0].gpus[0]' || x.path === 'targets[0].gpus'), JSON.stringify(bad.diagnostics));
+  assert.ok(
+    bad.diagnostics.some((x) => x.path === 'targets[0].gpus[0]' || x.path === 'targets[0].gpus'),
+    JSON.stringify(bad.diagnostics),
+  );
 });
 
 test('all errors come at once, in file order', async () => {
   const file = write('many.yaml', valid('precision: { default: fp61, io: kept }\nbenchmark: { batch: [0] }\n'));
   const { diagnostics } = await loadPipeline(file, dir);
-  assert.equal(diagnostics.map((d) => d.path), ['precision.default', 'precision.io', 'benchmark.batch[0]']);
+  assert.equal(
+    diagnostics.map((d) => d.path),
+    ['precision.default', 'precision.io', 'benchmark.batch[0]'],
+  );
 });
 
 test('rendered diagnostics show file:line:col and a caret', async () => {

@@ -56,6 +56,7 @@ test('a missing required key does not fit (what the runner refuses as INVALID_AR
   const transform = buildGraph(pipeline!, expandMatrix(pipeline!)).nodes.find((n) => n.stage === 'transform')!;
   const params = JSON.parse(JSON.stringify(transform.params));
   assert.equal(params.policy.safety, { data_max: 512, init_max: 65504, reduction_depth: null }, 'the pipeline default, sent');
+  assert.equal(params.policy.unquantized, 'fp32', 'no tensorrt target: fp32, sent');
   delete params.policy.safety;
   assert.equal(check('transform', params), ["/policy must have required property 'safety'"]);
 });

@@ -92,14 +92,28 @@ t('aborting a stage cancels it on the runner', async ({ client, dir }) => {
   const model = await put(path.join(EXAMPLES, 'digits', 'model.onnx'));
   const data = await put(path.join(EXAMPLES, 'digits', 'eval.npz'));
   // Every key the orchestrator sends (the runner takes no defaults: proto/trtpipe/runner/v1/contract/).
-  const policy = { default: 'fp32', io: 'keep', rules: [], safety: { data_max: 512, init_max: 65504, reduction_depth: null } };
+  const policy = {
+    default: 'fp32',
+    io: 'keep',
+    rules: [],
+    safety: { data_max: 512, init_max: 65504, reduction_depth: null },
+    unquantized: 'fp32',
+  };
   const calibration = { method: 'entropy', percentile: 99.99, per_channel: true };
   const ort = { backend: 'onnxruntime', opt_level: 'all', threads: 0 };
   const t1 = await client.runStage({ stage: 'transform', cell: 't', inputs: { model }, params: { policy, calibration } }, () => {});
-  const b = await client.runStage({ stage: 'build', cell: 't', inputs: { model: t1.outputs.model! }, params: { ...ort, numerics: 'native', precision: 'fp32' } }, () => {});
+  const b = await client.runStage(
+    { stage: 'build', cell: 't', inputs: { model: t1.outputs.model! }, params: { ...ort, numerics: 'native', precision: 'fp32' } },
+    () => {},
+  );
   const controller = new AbortController();
   const call = client.runStage(
-    { stage: 'benchmark', cell: 't', inputs: { engine: b.outputs.engine!, eval_data: data }, params: { ...ort, eval_data: {}, batches: [1], warmup: 0, warmup_seconds: 0.2, iterations: 1e8, max_seconds: 600 } },
+    {
+      stage: 'benchmark',
+      cell: 't',
+      inputs: { engine: b.outputs.engine!, eval_data: data },
+      params: { ...ort, eval_data: {}, batches: [1], warmup: 0, warmup_seconds: 0.2, iterations: 1e8, max_seconds: 600 },
+    },
     () => controller.abort(),
     { signal: controller.signal },
   );

@@ -54,7 +54,7 @@ def test_int8_digits_stays_within_one_point_of_fp32(digits, method, tmp_path):
     amax = _thresholds(m, calib, method, tmp_path)
     assert set(amax) == set(quantized_inputs(m)) and all(v > 0 for v in amax.values())
     q, decisions, counts = _quantize(m, {"default": "int8"}, amax)
-    assert counts == {"qdq_activations": 4, "qdq_weights": 4}
+    assert counts == {"qdq_activations": 4, "qdq_weights": 4, "qdq_residuals": 0}
     by = {d.node: d for d in decisions}
     assert by["/features/conv1/Conv"].resolved == "int8"
     assert by["/features/relu1/Relu"].reason == "NOT_QUANTIZABLE"

@@ -12,7 +12,7 @@ from ..stage_params import policy_of
 def graph(io="keep"):
     model = mlp()
     base = resolve(model, policy_of({"default": "fp16", "io": io}))
-    return CandidateGraph(model, base, "fp16", keep_io=io == "keep", amax=None, per_channel=True)
+    return CandidateGraph(model, base, "fp16", keep_io=io == "keep", amax=None, per_channel=True, unquantized="fp32")
 
 
 def test_an_exact_op_fed_only_by_kept_nodes_is_kept_with_them():

@@ -33,6 +33,9 @@ class BuildOutput:
     # An ONNX engine that shares its model's external data names it here
     # rather than copying it beside `engine` (the torch backend).
     data_dir: Path | None = None
+    # Realized precision per node when the build already worked it out (TensorRT reads it from
+    # the inspector JSON it just wrote); None: the build stage asks `Backend.explain`.
+    explain: list[ExplainRow] | None = None
 
 
 @dataclass

@@ -872,18 +872,20 @@ class Policy:
     io: str
     rules: list[Rule]
     safety: Safety
+    unquantized: str
     opset: int | None = None
     search_keep: list[str] | None = None
 
     @classmethod
     def parse(cls, value: Any, at: str = "") -> "Policy":
         """Checks `value` against the schema; UserError naming the key path when it does not fit."""
-        o = _object(value, at, ("default", "io", "rules", "safety"), ("default", "io", "rules", "safety", "opset", "search_keep"))
+        o = _object(value, at, ("default", "io", "rules", "safety", "unquantized"), ("default", "io", "rules", "safety", "unquantized", "opset", "search_keep"))
         return cls(
             default=_precision(o["default"], _at(at, "default")),
             io=_enum(o["io"], _at(at, "io"), ("keep", "lower")),
             rules=_each(o["rules"], _at(at, "rules"), 0, lambda v, at: Rule.parse(v, at)),
             safety=Safety.parse(o["safety"], _at(at, "safety")),
+            unquantized=_enum(o["unquantized"], _at(at, "unquantized"), ("fp32", "fp16", "bf16")),
             opset=_int(o["opset"], _at(at, "opset"), lo=1, gt=None, hi=None) if o.get("opset") is not None else None,
             search_keep=_each(o["search_keep"], _at(at, "search_keep"), 0, lambda v, at: _str(v, at)) if o.get("search_keep") is not None else None,
         )
@@ -895,6 +897,7 @@ class Policy:
         out["io"] = _json(self.io)
         out["rules"] = _json(self.rules)
         out["safety"] = _json(self.safety)
+        out["unquantized"] = _json(self.unquantized)
         if self.opset is not None:
             out["opset"] = _json(self.opset)
         if self.search_keep is not None:

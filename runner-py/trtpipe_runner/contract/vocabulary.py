@@ -81,7 +81,7 @@ POLICY_REASONS: Final[dict[str, str]] = {
     EXPLICIT_TYPE: "the node states its own output type (Cast, ...): it keeps it",
     UNSUPPORTED_TYPE: "the op has no variant in that type at the model's opset: kept in fp32",
     NO_FLOAT_MATH: "the node does no floating-point math (shape ops, indices) or is a folded constant",
-    NOT_QUANTIZABLE: "int8/fp8 asked for a node with no quantized form: it runs in fp32 between Q/DQ",
+    NOT_QUANTIZABLE: "int8/fp8 asked for a node with no quantized form: it runs in precision.unquantized (fp32 or fp16) between Q/DQ",
     SEARCH_FALLBACK: "kept in fp32 by the precision search to meet the accuracy budget",
 }
 REALIZED_REASONS: Final[dict[str, str]] = {

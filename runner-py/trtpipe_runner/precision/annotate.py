@@ -25,18 +25,21 @@ from ..model.load import opset_version
 from ..model.tensors import tensor_types
 from .graph_edit import insert_after_producers
 from .op_support import TYPE_AGNOSTIC_INPUTS, plan_lowering
-from .types import ELEM_TYPE, SHORT
+from .types import ELEM_TYPE, QUANTIZED, SHORT
 
 FLOAT = TensorProto.FLOAT
 
 
-def annotate(model: onnx.ModelProto, decisions: list, keep_io: bool = True) -> tuple[onnx.ModelProto, dict]:
+def annotate(model: onnx.ModelProto, decisions: list, keep_io: bool = True,
+             quantized_as: str = "fp32") -> tuple[onnx.ModelProto, dict]:
     """Returns (annotated copy of `model`, counts of what was inserted/converted).
 
     Args:
         model: FP32 model with named nodes.
         decisions: NodeDecision per node (precision.policy.resolve).
         keep_io: graph inputs/outputs stay FP32.
+        quantized_as: the float type int8/fp8 nodes compute in between their DequantizeLinear
+            inputs and their output (qdq.insert_qdq then gives their Q/DQ scales this type).
     """
     model = _copy(model)
     g = model.graph
@@ -48,7 +51,7 @@ def annotate(model: onnx.ModelProto, decisions: list, keep_io: bool = True) -> t
     needs: list[tuple[int, int, int]] = []  # (node index, input slot, required type)
     for ni, node in enumerate(g.node):
         d = by_name.get(node.name)
-        low = ELEM_TYPE.get(d.resolved) if d else None
+        low = ELEM_TYPE.get(quantized_as if d and d.resolved in QUANTIZED else d.resolved) if d else None
         lowered_in: set[int] = set()
         if low is not None and low != FLOAT:
             plan = plan_lowering(node, low, types, opset)

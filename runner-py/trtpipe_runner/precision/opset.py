@@ -1,11 +1,33 @@
 """Converting a model to a newer opset before typing it (bf16 Conv needs 22,
-FP8 Q/DQ needs 19), with errors that say what failed."""
+FP8 Q/DQ and fp16/bf16 Q/DQ scales need 19), with errors that say what failed."""
 from __future__ import annotations
 
 import onnx
 
 from ..errors import UserError
 from ..model.load import name_nodes, opset_version
+from .types import QUANTIZED
+
+# QuantizeLinear/DequantizeLinear take fp16/bf16 scales (and inputs) from this opset on.
+FLOAT_SCALE_OPSET = 19
+
+
+def working_opset(model: onnx.ModelProto, policy) -> int | None:
+    """The opset the transform (and the search) convert the model to, None to keep its own.
+
+    `precision.opset`, raised to 19 when an int8/fp8 policy runs what it does not quantize in
+    fp16/bf16 (`precision.unquantized`): only from opset 19 can a DequantizeLinear write fp16,
+    so that the quantized layers compute in fp16 next to their fp16 neighbours instead of in fp32
+    behind Casts (ModelOpt's ONNX quantization and AutoCast take 19 as their minimum likewise).
+
+    Args:
+        model: the FP32 model.
+        policy: the stage's policy params (contract.stages.Policy).
+    """
+    quantizes = policy.default in QUANTIZED or any(r.use in QUANTIZED for r in policy.rules)
+    if not quantizes or policy.unquantized == "fp32":
+        return policy.opset
+    return max(policy.opset or opset_version(model), FLOAT_SCALE_OPSET)
 
 
 def convert_opset(model: onnx.ModelProto, target: int) -> onnx.ModelProto:

@@ -89,6 +89,9 @@ class Policy:
     io: str
     rules: list[Rule]
     safety: Safety
+    # The float precision int8/fp8 policies run the nodes they do not quantize in (and the
+    # quantized nodes' own float math, behind their DequantizeLinear): precision.unquantized.
+    unquantized: str
     # Nodes a precision search kept in fp32 to meet its budget (SEARCH_FALLBACK).
     search_keep: set[str] = field(default_factory=set)
 
@@ -138,7 +141,8 @@ def parse_policy(params: ContractPolicy | dict, search_keep: list[str] | None = 
     s = params.safety
     safety = Safety(init_max=s.init_max, data_max=s.data_max, reduction_depth=s.reduction_depth)
     keep = search_keep if search_keep is not None else params.search_keep or []
-    return Policy(default=params.default, io=params.io, rules=rules, safety=safety, search_keep=set(keep))
+    return Policy(default=params.default, io=params.io, rules=rules, safety=safety, unquantized=params.unquantized,
+                  search_keep=set(keep))
 
 
 def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> list[NodeDecision]:
@@ -167,11 +171,13 @@ def resolve(model, policy: Policy, ranges: dict[str, float] | None = None) -> li
         elif requested in QUANTIZED:
             if node.op_type not in QUANTIZABLE_OPS:
                 d.resolved, d.reason = "fp32", NOT_QUANTIZABLE
-                d.detail = f"{requested} applies to {', '.join(QUANTIZABLE_OPS)}; {node.op_type} stays fp32"
+                d.detail = f"{requested} applies to {', '.join(QUANTIZABLE_OPS)}"
             elif rule is None and is_activation_matmul(node, inits):
                 d.resolved, d.reason = "fp32", NOT_QUANTIZABLE
                 d.detail = (f"a MatMul of two activations (attention) is not quantized by default: a rule "
                             f"placing it in {requested} quantizes both operands per tensor (docs/precision.md)")
+            if d.reason == NOT_QUANTIZABLE:
+                _place_unquantized(d, node, types, opset, inits, policy, ranges, depths.get(node.name))
         elif is_low(requested):
             _place_low(d, node, types, opset, inits, policy.safety, ranges, pinned=rule is not None,
                        depth=depths.get(node.name))
@@ -222,6 +228,24 @@ def unmatched_search_keep(decisions: list[NodeDecision], keep) -> list[str]:
     """Kept nodes the search result names that the policy does not lower (a stale result)."""
     lowered = {d.node for d in decisions if d.reason == SEARCH_FALLBACK or lowered_by_policy(d)}
     return sorted(set(keep) - lowered)
+
+
+def _place_unquantized(d: NodeDecision, node, types, opset, inits, policy: Policy, ranges, depth) -> None:
+    """A node an int8/fp8 policy does not quantize runs in `precision.unquantized` (fp16 under
+    TensorRT, what `trtexec --int8 --fp16` and ModelOpt's high_precision_dtype give), unless a safety
+    rule or the op's schema keeps it in fp32. The reason stays NOT_QUANTIZABLE; the detail says where
+    it runs. Safety rules apply even to nodes a rule asked int8 for: the rule asked for int8, not fp16."""
+    why = d.detail
+    if not is_low(policy.unquantized):
+        d.detail = f"{why}; {node.op_type} runs in fp32 (precision.unquantized: {policy.unquantized})"
+        return
+    low = NodeDecision(d.node, d.op, policy.unquantized, policy.unquantized, d.reason)
+    _place_low(low, node, types, opset, inits, policy.safety, ranges, pinned=False, depth=depth)
+    if low.resolved == policy.unquantized:
+        d.resolved = policy.unquantized
+        d.detail = f"{why}; {node.op_type} runs in {policy.unquantized} (precision.unquantized)"
+    else:  # a safety rule or the op's schema keeps it wider: that is the reason to show
+        d.reason, d.detail = low.reason, f"{low.detail} (not quantized: {why})"
 
 
 def _place_low(d: NodeDecision, node, types, opset, inits, safety: Safety, ranges, pinned: bool,

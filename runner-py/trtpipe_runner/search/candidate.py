@@ -26,8 +26,9 @@ class CandidateGraph:
     """The graph the run builds for a kept set: decisions and annotated model."""
 
     def __init__(self, model, base: list, towards: str, keep_io: bool, amax: dict[str, float] | None,
-                 per_channel: bool, smoothing: dict[str, list[float]] | None = None):
+                 per_channel: bool, smoothing: dict[str, list[float]] | None = None, *, unquantized: str):
         self.model = model
+        self.unquantized = unquantized  # precision.unquantized, as the transform applies it
         self.base = base
         self.keep_io = keep_io
         self.amax = amax
@@ -63,4 +64,5 @@ class CandidateGraph:
         return apply_search_keep(self.base, self.follow_kept(kept))
 
     def annotated(self, decisions: list):
-        return annotated_model(self.model, decisions, self.keep_io, self.amax, self.per_channel, self.smoothing)[0]
+        return annotated_model(self.model, decisions, self.keep_io, self.amax, self.per_channel, self.smoothing,
+                               self.unquantized)[0]

@@ -21,7 +21,8 @@ def run(ctx: StageContext) -> StageOutput:
     out.metrics["engine_bytes"] = float(sum(p.size for p in engine.parts) if engine.parts else engine.size)
     ctx.progress(0.8, "explaining realized precision")
     try:
-        rows = backend.explain(model_path, ctx.stored_path(engine), settings)
+        rows = built.explain if built.explain is not None else backend.explain(model_path, ctx.stored_path(engine),
+                                                                                settings)
     except Exception as exc:  # noqa: BLE001 - explain is best effort; the build itself succeeded
         out.diagnostics.append({"level": "warning", "code": "EXPLAIN_FAILED", "message": f"explain: {exc}"})
         rows = []

@@ -16,7 +16,7 @@ import time
 
 from ..calibration.collect import calibrate
 from ..calibration.observe import pick_device
-from ..calibration.ranges import quantized_inputs
+from ..calibration.ranges import quantized_inputs, residual_inputs
 from ..errors import UserError
 from ..model.load import load_model
 from ..model.tensors import graph_inputs
@@ -38,6 +38,7 @@ def run(ctx: StageContext) -> StageOutput:
     if not tensors:
         raise UserError("the model has no Conv, ConvTranspose, Gemm or MatMul with an activation input to quantize",
                         code="NOTHING_TO_QUANTIZE")
+    tensors += [t for t in residual_inputs(model) if t not in tensors]
     ctx.progress(0.02, f"{method} calibration of {len(tensors)} tensors over {data.count} samples on {device}")
     t0 = time.perf_counter()
     result = calibrate(model, tensors, lambda: data.batches(bs), method, percentile, device, ctx.cancel, alpha,

@@ -20,7 +20,7 @@ from ..errors import UserError
 from ..model.flops import flop_shapes, node_flops
 from ..model.load import load_model
 from ..model.tensors import graph_inputs
-from ..precision.opset import convert_opset
+from ..precision.opset import convert_opset, working_opset
 from ..precision.policy import parse_policy, resolve
 from ..precision.types import NOT_FLOAT
 from ..search.budget import Budget
@@ -37,8 +37,9 @@ def run(ctx: StageContext) -> StageOutput:
     p = ctx.params
     t0 = time.perf_counter()
     model = load_model(ctx.model_path("model"), with_data=True)
-    if p.policy.opset is not None:
-        model = convert_opset(model, p.policy.opset)
+    opset = working_opset(model, p.policy)
+    if opset is not None:
+        model = convert_opset(model, opset)
     towards = p.policy.default
     budget = Budget.parse(p.budget)
     ranges = None
@@ -52,7 +53,7 @@ def run(ctx: StageContext) -> StageOutput:
     scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
     per_channel = p.calibration.per_channel
     graph = CandidateGraph(model, base, towards, keep_io=policy.io == "keep", amax=scales.get("tensors"), per_channel=per_channel,
-                           smoothing=(scales.get("smoothing") or {}).get("factors"))
+                           smoothing=(scales.get("smoothing") or {}).get("factors"), unquantized=policy.unquantized)
     candidates = graph.candidates
     if not candidates:
         raise UserError(f"no node can be lowered to {towards}: nothing to search", code="NOTHING_TO_SEARCH")
@@ -69,8 +70,8 @@ def run(ctx: StageContext) -> StageOutput:
     cache_dir.mkdir(exist_ok=True)
     settings = p.settings.to_json() if p.settings is not None else {}
     identity = json.dumps([ctx.inputs.get("model"), ctx.inputs.get("eval_data"), ctx.inputs.get("reference"),
-                           ctx.inputs.get("scales"), evaluator_name, p.policy.opset,
-                           policy.io, per_channel, settings])
+                           ctx.inputs.get("scales"), evaluator_name, opset,
+                           policy.io, per_channel, settings, policy.unquantized])
     evaluate = CandidateEvaluator(graph, data, reference, evaluator_name, settings,
                                   ctx.scratch(), cache_dir, identity, ctx.cancel, batch_size(ctx, specs))
     max_evals = p.max_evaluations

@@ -13,7 +13,7 @@ from ..model.load import load_model, opset_version
 from ..model.manifest import is_model_manifest
 from ..precision.annotate import check_annotated
 from ..precision.apply import annotated_model
-from ..precision.opset import convert_opset
+from ..precision.opset import convert_opset, working_opset
 from ..precision.policy import parse_policy, resolve, unmatched_search_keep
 from ..precision.types import LOWERED, NOT_FLOAT
 from .context import Output, StageContext, StageOutput
@@ -37,8 +37,9 @@ def run(ctx: StageContext) -> StageOutput:
     if ctx.has_input("search"):  # a search run in this pipeline: its kept nodes stay fp32
         keep = json.loads(ctx.input_path("search").read_text())["kept"]
     policy = parse_policy(p.policy, search_keep=keep)
-    if p.policy.opset is not None:
-        model = convert_opset(model, p.policy.opset)
+    opset = working_opset(model, p.policy)
+    if opset is not None:
+        model = convert_opset(model, opset)
     ranges = None
     if ctx.has_input("ranges"):
         raw = json.loads(ctx.input_path("ranges").read_text())
@@ -55,7 +56,7 @@ def run(ctx: StageContext) -> StageOutput:
     scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
     per_channel = p.calibration.per_channel
     annotated, counts = annotated_model(model, decisions, policy.io == "keep", scales.get("tensors"), per_channel,
-                                       (scales.get("smoothing") or {}).get("factors"))
+                                       (scales.get("smoothing") or {}).get("factors"), policy.unquantized)
     check_annotated(annotated)
     ctx.progress(0.8, "annotated graph checked")
     annotated.producer_name = "trtpipe"

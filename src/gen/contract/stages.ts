@@ -550,6 +550,10 @@ export interface Policy {
   rules: Rule[];
   safety: Safety;
   /**
+   * The float precision an int8/fp8 policy runs the nodes it does not quantize in, and its quantized nodes' float math behind their DequantizeLinear (precision.unquantized).
+   */
+  unquantized: 'fp32' | 'fp16' | 'bf16';
+  /**
    * Nodes a committed search result keeps in fp32 (absent: none).
    */
   search_keep?: string[];

@@ -150,6 +150,10 @@ export interface PrecisionPolicy {
    */
   io?: 'keep' | 'lower';
   /**
+   * int8/fp8: the float precision of the nodes not quantized (Add, pooling, Softmax, ...) and of the quantized nodes' math behind their DequantizeLinear; safety rules still keep overflow-prone nodes in fp32 (default: fp16 when a target uses the tensorrt backend, else fp32).
+   */
+  unquantized?: 'fp32' | 'fp16' | 'bf16';
+  /**
    * Convert the model to this opset first (bf16 Conv needs 22).
    */
   opset?: number;

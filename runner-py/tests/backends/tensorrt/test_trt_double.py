@@ -143,3 +143,29 @@ def test_parser_error_names_the_node(monkeypatch, store, tmp_path):
     with pytest.raises(UserError) as exc:
         build(store, tmp_path, model, precision="fp16")
     assert exc.value.code == "TRT_PARSE_FAILED" and exc.value.node == "/Softmax"
+
+
+def test_build_explains_once_and_times_its_phases(monkeypatch, store, tmp_path):
+    """The build stage takes explain's rows from the build (which just read the inspector JSON)
+    instead of loading the model and the engine again; they are what explain on the stored engine says."""
+    from trtpipe_runner.backends.tensorrt.backend import TensorRTBackend
+
+    install_fake(monkeypatch, "10.6.0")
+    model, _ = annotated("digits", {"default": "fp16", "io": "keep"})
+    explain = TensorRTBackend.explain
+
+    def no_second_explain(*args, **kwargs):
+        raise AssertionError("the build stage explained the engine a second time")
+
+    monkeypatch.setattr(TensorRTBackend, "explain", no_second_explain)
+    out = build(store, tmp_path, model, precision="fp16", max_batch=32)
+    assert not out.diagnostics
+    engine = store.require(out.outputs["engine"].sha256)
+    model_path = tmp_path / "annotated.onnx"
+    onnx.save(model, model_path)
+    again = explain(TensorRTBackend(), model_path, engine, {})
+    assert out.details["explain"] == [{"node": r.node, "realized": r.realized, "reason": r.reason,
+                                       "detail": r.detail} for r in again]
+    phases = {k for k in out.metrics if k.endswith("_seconds")}
+    assert phases == {"prepare_seconds", "parse_seconds", "configure_seconds", "build_seconds", "inspect_seconds",
+                      "package_seconds", "explain_seconds"}

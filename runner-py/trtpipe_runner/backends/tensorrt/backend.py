@@ -60,16 +60,29 @@ class TensorRTBackend(Backend):
         if s.legacy_weak_typing and not version.has_weak_typing:
             raise legacy_refusal(version)
         say = log or (lambda message, level="info": None)
+        # Seconds per phase outside the engine build itself, so a GPU run shows where the stage's
+        # wall goes beyond what the raw API spends (bench/gpu_tensorrt.py compares the two).
+        phases: dict[str, float] = {}
+        mark = time.perf_counter()
+
+        def finished(name: str) -> None:
+            nonlocal mark
+            now = time.perf_counter()
+            phases[f"{name}_seconds"] = now - mark
+            mark = now
+
         model = onnx.load(str(model_path), load_external_data=False)
         identity = current_identity(version.text)
         cc = parse_cc(identity.compute_capability)
         _check_hardware(model, cc, identity.gpu)
+        finished("prepare")
         logger = make_logger(trt, log)
         builder = create_builder(trt, logger)
         node_names = [n.name for n in model.graph.node]
         network, parser = network_from_onnx(trt, builder, logger, model_path,
                                             network_creation_flags(trt, version, s.legacy_weak_typing),
                                             node_names, version.text)
+        finished("parse")
         inputs = [NetworkInput(t.name, tuple(int(d) for d in t.shape), bool(t.is_shape_tensor))
                   for t in (network.get_input(i) for i in range(network.num_inputs))]
         profile = derive_profile(inputs, s)
@@ -80,10 +93,12 @@ class TensorRTBackend(Backend):
             cache_bytes = _attach_timing_cache(config, cache_bytes, say)
         cancel.check()
         say(f"building with TensorRT {version} on {identity.gpu} (sm {identity.compute_capability})")
+        finished("configure")
         t0 = time.perf_counter()
         plan = engine_from_network(trt, builder, network, config, logger, cancel,
                                    progress=lambda phase: say(f"TensorRT: {phase}"))
         build_seconds = time.perf_counter() - t0
+        mark = time.perf_counter()
         cache_info = {"enabled": store is not None}
         if store is not None:
             path = store.save(identity, bytes(memoryview(config.get_timing_cache().serialize())))
@@ -93,6 +108,7 @@ class TensorRTBackend(Backend):
         layers_json = inspect_engine(trt, engine, {e.name: e.opt for e in profile})
         engine_layers = engine.num_layers
         del engine, runtime  # in this order: an engine must not outlive its runtime
+        finished("inspect")
         sidecar = {
             "tensorrt_version": version.text,
             "strongly_typed": not s.legacy_weak_typing,
@@ -108,12 +124,15 @@ class TensorRTBackend(Backend):
         }
         out = scratch / "engine.trtpipe"
         write_artifact(out, EngineArtifact(plan, sidecar, layers_json))
+        finished("package")
         explained = explain_engine(model, parse_engine_information(layers_json), _facts(sidecar, s.lock))
+        finished("explain")
         details = {"backend": self.name, "version": version.text, "device": identity.gpu, **sidecar,
                    "explain_summary": explained.summary}
         metrics = {"build_seconds": build_seconds, "engine_layers": float(engine_layers),
-                   "plan_bytes": float(len(plan))}
-        return BuildOutput(out, MEDIA_TYPE, details, metrics)
+                   "plan_bytes": float(len(plan)), **phases}
+        # explain's rows come with the build: the stage need not read the model and the engine again
+        return BuildOutput(out, MEDIA_TYPE, details, metrics, explain=explained.rows)
 
     def load(self, engine_path: Path, settings: dict[str, Any]) -> Session:
         """A TrtSession on the current GPU; settings may carry `cuda_graph: true`."""
