@@ -30,9 +30,10 @@ def read_npz(path: Path, what: str, name: str = "", code: str = "DATA_UNREADABLE
         UserError (`code`) when the file is not a readable .npz.
     """
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            if not hasattr(npz, "files"):
-                raise ValueError("it holds a single .npy array, not an .npz archive")
+        npz = np.load(path, allow_pickle=False)
+        if not isinstance(npz, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single .npy array, not an .npz archive")
+        with npz:
             return {k: npz[k] for k in npz.files}
     except _UNREADABLE as exc:
         raise _unreadable(what, name, ".npz", exc, code) from None

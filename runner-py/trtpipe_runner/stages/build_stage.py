@@ -10,10 +10,10 @@ from .context import StageContext, StageOutput
 
 
 def run(ctx: StageContext) -> StageOutput:
-    backend = get_backend(ctx.params.backend)
     settings = ctx.params.to_json()
-    if ctx.params.timing_cache_dir is not None:
+    if ctx.params.timing_cache_dir is not None:  # checked first: whichever backend, never a folder outside
         settings["timing_cache_dir"] = str(timing_cache_dir(ctx.params.timing_cache_dir, ctx.store.root))
+    backend = get_backend(ctx.params.backend)
     model_path = ctx.model_path("model")
     ctx.progress(0.1, f"building with {backend.name}")
     built = backend.build(model_path, ctx.scratch(), settings, ctx.cancel, log=lambda m, level="info": ctx.log(m, level))
