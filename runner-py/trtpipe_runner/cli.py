@@ -115,12 +115,7 @@ def _serve(args) -> int:
         where = args.listen + (f" and {args.health_listen}" if args.health_listen else "")
         print(f"trtpipe-runner: cannot listen on {where}: {exc}", file=sys.stderr)
         return 3
-    # The one line on stdout: the bound port, for whoever spawned us. Anything
-    # else printed later (libraries print progress) goes to stderr, so the
-    # parent never has to drain a stdout pipe.
-    print(server.port, flush=True)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    logging.getLogger("trtpipe_runner").info("serving on port %d, store %s", server.port, args.store)
+    # Handlers first: whoever spawned us may signal as soon as it has read the port.
     stopping = threading.Event()
 
     def on_signal(signum, _frame):
@@ -129,6 +124,12 @@ def _serve(args) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # The one line on stdout: the bound port, for whoever spawned us. Anything
+    # else printed later (libraries print progress) goes to stderr, so the
+    # parent never has to drain a stdout pipe.
+    print(server.port, flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    logging.getLogger("trtpipe_runner").info("serving on port %d, store %s", server.port, args.store)
     # Exit when the parent closes our stdin (the orchestrator died) as well.
     if not sys.stdin.isatty() and os.environ.get("TRTPIPE_RUNNER_WATCH_STDIN") == "1":
         threading.Thread(target=lambda: (sys.stdin.read(), stopping.set()), daemon=True).start()
