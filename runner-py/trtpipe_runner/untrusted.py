@@ -79,7 +79,9 @@ def _json_type(value: Any) -> str:
         return "a boolean"
     if isinstance(value, (int, float)):
         return "a number" if not isinstance(value, float) or math.isfinite(value) else "a non-finite number"
-    return {str: "a string", list: "an array"}.get(type(value), type(value).__name__)
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else type(value).__name__
 
 
 def open_regular(path: Path | str, limit: int, what: str, code: str) -> BinaryIO:
