@@ -88,6 +88,7 @@ def test_upload_that_never_sends_its_header_is_ended(runner):
     try:
         err = stalled_error(staller.upload(before_stall=0))
         assert (err.code(), err.details()) == (grpc.StatusCode.DEADLINE_EXCEEDED, IDLE_MESSAGE)
+        wait_until(lambda: runner.server.servicer.transfers.open_count() == 0)
     finally:
         staller.release.set()
 
@@ -143,6 +144,7 @@ def test_all_clients_together_are_capped_below_the_worker_count(world):
                            "(serve --workers); try again shortly")
         for f in held:
             stalled_error(f)
+        wait_until(lambda: r.server.servicer.transfers.open_count() == 0)  # their partial files removed
     finally:
         staller.release.set()
         r.close()
@@ -159,5 +161,6 @@ def test_stage_params_still_checked_while_transfers_stall(runner):
                                    "stage input 'model' is missing (got: none)")
         for f in held:
             stalled_error(f)
+        wait_until(lambda: runner.server.servicer.transfers.open_count() == 0)  # their partial files removed
     finally:
         staller.release.set()
