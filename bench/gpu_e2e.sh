@@ -8,6 +8,7 @@
 #      then the same command again (every stage cached: the no-op re-run), timed
 #   2. bench/scale_gpu.py: 8 ResNet-50 cells on 1 GPU, then on all GPUs (one local runner per GPU)
 #   3. bench/scale: 12 CPU cells over 1, 2 and 4 loopback runners with the cores split between them
+#   4. bench/latency_consistency: one fp32 MLP on two targets of the one GPU, 5 runs (issue 18)
 # The local runner is the host's python3 as is (TRTPIPE_PYTHON=python3; the CLI puts the runner
 # wheel from the package on its PYTHONPATH); grpcio-health-checking, which such hosts lack, comes
 # from the pack and is unzipped onto PYTHONPATH.
@@ -197,7 +198,20 @@ grep -E '^(bench/scale_gpu|\s+1 GPU|\s*all GPUs|\s+each runner|speed-up|exported
 scale_cpu() { node "$WORK/pkg/node_modules/trtpipe/dist/bench/scale.js" >"$WORK/scale-cpu.out" 2>&1; local rc=$?; cat "$WORK/scale-cpu.out"; return $rc; }
 export -f scale_cpu
 step "bench/scale (CPU runners 1, 2, 4)" 90 scale_cpu
-grep -E '^(bench/scale|\s+[0-9]+ runner)' "$WORK/scale-cpu.out" 2>/dev/null | sed 's/^/    /' | tee -a "$SUMMARY"
+grep -E "^(bench/scale|\s+[0-9]+ runner|\s+runners')" "$WORK/scale-cpu.out" 2>/dev/null | sed 's/^/    /' | tee -a "$SUMMARY"
+
+# ---- 4. bench/latency_consistency: one graph, two targets, one GPU (issue 18) ----------------
+consistency() {
+  python3 bench/make_mlp.py "$WORK/mlp" >/dev/null &&
+    node "$WORK/pkg/node_modules/trtpipe/dist/bench/latency_consistency.js" --backend "$([ "$DEVICE" = cpu ] && echo onnxruntime || echo torch)" --runs 5 --batch 1,32 \
+      --model "$WORK/mlp/model.onnx" --data "$WORK/mlp/eval.npz" >"$WORK/consistency.out" 2>&1
+  local rc=$?; cat "$WORK/consistency.out"; return $rc
+}
+export -f consistency
+if [ -s "$WORK/pkg/node_modules/trtpipe/dist/bench/latency_consistency.js" ]; then
+  step "bench/latency_consistency (torch, batch 1 and 32, 5 runs)" 150 consistency
+  grep -E '^batch [0-9]+:' "$WORK/consistency.out" 2>/dev/null | sed 's/^/    /' | tee -a "$SUMMARY"
+fi
 
 # ---- results ----------------------------------------------------------------------------------
 (cd "$WORK" && find . \( -name run.json -o -name '*.out' -o -name '*.log' -o -name '*.yaml' \) -size -20M -print0 \

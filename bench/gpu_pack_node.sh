@@ -4,7 +4,8 @@
 #   node.xz                  this machine's node binary, xz -9 (about 24 MB)
 #   trtpipe-pkg.tar.xz       the npm package (`npm pack`: dist/src, bin, the runner wheel) installed
 #                            with its production dependencies into pkg/node_modules (about 3 MB)
-#   bench-scale.tar.xz       dist/bench/scale.js and the test helpers it imports (bench/scale, the
+#   bench-scale.tar.xz       dist/bench/scale.js, dist/bench/latency_consistency.js and the test
+#                            helpers they import (bench/scale, the
 #                            scheduler's scale-out over loopback runners, beside the package's dist/src)
 #   grpcio_health_checking-*.whl  the one runner dependency such hosts lack; its version follows the
 #                            host's grpcio ($GRPCIO_VERSION, default 1.84.0: the H200 host's)
@@ -34,8 +35,8 @@ mkdir -p "$work/pkg"
   && npm install --omit=dev --no-audit --no-fund --silent "$tgz" >/dev/null)
 tar -C "$work" -cf - pkg | xz -9 -T0 -c >"$out/trtpipe-pkg.tar.xz.tmp" && mv "$out/trtpipe-pkg.tar.xz.tmp" "$out/trtpipe-pkg.tar.xz"
 
-echo "pack: bench/scale (dist/bench/scale.js, dist/test/helpers)"
-(cd "$repo" && tar -cf - dist/bench/scale.js dist/test/helpers/*.js | xz -9 -c >"$out/bench-scale.tar.xz")
+echo "pack: bench/scale and bench/latency_consistency (dist/bench/*.js, dist/test/helpers)"
+(cd "$repo" && tar -cf - dist/bench/scale.js dist/bench/latency_consistency.js dist/test/helpers/*.js | xz -9 -c >"$out/bench-scale.tar.xz")
 
 echo "pack: grpcio-health-checking ${GRPCIO_VERSION:-1.84.0} (pure Python; the runner's health service)"
 rm -f "$out"/grpcio_health_checking-*.whl

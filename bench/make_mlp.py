@@ -31,7 +31,8 @@ def main() -> None:
         x = f"r{i}"
     graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", a.width])],
                               [helper.make_tensor_value_info(x, TensorProto.FLOAT, ["batch", a.width])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    # IR 8 (opset 17's): the newest onnx package writes IR 14, which older ONNX Runtimes refuse.
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
     onnx.checker.check_model(model)
     a.out.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(a.out / "model.onnx"))

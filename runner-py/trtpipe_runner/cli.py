@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import ipaddress
 import json
 import logging
@@ -73,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args) -> int:
+    # A native crash (a CUDA or TensorRT library) would otherwise end the runner without a word: the
+    # client sees only a dropped connection. With faulthandler its stack lands in the runner's log.
+    faulthandler.enable()
     logging.basicConfig(stream=sys.stderr, level=args.log_level.upper(),
                         format="%(asctime)s runner %(levelname)s %(message)s")
     token = os.environ.get(TOKEN_ENV, "")
@@ -130,6 +134,7 @@ def _serve(args) -> int:
     print(server.port, flush=True)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     logging.getLogger("trtpipe_runner").info("serving on port %d, store %s", server.port, args.store)
+    server.servicer.warm_capabilities()
     # Exit when the parent closes our stdin (the orchestrator died) as well.
     if not sys.stdin.isatty() and os.environ.get("TRTPIPE_RUNNER_WATCH_STDIN") == "1":
         threading.Thread(target=lambda: (sys.stdin.read(), stopping.set()), daemon=True).start()

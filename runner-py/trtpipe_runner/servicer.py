@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import shutil
 import threading
 import time
 import traceback
@@ -79,6 +80,29 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         self._active: set[CancelToken] = set()
         self._lock = threading.Lock()
         self.heartbeat_seconds = heartbeat_seconds()
+        self._static_caps: dict | None = None
+        self._caps_lock = threading.Lock()
+
+    def capabilities(self) -> dict:
+        """probe_all, with what cannot change while the runner lives (backends, GPUs, versions) probed
+        once: importing torch or creating a TensorRT Builder takes seconds, and every client that
+        connects asks (a pool of four connected in turn waited for four probes). Free disk is fresh."""
+        with self._caps_lock:
+            if self._static_caps is None:
+                self._static_caps = probe_all(str(self.store.root))
+            caps = dict(self._static_caps)
+        caps["free_disk_bytes"] = shutil.disk_usage(self.store.root).free
+        return caps
+
+    def warm_capabilities(self) -> None:
+        """Probes in the background now, so the first client does not wait for it."""
+        def probe() -> None:
+            try:
+                self.capabilities()
+            except Exception:  # noqa: BLE001 - GetCapabilities probes again and reports the error
+                log.debug("capability warm-up failed", exc_info=True)
+
+        threading.Thread(target=probe, name="capabilities-warm-up", daemon=True).start()
 
     def cancel_all(self) -> None:
         """Cancels every running stage (server shutdown)."""
@@ -90,7 +114,7 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
     # ------------------------------------------------------------ capabilities
     def GetCapabilities(self, request, context):
         try:
-            caps = probe_all(str(self.store.root))
+            caps = self.capabilities()
         except Exception as exc:  # noqa: BLE001
             _abort(context, exc)
         return pb.GetCapabilitiesResponse(

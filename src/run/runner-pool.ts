@@ -139,7 +139,7 @@ export class PipelineRunnerPool implements RunnerPool {
       if (spec === 'local') {
         const pins = this.pins(t.name);
         out.push(...(await Promise.all(pins.map((pin) => this.startLocal(pin)))).map((h) => ({ ...h, target: t.name })));
-      } else for (const address of await expandPool(spec)) out.push(await this.connect(t, spec, address));
+      } else out.push(...(await this.connectAll(t, spec, await expandPool(spec))));
     }
     return out;
   }
@@ -166,6 +166,22 @@ export class PipelineRunnerPool implements RunnerPool {
       })());
     }
     return this.localHandles.get(pin)!;
+  }
+
+  /**
+   * Connects to every member of a pool at once: each answers GetCapabilities only after probing its
+   * backends, so connecting in turn made a pool of four wait for four probes. One that fails fails
+   * the target (and the others are closed), as before.
+   */
+  private async connectAll(t: Target, spec: string, addresses: string[]): Promise<RunnerHandle[]> {
+    const settled = await Promise.allSettled(addresses.map((address) => this.connect(t, spec, address)));
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    const handles = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    if (failed) {
+      for (const h of handles) h.client.close();
+      throw failed.reason;
+    }
+    return handles;
   }
 
   private async connect(t: Target, spec: string, address: string): Promise<RunnerHandle> {

@@ -54,6 +54,27 @@ def test_builder_failure_is_reported():
     assert "could not create a Builder: no usable GPU or CUDA driver" in out["reason"]
 
 
+@pytest.mark.parametrize("visible", ["", "-1", " -1,0"])
+def test_hidden_gpus_never_reach_the_builder(monkeypatch, visible):
+    # A runner started with its GPUs hidden (bench/scale's CPU runners) must answer without TensorRT's
+    # native code: a Builder without a device is at best an error and at worst a crash of the runner.
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    trt = fake_with_logger("10.6.0")
+
+    def builder(logger):
+        raise AssertionError("the probe created a Builder with every GPU hidden")
+
+    trt.Builder = builder
+    out = probe(gpus=lambda: [], import_trt=lambda: trt, driver_check=lambda: "")
+    assert out == {"available": False, "version": "10.6.0", "precisions": [],
+                   "reason": f"tensorrt 10.6.0: no GPU visible to this runner (CUDA_VISIBLE_DEVICES={visible!r})"}
+
+
+def test_visible_gpus_still_build(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    assert probe(gpus=gpu("9.0"), import_trt=lambda: fake_with_logger("10.6.0"), driver_check=lambda: "")["available"]
+
+
 def test_precisions_follow_compute_capability():
     out = probe(gpus=gpu("8.9"), import_trt=lambda: fake_with_logger("10.13.0.35"), driver_check=lambda: "")
     assert out["available"] and out["precisions"] == ["fp32", "tf32", "fp16", "bf16", "int8", "fp8"]

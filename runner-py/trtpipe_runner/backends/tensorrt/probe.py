@@ -12,6 +12,7 @@ TensorRT's log) -> GPU compute capability -> precisions that GPU runs fast.
 from __future__ import annotations
 
 import ctypes
+import os
 import sys
 from typing import Any, Callable
 
@@ -60,6 +61,11 @@ def probe(gpus: Callable[[], list] | None = None, import_trt: Callable[[], Any] 
         return result(False, version, f"tensorrt: cannot read its version '{version}'")
     if parsed.major not in SUPPORTED_MAJORS:
         return result(False, version, f"tensorrt {version}: trtpipe supports 10.x and 11.x")
+    if _gpus_hidden(os.environ.get("CUDA_VISIBLE_DEVICES")):
+        # A runner given no GPU (CUDA_VISIBLE_DEVICES empty, as bench/scale's CPU runners are): a Builder
+        # needs a CUDA device, so do not touch TensorRT's native code for an answer known already.
+        return result(False, version, f"tensorrt {version}: no GPU visible to this runner "
+                      f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r})")
     try:
         create_builder(trt, make_logger(trt))
     except UnsupportedError as exc:
@@ -74,6 +80,15 @@ def probe(gpus: Callable[[], list] | None = None, import_trt: Callable[[], Any] 
                           f"{cc[0]}.{cc[1]}; TensorRT 10.12+/11 need {MIN_TRT_CC[0]}.{MIN_TRT_CC[1]} or newer")
     each = [set(fast_precisions(cc)) for _, cc in known] or [set(fast_precisions(None))]
     return result(True, version, precisions=[p for p in fast_precisions(None) if all(p in s for s in each)])
+
+
+def _gpus_hidden(visible: str | None) -> bool:
+    """Whether CUDA_VISIBLE_DEVICES hides every GPU: set, and empty or starting with an invalid
+    ordinal such as -1 (CUDA stops at the first entry it cannot resolve)."""
+    if visible is None:
+        return False
+    first = visible.split(",")[0].strip()
+    return first == "" or first.startswith("-")
 
 
 def _import():
