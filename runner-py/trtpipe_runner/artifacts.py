@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import IntegrityError, NotFoundError, UserError
+from .untrusted import open_regular
 
 CHUNK = 1 << 20  # 1 MiB: the chunk size of the wire protocol
 COPY_PIECE = 4 << 20  # copied (and hashed) at a time when a store takes a file by path (4 MiB: measured fastest)
@@ -66,8 +67,11 @@ def _copy_range(src: int, dst: int, size: int, on_chunk=None) -> None:
         offset += n
 
 
-def copy_and_hash(source: Path, dest: Path) -> str:
+def copy_and_hash(source: Path, dest: Path, limit: int = 1 << 62) -> str:
     """Copies `source` to `dest` and returns the sha256 of the bytes written there.
+
+    `source` must be a regular file of at most `limit` bytes (untrusted.open_regular: a FIFO
+    or a device file is refused, never waited on; IMPORT_UNREADABLE).
 
     The copy runs in the kernel on one thread while this one hashes each piece
     back from `dest` (page cache): about as fast as hashing alone, and what is
@@ -76,7 +80,7 @@ def copy_and_hash(source: Path, dest: Path) -> str:
     pieces: queue.Queue = queue.Queue()
     h = hashlib.sha256()
     failure: list[BaseException] = []
-    with open(source, "rb") as src, open(dest, "wb+") as dst:
+    with open_regular(source, limit, "file", "IMPORT_UNREADABLE") as src, open(dest, "wb+") as dst:
         size = os.fstat(src.fileno()).st_size
 
         def copy() -> None:
@@ -279,13 +283,15 @@ class ArtifactStore:
         self.verified(sha)
         return sha
 
-    def import_file(self, source: Path, expected_sha: str | None = None, expected_size: int | None = None) -> str:
+    def import_file(self, source: Path, expected_sha: str | None = None, expected_size: int | None = None,
+                    limit: int = 1 << 62) -> str:
         """Takes a file on this host into the store by path; the source stays.
 
         A copy (in the kernel, see `copy_and_hash`), not a hard link: onnx refuses
         external data files with more than one link, which would break the owner's
         own model, and a linked file could be rewritten in place under the store.
-        The stored bytes must match `expected_sha`/`expected_size` when given.
+        The stored bytes must match `expected_sha`/`expected_size` when given; `source` must be
+        a regular file of at most `limit` bytes (a FIFO or device file is refused, not read).
         """
         if expected_sha is not None and self.intact(check_sha(expected_sha)):
             return expected_sha
@@ -293,7 +299,7 @@ class ArtifactStore:
         try:
             tmp = folder / "blob"
             try:
-                sha = copy_and_hash(Path(source), tmp)
+                sha = copy_and_hash(Path(source), tmp, limit)
             except OSError as exc:
                 raise UserError(f"cannot read {source}: {exc.strerror or exc}", code="IMPORT_UNREADABLE") from None
             size = tmp.stat().st_size

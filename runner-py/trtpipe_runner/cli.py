@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import faulthandler
+import ipaddress
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .host_code import FLAG as HOST_CODE_FLAG
 from .stages import STAGES
 
 TOKEN_ENV = "TRTPIPE_RUNNER_TOKEN"
@@ -36,6 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="refuse uploads larger than this (MiB, default 65536)")
     serve.add_argument("--accept-paths", action="store_true",
                        help="take artifacts by path from this host's file system (the local runner trtpipe spawns)")
+    serve.add_argument("--stream-idle-seconds", type=float, default=60.0,
+                       help="end an upload or download that moved nothing for this long (default 60)")
+    serve.add_argument("--max-transfers-per-client", type=int, default=8,
+                       help="uploads and downloads one client address may have open at once (default 8)")
+    serve.add_argument(HOST_CODE_FLAG, action="store_true",
+                       help="build and load TensorRT engines that embed host code (version_compatible): lets every "
+                            "token holder run code on this host")
     serve.add_argument("--log-level", default="info")
     caps = sub.add_parser("capabilities", help="print what this runner can do, as JSON")
     caps.add_argument("--store", default=".")
@@ -48,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="artifact store directory (outputs stay there)")
     stage.add_argument("--json-out", metavar="FILE", help="where to write the result JSON (default: stdout)")
     stage.add_argument("--outputs-dir", metavar="DIR", help="also copy each output artifact to DIR/<name>")
+    stage.add_argument(HOST_CODE_FLAG, action="store_true",
+                       help="build and load TensorRT engines that embed host code (version_compatible)")
     return parser
 
 
@@ -85,10 +96,22 @@ def _serve(args) -> int:
         credentials = grpc.ssl_server_credentials(
             [(Path(args.tls_key).read_bytes(), Path(args.tls_cert).read_bytes())],
             root_certificates=client_ca, require_client_auth=client_ca is not None)
+    if credentials is None and not is_loopback(args.listen):
+        print(f"trtpipe-runner: WARNING: listening on {args.listen} without TLS: the bearer token and every "
+              "artifact cross the network in plaintext, readable by anyone on the path; give --tls-cert and "
+              "--tls-key (README: Remote runners)", file=sys.stderr)
+    if args.stream_idle_seconds <= 0 or args.max_transfers_per_client < 1:
+        print("trtpipe-runner: --stream-idle-seconds must be > 0 and --max-transfers-per-client >= 1", file=sys.stderr)
+        return 2
+    from .transfers import TransferLimits
+
     try:
         server = create_server(args.listen, token, Path(args.store), args.workers, credentials,
                                max_artifact_bytes=args.max_artifact_mib << 20, accept_paths=args.accept_paths,
-                               health_address=args.health_listen)
+                               health_address=args.health_listen,
+                               transfers=TransferLimits.for_workers(args.workers, args.stream_idle_seconds,
+                                                                    args.max_transfers_per_client),
+                               allow_engine_host_code=args.allow_engine_host_code)
     except ValueError as exc:  # a malformed TRTPIPE_* setting (keepalive.py)
         print(f"trtpipe-runner: {exc}", file=sys.stderr)
         return 2
@@ -96,13 +119,7 @@ def _serve(args) -> int:
         where = args.listen + (f" and {args.health_listen}" if args.health_listen else "")
         print(f"trtpipe-runner: cannot listen on {where}: {exc}", file=sys.stderr)
         return 3
-    # The one line on stdout: the bound port, for whoever spawned us. Anything
-    # else printed later (libraries print progress) goes to stderr, so the
-    # parent never has to drain a stdout pipe.
-    print(server.port, flush=True)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    logging.getLogger("trtpipe_runner").info("serving on port %d, store %s", server.port, args.store)
-    server.servicer.warm_capabilities()
+    # Handlers first: whoever spawned us may signal as soon as it has read the port.
     stopping = threading.Event()
 
     def on_signal(signum, _frame):
@@ -111,12 +128,31 @@ def _serve(args) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    # The one line on stdout: the bound port, for whoever spawned us. Anything
+    # else printed later (libraries print progress) goes to stderr, so the
+    # parent never has to drain a stdout pipe.
+    print(server.port, flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    logging.getLogger("trtpipe_runner").info("serving on port %d, store %s", server.port, args.store)
+    server.servicer.warm_capabilities()
     # Exit when the parent closes our stdin (the orchestrator died) as well.
     if not sys.stdin.isatty() and os.environ.get("TRTPIPE_RUNNER_WATCH_STDIN") == "1":
         threading.Thread(target=lambda: (sys.stdin.read(), stopping.set()), daemon=True).start()
     stopping.wait()
     server.stop(args.grace)
     return 0
+
+
+def is_loopback(address: str) -> bool:
+    """Whether `host:port` binds only this host (127.0.0.0/8, ::1, localhost): the one place
+    plaintext is safe. A name other than localhost counts as reachable from elsewhere."""
+    host = address.rsplit(":", 1)[0].strip("[]") if ":" in address else address
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _capabilities(args) -> int:

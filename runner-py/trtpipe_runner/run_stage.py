@@ -19,22 +19,28 @@ from typing import Any, TextIO
 from .artifacts import CHUNK, ArtifactStore, check_sha
 from .cancel import CancelToken
 from .errors import UserError
+from .host_code import engine_host_code
 from .jsonsafe import sanitize
 from .model.external import has_external_data
 from .model.manifest import materialize, store_model
 from .stages import get_leased_stage, parse_stage_params
 from .stages.context import StageContext, StageOutput
+from .untrusted import open_regular, parse_json_object
 
 SHA_PREFIX = "sha256:"
+# Limits on the files run-stage reads (docs: runner-py/README.md): inputs as large as `serve`
+# takes uploads by default (--max-artifact-mib), params as large as a gRPC message.
+MAX_INPUT_BYTES = 64 << 30
+MAX_PARAMS_BYTES = 16 << 20
 
 
 def put_copy(store: ArtifactStore, path: Path) -> str:
     """Copies a file into the store (the original stays); returns its sha256."""
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"input file {path} does not exist", code="INPUT_FILE_MISSING")
     writer = store.writer()
     try:
-        with open(path, "rb") as f:
+        with open_regular(path, MAX_INPUT_BYTES, "input file", "BAD_ARGUMENT") as f:
             while chunk := f.read(CHUNK):
                 writer.write(chunk)
     except BaseException:
@@ -75,14 +81,9 @@ def parse_params(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
     if text.startswith("@"):
-        text = Path(text[1:]).read_text()
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"--params is not JSON: {exc}", code="BAD_ARGUMENT") from None
-    if not isinstance(params, dict):
-        raise UserError("--params must be a JSON object", code="BAD_ARGUMENT")
-    return params
+        with open_regular(text[1:], MAX_PARAMS_BYTES, "--params file", "BAD_ARGUMENT") as f:
+            text = f.read().decode("utf-8", errors="replace")
+    return parse_json_object(text, "--params", "BAD_ARGUMENT", finite=True)
 
 
 def stderr_events(stream: TextIO | None = None, min_step: float = 0.1, min_seconds: float = 2.0):
@@ -117,7 +118,8 @@ def lease_line(lease) -> str:
 
 
 def run_stage(stage: str, inputs: dict[str, str], params: dict[str, Any], store: ArtifactStore,
-              cancel: CancelToken | None = None, emit=None) -> tuple[StageOutput, float]:
+              cancel: CancelToken | None = None, emit=None,
+              allow_engine_host_code: bool = False) -> tuple[StageOutput, float]:
     """Runs `stage` on stored inputs; returns (its output, seconds).
 
     Args:
@@ -128,13 +130,15 @@ def run_stage(stage: str, inputs: dict[str, str], params: dict[str, Any], store:
         store: the artifact store the outputs go to.
         cancel: cooperative cancellation (a fresh token by default).
         emit: event callback (see StageContext); silent by default.
+        allow_engine_host_code: build and load engines with embedded host code (host_code.py).
     """
     run = get_leased_stage(stage)
     ctx = StageContext(store, cancel or CancelToken(), inputs, parse_stage_params(stage, params), cell="run-stage",
                        emit=emit or (lambda kind, payload: None), stage=stage)
     t0 = time.perf_counter()
     try:
-        result = run(ctx)
+        with engine_host_code(allow_engine_host_code):
+            result = run(ctx)
         result.leases = list(ctx.leases)
     finally:
         ctx.cleanup()
@@ -178,7 +182,8 @@ def main(args) -> int:
         store = ArtifactStore(Path(args.store))
         inputs = parse_inputs(args.input or [], store)
         params = parse_params(args.params)
-        result, seconds = run_stage(args.stage, inputs, params, store, emit=stderr_events())
+        result, seconds = run_stage(args.stage, inputs, params, store, emit=stderr_events(),
+                                    allow_engine_host_code=args.allow_engine_host_code)
     except KeyboardInterrupt:
         print("run-stage: interrupted", file=sys.stderr)
         return 130

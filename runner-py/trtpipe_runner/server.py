@@ -14,6 +14,7 @@ from .gen import runner_pb2_grpc as pb_grpc
 from .keepalive import server_options
 from .protocol import ProtocolInterceptor
 from .servicer import RunnerServicer
+from .transfers import TransferLimits
 
 log = logging.getLogger("trtpipe_runner")
 SERVICE_NAME = "trtpipe.runner.v1.RunnerService"
@@ -59,7 +60,8 @@ class RunnerServer:
 def create_server(address: str, token: str, store_root: Path, max_workers: int = 16,
                   credentials: grpc.ServerCredentials | None = None,
                   max_artifact_bytes: int = 64 << 30, accept_paths: bool = False,
-                  health_address: str | None = None) -> RunnerServer:
+                  health_address: str | None = None, transfers: TransferLimits | None = None,
+                  allow_engine_host_code: bool = False) -> RunnerServer:
     """Creates and starts a runner server.
 
     Args:
@@ -74,11 +76,16 @@ def create_server(address: str, token: str, store_root: Path, max_workers: int =
         health_address: host:port of a second, plaintext listener that serves only the standard
             health service: for probes that cannot speak TLS (Kubernetes' gRPC probe) when
             `credentials` is set. It shares the health state, so a stopping runner reads NOT_SERVING there too.
+        transfers: idle timeout and caps of artifact streams (transfers.py); default: 60 s, 8 per
+            client, all workers but 4 in all.
+        allow_engine_host_code: load engines that embed host code (TensorRT version-compatible
+            engines), i.e. run code a client sent (`serve --allow-engine-host-code`).
     Returns:
         RunnerServer with the bound port.
     """
     store = ArtifactStore(Path(store_root))
-    servicer = RunnerServicer(store, max_artifact_bytes, accept_paths)
+    servicer = RunnerServicer(store, max_artifact_bytes, accept_paths,
+                              transfers or TransferLimits.for_workers(max_workers), allow_engine_host_code)
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
         interceptors=[BearerTokenInterceptor(token), ProtocolInterceptor()],

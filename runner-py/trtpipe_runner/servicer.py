@@ -5,7 +5,6 @@ This is the only module that maps runner errors to gRPC status codes
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -24,11 +23,14 @@ from .capabilities import probe_all
 from .errors import Cancelled, IntegrityError, InternalError, NotFoundError, RunnerError, UnsupportedError, UserError
 from .gen import runner_pb2 as pb
 from .gen import runner_pb2_grpc as pb_grpc
+from .host_code import engine_host_code
 from .jsonsafe import dumps
 from .keepalive import heartbeat_seconds
 from .lease.leases import Lease
 from .stages import get_leased_stage, parse_stage_params
 from .stages.context import StageContext, StageOutput
+from .transfers import IdleTimeout, TransferGate, TransferLimits, TransferRefused
+from .untrusted import parse_json
 
 log = logging.getLogger("trtpipe_runner")
 ERROR_METADATA_KEY = "trtpipe-error-bin"
@@ -49,6 +51,8 @@ def _status_for(exc: BaseException) -> tuple[grpc.StatusCode, pb.ErrorDetail]:
             else grpc.StatusCode.UNIMPLEMENTED if isinstance(exc, UnsupportedError)
             else grpc.StatusCode.CANCELLED if isinstance(exc, Cancelled)
             else grpc.StatusCode.INTERNAL if isinstance(exc, InternalError)
+            else grpc.StatusCode.RESOURCE_EXHAUSTED if isinstance(exc, TransferRefused)
+            else grpc.StatusCode.DEADLINE_EXCEEDED if isinstance(exc, IdleTimeout)
             else grpc.StatusCode.INVALID_ARGUMENT
         )
         return code, detail
@@ -66,8 +70,11 @@ def _abort(context: grpc.ServicerContext, exc: BaseException):
 
 
 class RunnerServicer(pb_grpc.RunnerServiceServicer):
-    def __init__(self, store: ArtifactStore, max_artifact_bytes: int = 64 << 30, accept_paths: bool = False):
+    def __init__(self, store: ArtifactStore, max_artifact_bytes: int = 64 << 30, accept_paths: bool = False,
+                 transfers: TransferLimits | None = None, allow_engine_host_code: bool = False):
         self.store = store
+        self.allow_engine_host_code = allow_engine_host_code
+        self.transfers = TransferGate(transfers or TransferLimits())
         self.max_artifact_bytes = max_artifact_bytes
         self.accept_paths = accept_paths
         self._active: set[CancelToken] = set()
@@ -126,36 +133,49 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
 
     # --------------------------------------------------------------- artifacts
     def PutArtifact(self, request_iterator, context):
-        writer = None
         try:
-            first = next(request_iterator, None)
-            if first is None or first.WhichOneof("part") != "header":
-                raise UserError("PutArtifact must start with a header message", code="PROTOCOL")
-            header = first.header
-            check_sha(header.sha256)
-            if header.size > self.max_artifact_bytes:
-                raise UserError(f"artifact of {header.size} bytes exceeds this runner's limit of "
-                                f"{self.max_artifact_bytes} bytes", code="TOO_LARGE")
-            if self.store.intact(header.sha256):
-                for _ in request_iterator:  # drain: the client may already be sending
-                    pass
-                return pb.PutArtifactResponse(artifact=header, already_present=True)
-            writer = self.store.writer(header.sha256, header.size)
+            with self.transfers.admit(context, "PutArtifact") as stream:
+                try:
+                    return self._put(request_iterator, context, stream)
+                except Exception:
+                    stream.check(self.transfers.limits.idle_seconds)  # ended for idling: say so, not what broke
+                    raise
+        except Exception as exc:  # noqa: BLE001
+            _abort(context, exc)
+
+    def _put(self, request_iterator, context, stream) -> pb.PutArtifactResponse:
+        first = next(request_iterator, None)
+        stream.touch()
+        if first is None or first.WhichOneof("part") != "header":
+            stream.check(self.transfers.limits.idle_seconds)
+            raise UserError("PutArtifact must start with a header message", code="PROTOCOL")
+        header = first.header
+        check_sha(header.sha256)
+        if header.size > self.max_artifact_bytes:
+            raise UserError(f"artifact of {header.size} bytes exceeds this runner's limit of "
+                            f"{self.max_artifact_bytes} bytes", code="TOO_LARGE")
+        if self.store.intact(header.sha256):
+            for _ in request_iterator:  # drain: the client may already be sending
+                stream.touch()
+            stream.check(self.transfers.limits.idle_seconds)
+            return pb.PutArtifactResponse(artifact=header, already_present=True)
+        writer = self.store.writer(header.sha256, header.size)
+        try:
             for msg in request_iterator:
+                stream.touch()
                 if msg.WhichOneof("part") != "chunk":
                     raise UserError("PutArtifact: only the first message may be a header", code="PROTOCOL")
                 if len(msg.chunk) > MAX_CHUNK:
                     raise UserError(f"chunk of {len(msg.chunk)} bytes exceeds 1 MiB", code="PROTOCOL")
                 writer.write(msg.chunk)
+            stream.check(self.transfers.limits.idle_seconds)
             if not context.is_active():
                 raise Cancelled("upload cancelled")
             writer.commit()
-            writer = None
-            return pb.PutArtifactResponse(artifact=header, already_present=False)
-        except Exception as exc:  # noqa: BLE001
-            if writer is not None:
-                writer.abort()
-            _abort(context, exc)
+        except BaseException:
+            writer.abort()
+            raise
+        return pb.PutArtifactResponse(artifact=header, already_present=False)
 
     def ImportArtifact(self, request, context):
         try:
@@ -168,7 +188,7 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
                 raise UserError(f"ImportArtifact needs an absolute path, got {request.path!r}", code="PROTOCOL")
             present = self.store.intact(ref.sha256)
             if not present:
-                self.store.import_file(Path(request.path), ref.sha256, ref.size)
+                self.store.import_file(Path(request.path), ref.sha256, ref.size, limit=self.max_artifact_bytes)
             return pb.PutArtifactResponse(artifact=ref, already_present=present)
         except Exception as exc:  # noqa: BLE001
             _abort(context, exc)
@@ -182,12 +202,14 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
     def GetArtifact(self, request, context):
         try:
             sha = check_sha(request.sha256)
-            size = self.store.size(sha)
-            yield pb.GetArtifactResponse(header=pb.ArtifactRef(sha256=sha, size=size))
-            for chunk in self.store.iter_chunks(sha):
-                if not context.is_active():
-                    return
-                yield pb.GetArtifactResponse(chunk=chunk)
+            with self.transfers.admit(context, f"GetArtifact {sha[:12]}") as stream:
+                size = self.store.size(sha)
+                yield pb.GetArtifactResponse(header=pb.ArtifactRef(sha256=sha, size=size))
+                for chunk in self.store.iter_chunks(sha):
+                    stream.touch()  # the last piece was taken: a reader that stops reading stops this
+                    if not context.is_active():
+                        return
+                    yield pb.GetArtifactResponse(chunk=chunk)
         except Exception as exc:  # noqa: BLE001
             _abort(context, exc)
 
@@ -200,14 +222,12 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         events: queue.Queue = queue.Queue()
         try:
             run = get_leased_stage(request.stage)
-            try:
-                raw = json.loads(request.params_json) if request.params_json else {}
-            except json.JSONDecodeError as exc:
-                raise UserError(f"params_json is not JSON: {exc}", code="PROTOCOL") from None
+            raw = parse_json(request.params_json, "params_json", "PROTOCOL", finite=True) if request.params_json else {}
             params = parse_stage_params(request.stage, raw)
             inputs = {k: check_sha(v.sha256) for k, v in request.inputs.items()}
             ctx = StageContext(self.store, token, inputs, params, request.cell,
-                               emit=lambda kind, payload: events.put((kind, payload)), stage=request.stage)
+                               emit=lambda kind, payload: events.put((kind, payload)), stage=request.stage,
+                               allow_engine_host_code=self.allow_engine_host_code)
             worker = threading.Thread(target=_work, args=(run, ctx, events), name=f"stage-{request.stage}",
                                       daemon=True)
             log.info("stage %s for %s: start", request.stage, request.cell or "-")
@@ -246,7 +266,8 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
 def _work(run, ctx: StageContext, events: queue.Queue) -> None:
     t0 = time.perf_counter()
     try:
-        result = run(ctx)
+        with engine_host_code(ctx.allow_engine_host_code):
+            result = run(ctx)
         result.leases = list(ctx.leases)
         events.put(("result", (result, time.perf_counter() - t0)))
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the client

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..model.tensors import TensorSpec
+from .arrays import read_npz
 
 
 @dataclass
@@ -63,11 +64,7 @@ def load_npz(path: Path, specs: list[TensorSpec], labels_key: str | None = None,
         UserError naming the input and the mismatch (missing key, dtype, rank,
         a fixed dimension, unequal sample counts).
     """
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError) as exc:
-        raise UserError(f"{what}: not a readable .npz file ({exc})", code="DATA_UNREADABLE") from None
+    arrays = read_npz(path, what)
     return from_arrays(arrays, specs, labels_key, samples, what, source=f"npz ({len(arrays)} arrays)")
 
 

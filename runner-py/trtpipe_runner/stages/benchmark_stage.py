@@ -30,6 +30,7 @@ from ..backends import get_backend
 from ..errors import UserError
 from ..lease.devices import cuda_uuid, device_key, stage_needs
 from ..lease.leases import HOLDERS, DeviceNeed
+from ..memory import check_fits
 from ..timing.gpu_state import SLOWDOWNS, gpu_state, others_on_gpu
 from ..timing.host_state import CpuActivity, cpu_info
 from ..timing.loop import TimingPolicy, measure
@@ -90,6 +91,9 @@ def _feeds(ctx: StageContext, session, batches: list[int]) -> dict[int, dict[str
         if fixed is not None and fixed != b:
             raise UserError(f"the model fixes batch {fixed}; benchmark batch {b} cannot run", code="BAD_PARAM")
     data = load_dataset(ctx, "eval_data", specs)
+    for b in batches:  # before a byte is allocated: a batch a pipeline asked for may not fit this host
+        check_fits(sum(b * arr[:1].nbytes for arr in data.inputs.values()), f"benchmark batch {b}",
+                   "lower benchmark.batch (or the matrix's batch axis)")
     return {b: {name: fill_batch(arr, b) for name, arr in data.inputs.items()} for b in batches}
 
 
@@ -156,6 +160,6 @@ def _contention(windows: list[dict], state: dict) -> dict:
 
 def fill_batch(arr: np.ndarray, b: int) -> np.ndarray:
     """The first `b` samples, repeating the data set if it is smaller."""
-    reps = -(-b // len(arr))
-    src = np.concatenate([arr] * reps, axis=0) if reps > 1 else arr
-    return np.ascontiguousarray(src[:b])
+    if b <= len(arr):
+        return np.ascontiguousarray(arr[:b])
+    return np.resize(arr, (b, *arr.shape[1:]))  # repeats whole samples: no list of b / len(arr) copies first

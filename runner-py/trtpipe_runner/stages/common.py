@@ -5,6 +5,7 @@ import io
 
 import numpy as np
 
+from ..data.arrays import read_npz
 from ..data.dataset import Dataset, fixed_batch, load_npz
 from ..data.manifest import is_manifest, load_manifest
 from ..model.tensors import TensorSpec
@@ -47,8 +48,8 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def load_npz_artifact(ctx: StageContext, name: str) -> dict[str, np.ndarray]:
-    with np.load(ctx.input_path(name), allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
+    """A stage input that is an .npz (the reference outputs); STAGE_INPUT_INVALID when it is not one."""
+    return read_npz(ctx.input_path(name), f"stage input '{name}'", code="STAGE_INPUT_INVALID")
 
 
 def run_session(session, dataset, bs: int, ctx: StageContext, label: str) -> dict[str, np.ndarray]:

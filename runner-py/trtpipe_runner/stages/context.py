@@ -55,6 +55,9 @@ class StageContext:
     stage: str = ""
     # Every device lease the stage held, in the order it took them (lease/leases.py).
     leases: list[Lease] = field(default_factory=list)
+    # Whether engines with embedded host code may be built and loaded (host_code.py; `serve
+    # --allow-engine-host-code`): in force while `run_stage` runs the stage.
+    allow_engine_host_code: bool = False
     _scratch: Path | None = None
 
     @property

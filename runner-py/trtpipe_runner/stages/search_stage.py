@@ -27,8 +27,10 @@ from ..search.budget import Budget
 from ..search.candidate import CandidateGraph
 from ..search.evaluator import CandidateEvaluator
 from ..search.strategy import search
+from . import json_inputs
 from .common import batch_size, load_dataset, load_npz_artifact
 from .context import StageContext, StageOutput
+from .json_inputs import ranges_absmax
 
 SAFETY_REASONS = (INIT_OVERFLOW, RANGE_OVERFLOW, REDUCTION_DEPTH)
 
@@ -42,15 +44,13 @@ def run(ctx: StageContext) -> StageOutput:
         model = convert_opset(model, opset)
     towards = p.policy.default
     budget = Budget.parse(p.budget)
-    ranges = None
-    if ctx.has_input("ranges"):
-        ranges = {k: v["absmax"] for k, v in json.loads(ctx.input_path("ranges").read_text()).items()}
+    ranges = ranges_absmax(ctx) if ctx.has_input("ranges") else None
     # The policy exactly as the transform applies it (rules and safety rules): the search
     # only decides among the nodes that policy lowers, and each candidate is that policy
     # plus its kept nodes (policy.apply_search_keep), so what it measures is what runs.
     policy = parse_policy(p.policy, search_keep=[])
     base = resolve(model, policy, ranges)
-    scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
+    scales = json_inputs.scales(ctx)
     per_channel = p.calibration.per_channel
     graph = CandidateGraph(model, base, towards, keep_io=policy.io == "keep", amax=scales.get("tensors"), per_channel=per_channel,
                            smoothing=(scales.get("smoothing") or {}).get("factors"), unquantized=policy.unquantized)

@@ -5,7 +5,6 @@ FLOPs per node are counted by the reference stage, which knows the shapes the
 evaluation runs at (model/flops.py)."""
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 from ..model.external import save_with_external_data
@@ -16,7 +15,9 @@ from ..precision.apply import annotated_model
 from ..precision.opset import convert_opset, working_opset
 from ..precision.policy import parse_policy, resolve, unmatched_search_keep
 from ..precision.types import LOWERED, NOT_FLOAT
+from . import json_inputs
 from .context import Output, StageContext, StageOutput
+from .json_inputs import ranges_absmax, search_keep
 
 PROTOBUF_LIMIT = 2 << 30  # bytes one serialized message may have
 
@@ -35,15 +36,12 @@ def run(ctx: StageContext) -> StageOutput:
     p = ctx.params
     keep = None
     if ctx.has_input("search"):  # a search run in this pipeline: its kept nodes stay fp32
-        keep = json.loads(ctx.input_path("search").read_text())["kept"]
+        keep = search_keep(ctx)
     policy = parse_policy(p.policy, search_keep=keep)
     opset = working_opset(model, p.policy)
     if opset is not None:
         model = convert_opset(model, opset)
-    ranges = None
-    if ctx.has_input("ranges"):
-        raw = json.loads(ctx.input_path("ranges").read_text())
-        ranges = {k: v["absmax"] for k, v in raw.items()}
+    ranges = ranges_absmax(ctx) if ctx.has_input("ranges") else None
     decisions = resolve(model, policy, ranges)
     ctx.progress(0.3, "resolved policy")
     out = StageOutput()
@@ -53,7 +51,7 @@ def run(ctx: StageContext) -> StageOutput:
         out.diagnostics.append({"level": "warning", "code": "SEARCH_RESULT_STALE", "message":
                                 f"the search result keeps {len(stale)} node(s) the policy does not lower "
                                 f"({', '.join(stale[:4])}{', ...' if len(stale) > 4 else ''}); run the search again"})
-    scales = json.loads(ctx.input_path("scales").read_text()) if ctx.has_input("scales") else {}
+    scales = json_inputs.scales(ctx)
     per_channel = p.calibration.per_channel
     annotated, counts = annotated_model(model, decisions, policy.io == "keep", scales.get("tensors"), per_channel,
                                        (scales.get("smoothing") or {}).get("factors"), policy.unquantized)

@@ -253,7 +253,7 @@ export interface BuildParams {
    */
   timing_cache?: boolean;
   /**
-   * TensorRT: where timing caches live (never sent by the orchestrator; absent: the store's).
+   * TensorRT: where timing caches live, a folder inside the runner's store given relative to it (others are refused); never sent by the orchestrator; absent: $TRTPIPE_TRT_CACHE_DIR, else ~/.cache/trtpipe/timing.
    */
   timing_cache_dir?: string;
   /**

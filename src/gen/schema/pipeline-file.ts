@@ -375,7 +375,7 @@ export interface Matrix {
    */
   target?: string[];
   /**
-   * Batch axis (optional): one cell per batch size, named <name>@<precision>-<target>-b<batch>; each cell builds for and benchmarks its batch.
+   * Batch axis (optional): one cell per batch size, named <name>@<precision>-<target>-b<batch>; each cell builds for and benchmarks its batch (at most 65536).
    *
    * @minItems 1
    */
@@ -447,7 +447,7 @@ export interface Tolerance {
  */
 export interface Benchmark {
   /**
-   * Batch sizes to measure (default [1]).
+   * Batch sizes to measure, each at most 65536 (default [1]); the runner also refuses a batch that would not fit half its available memory.
    *
    * @minItems 1
    */

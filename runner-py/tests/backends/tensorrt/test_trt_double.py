@@ -15,6 +15,7 @@ from trtpipe_runner.backends import get_backend
 from trtpipe_runner.backends.tensorrt.probe import probe
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
+from trtpipe_runner.host_code import engine_host_code
 from trtpipe_runner.stages import benchmark_stage, build_stage, evaluate_stage, parse_stage_params
 from trtpipe_runner.stages.common import npz_bytes
 from trtpipe_runner.stages.context import StageContext
@@ -34,7 +35,7 @@ def store(tmp_path):
 def build(store, tmp_path, model, **params):
     ctx = StageContext(store, CancelToken(), {"model": store.put_bytes(model.SerializeToString())},
                        parse_stage_params("build", stage_params.build(
-                           backend="tensorrt", timing_cache_dir=str(tmp_path / "timing"), **params)))
+                           backend="tensorrt", timing_cache_dir="timing", **params)))
     try:
         return build_stage.run(ctx)
     finally:
@@ -118,7 +119,7 @@ def test_no_gpu_at_build_and_at_load(monkeypatch, store, tmp_path):
 def test_version_compatible_without_lean_runtime(monkeypatch, store, tmp_path):
     install_fake(monkeypatch, "10.6.0", missing_libraries={"libnvinfer_lean.so.10"})
     model, _ = annotated("digits", {"default": "fp16"})
-    with pytest.raises(UnsupportedError) as exc:
+    with pytest.raises(UnsupportedError) as exc, engine_host_code(True):
         build(store, tmp_path, model, precision="fp16", version_compatible=True)
     assert exc.value.code == "TRT_LIBRARY_MISSING" and "libnvinfer_lean.so.10" in exc.value.message
 

@@ -20,6 +20,7 @@ import pytest
 from trtpipe_runner.artifacts import ArtifactStore
 from trtpipe_runner.cancel import CancelToken
 from trtpipe_runner.errors import UnsupportedError, UserError
+from trtpipe_runner.host_code import engine_host_code
 from trtpipe_runner.stages import (
     benchmark_stage,
     build_stage,
@@ -83,7 +84,7 @@ def reference(example: str) -> dict[str, np.ndarray]:
 def run_build(store, tmp_path, model, params):
     ctx = StageContext(store, CancelToken(), {"model": put_model(store, model)},
                        parse_stage_params("build", stage_params.build(
-                           backend="tensorrt", timing_cache_dir=str(tmp_path / "timing"), **params)))
+                           backend="tensorrt", timing_cache_dir="timing", **params)))
     try:
         return build_stage.run(ctx)
     finally:
@@ -240,14 +241,18 @@ def test_portable_engine_settings(trt, store, tmp_path):
 
 def test_version_compatible_engine(trt, store, tmp_path):
     model, _ = annotated("digits", {"default": "fp16"})
-    try:
-        out = run_build(store, tmp_path, model, {"precision": "fp16", "version_compatible": True})
-    except UserError as exc:  # TRT_LIBRARY_MISSING names it; older wording may only mention it
-        if "libnvinfer_lean" in exc.message:
-            pytest.skip(f"version-compatible builds need TensorRT's lean runtime, missing here: {exc.message}")
-        raise
-    assert "VERSION_COMPATIBLE" in out.details["builder_config"]["flags_set"]
-    assert run_evaluate(store, tmp_path, out.outputs["engine"].sha256, "digits").metrics["top1_agreement"] >= 0.99
+    with pytest.raises(UserError) as refused:  # without serve --allow-engine-host-code
+        run_build(store, tmp_path, model, {"precision": "fp16", "version_compatible": True})
+    assert refused.value.code == "HOST_CODE_REFUSED"
+    with engine_host_code(True):
+        try:
+            out = run_build(store, tmp_path, model, {"precision": "fp16", "version_compatible": True})
+        except UserError as exc:  # TRT_LIBRARY_MISSING names it; older wording may only mention it
+            if "libnvinfer_lean" in exc.message:
+                pytest.skip(f"version-compatible builds need TensorRT's lean runtime, missing here: {exc.message}")
+            raise
+        assert "VERSION_COMPATIBLE" in out.details["builder_config"]["flags_set"]
+        assert run_evaluate(store, tmp_path, out.outputs["engine"].sha256, "digits").metrics["top1_agreement"] >= 0.99
 
 
 def test_shape_tensor_output_lives_on_the_host(trt, store, tmp_path):

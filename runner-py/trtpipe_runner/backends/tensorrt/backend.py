@@ -18,6 +18,7 @@ from onnx import TensorProto
 
 from ...cancel import CancelToken
 from ...errors import UserError
+from ...host_code import require_engine_host_code
 from ...model.tensors import tensor_types
 from ..base import Backend, BuildOutput, ExplainRow, Session
 from .config import create_config
@@ -54,6 +55,8 @@ class TensorRTBackend(Backend):
               log=None) -> BuildOutput:
         """Strongly typed build of the annotated model (see the module docstring and Backend.build)."""
         s = parse_settings(settings)
+        if s.version_compatible:  # refused before minutes of building, not when the engine first loads
+            require_engine_host_code("a version-compatible engine")
         trt = import_tensorrt()
         version = parse_version(trt.__version__)
         check_supported(version)

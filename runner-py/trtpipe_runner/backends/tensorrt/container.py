@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,11 +66,12 @@ def read_artifact(path: Path, with_plan: bool = True) -> EngineArtifact:
             settings = json.loads(z.read(SETTINGS))
             layers = z.read(LAYERS).decode() if LAYERS in names else None
             plan = z.read(PLAN) if with_plan else b""
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise UserError(f"'{path.name}' is not a trtpipe TensorRT engine artifact ({exc}); rebuild it with the "
-                        "tensorrt backend", code="BAD_ENGINE_ARTIFACT") from None
-    if settings.get("format") != FORMAT:
-        raise UserError(f"engine artifact format '{settings.get('format')}' is not {FORMAT}; rebuild the engine",
+    except (zipfile.BadZipFile, OSError, ValueError, RecursionError, zlib.error, EOFError) as exc:
+        raise UserError(f"'{path.name}' is not a trtpipe TensorRT engine artifact ({type(exc).__name__}: {exc}); "
+                        "rebuild it with the tensorrt backend", code="BAD_ENGINE_ARTIFACT") from None
+    if not isinstance(settings, dict) or settings.get("format") != FORMAT:
+        found = settings.get("format") if isinstance(settings, dict) else type(settings).__name__
+        raise UserError(f"engine artifact format '{found}' is not {FORMAT}; rebuild the engine",
                         code="BAD_ENGINE_ARTIFACT")
     return EngineArtifact(plan, settings, layers)
 

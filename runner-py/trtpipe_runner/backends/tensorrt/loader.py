@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ...cancel import CancelToken
 from ...errors import Cancelled, UnsupportedError, UserError
+from ...host_code import require_engine_host_code
 from .layer_names import leaves, parse_layer_name
 
 
@@ -282,10 +283,12 @@ def engine_from_bytes(trt, logger, plan: bytes, host_code_allowed: bool = False)
     Returns:
         (runtime, engine); the runtime must outlive the engine.
     """
+    if host_code_allowed:
+        # Version-compatible plans embed the lean runtime (host code): loading one runs code
+        # from the plan, which any token holder can send (host_code.py).
+        require_engine_host_code("loading a version-compatible engine")
     runtime = create_runtime(trt, logger)
     if host_code_allowed:
-        # Version-compatible plans embed the lean runtime (host code); the plan
-        # is trtpipe's own artifact, so it is trusted.
         runtime.engine_host_code_allowed = True
     errors_before = len(getattr(logger, "errors", []))
     engine = runtime.deserialize_cuda_engine(plan)
