@@ -31,6 +31,11 @@ step "deployment files: kubeconform, actionlint, hadolint"
 bash scripts/check-deploy.sh
 
 step "TypeScript tests (uvu)"
+# A lease folder of their own (as pytest's conftest gives the Python tests): the host-wide one may
+# be held by another session's benchmark, whose lease events a test's stream does not expect.
+TRTPIPE_LEASE_DIR=$(mktemp -d -t trtpipe-test-leases.XXXXXX)
+export TRTPIPE_LEASE_DIR
+trap 'rm -rf "$TRTPIPE_LEASE_DIR"' EXIT
 npx uvu dist/test '\.test\.js$'
 
 step "Python tests (pytest)"

@@ -12,6 +12,7 @@ import type { StageCache } from '../store/cache.js';
 import type { SchedulerEvent } from './events.js';
 import type { ArtifactRef, OutputRef } from '../store/stage-result.js';
 import type { RunnerHandle } from './pool.js';
+import { TransferSlots } from './transfer-slots.js';
 
 export interface FileArtifact {
   path: string;
@@ -24,6 +25,8 @@ export interface FileArtifact {
 
 export class ArtifactMover {
   private readonly inflight = new Map<string, Promise<void>>();
+  /** Streams open per runner, under the runner's cap (transfer-slots.ts). */
+  private readonly slots = new TransferSlots();
 
   constructor(
     private readonly cache: StageCache,
@@ -62,7 +65,7 @@ export class ArtifactMover {
   /** By path to the local runner, streamed to a remote one. */
   private async send(h: RunnerHandle, file: string, ref: ArtifactRef): Promise<void> {
     if (h.local) await h.client.importArtifact(file, ref, { signal: this.signal });
-    else await h.client.putArtifact(file, ref, { signal: this.signal });
+    else await this.slots.run(h.address, () => h.client.putArtifact(file, ref, { signal: this.signal }), this.signal);
   }
 
   /** Copies a runner's output into the local object store (link for the local runner). */
@@ -75,7 +78,7 @@ export class ArtifactMover {
         return;
       }
     }
-    await from.client.getArtifact(ref.sha256, this.cache.objectPath(ref.sha256), { signal: this.signal });
+    await this.slots.run(from.address, () => from.client.getArtifact(ref.sha256, this.cache.objectPath(ref.sha256), { signal: this.signal }), this.signal);
   }
 
   /** Forgets what a runner holds (it restarted or was replaced). */

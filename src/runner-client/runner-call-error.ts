@@ -5,7 +5,7 @@ import { PROTOCOL_MISMATCH } from './protocol.js';
  * The gRPC status codes this module reads (fixed by the gRPC spec), as plain numbers: the class is
  * loaded by the scheduler even when no runner is started, and grpc-js is loaded only with the client.
  */
-export const status = { CANCELLED: 1, UNKNOWN: 2, DEADLINE_EXCEEDED: 4, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
+export const status = { CANCELLED: 1, UNKNOWN: 2, DEADLINE_EXCEEDED: 4, RESOURCE_EXHAUSTED: 8, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
 /** runner.proto's ErrorKind.ERROR_KIND_USER. */
 const ERROR_KIND_USER = 1;
 
@@ -49,6 +49,14 @@ export class RunnerCallError extends Error {
   /** The call ran past its deadline (a stage timeout), the runner said nothing of its own. */
   get isTimeout(): boolean {
     return this.code === status.DEADLINE_EXCEEDED && !this.detail;
+  }
+
+  /**
+   * The runner refused a transfer because this client (or all of them) has too many open
+   * (runner-py/trtpipe_runner/transfers.py): try again shortly, nothing is wrong.
+   */
+  get isBusy(): boolean {
+    return this.code === status.RESOURCE_EXHAUSTED && this.detail?.code === 'TOO_MANY_TRANSFERS';
   }
 
   /** The runner refused the token. */
