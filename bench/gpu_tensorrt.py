@@ -300,7 +300,7 @@ def attempt(row: dict, what: str, fn):
 def model_part(b: Bench, name: str, spec: dict, precisions, batches, timing_extras: bool) -> None:
     d = spec["dir"]
     model, calib, eval_data = b.put(d / "model.onnx"), b.put(d / "calib.npz"), b.put(d / "eval.npz")
-    cache = b.root / f"timing-{name}"
+    cache = b.root / "store" / f"timing-{name}"  # inside the runner's state folder, as the build requires
     for label in precisions:
         precision = built_as(label)
         variant = label != precision  # a before/after variant: TensorRT figures only
@@ -363,7 +363,7 @@ def examples_part(b: Bench, precisions) -> None:
         for precision in precisions:
             try:
                 graph, lock = annotate(b, model, calib, precision)
-                out, wall = trt_build(b, graph, precision, lock, b.root / "timing-examples", max_batch=32)
+                out, wall = trt_build(b, graph, precision, lock, b.root / "store" / "timing-examples", max_batch=32)
                 row = fidelity_row(b, name, precision, out.outputs["engine"].sha256, torch_engine(b, graph, precision),
                                    d / "eval.npz", d / "model.onnx")
                 row["build_wall_s"] = wall

@@ -136,7 +136,7 @@ def main() -> int:
     for name in a.only or CASES:
         print(f"== {name}", flush=True)
         try:
-            summary[name] = one_case(name, a.out, a.models, store, a.backend, a.out.parent / "timing")
+            summary[name] = one_case(name, a.out, a.models, store, a.backend, store.root / "timing")  # inside the store, as the build requires
         except Exception as exc:  # noqa: BLE001 - one failing case must not hide the others
             failed += 1
             summary[name] = {"error": f"{type(exc).__name__}: {exc}"}
