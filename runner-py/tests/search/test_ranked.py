@@ -1,0 +1,129 @@
+"""The ranked search (candidates ordered by measured impact) on oracles whose answer is known."""
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from trtpipe_runner.search.budget import Budget
+from trtpipe_runner.search.ranked import rank
+from trtpipe_runner.search.strategy import search
+
+BUDGET = Budget(cosine=0.999)
+NODES = [f"n{i:03d}" for i in range(200)]
+
+
+def additive(weights: dict[str, float]):
+    """1 - cosine is the sum of the lowered nodes' weights; NaN/Inf when an `inf` node is lowered."""
+    calls = []
+
+    def evaluate(kept: frozenset) -> dict[str, float]:
+        calls.append(kept)
+        lowered = [w for n, w in weights.items() if n not in kept]
+        if any(math.isinf(w) for w in lowered):
+            return {"cosine": 0.0, "nonfinite": 3.0}
+        return {"cosine": 1.0 - sum(lowered), "nonfinite": 0.0}
+
+    return evaluate, calls
+
+
+def fewest(weights: dict[str, float], allowed: float = 0.001) -> set[str]:
+    """The smallest set to keep under additive errors: the heaviest nodes, until the rest fit."""
+    kept, left = set(), sum(weights.values())
+    for n in sorted(weights, key=weights.get, reverse=True):
+        if left <= allowed:
+            break
+        kept.add(n)
+        left -= weights[n]
+    return kept
+
+
+def heavy_tail(seed: int = 0) -> dict[str, float]:
+    """Two hundred candidates, a few that matter and a long tail (like the layers of a transformer)."""
+    rng = random.Random(seed)
+    return {n: 10 ** rng.uniform(-7, -5) for n in NODES} | {"n017": 9e-4, "n051": 4e-4, "n093": 3.5e-4,
+                                                            "n140": 2e-4}
+
+
+def test_accurate_impacts_find_the_fewest_nodes_in_a_handful_of_evaluations():
+    weights = heavy_tail()
+    evaluate, calls = additive(weights)
+    out = search(evaluate, BUDGET, NODES, set(), max_evaluations=64, impact=weights)
+    assert out.strategy == "ranked" and BUDGET.holds(evaluate(frozenset(out.kept)))
+    assert set(out.kept) == fewest(weights) == {"n017", "n051"}
+    assert len(set(calls)) <= 6, "all high, blanket, the predicted prefix and one step down"
+
+
+def test_noisy_impacts_cost_evaluations_not_correctness():
+    weights = heavy_tail(1)
+    rng = random.Random(7)
+    noisy = {n: w * 10 ** rng.uniform(-1, 1) for n, w in weights.items()}  # each off by up to 10x
+    evaluate, calls = additive(weights)
+    out = search(evaluate, BUDGET, NODES, set(), max_evaluations=64, impact=noisy)
+    assert BUDGET.holds(evaluate(frozenset(out.kept)))
+    assert len(out.kept) <= len(fewest(weights)) + 1
+    assert len(set(calls)) < 30
+
+
+def test_nodes_that_make_nan_or_inf_are_kept_first():
+    weights = {n: 1e-7 for n in NODES[:40]} | {"n003": math.inf, "n030": math.inf, "n020": 2e-3}
+    evaluate, _ = additive(weights)
+    out = search(evaluate, BUDGET, NODES[:40], set(), max_evaluations=64, impact=weights)
+    assert set(out.kept) == {"n003", "n030", "n020"}
+    assert rank(NODES[:40], weights)[:3] == ["n003", "n030", "n020"]
+
+
+def test_a_wrong_ranking_costs_evaluations_but_refinement_still_finds_a_minimal_set():
+    # The ranking puts two harmless nodes first: the prefix keeps them, refinement lowers them again.
+    weights = {n: 0.0 for n in NODES[:20]} | {"n005": 8e-4, "n006": 8e-4, "n007": 8e-4}
+    wrong = dict(weights) | {"n000": 1.0, "n001": 0.9}
+    evaluate, _ = additive(weights)
+    out = search(evaluate, BUDGET, NODES[:20], set(), max_evaluations=64, impact=wrong)
+    assert out.kept == ["n005", "n006"] and out.sensitivity["n005"] > 0.001
+
+
+def test_refinement_lowers_the_nodes_that_fit_together_in_one_evaluation():
+    # Unmeasured candidates: no prediction, the prefix runs past twenty light nodes to the heavy one
+    # at the end; refinement puts the light ones back low in one evaluation, not twenty.
+    weights = {n: 1e-6 for n in NODES[:24]} | {"n020": 3e-3}
+    measured = {n: w for n, w in weights.items() if n != "n020"}  # n020 could not be captured
+    evaluate, calls = additive(weights)
+    out = search(evaluate, BUDGET, NODES[:24], set(), max_evaluations=64, impact=measured)
+    assert out.kept == ["n020"]
+    assert len(set(calls)) <= 2 + 5 + 1 + 1
+
+
+def test_unmeasured_candidates_are_searched_after_the_measured_ones():
+    weights = {n: 1e-6 for n in NODES[:30]} | {"n025": 3e-3}
+    measured = {n: w for n, w in weights.items() if n not in ("n025", "n026")}  # n025 could not be captured
+    evaluate, _ = additive(weights)
+    out = search(evaluate, BUDGET, NODES[:30], set(), max_evaluations=64, impact=measured)
+    assert out.kept == ["n025"]
+    assert rank(NODES[:30], measured)[-2:] == ["n025", "n026"]
+
+
+@pytest.mark.parametrize("cap", [1, 2, 3])
+def test_a_capped_ranked_search_returns_its_best_verified_set(cap):
+    weights = {n: 1e-6 for n in NODES[:50]} | {"n010": 1.2e-3, "n040": 1.2e-3}
+    evaluate, _ = additive(weights)
+    rng = random.Random(3)
+    shuffled = {n: rng.random() for n in weights}  # a ranking that knows nothing
+    out = search(evaluate, BUDGET, NODES[:50], set(), max_evaluations=cap, impact=shuffled)
+    assert BUDGET.holds(evaluate(frozenset(out.kept))) and {"n010", "n040"} <= set(out.kept)
+    if out.exhausted:
+        assert out.at_least >= 1
+
+
+def test_a_budget_without_cosine_bisects_the_ranking():
+    weights = heavy_tail(2)
+    evaluate, calls = additive(weights)
+    budget = Budget(max_abs=1.0)  # never judged by cosine: no prediction, only the ranking's order
+
+    def with_abs(kept):
+        m = evaluate(kept)
+        m["max_abs"] = 2.0 if "n017" not in kept else 0.5
+        return m
+
+    out = search(with_abs, budget, NODES, set(), max_evaluations=64, impact=weights)
+    assert out.kept == ["n017"] and len(set(calls)) <= 2 + 9

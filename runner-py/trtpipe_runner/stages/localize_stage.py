@@ -1,0 +1,76 @@
+"""localize: where a low-precision build departs from FP32, node by node.
+
+Inputs: model (the FP32 model), annotated (the transform's model: what the
+cell builds), eval_data. Params: the build's (backend and its settings, as
+the build stage takes them), samples (default 64, from the first), batch,
+tolerance ({cosine}: where a node's output counts as diverged), memory_mib,
+reference_device (where the FP32 side runs: auto | cpu | cuda[:N]), mask (the input marking
+real positions; default attention_mask where the model has it), impact_nodes (how many
+of the nodes that add the most error get their impact on the outputs measured, default 32),
+eval_data.
+
+Both graphs run on the samples with every float tensor captured (localize/);
+per node of the FP32 graph: relative error, cosine, max abs error, NaN/Inf
+count of its output, the error it adds and (for the worst) its impact on the outputs. Details: `nodes` (graph order),
+`ranking` (by added error), `first_crossing`, `uncaptured` (node: why).
+"""
+from __future__ import annotations
+
+from ..data.dataset import fixed_batch
+from ..errors import UserError
+from ..jsonsafe import sanitize
+from ..localize.capture import DEFAULT_MASK, localize
+from ..model.load import load_model
+from ..model.tensors import graph_inputs
+from .common import batch_size, load_dataset
+from .context import StageContext, StageOutput
+
+DEFAULT_SAMPLES = 64
+RANKED = 20  # nodes listed in `ranking`; `nodes` has them all
+# Params of this stage; the others are the build's settings, passed to the backend as they are.
+OWN_PARAMS = ("samples", "tolerance", "memory_mib", "reference_device", "mask", "impact_nodes", "eval_data", "batch")
+IMPACT_NODES = 32  # the nodes adding the most error whose impact on the outputs is measured too
+
+
+def run(ctx: StageContext) -> StageOutput:
+    p = ctx.params
+    fp32_path = ctx.model_path("model")
+    fp32 = load_model(fp32_path, with_data=True)
+    low = load_model(ctx.model_path("annotated"), "annotated model", with_data=True)
+    specs = graph_inputs(fp32)
+    data = load_dataset(ctx, "eval_data", specs)
+    samples = int(p.get("samples", DEFAULT_SAMPLES))
+    if samples < 1:
+        raise UserError(f"localize samples must be >= 1, got {samples}", code="BAD_PARAM")
+    cosine = (p.get("tolerance") or {}).get("cosine")
+    bs = batch_size(ctx, specs, default=8)
+    settings = {k: v for k, v in p.items() if k not in OWN_PARAMS}
+    result = localize(fp32, low, p.get("backend", "onnxruntime"), settings, data, ctx.scratch(), ctx.cancel,
+                      samples=samples, batch=bs, fixed_batch=fixed_batch(specs) is not None,
+                      cosine_tolerance=float(cosine) if cosine is not None else None,
+                      memory_mib=int(p.get("memory_mib", 1024)), fp32_path=fp32_path,
+                      device=str(p.get("reference_device") or "auto"), mask=str(p.get("mask") or DEFAULT_MASK),
+                      impact_nodes=int(p.get("impact_nodes", IMPACT_NODES)),
+                      log=lambda m, level="info": ctx.log(m, level), progress=ctx.progress)
+    a = result.attribution
+    first = a.first_crossing
+    out = StageOutput()
+    out.details = sanitize({
+        "nodes": [n.to_json() for n in a.nodes],
+        "ranking": [n.node for n in a.ranked()[:RANKED]],
+        "first_crossing": first.to_json() if first else None,
+        "tolerance": {"cosine": cosine} if cosine is not None else {},
+        "uncaptured": a.uncaptured,
+        "samples": result.samples,
+        "batches": result.batches,
+        "reference_device": result.reference_device,
+        "backend": p.get("backend", "onnxruntime"),
+        "capture": result.details,
+        "seconds": round(result.seconds, 3),
+    })
+    out.metrics = {"localize_seconds": result.seconds, "nodes_measured": float(len(a.nodes)),
+                   "nodes_uncaptured": float(len(a.uncaptured))}
+    if first is not None:
+        out.metrics["first_crossing_index"] = float(first.index)
+    ctx.progress(1.0, "done")
+    return out
