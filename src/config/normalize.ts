@@ -35,10 +35,16 @@ export const DEFAULTS = {
     /** top1 only where the evaluation data has labels. */
     metrics: ['cosine', 'max_abs', 'mean_abs', 'rel_p99', 'top1_agreement', 'top1', 'nonfinite'] as Metric[],
     batch: 32,
+    /** evaluate.localize: true. */
+    localize: { samples: 64 },
   },
   benchmark: { batch: [1], warmup: 10, warmup_seconds: 0.2, iterations: 100, max_seconds: 60, repeats: 1, noise_max: '10%' },
   gates: { precision_drift: { allow: false } },
 };
+
+/** evaluate.localize: absent when off, else with its defaults. */
+const localize = (v: File.Evaluate['localize']) =>
+  v === undefined || v === false ? {} : { localize: { ...DEFAULTS.evaluate.localize, ...(v === true ? {} : v) } };
 
 const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 
@@ -133,6 +139,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
       batch: raw.evaluate?.batch ?? evaluation.batch ?? DEFAULTS.evaluate.batch,
       tolerances: tolerances(raw.evaluate?.tolerances),
       outputs: Object.fromEntries(Object.entries(raw.evaluate?.outputs ?? {}).map(([k, v]) => [k, tolerances(v)])),
+      ...localize(raw.evaluate?.localize),
     },
     benchmark: { ...DEFAULTS.benchmark, ...(raw.benchmark ?? {}) },
     gates: (({ precision_drift: drift, ...rest }) => ({

@@ -126,6 +126,8 @@ export interface Pipeline {
     tolerances: Tolerances;
     /** Per output name: replaces `tolerances` for that output. */
     outputs: Record<string, Tolerances>;
+    /** Per-node error against FP32 (the localize stage) for every cell that is not fp32; absent: off. */
+    localize?: { samples: number; mask?: string };
   };
   benchmark: { batch: number[]; warmup: number; warmup_seconds: number; iterations: number; max_seconds: number; repeats: number; noise_max: string };
   gates: Omit<File.Gates, 'precision_drift'> & { precision_drift?: { allow: boolean } };

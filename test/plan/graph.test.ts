@@ -121,4 +121,26 @@ test('evaluate and benchmark load the engine with the target\'s backend; torch s
   assert.equal(nodes.find((n) => n.id === 'build@fp16-gpu')!.params.cuda_graph, true);
 });
 
+test('evaluate.localize adds a localize node per cell that is not fp32, after its transform, with the tolerance', async () => {
+  const p = await quickstart();
+  const off = buildGraph(p, expandMatrix(p));
+  assert.not.ok(off.nodes.some((n) => n.stage === 'localize'), 'off unless asked for');
+  const on: Pipeline = {
+    ...p,
+    evaluate: { ...p.evaluate, localize: { samples: 16, mask: 'attention_mask' }, tolerances: { cosine: { min: 0.999 } } },
+  };
+  const g = buildGraph(on, expandMatrix(on));
+  const loc = g.nodes.filter((n) => n.stage === 'localize');
+  assert.equal(loc.map((n) => n.id), ['localize@fp16-cpu']);
+  const node = loc[0]!;
+  assert.equal(node.inputs.annotated, { kind: 'stage', node: 'transform@fp16', output: 'model' });
+  assert.equal(node.inputs.model, { kind: 'file', path: p.model.path, role: 'model' });
+  const build = g.nodes.find((n) => n.id === 'build@fp16-cpu')!;
+  // The capture builds the annotated model as the cell's build does: the same backend settings.
+  for (const [k, v] of Object.entries(build.params)) if (k !== 'batch') assert.equal(node.params[k], v, k);
+  assert.equal(node.params.tolerance, { cosine: 0.999 });
+  assert.is(node.params.samples, 16);
+  assert.is(node.params.mask, 'attention_mask');
+});
+
 test.run();

@@ -118,8 +118,7 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
                 stats[t].add(*_real_positions(a, r, keep))
                 stats[t].add_own(*_real_positions(a, own[t], keep))
                 if batches == 0 and impact_nodes:
-                    with np.errstate(invalid="ignore"):  # inf - inf where NaN/Inf came in: NaN, as it should
-                        deltas[t] = (_as_fp32(a)[:impact_samples] - own[t][:impact_samples]).astype(np.float32)
+                    deltas[t] = _own_delta(_as_fp32(a)[:impact_samples], np.asarray(own[t][:impact_samples]))
             if batches == 0 and impact_nodes:
                 first_feed = {k: v[:impact_samples] for k, v in feed.items()}
             del ref, lowv, own
@@ -197,6 +196,13 @@ def _real_positions(a: np.ndarray, r: np.ndarray, keep: np.ndarray | None):
         where = where & keep.reshape(shape)
     where = np.broadcast_to(where, r.shape)
     return a[where], r[where]
+
+
+def _own_delta(low: np.ndarray, recomputed: np.ndarray) -> np.ndarray:
+    """What the node added: low minus its FP32 recomputation; nothing where the recomputation is
+    NaN/Inf already (it came in with the inputs), NaN/Inf where the node made it."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(recomputed), low - recomputed, 0.0).astype(np.float32)
 
 
 def _as_fp32(x) -> np.ndarray:

@@ -414,6 +414,21 @@ export interface Evaluate {
   outputs?: {
     [k: string]: Tolerances | undefined;
   };
+  /**
+   * Per-node error against FP32 for every cell that is not fp32 (the localize stage; `trtpipe explain --errors` and the report show it): true, or { samples, mask }.
+   */
+  localize?:
+    | boolean
+    | {
+        /**
+         * Evaluation samples to run, from the first (default 64).
+         */
+        samples?: number;
+        /**
+         * The model input that marks real positions (0/1 per [batch, position]); errors at padded positions are left out (default: an input named attention_mask, where there is one).
+         */
+        mask?: string;
+      };
 }
 /**
  * Pass band per metric.
