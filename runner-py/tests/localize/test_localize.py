@@ -130,3 +130,15 @@ def test_the_stage_reports_nodes_ranking_and_first_crossing(tmp_path):
     assert out.metrics["nodes_measured"] == len(d["nodes"])
     with pytest.raises(UserError, match="samples must be >= 1"):
         get_stage("localize")(ctx({"model": m, "annotated": low, "eval_data": e}, {**params, "samples": 0}))
+
+
+def test_the_torch_backend_localizes_as_onnx_runtime_does(tmp_path):
+    """The GPU path, run on the CPU: the torch backend builds the capture (fusions kept out of the
+    captured tensors) and finds what ONNX Runtime finds."""
+    pytest.importorskip("torch")
+    fp32, low, _ = low_graph("overflow", {"default": "fp16"})
+    data = load_npz(EXAMPLES / "overflow" / "eval.npz", graph_inputs(fp32), labels_key="labels")
+    a = localize(fp32, low, "torch", {"device": "cpu"}, data, tmp_path, CancelToken(), samples=32, batch=16,
+                 device="cpu", cosine_tolerance=0.999, impact_nodes=4).attribution
+    assert a.first_crossing is not None and a.first_crossing.node == "/norm/Pow" and not a.uncaptured
+    assert a.ranked()[0].node == "/norm/Pow" and a.ranked()[0].impact is not None

@@ -127,3 +127,32 @@ def test_a_budget_without_cosine_bisects_the_ranking():
 
     out = search(with_abs, budget, NODES, set(), max_evaluations=64, impact=weights)
     assert out.kept == ["n017"] and len(set(calls)) <= 2 + 9
+
+
+@pytest.mark.parametrize("evaluator,settings", [("onnxruntime", {}), ("torch", {"device": "cpu"})])
+def test_the_search_stage_ranks_by_impact_with_either_evaluator(tmp_path, evaluator, settings):
+    """The overflow model in fp16 with its safety rule off: the localization finds the overflowing
+    node, the ranked search keeps it; the GPU evaluator's path is run on the CPU here."""
+    if evaluator == "torch":
+        pytest.importorskip("torch")
+    from trtpipe_runner.artifacts import ArtifactStore
+    from trtpipe_runner.cancel import CancelToken
+    from trtpipe_runner.stages import get_stage
+    from trtpipe_runner.stages.context import StageContext
+
+    from ..fixtures.models import EXAMPLES
+
+    store = ArtifactStore(tmp_path / "store")
+    put = lambda name: store.put_bytes((EXAMPLES / "overflow" / name).read_bytes())  # noqa: E731
+    m, e = put("model.onnx"), put("eval.npz")
+    ctx = lambda i, p: StageContext(store, CancelToken(), i, p)  # noqa: E731
+    ref = get_stage("reference")(ctx({"model": m, "eval_data": e}, {}))
+    params = {"policy": {"default": "fp16"}, "budget": {"cosine": 0.999}, "evaluator": evaluator, "settings": settings}
+    inputs = {"model": m, "eval_data": e, "reference": ref.outputs["reference"].sha256}
+    d = get_stage("search")(ctx(inputs, params)).details
+    impact = {n: float(v) for n, v in d["impact"].items()}
+    assert d["strategy"] == "ranked" and max(impact, key=impact.get) == "/norm/Pow"
+    assert "/norm/Pow" in d["kept"] and d["metrics"]["cosine"] >= 0.999
+    assert d["localize"]["measured"] == d["candidates"]
+    again = get_stage("search")(ctx(inputs, params)).details
+    assert again["localize"]["cached"] and again["evaluations"] == 0 and again["kept"] == d["kept"]

@@ -68,7 +68,7 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
         device: where the FP32 side runs (auto | cpu | cuda[:N]).
         mask: the input that marks real positions (0/1 per [batch, position]); absent or None: none.
         impact_nodes: the nodes whose impact on the outputs to measure (impact.py), or how many of
-            those that add the most error; on the first `impact_samples` samples.
+            those that add the most error (of those that add any); on the first `impact_samples` samples.
         nodes: measure only these nodes (and the producers of the float tensors they read, which
             their own error needs); None: every node.
         log, progress: optional callables (message, level) and (fraction, message).
@@ -133,7 +133,7 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
     attribution = attribute(fp32, outputs, stats, missing, cosine_tolerance)
     if impact_nodes and deltas:
         if isinstance(impact_nodes, int):
-            chosen = [n.node for n in attribution.ranked()[:impact_nodes]]
+            chosen = [n.node for n in attribution.ranked() if not n.added <= 0][:impact_nodes]  # NaN counts
         else:
             chosen = [n for n in impact_nodes if n in outputs]
         node_deltas = {n: {t: deltas[t] for t in outputs[n] if t in deltas} for n in chosen}

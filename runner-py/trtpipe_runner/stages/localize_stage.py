@@ -6,7 +6,7 @@ the build stage takes them), samples (default 64, from the first), batch,
 tolerance ({cosine}: where a node's output counts as diverged), memory_mib,
 reference_device (where the FP32 side runs: auto | cpu | cuda[:N]), mask (the input marking
 real positions; default attention_mask where the model has it), impact_nodes (how many
-of the nodes that add the most error get their impact on the outputs measured, default 32),
+of the nodes that add the most error get their impact on the outputs measured, default 64),
 eval_data.
 
 Both graphs run on the samples with every float tensor captured (localize/);
@@ -29,7 +29,7 @@ DEFAULT_SAMPLES = 64
 RANKED = 20  # nodes listed in `ranking`; `nodes` has them all
 # Params of this stage; the others are the build's settings, passed to the backend as they are.
 OWN_PARAMS = ("samples", "tolerance", "memory_mib", "reference_device", "mask", "impact_nodes", "eval_data", "batch")
-IMPACT_NODES = 32  # the nodes adding the most error whose impact on the outputs is measured too
+IMPACT_NODES = 64  # the nodes adding the most error whose impact on the outputs is measured too
 
 
 def run(ctx: StageContext) -> StageOutput:
