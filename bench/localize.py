@@ -2,7 +2,7 @@
 """bench/localize: where low precision goes wrong, per node (issue 22), on real models.
 
     .venv/bin/python bench/localize.py [--cases minilm-int8,minilm-fp16,digits-int8] [--wheel rapidocr.whl]
-                                       [--qdq-debug] [--json out.json]
+                                       [--qdq-debug] [--bisection] [--json out.json]
 
 Per case (model, precision, budget), in this process with the runner's stages, on the CPU:
 - the localize stage on the graph the run builds (64 evaluation samples): its time, the
@@ -10,9 +10,10 @@ Per case (model, precision, budget), in this process with the runner's stages, o
 - whether keeping the top k in fp32 meets the budget: the smallest such k, ranked by added error
   (the stage's ranking) and by impact (the search's), each found by bisection over k with real
   evaluations on all the evaluation data;
-- the search (ranked by impact) for comparison: what it keeps, evaluations, seconds.
+- the search (ranked by impact) for comparison: what it keeps, evaluations, seconds; with
+  --bisection also the search it replaced (bisection in graph order).
 With --qdq-debug, all-MiniLM-L6-v2 quantized by onnxruntime.quantization.quantize_static (QDQ,
-per-channel, minmax, 16 calibration texts... the bench's own ort_int8 of minilm_int8.py) is
+per-channel, minmax, the example's calibration texts: ort_int8 of bench/minilm_int8.py) is
 examined by onnxruntime's qdq_loss_debug and by trtpipe's localization, side by side: the 10
 activations with the worst error in ORT's terms (xmodel_err, SQNR in dB; qdq_err for the
 activation's own Q/DQ) against the nodes trtpipe ranks first.
@@ -45,7 +46,7 @@ CASES = {
     "digits-int8": {"example": "digits", "precision": "int8", "budget": 0.99999, "numerics": "native",
                     "calibration": {"method": "minmax"}, "labels": "labels"},
     "ocr-int8": {"example": "ocr", "precision": "int8", "budget": 0.999, "numerics": "native",
-                 "calibration": {"method": "minmax"}, "labels": "labels"},
+                 "calibration": {"method": "minmax"}, "labels": "labels", "opset": 22},
 }
 
 
@@ -65,7 +66,7 @@ def files_of(case: dict, wheel: Path | None) -> dict[str, Path]:
     return {"model": out / "cls.onnx", "calib": out / "calib.npz", "eval": out / "eval.npz"}
 
 
-def run_case(name: str, case: dict, wheel: Path | None) -> dict:
+def run_case(name: str, case: dict, wheel: Path | None, compare_bisection: bool = False) -> dict:
     from trtpipe_runner.artifacts import ArtifactStore
     from trtpipe_runner.cancel import CancelToken
     from trtpipe_runner.stages import get_stage
@@ -85,7 +86,8 @@ def run_case(name: str, case: dict, wheel: Path | None) -> dict:
     calibration = case.get("calibration") or {}
     if case["precision"] == "int8":
         inputs["scales"] = get_stage("calibrate")(ctx({"model": m, "calib_data": c}, calibration)).outputs["scales"].sha256
-    policy = {"default": case["precision"], "safety": {"data_max": 512, "init_max": 65504}}
+    policy = {"default": case["precision"], "safety": {"data_max": 512, "init_max": 65504},
+              **({"opset": case["opset"]} if "opset" in case else {})}
     low = get_stage("transform")(ctx(inputs, {"policy": policy, "calibration": calibration})).outputs["model"].sha256
     settings = {"backend": "onnxruntime", "numerics": case["numerics"]}
     t0 = time.perf_counter()
@@ -98,6 +100,16 @@ def run_case(name: str, case: dict, wheel: Path | None) -> dict:
     search = get_stage("search")(ctx(search_inputs, {"policy": policy, "budget": {"cosine": case["budget"]},
                                                      "calibration": calibration, "eval_data": eval_params})).details
     search_seconds = time.perf_counter() - t0
+    bisection = None
+    if compare_bisection:
+        import shutil
+
+        shutil.rmtree(store.root / "search-cache", ignore_errors=True)
+        t0 = time.perf_counter()
+        b = get_stage("search")(ctx(search_inputs, {"policy": policy, "budget": {"cosine": case["budget"]},
+                                                    "calibration": calibration, "eval_data": eval_params,
+                                                    "ranking": "topological"})).details
+        bisection = {"kept": len(b["kept"]), "evaluations": b["evaluations"], "seconds": round(time.perf_counter() - t0, 1)}
     by_node = {n["node"]: n for n in loc["nodes"]}
     added_rank = sorted(by_node, key=lambda n: -_num(by_node[n]["added"]))
     impact = {k: _num(v) for k, v in search["impact"].items()}
@@ -106,7 +118,7 @@ def run_case(name: str, case: dict, wheel: Path | None) -> dict:
             "top10": [by_node[n] for n in added_rank[:10]], "nodes": len(loc["nodes"]), **top_k,
             "search": {"kept": search["kept"], "evaluations": search["evaluations"], "seconds": round(search_seconds, 1),
                        "strategy": search.get("strategy"), "cosine": search["metrics"].get("cosine"),
-                       "blanket_cosine": search["blanket_metrics"].get("cosine")}}
+                       "blanket_cosine": search["blanket_metrics"].get("cosine"), "bisection": bisection}}
 
 
 def _num(v) -> float:
@@ -125,6 +137,10 @@ def top_k_recovery(store, inputs, policy, calibration, eval_params, case, added_
     from trtpipe_runner.search.evaluator import CandidateEvaluator
 
     model = load_model(store.require(inputs["model"]), with_data=True)
+    if policy.get("opset"):
+        from trtpipe_runner.precision.opset import convert_opset
+
+        model = convert_opset(model, int(policy["opset"]))
     ranges = {k: v["absmax"] for k, v in json.loads(store.require(inputs["ranges"]).read_text()).items()}
     scales = json.loads(store.require(inputs["scales"]).read_text()) if "scales" in inputs else {}
     base = resolve(model, parse_policy({**policy, "search_keep": []}), ranges)
@@ -231,6 +247,9 @@ def show(r: dict) -> None:
     print(f"top-k kept in fp32 to meet the budget: {r['top_k_by_added']} by added error, {r['top_k_by_impact']} by impact "
           f"(of {r['candidates']} candidates); the search keeps {len(s['kept'])} ({s['evaluations']} evaluations, "
           f"{s['seconds']} s, cosine {s['blanket_cosine']:.6f} blanket -> {s['cosine']:.6f})")
+    if s.get("bisection"):
+        b = s["bisection"]
+        print(f"  the bisection it replaced: {b['kept']} kept, {b['evaluations']} evaluations, {b['seconds']} s")
     print(f"  search keeps: {s['kept']}\n  top by added: {r['top_by_added']}\n  top by impact: {r['top_by_impact']}")
 
 
@@ -239,11 +258,12 @@ def main() -> None:
     ap.add_argument("--cases", default="minilm-int8,minilm-fp16,digits-int8")
     ap.add_argument("--wheel", type=Path)
     ap.add_argument("--qdq-debug", action="store_true")
+    ap.add_argument("--bisection", action="store_true", help="also run the search as it was (bisection in graph order)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     rows = []
     for name in filter(None, args.cases.split(",")):
-        rows.append(run_case(name, CASES[name], args.wheel))
+        rows.append(run_case(name, CASES[name], args.wheel, args.bisection))
         show(rows[-1])
     result = {"cases": rows}
     if args.qdq_debug:

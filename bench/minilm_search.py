@@ -1,18 +1,20 @@
 #!/usr/bin/env python3
 """bench/minilm_search: the precision search towards int8 on all-MiniLM-L6-v2 (issue 12 item 3, issue 22).
 
-    .venv/bin/python bench/minilm_search.py [--evaluator onnxruntime|torch|auto] [--json out.json]
+    .venv/bin/python bench/minilm_search.py [--evaluator onnxruntime|torch|auto] [--ranking impact,topological]
+                                            [--json out.json]
 
 Runs the stages `trtpipe search pipelines/minilm.yaml` would run with `precision.search: { towards: int8,
 budget: { cosine: 0.999 } }`, in this process (no Node.js): reference, ranges, calibrate (minmax,
-SmoothQuant alpha 0.8, as pipelines/minilm.yaml), then the search, in a fresh artifact store so that no
-candidate comes from a cache. Prints the kept nodes, the evaluations, the search's wall time (and
-the time of its localization pass), and the final cosine; `--json` writes them.
+SmoothQuant alpha 0.8, as pipelines/minilm.yaml), then the search once per ranking (impact: the ranked
+search; topological: the bisection it replaced), each with an empty candidate cache. Prints the kept
+nodes, the evaluations, the search's wall time (and the time of its localization pass), and the
+final cosine; `--json` writes them.
 
 On a GPU host without the example's weights (it has no network and carries at most 64 MiB), pack
 the model here first and carry the pack:
     .venv/bin/python bench/minilm_search.py --pack bench/out/minilm-w16.onnx    # 44 MiB: fp16 weights
-    # on the GPU host (torch evaluator; about 1-2 minutes):
+    # on the GPU host (torch evaluator, both rankings; about 2 minutes with start-up):
     python3 bench/minilm_search.py --model bench/out/minilm-w16.onnx --evaluator torch
 The pack stores the weights in fp16 and the bench widens them back to fp32 when it loads them: the
 same graph with weights rounded to fp16 (its embeddings differ from the real model's by a cosine
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -82,6 +85,9 @@ def main() -> None:
     ap.add_argument("--model", type=Path, default=EXAMPLE / "model.onnx")
     ap.add_argument("--evaluator", default="onnxruntime", choices=("onnxruntime", "torch", "auto"))
     ap.add_argument("--max-evaluations", type=int, default=64)
+    ap.add_argument("--ranking", default="impact,topological",
+                    help="search rankings to run, in turn: impact (the ranked search), topological (the bisection before it)")
+    ap.add_argument("--device", default="cuda", help="the torch evaluator's device (cpu to try the GPU path here)")
     ap.add_argument("--pack", type=Path, help="write a 44 MiB fp16-weights copy of the model for a GPU host; exit")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -112,26 +118,30 @@ def main() -> None:
     setup = time.perf_counter() - t0
     inputs = {"model": model, "eval_data": evald, "reference": ref.outputs["reference"].sha256,
               "ranges": ranges.outputs["ranges"].sha256, "scales": scales.outputs["scales"].sha256}
-    params = {"policy": {"default": "int8"}, "budget": BUDGET, "max_evaluations": args.max_evaluations,
-              "evaluator": args.evaluator, "batch": 32, "calibration": CALIBRATION}
-    t0 = time.perf_counter()
-    d = get_stage("search")(ctx(inputs, params)).details
-    wall = time.perf_counter() - t0
-    row = {"evaluator": d["evaluator"], "strategy": d.get("strategy", "bisection"), "trace": d["trace"], "candidates": d["candidates"], "kept": len(d["kept"]),
-           "kept_nodes": d["kept"], "evaluations": d["evaluations"], "exhausted": d["exhausted"],
-           "at_least": d.get("at_least"), "search_seconds": round(wall, 1),
-           "localize_seconds": d.get("localize", {}).get("seconds"), "setup_seconds": round(setup, 1),
-           "blanket_cosine": d["blanket_metrics"].get("cosine"), "final_cosine": d["metrics"].get("cosine")}
-    print(f"minilm int8 search ({row['evaluator']}): {row['kept']} of {row['candidates']} kept, "
-          f"{row['evaluations']} evaluations{' (cap hit)' if row['exhausted'] else ''}, {row['search_seconds']} s "
-          f"(localization {row['localize_seconds']} s; stages before it {row['setup_seconds']} s); "
-          f"cosine {row['blanket_cosine']:.6f} blanket -> {row['final_cosine']:.6f}")
-    for n in d["kept"]:
-        print(f"  kept {n}")
-    for t in d["trace"]:
-        print(f"  candidate with {t['kept']} kept: cosine {t['cosine']:.6f} {'meets' if t['passes'] else 'misses'} the budget")
+    rows = []
+    for ranking in args.ranking.split(","):
+        shutil.rmtree(store.root / "search-cache", ignore_errors=True)  # every candidate evaluated anew
+        params = {"policy": {"default": "int8"}, "budget": BUDGET, "max_evaluations": args.max_evaluations,
+                  "evaluator": args.evaluator, "batch": 32, "calibration": CALIBRATION, "ranking": ranking,
+                  **({"settings": {"device": args.device}} if args.evaluator == "torch" else {})}
+        t0 = time.perf_counter()
+        d = get_stage("search")(ctx(inputs, params)).details
+        wall = time.perf_counter() - t0
+        row = {"ranking": ranking, "evaluator": d["evaluator"], "strategy": d.get("strategy"), "candidates": d["candidates"],
+               "kept": len(d["kept"]), "kept_nodes": d["kept"], "evaluations": d["evaluations"], "exhausted": d["exhausted"],
+               "at_least": d.get("at_least"), "search_seconds": round(wall, 1),
+               "localize_seconds": d.get("localize", {}).get("seconds"), "setup_seconds": round(setup, 1),
+               "blanket_cosine": d["blanket_metrics"].get("cosine"), "final_cosine": d["metrics"].get("cosine"),
+               "trace": d["trace"]}
+        rows.append(row)
+        print(f"minilm int8 search ({row['evaluator']}, ranking {ranking}): {row['kept']} of {row['candidates']} kept, "
+              f"{row['evaluations']} evaluations{' (cap hit)' if row['exhausted'] else ''}, {row['search_seconds']} s "
+              f"(localization {row['localize_seconds']} s; stages before it {row['setup_seconds']} s); "
+              f"cosine {row['blanket_cosine']:.6f} blanket -> {row['final_cosine']:.6f}", flush=True)
+        for n in d["kept"]:
+            print(f"  kept {n}")
     if args.json:
-        args.json.write_text(json.dumps(row, indent=1))
+        args.json.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from trtpipe_runner.localize.capture import _real_positions
+from trtpipe_runner.localize.padding import real_positions
 from trtpipe_runner.localize.stats import TensorStats
 
 
@@ -53,10 +53,10 @@ def test_nan_and_inf_born_in_the_low_value_are_counted_and_make_the_error_infini
 def test_padded_positions_are_left_out_on_every_sequence_axis():
     keep = np.array([[1, 1, 0], [1, 0, 0]], bool)  # two sequences of length 3: 2 and 1 real tokens
     hidden = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
-    a, r = _real_positions(hidden, hidden, keep)
+    a, r = real_positions(hidden, hidden, keep)
     assert a.size == 3 * 4
     scores = np.ones((2, 5, 3, 3), np.float32)  # [batch, heads, query, key]
-    a, _ = _real_positions(scores, scores, keep)
+    a, _ = real_positions(scores, scores, keep)
     assert a.size == 5 * (2 * 2 + 1 * 1)
     other = np.ones((2, 7), np.float32)  # no sequence axis: counted whole
-    assert _real_positions(other, other, keep)[0].size == 14
+    assert real_positions(other, other, keep)[0].size == 14

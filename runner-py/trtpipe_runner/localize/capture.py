@@ -6,16 +6,10 @@ is built by the backend under test with the tensors marked as outputs
 (Backend.capture). Both run the same samples batch by batch and each tensor
 pair is reduced to its statistics (stats.py) before the next batch, so memory
 holds one batch of tensors at a time; after the first batch the batch size is
-cut to what fits in `memory_mib`.
-
-Padding: a sequence model run on padded batches computes values at the padded
-positions that nothing reads (the attention mask hides them from every real
-token and the pooling leaves them out), and low precision often wrecks exactly
-those (on all-MiniLM-L6-v2 in int8, a relative error of 2.1 at padded
-positions of a layer whose real tokens see 0.056). With `mask` (an input of
-0/1 per [batch, position], by default one named `attention_mask`) a tensor's
-statistics count only the positions the mask keeps, on every axis after the
-batch axis that has the sequence's length (tokens; query-key pairs of attention).
+cut to what fits in `memory_mib`. Padded positions are left out (padding.py).
+Then the impacts (impact.py) of the chosen nodes, on the samples that carry
+most of the outputs' error: one more run of both graphs on those samples gives
+each node's own error there.
 """
 from __future__ import annotations
 
@@ -32,10 +26,10 @@ from ..cancel import CancelToken
 from ..model.tensors import tensor_types
 from .attribution import Attribution, attribute, float_outputs
 from .impact import measure_impacts
+from .padding import DEFAULT_MASK, mask_of, real_positions
 from .shadow import LOW_PREFIX, shadow_inputs, shadow_model
 from .stats import TensorStats
 
-DEFAULT_MASK = "attention_mask"  # what Hugging Face's exporters call it
 
 
 @dataclass
@@ -94,10 +88,16 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
     # The shadow's cut inputs have no shapes: ONNX Runtime takes them from the feeds as they come.
     recompute = Observer(shadow, measured, "cpu", cancel, engine="onnxruntime", model_path=fp32_path)
     stats = {t: TensorStats() for t, _ in pairs}
-    deltas: dict[str, np.ndarray] = {}  # own error per tensor on the first samples, for the impacts
-    first_feed: dict[str, np.ndarray] = {}
+    graph_outputs = {o.name for o in fp32.graph.output}
+    sample_error: dict[str, list[np.ndarray]] = {t: [] for t, _ in pairs if t in graph_outputs}
     total = min(samples, dataset.count)
     done, batches, size = 0, 0, batch
+
+    def run_both(feed):
+        lowv = cap.session.run(feed)
+        own = recompute.run({**feed, **{LOW_PREFIX + t: _as_fp32(lowv[cut[t]]) for t in shadow_inputs(shadow)}})
+        return lowv, own
+
     try:
         cap.session.on_cancel(cancel)
         while done < total:
@@ -107,20 +107,17 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
             if fixed_batch and len(next(iter(feed.values()))) < n:
                 break  # a fixed-batch model cannot run the short tail
             ref = observer.run(feed)
-            lowv = cap.session.run(feed)
-            own = recompute.run({**feed, **{LOW_PREFIX + t: _as_fp32(lowv[cut[t]]) for t in shadow_inputs(shadow)}})
+            lowv, own = run_both(feed)
             held = 0
-            keep = _mask(feed, mask)
+            keep = mask_of(feed, mask)
             for t, lt in pairs:
                 r = _host(ref[t])
                 a = np.asarray(lowv[lt])
                 held += r.nbytes + 2 * a.nbytes
-                stats[t].add(*_real_positions(a, r, keep))
-                stats[t].add_own(*_real_positions(a, own[t], keep))
-                if batches == 0 and impact_nodes:
-                    deltas[t] = _own_delta(_as_fp32(a)[:impact_samples], np.asarray(own[t][:impact_samples]))
-            if batches == 0 and impact_nodes:
-                first_feed = {k: v[:impact_samples] for k, v in feed.items()}
+                stats[t].add(*real_positions(a, r, keep))
+                stats[t].add_own(*real_positions(a, own[t], keep))
+                if t in sample_error:
+                    sample_error[t].append(_squared_error_per_sample(a, r))
             del ref, lowv, own
             done, batches = done + n, batches + 1
             if not fixed_batch and batches == 1:
@@ -128,24 +125,44 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
                 size = max(1, min(batch, (memory_mib << 20) // per_sample))
             if progress:
                 progress(done / total, f"localizing: {done}/{total} samples")
+        attribution = attribute(fp32, outputs, stats, missing, cosine_tolerance)
+        if impact_nodes and done:
+            chosen = ([n.node for n in attribution.ranked() if not n.added <= 0][:impact_nodes]  # NaN counts
+                      if isinstance(impact_nodes, int) else [n for n in impact_nodes if n in outputs])
+            # The impacts on the samples that carry the error (by the outputs', where they were measured).
+            pick = _worst(sample_error, stats, done, size if fixed_batch else impact_samples, fixed_batch)
+            feed = {k: v[:done][pick] for k, v in dataset.inputs.items()}
+            lowv, own = run_both(feed)
+            node_deltas = {n: {t: _own_delta(_as_fp32(lowv[cut[t]]), np.asarray(own[t])) for t in outputs[n] if t in cut}
+                           for n in chosen}
+            float_outputs_ = [o.name for o in fp32.graph.output if types.get(o.name) == onnx.TensorProto.FLOAT]
+            impacts = measure_impacts(fp32, float_outputs_, feed, {n: d for n, d in node_deltas.items() if d}, cancel,
+                                      device=observer.device)
+            for row in attribution.nodes:
+                row.impact = impacts.get(row.node)
     finally:
         cap.session.close()
-    attribution = attribute(fp32, outputs, stats, missing, cosine_tolerance)
-    if impact_nodes and deltas:
-        if isinstance(impact_nodes, int):
-            chosen = [n.node for n in attribution.ranked() if not n.added <= 0][:impact_nodes]  # NaN counts
-        else:
-            chosen = [n for n in impact_nodes if n in outputs]
-        node_deltas = {n: {t: deltas[t] for t in outputs[n] if t in deltas} for n in chosen}
-        float_outputs_ = [o.name for o in fp32.graph.output if types.get(o.name) == onnx.TensorProto.FLOAT]
-        impacts = measure_impacts(fp32, float_outputs_, first_feed, {n: d for n, d in node_deltas.items() if d}, cancel,
-                                  device=observer.device)
-        for row in attribution.nodes:
-            row.impact = impacts.get(row.node)
     details = dict(cap.details)
     if mask in dataset.inputs:
         details["mask"] = mask
     return Localization(attribution, done, batches, time.perf_counter() - t0, observer.device, details)
+
+
+def _squared_error_per_sample(low: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    d = np.asarray(low, np.float64).reshape(len(ref), -1) - np.asarray(ref, np.float64).reshape(len(ref), -1)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(np.isfinite(d).all(axis=1), (d * d).sum(axis=1), np.inf)
+
+
+def _worst(sample_error: dict[str, list[np.ndarray]], stats: dict[str, TensorStats], count: int, wanted: int,
+           fixed_batch: bool) -> np.ndarray:
+    """Indices of the `wanted` samples with the largest share of the outputs' error (1 - cosine over
+    a data set adds up over its samples), in data order; the first ones where the outputs were not
+    measured; the first batch for a fixed-batch model (`wanted` is its batch)."""
+    if fixed_batch or count <= wanted or not sample_error:
+        return np.arange(min(count, wanted))
+    share = sum(np.concatenate(parts) / max(stats[t].sq_ref, 1e-300) for t, parts in sample_error.items())
+    return np.sort(np.argsort(-np.nan_to_num(share, nan=np.inf), kind="stable")[:wanted])
 
 
 def _with_producers(model: onnx.ModelProto, nodes: set[str]) -> set[str]:
@@ -169,33 +186,6 @@ def _low_names(fp32: onnx.ModelProto, low: onnx.ModelProto, outputs: dict[str, l
             if i < len(twin.output) and twin.output[i]:
                 out[t] = twin.output[i]
     return out
-
-
-def _mask(feed: dict, name: str | None) -> np.ndarray | None:
-    """The batch's real positions ([batch, position] booleans), or None."""
-    m = feed.get(name) if name else None
-    if m is None or np.ndim(m) != 2:
-        return None
-    return np.asarray(m) != 0
-
-
-def _real_positions(a: np.ndarray, r: np.ndarray, keep: np.ndarray | None):
-    """The values of `a` and `r` where every sequence axis is at a real position (whole tensors
-    where the mask does not apply): [batch, seq, hidden] by token, [batch, heads, seq, seq] by
-    (query, key) pair."""
-    if keep is None or r.ndim < 2 or r.shape[0] != keep.shape[0] or a.shape != r.shape:
-        return a, r
-    batch, length = keep.shape
-    axes = [k for k in range(1, r.ndim) if r.shape[k] == length]
-    if not axes:
-        return a, r
-    where = np.ones((batch,) + (1,) * (r.ndim - 1), bool)
-    for k in axes:
-        shape = [batch] + [1] * (r.ndim - 1)
-        shape[k] = length
-        where = where & keep.reshape(shape)
-    where = np.broadcast_to(where, r.shape)
-    return a[where], r[where]
 
 
 def _own_delta(low: np.ndarray, recomputed: np.ndarray) -> np.ndarray:

@@ -1,6 +1,14 @@
 """The candidates' impacts for the ranked search: one localization of the graph with every
 candidate lowered (the blanket candidate), run with the search's own evaluator and settings.
 
+On the samples that carry blanket's error: 1 - cosine over a data set is a sum over its samples'
+squared errors, and a few samples often hold most of it (near a classifier's decision boundary). So
+blanket is evaluated first on all the data (the evaluation the search needs anyway), and the
+localization runs on the samples with the largest part of its error. On PP-OCR's text-orientation
+classifier in int8 (54 candidates) the impacts' rank correlation with single-node evaluations on
+all 512 samples is 0.69 from the first 8 samples, 0.92 from the first 64; on all-MiniLM-L6-v2
+0.987 from the first 8.
+
 Cached by content beside the candidates' metrics, so a repeated search pays for it once.
 """
 from __future__ import annotations
@@ -11,16 +19,18 @@ import math
 import time
 from pathlib import Path
 
-from ..data.dataset import fixed_batch
+import numpy as np
+
+from ..data.dataset import Dataset, fixed_batch
 from ..errors import RunnerError
 from ..jsonsafe import restore, sanitize
 from ..localize.capture import localize
 from ..model.tensors import graph_inputs
 from .evaluator import CandidateEvaluator
 
-# The impacts rank, they do not judge: on all-MiniLM-L6-v2 in int8 their rank correlation with the
-# single-node evaluations on all 256 samples is 0.981 from 4 samples, 0.987 from 8, 0.994 from 16.
-SAMPLES = 8
+# The impacts rank, they do not judge: a few samples do, if they are the ones that carry blanket's
+# error (module docstring).
+SAMPLES = 16
 
 
 def candidate_impacts(evaluator: CandidateEvaluator, fp32, cancel, log=None) -> tuple[dict[str, float] | None, dict]:
@@ -36,10 +46,13 @@ def candidate_impacts(evaluator: CandidateEvaluator, fp32, cancel, log=None) -> 
     t0 = time.perf_counter()
     scratch = Path(evaluator.scratch) / "impact"
     scratch.mkdir(parents=True, exist_ok=True)
+    fixed = fixed_batch(graph_inputs(fp32))
+    evaluator(frozenset(), per_sample=True)  # blanket: the search's own evaluation, reused by it
+    data = worst_samples(evaluator.dataset, evaluator.sample_errors[frozenset()], fixed or SAMPLES)
     try:
-        result = localize(fp32, graph.annotated(blanket), evaluator.backend.name, evaluator.settings, evaluator.dataset,
-                          scratch, cancel, samples=SAMPLES, batch=evaluator.batch, fixed_batch=fixed_batch(graph_inputs(fp32)) is not None,
-                          impact_nodes=list(graph.candidates), impact_samples=SAMPLES,
+        result = localize(fp32, graph.annotated(blanket), evaluator.backend.name, evaluator.settings, data,
+                          scratch, cancel, samples=data.count, batch=data.count, fixed_batch=fixed is not None,
+                          impact_nodes=list(graph.candidates), impact_samples=data.count,
                           nodes=list(graph.candidates), log=log)
     except RunnerError as exc:  # a backend that cannot return intermediates: bisection without a ranking
         if log:
@@ -53,3 +66,12 @@ def candidate_impacts(evaluator: CandidateEvaluator, fp32, cancel, log=None) -> 
     tmp.write_text(json.dumps(sanitize({"impact": impact, "details": details})))
     tmp.replace(disk)
     return impact, details
+
+
+def worst_samples(dataset: Dataset, errors: np.ndarray, count: int) -> Dataset:
+    """The `count` samples with the largest errors (in their order in the data)."""
+    if dataset.count <= count:
+        return dataset
+    keep = np.sort(np.argsort(-np.nan_to_num(errors, nan=np.inf), kind="stable")[:count])
+    return Dataset({k: v[keep] for k, v in dataset.inputs.items()},
+                   None if dataset.labels is None else dataset.labels[keep], dataset.source)

@@ -19,7 +19,8 @@ from __future__ import annotations
 from ..data.dataset import fixed_batch
 from ..errors import UserError
 from ..jsonsafe import sanitize
-from ..localize.capture import DEFAULT_MASK, localize
+from ..localize.capture import localize
+from ..localize.padding import DEFAULT_MASK
 from ..model.load import load_model
 from ..model.tensors import graph_inputs
 from .common import batch_size, load_dataset
