@@ -39,8 +39,9 @@ test('overflow: blanket fp16 breaks, the default safety rules name the overflowi
   // the first node whose output goes wrong, and the node adding the most error, are among theirs.
   const errors = await runCli(['explain', '--errors', '--json', '--state-dir', blanket.state, 'fp16-cpu']);
   assert.is(errors.code, 0, errors.stderr);
-  const [e] = JSON.parse(errors.stdout) as { firstCrossing: { node: string; nonfinite: number }; ranked: { node: string }[] }[];
+  const [e] = JSON.parse(errors.stdout) as { firstCrossing: { node: string; nonfinite: number; added: unknown }; ranked: { node: string }[] }[];
   assert.ok(kept.includes(e!.firstCrossing.node) && e!.firstCrossing.nonfinite > 0, e!.firstCrossing.node);
+  assert.is(e!.firstCrossing.added, 'inf', 'its NaN/Inf are born there');
   assert.ok(kept.includes(e!.ranked[0]!.node), e!.ranked[0]!.node);
   const none = await runCli(['explain', '--errors', '--state-dir', safe.state]);
   assert.is(none.code, 2);

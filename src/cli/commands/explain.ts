@@ -48,7 +48,9 @@ function explainErrors(record: RunRecord, cells: string[], cellRef: string | und
     const which = cellRef ? `cell '${cellRef}' of run ${record.id}` : `run ${record.id}`;
     throw new UserError(`${which} has no per-node errors: add \`evaluate: { localize: true }\` to the pipeline and run it again (fp32 cells are never localized)`);
   }
-  process.stdout.write(json ? `${JSON.stringify(found, null, 2)}\n` : found.map((e) => renderErrors(e, all)).join('\n'));
+  // JSON has no Infinity: non-finite numbers as the runner writes them ("inf", "-inf", "nan").
+  const finite = (_: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf') : v);
+  process.stdout.write(json ? `${JSON.stringify(found, finite, 2)}\n` : found.map((e) => renderErrors(e, all)).join('\n'));
   return ExitCode.Ok;
 }
 
