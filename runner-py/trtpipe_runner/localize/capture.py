@@ -92,6 +92,7 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
     sample_error: dict[str, list[np.ndarray]] = {t: [] for t, _ in pairs if t in graph_outputs}
     total = min(samples, dataset.count)
     done, batches, size = 0, 0, batch
+    whole = None
 
     def run_both(feed):
         lowv = cap.session.run(feed)
@@ -108,6 +109,8 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
                 break  # a fixed-batch model cannot run the short tail
             ref = observer.run(feed)
             lowv, own = run_both(feed)
+            if impact_nodes and n == total <= impact_samples:
+                whole = (feed, lowv, own)  # the one batch is every sample the impacts would take
             held = 0
             keep = mask_of(feed, mask)
             for t, lt in pairs:
@@ -118,7 +121,7 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
                 stats[t].add_own(*real_positions(a, own[t], keep))
                 if t in sample_error:
                     sample_error[t].append(_squared_error_per_sample(a, r))
-            del ref, lowv, own
+            del ref, lowv, own  # (`whole` keeps the one batch the impacts reuse)
             done, batches = done + n, batches + 1
             if not fixed_batch and batches == 1:
                 per_sample = max(held // max(n, 1), 1)
@@ -130,9 +133,12 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
             chosen = ([n.node for n in attribution.ranked() if not n.added <= 0][:impact_nodes]  # NaN counts
                       if isinstance(impact_nodes, int) else [n for n in impact_nodes if n in outputs])
             # The impacts on the samples that carry the error (by the outputs', where they were measured).
-            pick = _worst(sample_error, stats, done, size if fixed_batch else impact_samples, fixed_batch)
-            feed = {k: v[:done][pick] for k, v in dataset.inputs.items()}
-            lowv, own = run_both(feed)
+            if whole is not None:
+                feed, lowv, own = whole
+            else:
+                pick = _worst(sample_error, stats, done, size if fixed_batch else impact_samples, fixed_batch)
+                feed = {k: v[:done][pick] for k, v in dataset.inputs.items()}
+                lowv, own = run_both(feed)
             node_deltas = {n: {t: _own_delta(_as_fp32(lowv[cut[t]]), np.asarray(own[t])) for t in outputs[n] if t in cut}
                            for n in chosen}
             float_outputs_ = [o.name for o in fp32.graph.output if types.get(o.name) == onnx.TensorProto.FLOAT]
