@@ -1,0 +1,287 @@
+#!/usr/bin/env python3
+"""bench/localize: where low precision goes wrong, per node (issue 22), on real models.
+
+    .venv/bin/python bench/localize.py [--cases minilm-int8,minilm-fp16,digits-int8] [--wheel rapidocr.whl]
+                                       [--qdq-debug] [--bisection] [--json out.json]
+
+Per case (model, precision, budget), in this process with the runner's stages, on the CPU:
+- the localize stage on the graph the run builds (64 evaluation samples): its time, the
+  first node whose output falls below the budget's cosine, and the 10 nodes that add the most error;
+- whether keeping the top k in fp32 meets the budget: the smallest such k, ranked by added error
+  (the stage's ranking) and by impact (the search's), each found by bisection over k with real
+  evaluations on all the evaluation data;
+- the search (ranked by impact) for comparison: what it keeps, evaluations, seconds; with
+  --bisection also the search it replaced (bisection in graph order).
+With --qdq-debug, all-MiniLM-L6-v2 quantized by onnxruntime.quantization.quantize_static (QDQ,
+per-channel, minmax, the example's calibration texts: ort_int8 of bench/minilm_int8.py) is
+examined by onnxruntime's qdq_loss_debug and by trtpipe's localization, side by side: the 10
+activations with the worst error in ORT's terms (xmodel_err, SQNR in dB; qdq_err for the
+activation's own Q/DQ) against the nodes trtpipe ranks first.
+
+Cases: minilm-int8 (minmax, SmoothQuant 0.8, budget cosine 0.999), minilm-fp16 (emulated fp16,
+budget 0.99999), digits-int8 (budget 0.99999), ocr-int8 (PP-OCR's classifier from the rapidocr
+wheel, --wheel, see bench/real_model_search.py; budget 0.999; needs Pillow). About 10-15 minutes
+on 2 CPU cores for the default cases, plus 3 for --qdq-debug.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "runner-py"))
+sys.path.insert(0, str(ROOT / "bench"))
+EXAMPLES = ROOT / "examples"
+
+CASES = {
+    "minilm-int8": {"example": "minilm", "precision": "int8", "budget": 0.999, "numerics": "native",
+                    "calibration": {"method": "minmax", "smoothing": {"alpha": 0.8}}},
+    "minilm-fp16": {"example": "minilm", "precision": "fp16", "budget": 0.99999, "numerics": "emulated"},
+    "digits-int8": {"example": "digits", "precision": "int8", "budget": 0.99999, "numerics": "native",
+                    "calibration": {"method": "minmax"}, "labels": "labels"},
+    "ocr-int8": {"example": "ocr", "precision": "int8", "budget": 0.999, "numerics": "native",
+                 "calibration": {"method": "minmax"}, "labels": "labels", "opset": 22},
+}
+
+
+def files_of(case: dict, wheel: Path | None) -> dict[str, Path]:
+    if case["example"] != "ocr":
+        d = EXAMPLES / case["example"]
+        return {"model": d / "model.onnx", "calib": d / "calib.npz", "eval": d / "eval.npz"}
+    if wheel is None:
+        sys.exit("ocr-int8 needs --wheel (pip download --no-deps rapidocr-onnxruntime==1.4.4)")
+    from real_model_search import extract_model, text_lines
+
+    out = Path(tempfile.mkdtemp(prefix="ocr-"))
+    extract_model(wheel, out)
+    x, y = text_lines(512, seed=0)
+    np.savez(out / "eval.npz", x=x, labels=y)
+    np.savez(out / "calib.npz", x=text_lines(256, seed=1)[0])
+    return {"model": out / "cls.onnx", "calib": out / "calib.npz", "eval": out / "eval.npz"}
+
+
+def run_case(name: str, case: dict, wheel: Path | None, compare_bisection: bool = False) -> dict:
+    from trtpipe_runner.artifacts import ArtifactStore
+    from trtpipe_runner.cancel import CancelToken
+    from trtpipe_runner.stages import get_stage
+    from trtpipe_runner.stages.context import StageContext
+
+    files = files_of(case, wheel)
+    store = ArtifactStore(Path(tempfile.mkdtemp(prefix=f"localize-{name}-")))
+    m, c, e = (store.put_bytes(files[k].read_bytes()) for k in ("model", "calib", "eval"))
+
+    def ctx(inputs, params):
+        return StageContext(store, CancelToken(), inputs, params)
+
+    eval_params = {"labels": case["labels"]} if case.get("labels") else {}
+    ref = get_stage("reference")(ctx({"model": m, "eval_data": e}, {"eval_data": eval_params}))
+    ranges = get_stage("reference")(ctx({"model": m, "calib_data": c}, {}))
+    inputs = {"model": m, "ranges": ranges.outputs["ranges"].sha256}
+    calibration = case.get("calibration") or {}
+    if case["precision"] == "int8":
+        inputs["scales"] = get_stage("calibrate")(ctx({"model": m, "calib_data": c}, calibration)).outputs["scales"].sha256
+    policy = {"default": case["precision"], "safety": {"data_max": 512, "init_max": 65504},
+              **({"opset": case["opset"]} if "opset" in case else {})}
+    low = get_stage("transform")(ctx(inputs, {"policy": policy, "calibration": calibration})).outputs["model"].sha256
+    settings = {"backend": "onnxruntime", "numerics": case["numerics"]}
+    t0 = time.perf_counter()
+    loc = get_stage("localize")(ctx({"model": m, "annotated": low, "eval_data": e},
+                                    {**settings, "tolerance": {"cosine": case["budget"]}, "samples": 64,
+                                     "eval_data": eval_params})).details
+    localize_seconds = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    search_inputs = {**inputs, "eval_data": e, "reference": ref.outputs["reference"].sha256}
+    search = get_stage("search")(ctx(search_inputs, {"policy": policy, "budget": {"cosine": case["budget"]},
+                                                     "calibration": calibration, "eval_data": eval_params})).details
+    search_seconds = time.perf_counter() - t0
+    bisection = None
+    if compare_bisection:
+        import shutil
+
+        shutil.rmtree(store.root / "search-cache", ignore_errors=True)
+        t0 = time.perf_counter()
+        b = get_stage("search")(ctx(search_inputs, {"policy": policy, "budget": {"cosine": case["budget"]},
+                                                    "calibration": calibration, "eval_data": eval_params,
+                                                    "ranking": "topological"})).details
+        bisection = {"kept": len(b["kept"]), "evaluations": b["evaluations"], "seconds": round(time.perf_counter() - t0, 1)}
+    by_node = {n["node"]: n for n in loc["nodes"]}
+    added_rank = sorted(by_node, key=lambda n: -_num(by_node[n]["added"]))
+    impact = {k: _num(v) for k, v in search["impact"].items()}
+    top_k = top_k_recovery(store, search_inputs, policy, calibration, eval_params, case, added_rank, impact)
+    return {"case": name, "localize_seconds": round(localize_seconds, 1), "first_crossing": loc["first_crossing"],
+            "top10": [by_node[n] for n in added_rank[:10]], "nodes": len(loc["nodes"]), **top_k,
+            "search": {"kept": search["kept"], "evaluations": search["evaluations"], "seconds": round(search_seconds, 1),
+                       "strategy": search.get("strategy"), "cosine": search["metrics"].get("cosine"),
+                       "blanket_cosine": search["blanket_metrics"].get("cosine"), "bisection": bisection}}
+
+
+def _num(v) -> float:
+    return float("inf") if v == "inf" else float("-inf") if v == "-inf" else float(v)
+
+
+def top_k_recovery(store, inputs, policy, calibration, eval_params, case, added_rank, impact) -> dict:
+    """The smallest k whose top-k candidates kept in fp32 meet the budget, per ranking (bisection on k)."""
+    from trtpipe_runner.cancel import CancelToken
+    from trtpipe_runner.data.dataset import load_npz
+    from trtpipe_runner.model.load import load_model
+    from trtpipe_runner.model.tensors import graph_inputs
+    from trtpipe_runner.precision.policy import parse_policy, resolve
+    from trtpipe_runner.search.budget import Budget
+    from trtpipe_runner.search.candidate import CandidateGraph
+    from trtpipe_runner.search.evaluator import CandidateEvaluator
+
+    model = load_model(store.require(inputs["model"]), with_data=True)
+    if policy.get("opset"):
+        from trtpipe_runner.precision.opset import convert_opset
+
+        model = convert_opset(model, int(policy["opset"]))
+    ranges = {k: v["absmax"] for k, v in json.loads(store.require(inputs["ranges"]).read_text()).items()}
+    scales = json.loads(store.require(inputs["scales"]).read_text()) if "scales" in inputs else {}
+    base = resolve(model, parse_policy({**policy, "search_keep": []}), ranges)
+    graph = CandidateGraph(model, base, case["precision"], True, scales.get("tensors"), True,
+                           (scales.get("smoothing") or {}).get("factors"))
+    data = load_npz(store.require(inputs["eval_data"]), graph_inputs(model), labels_key=eval_params.get("labels"))
+    with np.load(store.require(inputs["reference"])) as z:
+        reference = {k: z[k] for k in z.files}
+    evaluate = CandidateEvaluator(graph, data, reference, "onnxruntime", {}, Path(tempfile.mkdtemp()),
+                                  Path(tempfile.mkdtemp()), "bench", CancelToken(), 32)
+    budget = Budget(cosine=case["budget"])
+    out = {"candidates": len(graph.candidates)}
+    for label, order in (("by_added", [n for n in added_rank if n in graph.candidates]),
+                         ("by_impact", sorted(graph.candidates, key=lambda n: -impact.get(n, 0.0)))):
+        lo, hi = 0, len(order)
+        if budget.holds(evaluate(frozenset())):
+            hi = 0
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if budget.holds(evaluate(frozenset(order[:mid]))) else (mid, hi)
+        out[f"top_k_{label}"] = hi
+        out[f"top_{label}"] = order[:hi]
+    return out
+
+
+def qdq_debug(samples: int = 16) -> dict:
+    """onnxruntime's qdq_loss_debug and trtpipe's localization on the same int8 model (ORT's QDQ MiniLM)."""
+    from minilm_int8 import ort_int8
+    from onnxruntime.quantization import CalibrationDataReader
+    from onnxruntime.quantization.qdq_loss_debug import (collect_activations, compute_activation_error,
+                                                         create_activation_matching,
+                                                         modify_model_output_intermediate_tensors)
+
+    from trtpipe_runner.cancel import CancelToken
+    from trtpipe_runner.data.dataset import load_npz
+    from trtpipe_runner.localize.capture import localize
+    from trtpipe_runner.model.load import load_model
+    from trtpipe_runner.model.tensors import graph_inputs
+
+    d = EXAMPLES / "minilm"
+    tmp = Path(tempfile.mkdtemp(prefix="qdq-debug-"))
+    calib = dict(np.load(d / "calib.npz"))
+    q_path = ort_int8(d / "model.onnx", calib, tmp / "q.onnx", "minmax", True)
+    evald = {k: v[:samples] for k, v in np.load(d / "eval.npz").items()}
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{k: v[i:i + 8] for k, v in evald.items()} for i in range(0, samples, 8)])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    t0 = time.perf_counter()
+    modify_model_output_intermediate_tensors(str(q_path), str(tmp / "q_aug.onnx"))
+    modify_model_output_intermediate_tensors(str(d / "model.onnx"), str(tmp / "f_aug.onnx"))
+    q_acts, f_acts = collect_activations(str(tmp / "q_aug.onnx"), Reader()), collect_activations(str(tmp / "f_aug.onnx"), Reader())
+    ort_err = compute_activation_error(create_activation_matching(q_acts, f_acts))
+    ort_seconds = time.perf_counter() - t0
+    fp32 = load_model(d / "model.onnx", with_data=True)
+    low = load_model(q_path, with_data=True)
+    data = load_npz(d / "eval.npz", graph_inputs(fp32), samples=samples)
+    t0 = time.perf_counter()
+    ours = {}
+    for mask in (None, "attention_mask"):
+        a = localize(fp32, low, "onnxruntime", {"opt_level": "disable"}, data, tmp, CancelToken(), samples=samples,
+                     batch=8, device="cpu", mask=mask).attribution
+        ours[mask or "none"] = a
+    our_seconds = time.perf_counter() - t0
+    producer = {t: n.name for n in fp32.graph.node for t in n.output}
+    readers: dict[str, list[str]] = {}
+    for n in fp32.graph.node:
+        for t in n.input:
+            readers.setdefault(t, []).append(n.name)
+    # ORT's activations are tensors; a tensor's error is its producer's output error (trtpipe's rel error,
+    # SQNR = -20 log10 rel), and its own Q/DQ noise belongs to the quantized node that reads it.
+    xmodel = sorted(((v["xmodel_err"], t) for t, v in ort_err.items() if "xmodel_err" in v and t in producer))
+    qdq = sorted(((v["qdq_err"], t) for t, v in ort_err.items() if t in readers))
+    nomask = {n.node: n for n in ours["none"].nodes}
+    rows_x = [{"tensor": t, "sqnr_db": round(db, 2), "producer": producer[t],
+               "trtpipe_sqnr_db": round(-20 * np.log10(max(nomask[producer[t]].rel_error, 1e-30)), 2)
+               if producer[t] in nomask else None} for db, t in xmodel[:10]]
+    # An activation's own Q/DQ noise is rounding its readers do (trtpipe charges a Q/DQ to the node reading it).
+    rows_q = [{"tensor": t, "qdq_err_db": round(db, 2), "readers": readers[t]} for db, t in qdq[:10]]
+    ours_top = {k: [n.node for n in a.ranked()][:10] for k, a in ours.items()}
+    ort_top_readers = {r for row in rows_q for r in row["readers"]}
+    # ORT lists the quantized activations only: rank those same tensors by trtpipe's error.
+    listed = {producer[t] for _, t in xmodel}
+    ours_x = [n.node for n in sorted(ours["none"].nodes, key=lambda n: -n.rel_error) if n.node in listed]
+    return {"ort_seconds": round(ort_seconds, 1), "trtpipe_seconds": round(our_seconds, 1), "ort_xmodel_top10": rows_x,
+            "ort_qdq_top10": rows_q, "trtpipe_top10_by_added": ours_top,
+            "xmodel_top10_producers_in_trtpipe_top10_by_error": len({r["producer"] for r in rows_x} & set(ours_x[:10])),
+            "qdq_readers_in_trtpipe_top10_by_added": {k: len(set(v) & ort_top_readers) for k, v in ours_top.items()}}
+
+
+def show(r: dict) -> None:
+    f = r["first_crossing"]
+    print(f"\n== {r['case']}: localize {r['localize_seconds']} s over {r['nodes']} nodes; first past the budget: "
+          f"{f['node'] + ' (' + f['op'] + ')' if f else 'none'}")
+    print(f"{'node':58s} {'op':18s} {'adds':>10s} {'impact':>10s} {'rel err':>9s}")
+    for n in r["top10"]:
+        print(f"{n['node'][:58]:58s} {n['op'][:18]:18s} {_num(n['added']):10.3g} {_num(n.get('impact', 'nan')):10.3g} "
+              f"{_num(n['rel_error']):9.3g}")
+    s = r["search"]
+    print(f"top-k kept in fp32 to meet the budget: {r['top_k_by_added']} by added error, {r['top_k_by_impact']} by impact "
+          f"(of {r['candidates']} candidates); the search keeps {len(s['kept'])} ({s['evaluations']} evaluations, "
+          f"{s['seconds']} s, cosine {s['blanket_cosine']:.6f} blanket -> {s['cosine']:.6f})")
+    if s.get("bisection"):
+        b = s["bisection"]
+        print(f"  the bisection it replaced: {b['kept']} kept, {b['evaluations']} evaluations, {b['seconds']} s")
+    print(f"  search keeps: {s['kept']}\n  top by added: {r['top_by_added']}\n  top by impact: {r['top_by_impact']}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cases", default="minilm-int8,minilm-fp16,digits-int8")
+    ap.add_argument("--wheel", type=Path)
+    ap.add_argument("--qdq-debug", action="store_true")
+    ap.add_argument("--bisection", action="store_true", help="also run the search as it was (bisection in graph order)")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    rows = []
+    for name in filter(None, args.cases.split(",")):
+        rows.append(run_case(name, CASES[name], args.wheel, args.bisection))
+        show(rows[-1])
+    result = {"cases": rows}
+    if args.qdq_debug:
+        result["qdq_debug"] = q = qdq_debug()
+        print(f"\n== qdq_loss_debug vs trtpipe on onnxruntime's int8 MiniLM ({q['ort_seconds']} s vs {q['trtpipe_seconds']} s)")
+        for row in q["ort_xmodel_top10"]:
+            print(f"  ORT xmodel_err {row['sqnr_db']:7.2f} dB  trtpipe {row['trtpipe_sqnr_db']} dB  {row['tensor']}")
+        for row in q["ort_qdq_top10"]:
+            print(f"  ORT qdq_err {row['qdq_err_db']:7.2f} dB  {row['tensor']} -> {row['readers']}")
+        for k, v in q["trtpipe_top10_by_added"].items():
+            print(f"  trtpipe top 10 by added error (mask {k}): {v}")
+        print(f"  ORT's 10 worst activations by xmodel_err: {q['xmodel_top10_producers_in_trtpipe_top10_by_error']} of them "
+              "are trtpipe's 10 worst (by rel error) among the same activations")
+        print(f"  readers of ORT's 10 worst activations by qdq_err among trtpipe's top 10 by added error: "
+              f"{q['qdq_readers_in_trtpipe_top10_by_added']}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
