@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "runner-py"))
+sys.path.insert(0, str(ROOT / "runner-py"))  # trtpipe_runner, and tests.stage_params: the params a pipeline sends
 EXAMPLE = ROOT / "examples" / "minilm"
 BUDGET = {"cosine": 0.999}
-CALIBRATION = {"method": "minmax", "smoothing": {"alpha": 0.8}}
+SMOOTHING = {"alpha": 0.8}
+CALIBRATION = {"method": "minmax", "percentile": 99.99, "per_channel": True, "smoothing": SMOOTHING}
 
 
 def pack(model_path: Path, out: Path) -> None:
@@ -51,12 +52,13 @@ def pack(model_path: Path, out: Path) -> None:
             init.doc_string = "trtpipe-bench:fp32"
     out.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(out))
-    a, b = embed(model_path), embed(unpack(out))
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = embed(model_path), embed(unpack(out, Path(tmp)))
     cos = float(((a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))).mean())
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MiB); embedding cosine to the real model {cos:.8f}")
 
 
-def unpack(path: Path) -> Path:
+def unpack(path: Path, tmp: Path) -> Path:
     """A packed model widened back to fp32 initializers, in a temporary file (an unpacked one as it is)."""
     import onnx
     from onnx import numpy_helper
@@ -67,7 +69,7 @@ def unpack(path: Path) -> Path:
         return path
     for init in packed:
         init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float32), init.name))
-    out = Path(tempfile.mkdtemp()) / "model.onnx"
+    out = tmp / "unpacked.onnx"
     onnx.save(model, str(out))
     return out
 
@@ -87,7 +89,6 @@ def main() -> None:
     ap.add_argument("--max-evaluations", type=int, default=64)
     ap.add_argument("--ranking", default="impact,topological",
                     help="search rankings to run, in turn: impact (the ranked search), topological (the bisection before it)")
-    ap.add_argument("--device", default="cuda", help="the torch evaluator's device (cpu to try the GPU path here)")
     ap.add_argument("--pack", type=Path, help="write a 44 MiB fp16-weights copy of the model for a GPU host; exit")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
@@ -96,25 +97,35 @@ def main() -> None:
     if args.pack:
         pack(args.model, args.pack)
         return
+    with tempfile.TemporaryDirectory(prefix="minilm-search-") as tmp:
+        rows = run(args, Path(tmp))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+def run(args, tmp: Path) -> list[dict]:
+    from tests.stage_params import complete
     from trtpipe_runner.artifacts import ArtifactStore
     from trtpipe_runner.cancel import CancelToken
-    from trtpipe_runner.stages import get_stage
+    from trtpipe_runner.stages import get_stage, parse_stage_params
     from trtpipe_runner.stages.context import StageContext
 
-    store = ArtifactStore(Path(tempfile.mkdtemp(prefix="minilm-search-")))
-    model = store.put_bytes(unpack(args.model).read_bytes())
+    store = ArtifactStore(tmp / "store")
+    model = store.put_bytes(unpack(args.model, tmp).read_bytes())
     calib = store.put_bytes((EXAMPLE / "calib.npz").read_bytes())
     evald = store.put_bytes((EXAMPLE / "eval.npz").read_bytes())
 
-    def ctx(inputs, params):
-        return StageContext(store, CancelToken(), inputs, params,
+    def ctx(stage, inputs, params):
+        # The params `trtpipe search` sends (the contract's, checked), the defaults of a pipeline that sets nothing else.
+        return StageContext(store, CancelToken(), inputs, parse_stage_params(stage, complete(stage, params)),
                             emit=lambda kind, payload: print(f"  [{kind}] {payload[1]}", file=sys.stderr)
                             if kind == "log" else None)
 
     t0 = time.perf_counter()
-    ref = get_stage("reference")(ctx({"model": model, "eval_data": evald}, {"batch": 32}))
-    ranges = get_stage("reference")(ctx({"model": model, "calib_data": calib}, {"batch": 32}))
-    scales = get_stage("calibrate")(ctx({"model": model, "calib_data": calib}, {"batch": 32, **CALIBRATION}))
+    ref = get_stage("reference")(ctx("reference", {"model": model, "eval_data": evald}, {"batch": 32, "eval_data": {}}))
+    ranges = get_stage("reference")(ctx("reference", {"model": model, "calib_data": calib}, {"batch": 32, "calib_data": {}}))
+    scales = get_stage("calibrate")(ctx("calibrate", {"model": model, "calib_data": calib}, {"batch": 32, "method": "minmax",
+                                                                                             "smoothing": SMOOTHING}))
     setup = time.perf_counter() - t0
     inputs = {"model": model, "eval_data": evald, "reference": ref.outputs["reference"].sha256,
               "ranges": ranges.outputs["ranges"].sha256, "scales": scales.outputs["scales"].sha256}
@@ -122,10 +133,9 @@ def main() -> None:
     for ranking in args.ranking.split(","):
         shutil.rmtree(store.root / "search-cache", ignore_errors=True)  # every candidate evaluated anew
         params = {"policy": {"default": "int8"}, "budget": BUDGET, "max_evaluations": args.max_evaluations,
-                  "evaluator": args.evaluator, "batch": 32, "calibration": CALIBRATION, "ranking": ranking,
-                  **({"settings": {"device": args.device}} if args.evaluator == "torch" else {})}
+                  "evaluator": args.evaluator, "batch": 32, "calibration": CALIBRATION, "ranking": ranking}
         t0 = time.perf_counter()
-        d = get_stage("search")(ctx(inputs, params)).details
+        d = get_stage("search")(ctx("search", inputs, params)).details
         wall = time.perf_counter() - t0
         row = {"ranking": ranking, "evaluator": d["evaluator"], "strategy": d.get("strategy"), "candidates": d["candidates"],
                "kept": len(d["kept"]), "kept_nodes": d["kept"], "evaluations": d["evaluations"], "exhausted": d["exhausted"],
@@ -140,8 +150,7 @@ def main() -> None:
               f"cosine {row['blanket_cosine']:.6f} blanket -> {row['final_cosine']:.6f}", flush=True)
         for n in d["kept"]:
             print(f"  kept {n}")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+    return rows
 
 
 if __name__ == "__main__":
