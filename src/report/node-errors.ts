@@ -4,6 +4,7 @@
  * `trtpipe explain --errors` and the report's error section.
  */
 import type { LocalizeDetails, Measure } from '../gen/contract/stages.js';
+import { NOT_FLOAT, type REALIZED_REASONS, UNKNOWN_REALIZED } from '../gen/contract/vocabulary.js';
 import type { RunRecord } from '../gen/schema/run-record.js';
 import { nodeId } from '../plan/node-id.js';
 import { explainCell } from './explain.js';
@@ -45,6 +46,15 @@ export interface CellErrors {
   uncaptured: Record<string, string>;
 }
 
+/** The backend's reasons for a node it fused into another layer (explain rows). */
+const FUSED_REASONS: readonly (keyof typeof REALIZED_REASONS)[] = ['FUSED', 'FUSED_INTO_FP32_LAYER', 'FUSED_INTO_LOWER_LAYER'];
+
+/** The cell's build fused the node (explain's reason is `policy+backend` where the backend qualifies it). */
+function fused(row: { reason: string; realized: string; resolved: string }): boolean {
+  const reasons = row.reason.split('+');
+  return FUSED_REASONS.some((r) => reasons.includes(r)) || (row.realized === UNKNOWN_REALIZED && row.resolved !== NOT_FLOAT);
+}
+
 /** JSON details carry non-finite numbers as strings (runner jsonsafe). */
 function num(v: Measure): number {
   if (typeof v === 'number') return v;
@@ -81,8 +91,8 @@ export function cellErrors(record: RunRecord, cellId: string): CellErrors | unde
       added: num(n.added),
       growth: num(n.growth),
       ...(n.impact !== undefined ? { impact: num(n.impact) } : {}),
-      realized: e?.realized ?? '?',
-      fusedInBuild: Boolean(e && (e.reason.includes('FUSED') || (e.realized === '?' && e.resolved !== '-'))),
+      realized: e?.realized ?? UNKNOWN_REALIZED,
+      fusedInBuild: e !== undefined && fused(e),
     };
   });
   const first = d.first_crossing;
