@@ -132,6 +132,8 @@ def test_the_stage_reports_nodes_ranking_and_first_crossing(tmp_path):
     with_impact = [n for n in d["nodes"] if "impact" in n]
     assert with_impact and d["first_crossing"]["node"] in {n["node"] for n in with_impact}
     assert out.metrics["nodes_measured"] == len(d["nodes"])
+    with pytest.raises(UserError, match="evaluate.localize.mask: 'tokens_mask' is not an input of the model"):
+        get_stage("localize")(ctx("localize", {"model": m, "annotated": low, "eval_data": e}, {**params, "mask": "tokens_mask"}))
     # The contract checks the params before any work: no sample, no guessed default.
     with pytest.raises(UserError, match=r"params\.samples"):
         stage_params.typed("localize", {**params, "samples": 0})

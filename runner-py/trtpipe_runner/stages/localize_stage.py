@@ -17,6 +17,7 @@ count of its output, the error it adds and (for the worst) its impact on the out
 from __future__ import annotations
 
 from ..data.dataset import fixed_batch
+from ..errors import UserError
 from ..jsonsafe import sanitize
 from ..localize.capture import localize
 from ..localize.padding import DEFAULT_MASK
@@ -34,6 +35,10 @@ def run(ctx: StageContext) -> StageOutput:
     fp32 = load_model(fp32_path, with_data=True)
     low = load_model(ctx.model_path("annotated"), "annotated model", with_data=True)
     specs = graph_inputs(fp32)
+    if p.mask is not None and p.mask not in {s.name for s in specs}:
+        # Named by the user (evaluate.localize.mask): never silently count the padding.
+        raise UserError(f"evaluate.localize.mask: '{p.mask}' is not an input of the model "
+                        f"(inputs: {', '.join(s.name for s in specs)})", code="BAD_PARAM")
     data = load_dataset(ctx, "eval_data", specs)
     cosine = p.tolerance.cosine if p.tolerance is not None else None
     bs = batch_size(ctx, specs)
