@@ -148,6 +148,9 @@ def test_the_search_stage_ranks_by_impact(tmp_path):
     ref = get_stage("reference")(ctx("reference", {"model": m, "eval_data": e}, {}))
     params = {"policy": {"default": "fp16", "safety": {"data_max": None}}, "evaluator": "onnxruntime"}
     inputs = {"model": m, "eval_data": e, "reference": ref.outputs["reference"].sha256}
+    # A budget that every candidate in fp16 meets (blanket: cosine 0.32): no localization is paid for.
+    loose = get_stage("search")(ctx("search", inputs, {**params, "budget": {"cosine": 0.2}})).details
+    assert loose["kept"] == [] and loose["localize"] == {"skipped": "every candidate lowered meets the budget"}
     d = get_stage("search")(ctx("search", inputs, params)).details
     check_details("search", d)
     impact = {n: float(v) for n, v in d["impact"].items()}
@@ -183,7 +186,7 @@ def test_the_torch_evaluator_measures_the_same_impacts(tmp_path):
     reference = dict(zip([o.name for o in model.graph.output], _fp32_outputs(model, data)))
     evaluator = CandidateEvaluator(graph, data, reference, "torch", {"device": "cpu"}, tmp_path, tmp_path, "torch-cpu",
                                    CancelToken())
-    impact, details = candidate_impacts(evaluator, model, CancelToken())
+    impact, details = candidate_impacts(evaluator, model, Budget(cosine=0.999), CancelToken())
     assert impact is not None and max(impact, key=impact.get) == "/norm/Pow", details
     assert details["measured"] == len(graph.candidates)
 

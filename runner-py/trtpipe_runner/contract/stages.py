@@ -1749,11 +1749,12 @@ class ImpactLocalization:
     nonfinite: list[str] | None = None
     cached: bool | None = None
     error: str | None = None
+    skipped: str | None = None
 
     @classmethod
     def parse(cls, value: Any, at: str = "") -> "ImpactLocalization":
         """Checks `value` against the schema; UserError naming the key path when it does not fit."""
-        o = _object(value, at, (), ("seconds", "samples", "measured", "candidates", "nonfinite", "cached", "error"))
+        o = _object(value, at, (), ("seconds", "samples", "measured", "candidates", "nonfinite", "cached", "error", "skipped"))
         return cls(
             seconds=_num(o["seconds"], _at(at, "seconds"), lo=0, gt=None, hi=None) if o.get("seconds") is not None else None,
             samples=_int(o["samples"], _at(at, "samples"), lo=0, gt=None, hi=None) if o.get("samples") is not None else None,
@@ -1762,6 +1763,7 @@ class ImpactLocalization:
             nonfinite=_each(o["nonfinite"], _at(at, "nonfinite"), 0, lambda v, at: _str(v, at)) if o.get("nonfinite") is not None else None,
             cached=_bool(o["cached"], _at(at, "cached")) if o.get("cached") is not None else None,
             error=_str(o["error"], _at(at, "error")) if o.get("error") is not None else None,
+            skipped=_str(o["skipped"], _at(at, "skipped")) if o.get("skipped") is not None else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -1781,6 +1783,8 @@ class ImpactLocalization:
             out["cached"] = _json(self.cached)
         if self.error is not None:
             out["error"] = _json(self.error)
+        if self.skipped is not None:
+            out["skipped"] = _json(self.skipped)
         return out
 
 

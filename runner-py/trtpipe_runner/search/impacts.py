@@ -26,6 +26,7 @@ from ..errors import RunnerError
 from ..jsonsafe import restore, sanitize
 from ..localize.capture import localize
 from ..model.tensors import graph_inputs
+from .budget import Budget
 from .evaluator import CandidateEvaluator
 
 # The impacts rank, they do not judge: a few samples do, if they are the ones that carry blanket's
@@ -33,8 +34,10 @@ from .evaluator import CandidateEvaluator
 SAMPLES = 16
 
 
-def candidate_impacts(evaluator: CandidateEvaluator, fp32, cancel, log=None) -> tuple[dict[str, float] | None, dict]:
-    """({candidate: impact} or None when the evaluator cannot localize, details for the record)."""
+def candidate_impacts(evaluator: CandidateEvaluator, fp32, budget: Budget, cancel,
+                      log=None) -> tuple[dict[str, float] | None, dict]:
+    """({candidate: impact} or None when the evaluator cannot localize, details for the record);
+    no impacts ({}) when blanket meets `budget`: the search then keeps nothing and needs no ranking."""
     graph = evaluator.graph
     blanket = graph.decisions(frozenset())
     key = hashlib.sha256(json.dumps([evaluator.identity, "impact/1", [(d.node, d.resolved) for d in blanket]])
@@ -47,7 +50,9 @@ def candidate_impacts(evaluator: CandidateEvaluator, fp32, cancel, log=None) -> 
     scratch = Path(evaluator.scratch) / "impact"
     scratch.mkdir(parents=True, exist_ok=True)
     fixed = fixed_batch(graph_inputs(fp32))
-    evaluator(frozenset(), per_sample=True)  # blanket: the search's own evaluation, reused by it
+    lowered = evaluator(frozenset(), per_sample=True)  # blanket: the search's own evaluation, reused by it
+    if budget.holds(lowered):
+        return {}, {"skipped": "every candidate lowered meets the budget"}
     data = worst_samples(evaluator.dataset, evaluator.sample_errors[frozenset()], fixed or SAMPLES)
     try:
         result = localize(fp32, graph.annotated(blanket), evaluator.backend.name, evaluator.settings, data,

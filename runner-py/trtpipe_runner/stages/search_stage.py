@@ -81,7 +81,8 @@ def run(ctx: StageContext) -> StageOutput:
     impact_details: dict = {}
     if p.ranking == "impact":
         ctx.progress(0.01, f"measuring the impact of {len(candidates)} candidates")
-        impact, impact_details = candidate_impacts(evaluate, model, ctx.cancel, log=lambda m, level="info": ctx.log(m, level))
+        impact, impact_details = candidate_impacts(evaluate, model, budget, ctx.cancel,
+                                                   log=lambda m, level="info": ctx.log(m, level))
     outcome = search(evaluate, budget, candidates, set(), max_evals,
                      progress=lambda n, k, ok: ctx.progress(min(0.95, n / max_evals),
                                                             f"candidate {n}: {k} kept, {'meets' if ok else 'misses'} the budget"),

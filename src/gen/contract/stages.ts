@@ -839,6 +839,10 @@ export interface ImpactLocalization {
    * Why no impact could be measured (the search bisected).
    */
   error?: string;
+  /**
+   * Why none was measured: every candidate lowered meets the budget.
+   */
+  skipped?: string;
 }
 /**
  * One precision's share of the nodes that do float math.
