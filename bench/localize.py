@@ -27,13 +27,15 @@ pipeline's defaults). Every temporary folder is deleted before the bench exits.
 Cases: overflow-fp16 (the overflow example, emulated fp16 with the safety rules off, as
 pipelines/overflow-blanket.yaml; budget 0.999), minilm-int8 (minmax, SmoothQuant 0.8, budget cosine 0.999), minilm-fp16 (emulated fp16,
 budget 0.99999), digits-int8 (budget 0.99999), ocr-int8 (PP-OCR's classifier from the rapidocr
-wheel, --wheel, see bench/real_model_search.py; budget 0.999; needs Pillow). About 10-15 minutes
-on 2 CPU cores for the default cases, plus 3 for --qdq-debug.
+wheel, --wheel, see bench/real_model_search.py; budget 0.999; needs Pillow). On the shared 2-core
+machine (load about 5): overflow-fp16 and digits-int8 a few seconds each, minilm-int8 about 7
+minutes (4 more with --bisection), minilm-fp16 about 4, ocr-int8 about 3, --qdq-debug about 1.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import tempfile
 import time
@@ -113,6 +115,8 @@ def run_case(name: str, case: dict, wheel: Path | None, tmp: Path, samples: int,
                                      "tolerance": {"cosine": case["budget"]}, "samples": samples,
                                      "eval_data": eval_params})).details
     localize_seconds = time.perf_counter() - t0
+    # The process's peak so far (the stages before it included): what the localization needs at most.
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     search_inputs = {**inputs, "eval_data": e, "reference": ref.outputs["reference"].sha256}
     search_params = {"policy": policy, "budget": {"cosine": case["budget"]}, "calibration": calibration,
@@ -134,6 +138,7 @@ def run_case(name: str, case: dict, wheel: Path | None, tmp: Path, samples: int,
     top_k = top_k_recovery(store, search_inputs, policy, eval_params, case, added_rank, impact, tmp)
     first = loc["first_crossing"]
     return {"case": name, "localize_seconds": round(localize_seconds, 1), "samples": loc["samples"], "first_crossing": first,
+            "peak_rss_mib_after_localize": round(peak_mib), "batches": loc["batches"],
             "top10": [by_node[n] for n in added_rank[:10]], "nodes": len(loc["nodes"]), **top_k,
             "safety_named": safety_named,
             "first_crossing_safety_named": bool(first and first["node"] in safety_named),
@@ -263,7 +268,8 @@ def qdq_debug(tmp: Path, samples: int = 16) -> dict:
 
 def show(r: dict) -> None:
     f = r["first_crossing"]
-    print(f"\n== {r['case']}: localize {r['localize_seconds']} s ({r['samples']} samples) over {r['nodes']} nodes; "
+    print(f"\n== {r['case']}: localize {r['localize_seconds']} s ({r['samples']} samples, {r['batches']} batches, "
+          f"peak RSS {r['peak_rss_mib_after_localize']} MiB) over {r['nodes']} nodes; "
           f"first past the budget: {f['node'] + ' (' + f['op'] + ')' if f else 'none'}")
     if r["safety_named"]:
         print(f"safety rules name {r['safety_named']}: the first crossing is {'one' if r['first_crossing_safety_named'] else 'NOT one'} "
