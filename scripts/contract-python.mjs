@@ -27,6 +27,8 @@ const SUPPORTED = new Set([
   'default',
   'examples',
   'x-absent',
+  // The TypeScript type of a value JSON Schema cannot type (json-schema-to-typescript); Python reads it as the schema says.
+  'tsType',
 ]);
 
 const PY_RESERVED = new Set(['from', 'import', 'class', 'def', 'global', 'lambda', 'pass', 'return', 'in', 'is', 'not', 'or', 'and']);

@@ -50,7 +50,13 @@ def benchmark(**over: Any) -> dict[str, Any]:
 
 def search(default: str = "fp16", **over: Any) -> dict[str, Any]:
     return {"policy": policy(default), "budget": {"cosine": 0.999}, "max_evaluations": 64, "evaluator": "auto",
-            "batch": 32, "eval_data": {}, "calibration": dict(CALIBRATION), **over}
+            "ranking": "impact", "batch": 32, "eval_data": {}, "calibration": dict(CALIBRATION), **over}
+
+
+def localize(precision: str = "fp16", **over: Any) -> dict[str, Any]:
+    """evaluate.localize: true on an ONNX Runtime cell of `precision` (`build={...}` merges into its build)."""
+    return {"build": build(precision, **over.pop("build", {})), "batch": 32, "eval_data": {}, "samples": 64,
+            "impact_nodes": 64, "memory_mib": 1024, "reference_device": "auto", **over}
 
 
 def policy_of(partial: dict[str, Any]):
@@ -61,7 +67,7 @@ def policy_of(partial: dict[str, Any]):
 
 
 FULL = {"transform": transform, "reference": reference, "calibrate": calibrate, "build": build,
-        "evaluate": evaluate, "benchmark": benchmark, "search": search}
+        "evaluate": evaluate, "benchmark": benchmark, "search": search, "localize": localize}
 
 
 def complete(stage: str, partial: dict[str, Any]) -> dict[str, Any]:

@@ -163,6 +163,9 @@ def test_which_devices_a_stage_holds(monkeypatch):
     assert devices.stage_needs("build", stage_params.typed("build", trt)) == [DeviceNeed(cpu, False), DeviceNeed(gpu, True)]
     shared = [DeviceNeed(cpu, False), DeviceNeed(gpu, False)]
     assert devices.stage_needs("evaluate", stage_params.typed("evaluate", trt)) == shared
+    # A localization builds and runs the cell's engine again: the GPU of its build, shared (no timing).
+    assert devices.stage_needs("localize", stage_params.typed("localize", {"build": trt})) == shared
+    assert devices.stage_needs("localize", stage_params.typed("localize", {})) == [DeviceNeed(cpu, False)]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
     assert devices.device_key("cuda:0") == f"gpu:GPU-b@{devices.host()}"
 

@@ -47,6 +47,8 @@ Options for plan:
 Options for explain:
   -a, --all                every node, not only those that do not run as requested
   --json                   the rows and shares as JSON
+  --errors                 per node, the error against FP32 (pipelines with evaluate.localize): the nodes
+                           that add the most, the first past the tolerance; --all: every node in graph order
 
 Options for lock and search:
   --state-dir, --python, -v/--verbose as for run; search: --no-cache

@@ -25,7 +25,7 @@ export const DEFAULTS = {
      * Runtime's CPU provider has few fp16 kernels).
      */
     unquantized: { tensorrt: 'fp16' as const, other: 'fp32' as const },
-    search: { max_evaluations: 64, evaluator: 'auto' as const, budget: { cosine: 0.999 } },
+    search: { max_evaluations: 64, evaluator: 'auto' as const, ranking: 'impact' as const, budget: { cosine: 0.999 } },
   },
   synthetic: { seed: 0, low: 0, high: 1, samples: 64 },
   calibration: { method: 'entropy' as const, percentile: 99.99, per_channel: true },
@@ -41,10 +41,16 @@ export const DEFAULTS = {
     /** top1 only where the evaluation data has labels. */
     metrics: ['cosine', 'max_abs', 'mean_abs', 'rel_p99', 'top1_agreement', 'top1', 'nonfinite'] as Metric[],
     batch: 32,
+    /** evaluate.localize: true (impact_nodes, memory_mib and reference_device are not the file's to set). */
+    localize: { samples: 64, impact_nodes: 64, memory_mib: 1024, reference_device: 'auto' },
   },
   benchmark: { batch: [1], warmup: 10, warmup_seconds: 0.2, iterations: 100, max_seconds: 60, repeats: 1, noise_max: '10%' },
   gates: { precision_drift: { allow: false } },
 };
+
+/** evaluate.localize: absent when off, else with its defaults. */
+const localize = (v: File.Evaluate['localize']) =>
+  v === undefined || v === false ? {} : { localize: { ...DEFAULTS.evaluate.localize, ...(v === true ? {} : v) } };
 
 const list = (v: string | string[] | undefined): string[] | undefined => (v === undefined ? undefined : Array.isArray(v) ? v : [v]);
 
@@ -121,6 +127,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
               towards: search.towards ?? (defaultPrecision === 'fp32' ? 'fp16' : defaultPrecision),
               max_evaluations: search.max_evaluations ?? DEFAULTS.precision.search.max_evaluations,
               evaluator: search.evaluator ?? DEFAULTS.precision.search.evaluator,
+              ranking: search.ranking ?? DEFAULTS.precision.search.ranking,
               ...(search.result !== undefined ? { result: abs(['precision', 'search', 'result'], search.result) } : {}),
             },
           }
@@ -143,6 +150,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
       batch: raw.evaluate?.batch ?? evaluation.batch ?? DEFAULTS.evaluate.batch,
       tolerances: tolerances(raw.evaluate?.tolerances),
       outputs: Object.fromEntries(Object.entries(raw.evaluate?.outputs ?? {}).map(([k, v]) => [k, tolerances(v)])),
+      ...localize(raw.evaluate?.localize),
     },
     benchmark: { ...DEFAULTS.benchmark, ...(raw.benchmark ?? {}) },
     gates: (({ precision_drift: drift, ...rest }) => ({

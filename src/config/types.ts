@@ -78,6 +78,7 @@ export interface PrecisionPolicy {
     towards: Precision;
     max_evaluations: number;
     evaluator: 'auto' | 'onnxruntime' | 'torch';
+    ranking: 'impact' | 'topological';
     result?: string;
   };
 }
@@ -144,6 +145,8 @@ export interface Pipeline {
     tolerances: Tolerances;
     /** Per output name: replaces `tolerances` for that output. */
     outputs: Record<string, Tolerances>;
+    /** Per-node error against FP32 (the localize stage) for every cell that is not fp32; absent: off. */
+    localize?: { samples: number; mask?: string; impact_nodes: number; memory_mib: number; reference_device: string };
   };
   benchmark: {
     batch: number[];

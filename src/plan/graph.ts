@@ -10,7 +10,16 @@ import type { Cell } from '../config/matrix.js';
 import { nodeId } from './node-id.js';
 
 /** The stages a plan has (the contract's, less `hold`, which is never planned). */
-export type StageName = 'inspect' | 'reference' | 'calibrate' | 'search' | 'transform' | 'build' | 'evaluate' | 'benchmark';
+export type StageName =
+  | 'inspect'
+  | 'reference'
+  | 'calibrate'
+  | 'search'
+  | 'transform'
+  | 'build'
+  | 'evaluate'
+  | 'localize'
+  | 'benchmark';
 
 /** Where a stage input comes from: a file of the user's, or another stage's output. */
 export type InputRef =
@@ -43,10 +52,11 @@ export const STAGE_VERSIONS: Record<StageName, number> = {
   inspect: 1,
   reference: 2,
   calibrate: 2,
-  search: 2,
+  search: 3,
   transform: 3,
   build: 1,
   evaluate: 2,
+  localize: 1,
   benchmark: 2,
 };
 
@@ -147,6 +157,7 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
           budget: search.budget,
           max_evaluations: search.max_evaluations,
           evaluator: search.evaluator,
+          ranking: search.ranking,
           batch: p.evaluate.batch,
           eval_data: evalParams,
           // Candidates are annotated exactly as the transform will annotate them, and run as
@@ -174,24 +185,25 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
     }, cell.id);
     // Evaluate and benchmark load the engine with the target's backend (an engine is backend-specific).
     const runtime = { backend: target.backend, opt_level: target.build.opt_level, threads: target.build.threads };
+    // Declared shape ranges become optimization profiles; a batch-axis cell builds for its batch.
+    const buildParams = {
+      backend: target.backend,
+      numerics: target.numerics,
+      precision: cell.precision,
+      ...target.build,
+      // A TensorRT engine only runs the shapes of its optimization profile: the declared
+      // ranges, else batch 1..the largest batch evaluate/benchmark run (backends/tensorrt/profiles.py).
+      ...(target.backend === 'tensorrt'
+        ? { input_shapes: p.model.inputs, max_batch: Math.max(p.evaluate.batch, cell.batch ?? 0, ...p.benchmark.batch) }
+        : {}),
+      ...(cell.batch !== undefined ? { batch: cell.batch } : {}),
+    };
     const build = add({
       id: nodeId.build(cell.id),
       stage: 'build',
       target: cell.target,
       inputs: { model: { kind: 'stage', node: transform.id, output: 'model' } },
-      // Declared shape ranges become optimization profiles; a batch-axis cell builds for its batch.
-      params: {
-        backend: target.backend,
-        numerics: target.numerics,
-        precision: cell.precision,
-        ...target.build,
-        // A TensorRT engine only runs the shapes of its optimization profile: the declared
-        // ranges, else batch 1..the largest batch evaluate/benchmark run (backends/tensorrt/profiles.py).
-        ...(target.backend === 'tensorrt'
-          ? { input_shapes: p.model.inputs, max_batch: Math.max(p.evaluate.batch, cell.batch ?? 0, ...p.benchmark.batch) }
-          : {}),
-        ...(cell.batch !== undefined ? { batch: cell.batch } : {}),
-      },
+      params: buildParams,
     }, cell.id);
     const engine: InputRef = { kind: 'stage', node: build.id, output: 'engine' };
     add({
@@ -201,6 +213,30 @@ export function buildGraph(p: Pipeline, cells: Cell[], opts: GraphOptions = {}):
       inputs: { engine, eval_data: evalData, reference: { kind: 'stage', node: 'reference', output: 'reference' } },
       params: { batch: p.evaluate.batch, eval_data: evalParams, ...evaluateMetrics(p), ...runtime },
     }, cell.id);
+    // Where the cell departs from FP32, node by node: the annotated model built again by the
+    // cell's backend with every float tensor captured (after its build: the explain rows say
+    // which nodes that build fused, whose capture measured them unfused).
+    const localize = p.evaluate.localize;
+    if (localize && cell.precision !== 'fp32') {
+      const cosine = p.evaluate.tolerances.cosine?.min ?? p.precision.search?.budget.cosine;
+      add({
+        id: nodeId.localize(cell.id),
+        stage: 'localize',
+        target: cell.target,
+        inputs: { model, annotated: { kind: 'stage', node: transform.id, output: 'model' }, eval_data: evalData },
+        params: {
+          build: buildParams,
+          batch: Math.min(p.evaluate.batch, cell.batch ?? p.evaluate.batch),
+          eval_data: evalParams,
+          samples: localize.samples,
+          impact_nodes: localize.impact_nodes,
+          memory_mib: localize.memory_mib,
+          reference_device: localize.reference_device,
+          ...(localize.mask ? { mask: localize.mask } : {}),
+          ...(cosine !== undefined ? { tolerance: { cosine } } : {}),
+        },
+      }, cell.id);
+    }
     add({
       id: nodeId.benchmark(cell.id),
       stage: 'benchmark',

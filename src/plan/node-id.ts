@@ -1,19 +1,20 @@
 /**
  * Stage node ids, built and read in this one place: shared nodes have the stage's name
  * (`inspect`, `reference`, `calibrate`, `search`) or their own (`ranges`: the reference stage
- * on the calibration data); a transform is per precision (`transform@fp16`); a build, evaluate
- * and benchmark per cell (`build@fp16-cpu`). Run records and cache entries hold these ids.
+ * on the calibration data); a transform is per precision (`transform@fp16`); a build, evaluate,
+ * localize and benchmark per cell (`build@fp16-cpu`). Run records and cache entries hold these ids.
  */
 
 /** The node serving every cell (one per pipeline). */
 export type SharedNodeId = 'inspect' | 'reference' | 'ranges' | 'calibrate' | 'search';
 /** Stages with one node per precision or per cell. */
-export type QualifiedStage = 'transform' | 'build' | 'evaluate' | 'benchmark';
+export type QualifiedStage = 'transform' | 'build' | 'evaluate' | 'localize' | 'benchmark';
 
 export const nodeId = {
   transform: (precision: string): string => `transform@${precision}`,
   build: (cellId: string): string => `build@${cellId}`,
   evaluate: (cellId: string): string => `evaluate@${cellId}`,
+  localize: (cellId: string): string => `localize@${cellId}`,
   benchmark: (cellId: string): string => `benchmark@${cellId}`,
 };
 

@@ -9,6 +9,7 @@ import { latencyFindings, latencyHtml } from './latency-report.js';
 import { provenanceLine } from './markdown.js';
 import { isNoisy, NOISE_Z } from './noise.js';
 import { precisionColor } from './palette.js';
+import { errorsSection } from './errors-section.js';
 import { precisionSection } from './precision-section.js';
 import { batchesOf, engineBytes, top1DeltaPoints, withRealizedCounts } from './record-view.js';
 import { describeLowPrecision } from './summary.js';
@@ -23,6 +24,7 @@ export interface HtmlInput {
 }
 
 export function renderHtml(record: RunRecord, input: HtmlInput): string {
+  const errors = errorsSection(record);
   const sections: [string, string, string][] = [
     ['summary', 'Summary', summaryTable(record)],
     ...(record.gates?.checks.length ? [['gates', 'Gates', gatesTable(record.gates.checks)] as [string, string, string]] : []),
@@ -32,6 +34,7 @@ export function renderHtml(record: RunRecord, input: HtmlInput): string {
     ['accuracy', 'Accuracy against FP32', `<div class="charts">${accuracyChart(record)}${errorPercentileChart(record)}</div>`],
     ['history', 'History', historyTable(record, input.history)],
     ['precision', 'Precision per node', precisionSection(record)],
+    ...(errors ? [['errors', 'Where the error comes from', errors] as [string, string, string]] : []),
     ['provenance', 'Provenance', provenanceTable(record)],
   ];
   const nav = sections.map(([id, title]) => `<a href="#${id}">${esc(title)}</a>`).join(' · ');

@@ -90,6 +90,7 @@ test("the schema's default annotations are normalize's DEFAULTS", () => {
     'precisionPolicy.safety.reduction_depth': DEFAULTS.precision.safety.reduction_depth,
     'precisionPolicy.search.max_evaluations': DEFAULTS.precision.search.max_evaluations,
     'precisionPolicy.search.evaluator': DEFAULTS.precision.search.evaluator,
+    'precisionPolicy.search.ranking': DEFAULTS.precision.search.ranking,
     'dataSource.synthetic.seed': DEFAULTS.synthetic.seed,
     'dataSource.synthetic.low': DEFAULTS.synthetic.low,
     'dataSource.synthetic.high': DEFAULTS.synthetic.high,

@@ -23,6 +23,7 @@ const STAGES = path.join(DIR, 'stages');
 
 function contract() {
   const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
+  ajv.addKeyword('tsType'); // json-schema-to-typescript's, for values JSON Schema cannot type (Measure)
   for (const f of readdirSync(STAGES).filter((x) => x.endsWith('.schema.json')))
     ajv.addSchema(JSON.parse(readFileSync(path.join(STAGES, f), 'utf8')));
   const pascal = (s: string) => s[0]!.toUpperCase() + s.slice(1);

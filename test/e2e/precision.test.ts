@@ -35,6 +35,17 @@ test('overflow: blanket fp16 breaks, the default safety rules name the overflowi
   assert.is(explain.code, 0);
   assert.match(explain.stdout, /\/norm\/Pow\s+Pow\s+fp16\s+fp32\s+fp32\s+RANGE_OVERFLOW/);
   assert.match(explain.stdout, "tensor '/Mul_output_0' reaches |1190| > data_max 512");
+  // Localization (evaluate.localize in overflow-blanket.yaml) points where the safety rules do:
+  // the first node whose output goes wrong, and the node adding the most error, are among theirs.
+  const errors = await runCli(['explain', '--errors', '--json', '--state-dir', blanket.state, 'fp16-cpu']);
+  assert.is(errors.code, 0, errors.stderr);
+  const [e] = JSON.parse(errors.stdout) as { firstCrossing: { node: string; nonfinite: number; added: unknown }; ranked: { node: string }[] }[];
+  assert.ok(kept.includes(e!.firstCrossing.node) && e!.firstCrossing.nonfinite > 0, e!.firstCrossing.node);
+  assert.is(e!.firstCrossing.added, 'inf', 'its NaN/Inf are born there');
+  assert.ok(kept.includes(e!.ranked[0]!.node), e!.ranked[0]!.node);
+  const none = await runCli(['explain', '--errors', '--state-dir', safe.state]);
+  assert.is(none.code, 2);
+  assert.match(none.stderr, 'has no per-node errors: add `evaluate: { localize: true }` to the pipeline');
 });
 
 test('transformer: the default policy keeps cosine >= 0.999; ONNX Runtime CPU runs fp16 as fp32 and explain says so', async () => {

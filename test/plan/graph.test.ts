@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadPipeline } from '../../src/config/load.js';
 import type { Pipeline } from '../../src/config/types.js';
+import { DEFAULTS } from '../../src/config/normalize.js';
 import { buildGraph, findNode } from '../../src/plan/graph.js';
 import { computeKeys } from '../../src/plan/keys.js';
 import { expandMatrix } from '../../src/config/matrix.js';
@@ -120,6 +121,34 @@ test('evaluate and benchmark load the engine with the target\'s backend; torch s
     assert.equal(backendOf(`${stage}@fp16-cpu`), 'onnxruntime', stage);
   }
   assert.equal(findNode({ cells: [], nodes }, 'build', 'build@fp16-gpu')!.params.cuda_graph, true);
+});
+
+test('evaluate.localize adds a localize node per cell that is not fp32, after its transform, with the tolerance', async () => {
+  const p = await quickstart();
+  const off = buildGraph(p, expandMatrix(p));
+  assert.not.ok(off.nodes.some((n) => n.stage === 'localize'), 'off unless asked for');
+  const on: Pipeline = {
+    ...p,
+    evaluate: {
+      ...p.evaluate,
+      localize: { ...DEFAULTS.evaluate.localize, samples: 16, mask: 'attention_mask' },
+      tolerances: { cosine: { min: 0.999 } },
+    },
+  };
+  const g = buildGraph(on, expandMatrix(on));
+  const loc = g.nodes.filter((n) => n.stage === 'localize');
+  assert.equal(loc.map((n) => n.id), ['localize@fp16-cpu']);
+  const node = loc[0]!;
+  assert.ok(node.stage === 'localize');
+  assert.equal(node.inputs.annotated, { kind: 'stage', node: 'transform@fp16', output: 'model' });
+  assert.equal(node.inputs.model, { kind: 'file', path: p.model.path, role: 'model' });
+  const build = g.nodes.find((n) => n.id === 'build@fp16-cpu')!;
+  // The capture builds the annotated model as the cell's build does: the same backend settings.
+  assert.equal(node.params.build, build.params);
+  assert.is(node.params.impact_nodes, DEFAULTS.evaluate.localize.impact_nodes, 'the default, sent');
+  assert.equal(node.params.tolerance, { cosine: 0.999 });
+  assert.is(node.params.samples, 16);
+  assert.is(node.params.mask, 'attention_mask');
 });
 
 test.run();

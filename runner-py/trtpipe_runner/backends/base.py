@@ -48,6 +48,17 @@ class ExplainRow:
     detail: str = ""
 
 
+@dataclass
+class Capture:
+    """A session of a model built to return some of its intermediate tensors too
+    (`Backend.capture`): which it returns, and why the others are not there."""
+
+    session: "Session"
+    tensors: list[str]
+    missing: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 class Session(ABC):
     """A loaded, runnable model. Feeds and results are host numpy arrays."""
 
@@ -111,6 +122,41 @@ class Backend(ABC):
     @abstractmethod
     def load(self, engine_path: Path, settings: dict[str, Any]) -> Session:
         """Loads what `build` produced."""
+
+    def capture(self, model, scratch: Path, settings: dict[str, Any], tensors: list[str], cancel: CancelToken,
+                log=None) -> Capture:
+        """Builds and loads `model` so that its session also returns `tensors` (the localize stage).
+
+        The default marks them as outputs of the ONNX graph and builds that, which is what
+        ONNX Runtime and the torch backend need (both keep a graph output out of their
+        fusions, so a captured graph may fuse less than the built one); TensorRT marks
+        them in its network instead (Polygraphy's `--trt-outputs mark all`).
+
+        Args:
+            model: the annotated ONNX model (onnx.ModelProto, tensors in memory).
+            scratch: a private folder for the build.
+            settings: the build settings, as for `build`.
+            tensors: names of tensors of `model` to return.
+            cancel: cooperative cancellation.
+            log: optional callable(message, level="info").
+        """
+        from ..model.expose import with_outputs
+        from ..model.external import save_with_external_data
+
+        exposed, missing = with_outputs(model, tensors)
+        path = scratch / "capture" / "model.onnx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if exposed.ByteSize() > 1 << 30:  # protobuf cannot serialize 2 GiB: the weights go beside it
+            save_with_external_data(exposed, path)
+        else:
+            path.write_bytes(exposed.SerializeToString())
+        built = self.build(path, scratch, settings, cancel, log)
+        session = self.load(built.engine, settings)
+        returned = set(session.output_names())
+        for t in tensors:
+            if t not in returned and t not in missing:
+                missing[t] = f"the {self.name} session does not return it"
+        return Capture(session, [t for t in tensors if t in returned], missing)
 
     def explain(self, model_path: Path, engine_path: Path, settings: dict[str, Any]) -> list[ExplainRow]:
         """Realized precision per node of the annotated model, where this backend can tell."""

@@ -127,6 +127,10 @@ def _metric(v: Any, at: str) -> str:
     return _enum(v, at, ("cosine", "max_abs", "mean_abs", "rel_p50", "rel_p90", "rel_p99", "rel_max", "top1_agreement", "top1", "nonfinite", "nn_agreement"))
 
 
+def _measure(v: Any, at: str) -> Any:
+    return v
+
+
 def _inserted_counts(v: Any, at: str) -> dict[str, int]:
     return _map(v, at, 0, lambda v, at: _int(v, at, lo=0, gt=None, hi=None))
 
@@ -1372,6 +1376,177 @@ class InspectDetails:
 
 
 @dataclass(frozen=True)
+class LocalizeTolerance:
+    """Where a node's output counts as diverged: evaluate.tolerances.cosine, else the search budget's."""
+
+    cosine: float
+
+    @classmethod
+    def parse(cls, value: Any, at: str = "") -> "LocalizeTolerance":
+        """Checks `value` against the schema; UserError naming the key path when it does not fit."""
+        o = _object(value, at, ("cosine",), ("cosine",))
+        return cls(
+            cosine=_num(o["cosine"], _at(at, "cosine"), lo=None, gt=None, hi=None),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Back to JSON as the contract writes it (absent optional keys left out)."""
+        out: dict[str, Any] = {}
+        out["cosine"] = _json(self.cosine)
+        return out
+
+
+@dataclass(frozen=True)
+class LocalizeParams:
+    """Params of the localize stage."""
+
+    build: BuildParams
+    batch: int
+    eval_data: DataOptions
+    samples: int
+    impact_nodes: int
+    memory_mib: int
+    reference_device: str
+    mask: str | None = None
+    tolerance: LocalizeTolerance | None = None
+
+    @classmethod
+    def parse(cls, value: Any, at: str = "") -> "LocalizeParams":
+        """Checks `value` against the schema; UserError naming the key path when it does not fit."""
+        o = _object(value, at, ("build", "batch", "eval_data", "samples", "impact_nodes", "memory_mib", "reference_device"), ("build", "batch", "eval_data", "samples", "impact_nodes", "memory_mib", "reference_device", "mask", "tolerance"))
+        return cls(
+            build=BuildParams.parse(o["build"], _at(at, "build")),
+            batch=_int(o["batch"], _at(at, "batch"), lo=1, gt=None, hi=None),
+            eval_data=DataOptions.parse(o["eval_data"], _at(at, "eval_data")),
+            samples=_int(o["samples"], _at(at, "samples"), lo=1, gt=None, hi=None),
+            impact_nodes=_int(o["impact_nodes"], _at(at, "impact_nodes"), lo=0, gt=None, hi=None),
+            memory_mib=_int(o["memory_mib"], _at(at, "memory_mib"), lo=1, gt=None, hi=None),
+            reference_device=_str(o["reference_device"], _at(at, "reference_device")),
+            mask=_str(o["mask"], _at(at, "mask")) if o.get("mask") is not None else None,
+            tolerance=LocalizeTolerance.parse(o["tolerance"], _at(at, "tolerance")) if o.get("tolerance") is not None else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Back to JSON as the contract writes it (absent optional keys left out)."""
+        out: dict[str, Any] = {}
+        out["build"] = _json(self.build)
+        out["batch"] = _json(self.batch)
+        out["eval_data"] = _json(self.eval_data)
+        out["samples"] = _json(self.samples)
+        out["impact_nodes"] = _json(self.impact_nodes)
+        out["memory_mib"] = _json(self.memory_mib)
+        out["reference_device"] = _json(self.reference_device)
+        if self.mask is not None:
+            out["mask"] = _json(self.mask)
+        if self.tolerance is not None:
+            out["tolerance"] = _json(self.tolerance)
+        return out
+
+
+@dataclass(frozen=True)
+class NodeError:
+    """One node's error against FP32."""
+
+    node: str
+    op: str
+    index: int
+    rel_error: Any
+    cosine: Any
+    max_abs: Any
+    nonfinite: int
+    added: Any
+    growth: Any
+    worst_input: str
+    impact: Any = None
+
+    @classmethod
+    def parse(cls, value: Any, at: str = "") -> "NodeError":
+        """Checks `value` against the schema; UserError naming the key path when it does not fit."""
+        o = _object(value, at, ("node", "op", "index", "rel_error", "cosine", "max_abs", "nonfinite", "added", "growth", "worst_input"), ("node", "op", "index", "rel_error", "cosine", "max_abs", "nonfinite", "added", "growth", "worst_input", "impact"))
+        return cls(
+            node=_str(o["node"], _at(at, "node")),
+            op=_str(o["op"], _at(at, "op")),
+            index=_int(o["index"], _at(at, "index"), lo=0, gt=None, hi=None),
+            rel_error=_measure(o["rel_error"], _at(at, "rel_error")),
+            cosine=_measure(o["cosine"], _at(at, "cosine")),
+            max_abs=_measure(o["max_abs"], _at(at, "max_abs")),
+            nonfinite=_int(o["nonfinite"], _at(at, "nonfinite"), lo=0, gt=None, hi=None),
+            added=_measure(o["added"], _at(at, "added")),
+            growth=_measure(o["growth"], _at(at, "growth")),
+            worst_input=_str(o["worst_input"], _at(at, "worst_input")),
+            impact=_measure(o["impact"], _at(at, "impact")) if o.get("impact") is not None else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Back to JSON as the contract writes it (absent optional keys left out)."""
+        out: dict[str, Any] = {}
+        out["node"] = _json(self.node)
+        out["op"] = _json(self.op)
+        out["index"] = _json(self.index)
+        out["rel_error"] = _json(self.rel_error)
+        out["cosine"] = _json(self.cosine)
+        out["max_abs"] = _json(self.max_abs)
+        out["nonfinite"] = _json(self.nonfinite)
+        out["added"] = _json(self.added)
+        out["growth"] = _json(self.growth)
+        out["worst_input"] = _json(self.worst_input)
+        if self.impact is not None:
+            out["impact"] = _json(self.impact)
+        return out
+
+
+@dataclass(frozen=True)
+class LocalizeDetails:
+    """Details of the localize stage."""
+
+    nodes: list[NodeError]
+    ranking: list[str]
+    first_crossing: dict[str, Any] | None
+    tolerance: dict[str, float]
+    uncaptured: dict[str, str]
+    samples: int
+    batches: int
+    reference_device: str
+    backend: str
+    capture: dict[str, Any]
+    seconds: float
+
+    @classmethod
+    def parse(cls, value: Any, at: str = "") -> "LocalizeDetails":
+        """Checks `value` against the schema; UserError naming the key path when it does not fit."""
+        o = _object(value, at, ("nodes", "ranking", "first_crossing", "tolerance", "uncaptured", "samples", "batches", "reference_device", "backend", "capture", "seconds"), ("nodes", "ranking", "first_crossing", "tolerance", "uncaptured", "samples", "batches", "reference_device", "backend", "capture", "seconds"))
+        return cls(
+            nodes=_each(o["nodes"], _at(at, "nodes"), 0, lambda v, at: NodeError.parse(v, at)),
+            ranking=_each(o["ranking"], _at(at, "ranking"), 0, lambda v, at: _str(v, at)),
+            first_crossing=(None if o["first_crossing"] is None else _dict(o["first_crossing"], _at(at, "first_crossing"), 0)),
+            tolerance=_map(o["tolerance"], _at(at, "tolerance"), 0, lambda v, at: _num(v, at, lo=None, gt=None, hi=None)),
+            uncaptured=_map(o["uncaptured"], _at(at, "uncaptured"), 0, lambda v, at: _str(v, at)),
+            samples=_int(o["samples"], _at(at, "samples"), lo=0, gt=None, hi=None),
+            batches=_int(o["batches"], _at(at, "batches"), lo=0, gt=None, hi=None),
+            reference_device=_str(o["reference_device"], _at(at, "reference_device")),
+            backend=_backend(o["backend"], _at(at, "backend")),
+            capture=_dict(o["capture"], _at(at, "capture"), 0),
+            seconds=_num(o["seconds"], _at(at, "seconds"), lo=0, gt=None, hi=None),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Back to JSON as the contract writes it (absent optional keys left out)."""
+        out: dict[str, Any] = {}
+        out["nodes"] = _json(self.nodes)
+        out["ranking"] = _json(self.ranking)
+        out["first_crossing"] = _json(self.first_crossing)
+        out["tolerance"] = _json(self.tolerance)
+        out["uncaptured"] = _json(self.uncaptured)
+        out["samples"] = _json(self.samples)
+        out["batches"] = _json(self.batches)
+        out["reference_device"] = _json(self.reference_device)
+        out["backend"] = _json(self.backend)
+        out["capture"] = _json(self.capture)
+        out["seconds"] = _json(self.seconds)
+        return out
+
+
+@dataclass(frozen=True)
 class ReferenceParams:
     """Params of the reference stage."""
 
@@ -1524,6 +1699,7 @@ class SearchParams:
     budget: Budget
     max_evaluations: int
     evaluator: str
+    ranking: str
     batch: int
     eval_data: DataOptions
     calibration: Calibration
@@ -1533,12 +1709,13 @@ class SearchParams:
     @classmethod
     def parse(cls, value: Any, at: str = "") -> "SearchParams":
         """Checks `value` against the schema; UserError naming the key path when it does not fit."""
-        o = _object(value, at, ("policy", "budget", "max_evaluations", "evaluator", "batch", "eval_data", "calibration"), ("policy", "budget", "max_evaluations", "evaluator", "batch", "eval_data", "calibration", "settings", "input_shapes"))
+        o = _object(value, at, ("policy", "budget", "max_evaluations", "evaluator", "ranking", "batch", "eval_data", "calibration"), ("policy", "budget", "max_evaluations", "evaluator", "ranking", "batch", "eval_data", "calibration", "settings", "input_shapes"))
         return cls(
             policy=Policy.parse(o["policy"], _at(at, "policy")),
             budget=Budget.parse(o["budget"], _at(at, "budget")),
             max_evaluations=_int(o["max_evaluations"], _at(at, "max_evaluations"), lo=1, gt=None, hi=None),
             evaluator=_enum(o["evaluator"], _at(at, "evaluator"), ("auto", "onnxruntime", "torch")),
+            ranking=_enum(o["ranking"], _at(at, "ranking"), ("impact", "topological")),
             batch=_int(o["batch"], _at(at, "batch"), lo=1, gt=None, hi=None),
             eval_data=DataOptions.parse(o["eval_data"], _at(at, "eval_data")),
             calibration=Calibration.parse(o["calibration"], _at(at, "calibration")),
@@ -1553,6 +1730,7 @@ class SearchParams:
         out["budget"] = _json(self.budget)
         out["max_evaluations"] = _json(self.max_evaluations)
         out["evaluator"] = _json(self.evaluator)
+        out["ranking"] = _json(self.ranking)
         out["batch"] = _json(self.batch)
         out["eval_data"] = _json(self.eval_data)
         out["calibration"] = _json(self.calibration)
@@ -1560,6 +1738,56 @@ class SearchParams:
             out["settings"] = _json(self.settings)
         if self.input_shapes is not None:
             out["input_shapes"] = _json(self.input_shapes)
+        return out
+
+
+@dataclass(frozen=True)
+class ImpactLocalization:
+    """The localization behind the impact ranking (empty for ranking topological)."""
+
+    seconds: float | None = None
+    samples: int | None = None
+    measured: int | None = None
+    candidates: int | None = None
+    nonfinite: list[str] | None = None
+    cached: bool | None = None
+    error: str | None = None
+    skipped: str | None = None
+
+    @classmethod
+    def parse(cls, value: Any, at: str = "") -> "ImpactLocalization":
+        """Checks `value` against the schema; UserError naming the key path when it does not fit."""
+        o = _object(value, at, (), ("seconds", "samples", "measured", "candidates", "nonfinite", "cached", "error", "skipped"))
+        return cls(
+            seconds=_num(o["seconds"], _at(at, "seconds"), lo=0, gt=None, hi=None) if o.get("seconds") is not None else None,
+            samples=_int(o["samples"], _at(at, "samples"), lo=0, gt=None, hi=None) if o.get("samples") is not None else None,
+            measured=_int(o["measured"], _at(at, "measured"), lo=0, gt=None, hi=None) if o.get("measured") is not None else None,
+            candidates=_int(o["candidates"], _at(at, "candidates"), lo=0, gt=None, hi=None) if o.get("candidates") is not None else None,
+            nonfinite=_each(o["nonfinite"], _at(at, "nonfinite"), 0, lambda v, at: _str(v, at)) if o.get("nonfinite") is not None else None,
+            cached=_bool(o["cached"], _at(at, "cached")) if o.get("cached") is not None else None,
+            error=_str(o["error"], _at(at, "error")) if o.get("error") is not None else None,
+            skipped=_str(o["skipped"], _at(at, "skipped")) if o.get("skipped") is not None else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Back to JSON as the contract writes it (absent optional keys left out)."""
+        out: dict[str, Any] = {}
+        if self.seconds is not None:
+            out["seconds"] = _json(self.seconds)
+        if self.samples is not None:
+            out["samples"] = _json(self.samples)
+        if self.measured is not None:
+            out["measured"] = _json(self.measured)
+        if self.candidates is not None:
+            out["candidates"] = _json(self.candidates)
+        if self.nonfinite is not None:
+            out["nonfinite"] = _json(self.nonfinite)
+        if self.cached is not None:
+            out["cached"] = _json(self.cached)
+        if self.error is not None:
+            out["error"] = _json(self.error)
+        if self.skipped is not None:
+            out["skipped"] = _json(self.skipped)
         return out
 
 
@@ -1578,6 +1806,9 @@ class SearchDetails:
     exhausted: bool
     at_least: int
     untried: list[str]
+    strategy: str
+    impact: dict[str, Any]
+    localize: ImpactLocalization
     metrics: dict[str, float]
     blanket_metrics: dict[str, float]
     all_high_metrics: dict[str, float]
@@ -1593,7 +1824,7 @@ class SearchDetails:
     @classmethod
     def parse(cls, value: Any, at: str = "") -> "SearchDetails":
         """Checks `value` against the schema; UserError naming the key path when it does not fit."""
-        o = _object(value, at, ("towards", "budget", "kept", "kept_candidates", "candidates", "fixed", "evaluations", "lookups", "exhausted", "at_least", "untried", "metrics", "blanket_metrics", "all_high_metrics", "sensitivity", "trace", "shares", "low_nodes_share", "low_flops_share", "rules_yaml", "seconds", "evaluator"), ("towards", "budget", "kept", "kept_candidates", "candidates", "fixed", "evaluations", "lookups", "exhausted", "at_least", "untried", "metrics", "blanket_metrics", "all_high_metrics", "sensitivity", "trace", "shares", "low_nodes_share", "low_flops_share", "rules_yaml", "seconds", "evaluator"))
+        o = _object(value, at, ("towards", "budget", "kept", "kept_candidates", "candidates", "fixed", "evaluations", "lookups", "exhausted", "at_least", "untried", "strategy", "impact", "localize", "metrics", "blanket_metrics", "all_high_metrics", "sensitivity", "trace", "shares", "low_nodes_share", "low_flops_share", "rules_yaml", "seconds", "evaluator"), ("towards", "budget", "kept", "kept_candidates", "candidates", "fixed", "evaluations", "lookups", "exhausted", "at_least", "untried", "strategy", "impact", "localize", "metrics", "blanket_metrics", "all_high_metrics", "sensitivity", "trace", "shares", "low_nodes_share", "low_flops_share", "rules_yaml", "seconds", "evaluator"))
         return cls(
             towards=_str(o["towards"], _at(at, "towards")),
             budget=_map(o["budget"], _at(at, "budget"), 0, lambda v, at: _num(v, at, lo=None, gt=None, hi=None)),
@@ -1606,6 +1837,9 @@ class SearchDetails:
             exhausted=_bool(o["exhausted"], _at(at, "exhausted")),
             at_least=_int(o["at_least"], _at(at, "at_least"), lo=0, gt=None, hi=None),
             untried=_each(o["untried"], _at(at, "untried"), 0, lambda v, at: _str(v, at)),
+            strategy=_enum(o["strategy"], _at(at, "strategy"), ("ranked", "bisection")),
+            impact=_map(o["impact"], _at(at, "impact"), 0, lambda v, at: _measure(v, at)),
+            localize=ImpactLocalization.parse(o["localize"], _at(at, "localize")),
             metrics=_map(o["metrics"], _at(at, "metrics"), 0, lambda v, at: _num(v, at, lo=None, gt=None, hi=None)),
             blanket_metrics=_map(o["blanket_metrics"], _at(at, "blanket_metrics"), 0, lambda v, at: _num(v, at, lo=None, gt=None, hi=None)),
             all_high_metrics=_map(o["all_high_metrics"], _at(at, "all_high_metrics"), 0, lambda v, at: _num(v, at, lo=None, gt=None, hi=None)),
@@ -1633,6 +1867,9 @@ class SearchDetails:
         out["exhausted"] = _json(self.exhausted)
         out["at_least"] = _json(self.at_least)
         out["untried"] = _json(self.untried)
+        out["strategy"] = _json(self.strategy)
+        out["impact"] = _json(self.impact)
+        out["localize"] = _json(self.localize)
         out["metrics"] = _json(self.metrics)
         out["blanket_metrics"] = _json(self.blanket_metrics)
         out["all_high_metrics"] = _json(self.all_high_metrics)
@@ -1702,8 +1939,8 @@ class TransformDetails:
 
 
 # Each stage's params and details classes, by stage name.
-PARAMS: dict[str, Any] = {"benchmark": BenchmarkParams, "build": BuildParams, "calibrate": CalibrateParams, "evaluate": EvaluateParams, "hold": HoldParams, "inspect": InspectParams, "reference": ReferenceParams, "search": SearchParams, "transform": TransformParams}
-DETAILS: dict[str, Any] = {"benchmark": BenchmarkDetails, "build": BuildDetails, "calibrate": CalibrateDetails, "evaluate": EvaluateDetails, "hold": HoldDetails, "inspect": InspectDetails, "reference": ReferenceDetails, "search": SearchDetails, "transform": TransformDetails}
+PARAMS: dict[str, Any] = {"benchmark": BenchmarkParams, "build": BuildParams, "calibrate": CalibrateParams, "evaluate": EvaluateParams, "hold": HoldParams, "inspect": InspectParams, "localize": LocalizeParams, "reference": ReferenceParams, "search": SearchParams, "transform": TransformParams}
+DETAILS: dict[str, Any] = {"benchmark": BenchmarkDetails, "build": BuildDetails, "calibrate": CalibrateDetails, "evaluate": EvaluateDetails, "hold": HoldDetails, "inspect": InspectDetails, "localize": LocalizeDetails, "reference": ReferenceDetails, "search": SearchDetails, "transform": TransformDetails}
 
 
 def parse_params(stage: str, params: Any) -> Any:

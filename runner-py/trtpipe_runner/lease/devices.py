@@ -66,6 +66,8 @@ def _gpu_of(stage: str, params: Any) -> str | None:
         params: the stage's checked params (contract.stages); a torch build names its device,
             other GPU work runs on the first visible GPU ("cuda").
     """
+    if stage == "localize":  # the low-precision side runs as the cell's build does
+        return _gpu_of("build", params.build)
     if stage == "search":
         torch_evaluator = params.evaluator == "torch" or (params.evaluator == "auto" and _torch_cuda())
         return FIRST_GPU if torch_evaluator else None

@@ -19,6 +19,9 @@ complements are pairwise disjoint prove that at least k nodes are needed.
 4. Refinement: try lowering each kept node again, cheapest first; drop it from
    the kept set while the budget holds. The error each trial shows is the
    node's sensitivity (its damage when lowered with the rest as found).
+
+Given each candidate's measured impact (the localization: what its own error
+does to the outputs), the ranked search (ranked.py) replaces steps 3 and 4.
 """
 from __future__ import annotations
 
@@ -48,35 +51,50 @@ class SearchOutcome:
     at_least: int = 0
     # Kept nodes that refinement did not get to try lowering (evaluation cap).
     untried: list[str] = field(default_factory=list)
+    strategy: str = "bisection"
+
+
+class Trials:
+    """Every evaluation of one search: the count against the cap, the smallest set that met the
+    budget, the failing sets (for the lower bound) and the trace. Sets evaluated before are free."""
+
+    def __init__(self, evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, max_evaluations: int,
+                 everything: frozenset, progress=None):
+        self.evaluate, self.budget, self.max_evaluations, self.progress = evaluate, budget, max_evaluations, progress
+        self.calls = 0
+        self.seen: set[frozenset] = set()
+        self.best = everything  # the smallest set known to meet the budget
+        self.failing: list[frozenset] = []
+        self.trace: list[dict] = []
+
+    def passes(self, kept: frozenset) -> bool:
+        if self.calls >= self.max_evaluations and kept not in self.seen:
+            raise OutOfEvaluations()
+        self.calls += kept not in self.seen
+        self.seen.add(kept)
+        m = self.evaluate(kept)
+        misses = self.budget.misses(m)
+        self.trace.append({"kept": len(kept), "passes": not misses, "misses": misses, "cosine": m.get("cosine")})
+        if misses:
+            self.failing.append(kept)
+        elif len(kept) < len(self.best):
+            self.best = kept
+        if self.progress:
+            self.progress(self.calls, len(kept), not misses)
+        return not misses
 
 
 def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, candidates: list[str],
-           prior: set[str], max_evaluations: int, progress=None) -> SearchOutcome:
+           prior: set[str], max_evaluations: int, progress=None,
+           impact: dict[str, float] | None = None) -> SearchOutcome:
+    """The fewest candidates to keep high, verified to meet `budget`.
+
+    With `impact` (node -> what lowering it alone costs, from the localization), the ranked
+    search (ranked.py); otherwise bisection in topological order.
+    """
     order = {n: i for i, n in enumerate(candidates)}
-    trace: list[dict] = []
-    calls = 0
     everything = frozenset(candidates)
-    best = everything  # the smallest set known to meet the budget
-    failing: list[frozenset] = []
-
-    def passes(kept: frozenset) -> bool:
-        nonlocal calls, best
-        if calls >= max_evaluations and kept not in _seen:
-            raise OutOfEvaluations()
-        calls += kept not in _seen
-        _seen.add(kept)
-        m = evaluate(kept)
-        misses = budget.misses(m)
-        trace.append({"kept": len(kept), "passes": not misses, "misses": misses, "cosine": m.get("cosine")})
-        if misses:
-            failing.append(kept)
-        elif len(kept) < len(best):
-            best = kept
-        if progress:
-            progress(calls, len(kept), not misses)
-        return not misses
-
-    _seen: set[frozenset] = set()
+    trials = Trials(evaluate, budget, max_evaluations, everything, progress)
     all_high = evaluate(everything)
     if budget.misses(all_high):
         raise UserError(
@@ -84,27 +102,34 @@ def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, ca
             + "; ".join(budget.misses(all_high))
             + "): the backend's fp32 result already differs from the FP32 reference that much, so this is "
             "not a precision problem; check the reference run or loosen the budget", code="BUDGET_UNREACHABLE")
-    _seen.add(everything)
+    trials.seen.add(everything)
     blanket = evaluate(frozenset())
-    trace.append({"kept": 0, "passes": budget.holds(blanket), "misses": budget.misses(blanket), "cosine": blanket.get("cosine")})
-    _seen.add(frozenset())
+    trials.trace.append({"kept": 0, "passes": budget.holds(blanket), "misses": budget.misses(blanket),
+                         "cosine": blanket.get("cosine")})
+    trials.seen.add(frozenset())
     if budget.misses(blanket):
-        failing.append(frozenset())
+        trials.failing.append(frozenset())
     prior_set = frozenset(n for n in prior if n in order)
     prior_metrics = evaluate(prior_set) if prior_set else None
     if budget.holds(blanket):
-        return SearchOutcome([], blanket, blanket, all_high, sorted(prior_set, key=order.get), prior_metrics, trace=trace)
+        return SearchOutcome([], blanket, blanket, all_high, sorted(prior_set, key=order.get), prior_metrics,
+                             trace=trials.trace, strategy="ranked" if impact is not None else "bisection")
+    if impact is not None:
+        from .ranked import ranked_search
 
+        kept, sensitivity, untried, exhausted = ranked_search(trials, candidates, impact, blanket)
+        return _outcome(trials, evaluate, budget, order, kept, blanket, all_high, prior_set, prior_metrics, sensitivity,
+                        exhausted, untried, "ranked")
     exhausted = False
     try:
-        if prior_set and passes(prior_set):
+        if prior_set and trials.passes(prior_set):
             kept = set(prior_set)
         else:
             rest = [n for n in candidates if n not in prior_set]
-            kept = set(prior_set) | _find(passes, frozenset(prior_set), rest)
+            kept = set(prior_set) | _find(trials.passes, frozenset(prior_set), rest)
     except OutOfEvaluations:
         exhausted = True
-        kept = set(best)  # the smallest set verified to meet the budget
+        kept = set(trials.best)  # the smallest set verified to meet the budget
 
     sensitivity: dict[str, float] = {}
     untried = sorted(kept, key=lambda n: -order[n])
@@ -112,20 +137,28 @@ def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, ca
         while untried:
             node = untried[0]
             trial = frozenset(kept - {node})
-            ok = passes(trial)
+            ok = trials.passes(trial)
             sensitivity[node] = budget.error(evaluate(trial))
             untried.pop(0)
             if ok:
                 kept.discard(node)
     except OutOfEvaluations:
         exhausted = True
+    return _outcome(trials, evaluate, budget, order, kept, blanket, all_high, prior_set, prior_metrics, sensitivity,
+                    exhausted, untried, "bisection")
+
+
+def _outcome(trials: Trials, evaluate, budget: Budget, order: dict[str, int], kept: set[str], blanket, all_high,
+             prior_set: frozenset, prior_metrics, sensitivity: dict[str, float], exhausted: bool, untried: list[str],
+             strategy: str) -> SearchOutcome:
     final = frozenset(kept)
     metrics = evaluate(final)
     if budget.misses(metrics):  # cannot happen under monotonicity; never return a failing set
-        kept, metrics, untried = set(best), evaluate(best), sorted(best, key=order.get)
+        kept, metrics, untried = set(trials.best), evaluate(trials.best), sorted(trials.best, key=order.get)
     return SearchOutcome(sorted(kept, key=order.get), metrics, blanket, all_high, sorted(prior_set, key=order.get),
-                         prior_metrics, sensitivity, trace, exhausted, lower_bound(failing, everything),
-                         sorted((n for n in untried if n in kept), key=order.get))
+                         prior_metrics, sensitivity, trials.trace, exhausted,
+                         lower_bound(trials.failing, frozenset(order)),
+                         sorted((n for n in untried if n in kept), key=order.get), strategy=strategy)
 
 
 def lower_bound(failing: list[frozenset], candidates: frozenset) -> int:

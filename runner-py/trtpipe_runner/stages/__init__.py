@@ -9,7 +9,8 @@ import importlib
 
 from ..errors import NotFoundError
 
-STAGES = ("inspect", "reference", "calibrate", "search", "transform", "build", "evaluate", "benchmark", "hold")
+STAGES = ("inspect", "reference", "calibrate", "search", "transform", "build", "evaluate", "localize", "benchmark",
+          "hold")
 # Stages that take their device leases themselves: a benchmark holds its device
 # exclusively only around its timing loops, once its session says which device that is.
 SELF_LEASING = ("benchmark",)

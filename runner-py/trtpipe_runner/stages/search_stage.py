@@ -3,8 +3,10 @@
 Inputs: model, eval_data, reference (+ ranges for the safety rules, + scales
 for int8/fp8). Params: policy (default = the precision searched towards, with
 the pipeline's rules and safety rules), budget, max_evaluations, evaluator
-(onnxruntime: emulated numerics; torch: the GPU evaluator), batch,
-calibration, input_shapes. Details: the kept nodes, the nodes the policy
+(onnxruntime: emulated numerics; torch: the GPU evaluator), ranking
+(impact: candidates ranked by their measured impact, search/ranked.py, the
+default; topological: bisection in graph order), batch, calibration,
+input_shapes. Details: the kept nodes, the nodes the policy
 already keeps (`fixed`), the rules block to paste, evaluations, shares of
 nodes and FLOPs per precision of the graph the run will build, sensitivity,
 and on an evaluation cap how far from minimal the answer may be.
@@ -26,6 +28,7 @@ from ..precision.types import NOT_FLOAT
 from ..search.budget import Budget
 from ..search.candidate import CandidateGraph
 from ..search.evaluator import CandidateEvaluator
+from ..search.impacts import candidate_impacts
 from ..search.strategy import search
 from . import json_inputs
 from .common import batch_size, load_dataset, load_npz_artifact
@@ -75,9 +78,16 @@ def run(ctx: StageContext) -> StageOutput:
     evaluate = CandidateEvaluator(graph, data, reference, evaluator_name, settings,
                                   ctx.scratch(), cache_dir, identity, ctx.cancel, batch_size(ctx, specs))
     max_evals = p.max_evaluations
+    impact: dict[str, float] | None = None
+    impact_details: dict = {}
+    if p.ranking == "impact":
+        ctx.progress(0.01, f"measuring the impact of {len(candidates)} candidates")
+        impact, impact_details = candidate_impacts(evaluate, model, budget, ctx.cancel,
+                                                   log=lambda m, level="info": ctx.log(m, level))
     outcome = search(evaluate, budget, candidates, set(), max_evals,
                      progress=lambda n, k, ok: ctx.progress(min(0.95, n / max_evals),
-                                                            f"candidate {n}: {k} kept, {'meets' if ok else 'misses'} the budget"))
+                                                            f"candidate {n}: {k} kept, {'meets' if ok else 'misses'} the budget"),
+                     impact=impact)
     final = graph.decisions(frozenset(outcome.kept))
     # What the lockfile will show: the kept candidates and the exact ops that follow them.
     kept = [d.node for d in final if d.reason == SEARCH_FALLBACK]
@@ -99,6 +109,9 @@ def run(ctx: StageContext) -> StageOutput:
         "exhausted": outcome.exhausted,
         "at_least": outcome.at_least,
         "untried": outcome.untried,
+        "strategy": outcome.strategy,
+        "impact": impact or {},
+        "localize": impact_details,
         "metrics": outcome.metrics,
         "blanket_metrics": outcome.blanket,
         "all_high_metrics": outcome.all_high,

@@ -1,5 +1,7 @@
 /** `trtpipe explain [run] [cell]`: what precision each node asked for, got and really ran in. */
 import { explainCell, type CellExplain } from '../../report/explain.js';
+import { cellErrors, type CellErrors } from '../../report/node-errors.js';
+import { renderErrors } from '../../report/node-errors-text.js';
 import { readRunRecord, resolveRun } from '../../store/run-ref.js';
 import { ExitCode } from '../exit-codes.js';
 import { parseOrExplain } from '../parse-args.js';
@@ -7,18 +9,19 @@ import { InputError, TrtpipeError } from '../../errors.js';
 import { stateRootOf } from '../state-root.js';
 import type { RunRecord } from '../../gen/schema/run-record.js';
 
-const USAGE = 'usage: trtpipe explain [run] [cell] [--all] [--json] [--state-dir DIR]; <run>: a run id or a unique prefix, latest, a run folder or a run.json (default: latest)';
+const USAGE = 'usage: trtpipe explain [run] [cell] [--errors] [--all] [--json] [--state-dir DIR]; <run>: a run id or a unique prefix, latest, a run folder or a run.json (default: latest)';
 
 export default async function explain(argv: string[]): Promise<number> {
   const { values, positionals } = parseOrExplain({
     args: argv,
     allowPositionals: true,
-    options: { 'state-dir': { type: 'string' }, all: { type: 'boolean', short: 'a' }, json: { type: 'boolean' } },
+    options: { 'state-dir': { type: 'string' }, all: { type: 'boolean', short: 'a' }, json: { type: 'boolean' }, errors: { type: 'boolean' } },
   });
   if (positionals.length > 2) throw new InputError(USAGE);
   const stateRoot = stateRootOf(values['state-dir']);
   const { record, cellRef } = await runAndCell(stateRoot, positionals[0] || undefined, positionals[1] || undefined);
   const cells = cellRef ? [cellRef] : record.cells.map((c) => c.id);
+  if (values.errors) return explainErrors(record, cells, cellRef, Boolean(values.all), Boolean(values.json));
   const out: CellExplain[] = [];
   for (const id of cells) {
     const e = explainCell(record, id);
@@ -30,6 +33,24 @@ export default async function explain(argv: string[]): Promise<number> {
     return ExitCode.Ok;
   }
   for (const e of out) process.stdout.write(`${render(e, Boolean(values.all))}\n`);
+  return ExitCode.Ok;
+}
+
+/** `--errors`: per node, how far each localized cell is from FP32 (the localize stage). */
+function explainErrors(record: RunRecord, cells: string[], cellRef: string | undefined, all: boolean, json: boolean): number {
+  for (const id of cells) {
+    if (!record.cells.some((c) => c.id === id || c.name === id)) {
+      throw new InputError(`run ${record.id} has no cell '${id}' (cells: ${record.cells.map((c) => c.id).join(', ')})`);
+    }
+  }
+  const found = cells.map((id) => cellErrors(record, id)).filter((e): e is CellErrors => e !== undefined);
+  if (!found.length) {
+    const which = cellRef ? `cell '${cellRef}' of run ${record.id}` : `run ${record.id}`;
+    throw new InputError(`${which} has no per-node errors: add \`evaluate: { localize: true }\` to the pipeline and run it again (fp32 cells are never localized)`);
+  }
+  // JSON has no Infinity: non-finite numbers as the runner writes them ("inf", "-inf", "nan").
+  const finite = (_: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf') : v);
+  process.stdout.write(json ? `${JSON.stringify(found, finite, 2)}\n` : found.map((e) => renderErrors(e, all)).join('\n'));
   return ExitCode.Ok;
 }
 

@@ -87,6 +87,9 @@ interface SearchDetails {
   rules_yaml: string;
   seconds: number;
   evaluator: string;
+  /** ranked (by measured impact) or bisection (graph order); absent in older records. */
+  strategy?: string;
+  localize?: { seconds?: number; samples?: number; measured?: number; cached?: boolean; error?: string };
 }
 
 function describeSearch(d: SearchDetails, cap: number): string[] {
@@ -96,6 +99,9 @@ function describeSearch(d: SearchDetails, cap: number): string[] {
   const out = [
     `search towards ${d.towards}, budget ${Object.entries(d.budget).map(([k, v]) => `${k} ${v}`).join(', ')} (evaluator: ${d.evaluator})`,
     `  every candidate in ${d.towards}: ${cos(d.blanket_metrics)}: ${d.trace[0]?.passes ? 'meets the budget' : 'misses the budget'}`,
+    ...(d.strategy === 'ranked' && d.localize?.measured !== undefined
+      ? [`  candidates ranked by measured impact (${d.localize.measured} of ${d.candidates} measured on ${d.localize.samples} samples${d.localize.cached ? ', from the cache' : `, ${(d.localize.seconds ?? 0).toFixed(1)} s`})`]
+      : d.localize?.error ? [`  no impact ranking (${d.localize.error}): bisection in graph order`] : []),
     ...(fixed.length ? [`  the policy itself keeps ${fixed.reduce((s, [, n]) => s + n, 0)} more node(s) out of ${d.towards} (${fixed.map(([r, n]) => `${r} ${n}`).join(', ')}); they are not candidates`] : []),
     `  kept in fp32: ${d.kept_candidates} of ${d.candidates} candidate nodes${d.kept.length > d.kept_candidates ? ` (and ${d.kept.length - d.kept_candidates} node(s) that only move their values: they follow them)` : ''}`,
     ...d.kept.map((n) => `    ${n}${d.sensitivity[n] !== undefined ? `   (cosine loss if lowered: ${d.sensitivity[n]!.toExponential(2)})` : ''}`),

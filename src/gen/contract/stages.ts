@@ -28,6 +28,10 @@ export type Metric =
   | 'top1'
   | 'nonfinite'
   | 'nn_agreement';
+/**
+ * A number; non-finite ones as the strings 'inf', '-inf', 'nan' (JSON has none: runner jsonsafe).
+ */
+export type Measure = number | 'inf' | '-inf' | 'nan';
 
 export interface StageContract {
   benchmark_params: BenchmarkParams;
@@ -42,6 +46,8 @@ export interface StageContract {
   hold_details: HoldDetails;
   inspect_params: InspectParams;
   inspect_details: InspectDetails;
+  localize_params: LocalizeParams;
+  localize_details: LocalizeDetails;
   reference_params: ReferenceParams;
   reference_details: ReferenceDetails;
   search_params: SearchParams;
@@ -467,6 +473,118 @@ export interface GraphNode {
   outputs: string[];
 }
 /**
+ * Params of the localize stage.
+ */
+export interface LocalizeParams {
+  build: BuildParams;
+  /**
+   * The largest batch to run (cut after the first batch to what fits in memory_mib).
+   */
+  batch: number;
+  eval_data: DataOptions;
+  /**
+   * Evaluation samples to run, from the first (evaluate.localize.samples).
+   */
+  samples: number;
+  /**
+   * How many of the nodes adding the most error get their impact on the outputs measured (0: none).
+   */
+  impact_nodes: number;
+  /**
+   * The memory one batch of captured tensors (both sides) may take.
+   */
+  memory_mib: number;
+  /**
+   * Where the FP32 side runs: auto (a CUDA GPU through torch where there is one, else the CPU), cpu, cuda or cuda:N.
+   */
+  reference_device: string;
+  /**
+   * The input marking real positions (0/1 per [batch, position]); absent: an input named attention_mask where the model has one, else none.
+   */
+  mask?: string;
+  tolerance?: LocalizeTolerance;
+}
+/**
+ * Where a node's output counts as diverged: evaluate.tolerances.cosine, else the search budget's.
+ */
+export interface LocalizeTolerance {
+  /**
+   * A node's output with a lower cosine to FP32 has diverged.
+   */
+  cosine: number;
+}
+/**
+ * Details of the localize stage.
+ */
+export interface LocalizeDetails {
+  /**
+   * Every measured node, in graph order.
+   */
+  nodes: NodeError[];
+  /**
+   * The nodes adding the most error, largest first (at most 20).
+   */
+  ranking: string[];
+  /**
+   * The first node (graph order) whose output crosses the tolerance, a NodeError; null: none or no tolerance.
+   */
+  first_crossing: NodeError | null;
+  /**
+   * {cosine} as sent, or empty.
+   */
+  tolerance: {
+    [k: string]: number | undefined;
+  };
+  /**
+   * Nodes whose outputs could not be captured, with why (fused away, not in the network).
+   */
+  uncaptured: {
+    [k: string]: string | undefined;
+  };
+  samples: number;
+  batches: number;
+  /**
+   * Where the FP32 side ran.
+   */
+  reference_device: string;
+  backend: Backend;
+  /**
+   * The backend's capture facts (marked, not marked, mask).
+   */
+  capture: {
+    [k: string]: unknown | undefined;
+  };
+  seconds: number;
+}
+/**
+ * One node's error against FP32.
+ */
+export interface NodeError {
+  /**
+   * As the ONNX graph names it.
+   */
+  node: string;
+  op: string;
+  /**
+   * Position in the graph's topological order.
+   */
+  index: number;
+  rel_error: Measure;
+  cosine: Measure;
+  max_abs: Measure;
+  /**
+   * NaN/Inf values in its low-precision output.
+   */
+  nonfinite: number;
+  added: Measure;
+  growth: Measure;
+  /**
+   * The input tensor with the worst error ('' when all read exact).
+   */
+  worst_input: string;
+  impact?: Measure;
+}
+/**
  * Params of the reference stage.
  */
 export interface ReferenceParams {
@@ -528,6 +646,10 @@ export interface SearchParams {
    * auto: torch where a GPU and PyTorch are there, else onnxruntime (emulated).
    */
   evaluator: 'auto' | 'onnxruntime' | 'torch';
+  /**
+   * impact: candidates ranked by their measured impact on the outputs (one localization of the all-lowered graph); topological: bisection in graph order.
+   */
+  ranking: 'impact' | 'topological';
   batch: number;
   eval_data: DataOptions;
   calibration: Calibration;
@@ -665,6 +787,17 @@ export interface SearchDetails {
   exhausted: boolean;
   at_least: number;
   untried: string[];
+  /**
+   * ranked: by measured impact; bisection: in graph order (ranking topological, or no impact could be measured).
+   */
+  strategy: 'ranked' | 'bisection';
+  /**
+   * Each candidate's measured impact (empty without one).
+   */
+  impact: {
+    [k: string]: Measure | undefined;
+  };
+  localize: ImpactLocalization;
   metrics: {
     [k: string]: number | undefined;
   };
@@ -686,6 +819,34 @@ export interface SearchDetails {
   rules_yaml: string;
   seconds: number;
   evaluator: string;
+}
+/**
+ * The localization behind the impact ranking (empty for ranking topological).
+ */
+export interface ImpactLocalization {
+  seconds?: number;
+  /**
+   * The samples carrying most of blanket's error, on which the impacts were measured.
+   */
+  samples?: number;
+  measured?: number;
+  candidates?: number;
+  /**
+   * Candidates whose impact is not finite.
+   */
+  nonfinite?: string[];
+  /**
+   * Read from the search cache.
+   */
+  cached?: boolean;
+  /**
+   * Why no impact could be measured (the search bisected).
+   */
+  error?: string;
+  /**
+   * Why none was measured: every candidate lowered meets the budget.
+   */
+  skipped?: string;
 }
 /**
  * One precision's share of the nodes that do float math.
@@ -751,7 +912,7 @@ export interface InsertedCounts {
 }
 
 /** The stages of the contract. */
-export const STAGE_NAMES = ['benchmark', 'build', 'calibrate', 'evaluate', 'hold', 'inspect', 'reference', 'search', 'transform'] as const;
+export const STAGE_NAMES = ['benchmark', 'build', 'calibrate', 'evaluate', 'hold', 'inspect', 'localize', 'reference', 'search', 'transform'] as const;
 export type ContractStage = (typeof STAGE_NAMES)[number];
 /** Each stage's params, by name. */
 export interface StageParamsByName {
@@ -761,6 +922,7 @@ export interface StageParamsByName {
   evaluate: EvaluateParams;
   hold: HoldParams;
   inspect: InspectParams;
+  localize: LocalizeParams;
   reference: ReferenceParams;
   search: SearchParams;
   transform: TransformParams;
@@ -773,6 +935,7 @@ export interface StageDetailsByName {
   evaluate: EvaluateDetails;
   hold: HoldDetails;
   inspect: InspectDetails;
+  localize: LocalizeDetails;
   reference: ReferenceDetails;
   search: SearchDetails;
   transform: TransformDetails;

@@ -212,6 +212,10 @@ export interface PrecisionPolicy {
      * What runs the candidates (default auto).
      */
     evaluator?: 'auto' | 'onnxruntime' | 'torch';
+    /**
+     * How candidates are ordered (default impact): by their measured impact on the outputs (one localization of the all-lowered graph first), or topological (bisection in graph order).
+     */
+    ranking?: 'impact' | 'topological';
     result?: Path;
   };
 }
@@ -422,6 +426,21 @@ export interface Evaluate {
   outputs?: {
     [k: string]: Tolerances | undefined;
   };
+  /**
+   * Per-node error against FP32 for every cell that is not fp32 (the localize stage; `trtpipe explain --errors` and the report show it): true, or { samples, mask }.
+   */
+  localize?:
+    | boolean
+    | {
+        /**
+         * Evaluation samples to run, from the first (default 64).
+         */
+        samples?: number;
+        /**
+         * The model input that marks real positions (0/1 per [batch, position]); errors at padded positions are left out (default: an input named attention_mask, where there is one).
+         */
+        mask?: string;
+      };
 }
 /**
  * Pass band per metric.

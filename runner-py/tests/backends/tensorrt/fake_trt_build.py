@@ -59,14 +59,16 @@ def creation_check(trt, logger, what: str) -> None:
 class FakeTensor:
     def __init__(self, name: str, dtype, shape: tuple[int, ...], is_shape_tensor: bool = False):
         self.name, self.dtype, self.shape, self.is_shape_tensor = name, dtype, tuple(shape), is_shape_tensor
+        self.is_network_output = False
 
 
 class FakeLayer:
     """A network layer: name, type, metadata and outputs; records precision pins (legacy mode)."""
 
-    def __init__(self, name, layer_type, output_dtypes, metadata=""):
+    def __init__(self, name, layer_type, outputs, metadata=""):
+        """`outputs`: (tensor name, dtype) per output; the parser names them after the ONNX tensors."""
         self.name, self.type, self.metadata = name, layer_type, metadata
-        self._outputs = [FakeTensor(f"{name}_output_{i}", d, ()) for i, d in enumerate(output_dtypes)]
+        self._outputs = [FakeTensor(t, d, ()) for t, d in outputs]
         self.precision = None
         self.output_types: dict[int, object] = {}
 
@@ -101,6 +103,17 @@ class FakeNetwork:
 
     def get_output(self, i):
         return self.outputs[i]
+
+    def mark_output(self, tensor):
+        """INetworkDefinition::markOutput: the tensor becomes an engine output."""
+        if not tensor.is_network_output:
+            tensor.is_network_output = True
+            self.outputs.append(tensor)
+
+    def unmark_output(self, tensor):
+        if tensor.is_network_output:
+            tensor.is_network_output = False
+            self.outputs.remove(tensor)
 
 
 class FakeParserError:
@@ -150,19 +163,22 @@ class FakeOnnxParser:
             self._network.inputs.append(FakeTensor(vi.name, getattr(dt, ONNX_TO_TRT[vi.type.tensor_type.elem_type]),
                                                    dims))
         shape_made = {o for n in model.graph.node if n.op_type == "Shape" for o in n.output}
-        for vi in model.graph.output:
-            self._network.outputs.append(FakeTensor(vi.name, getattr(dt, ONNX_TO_TRT[vi.type.tensor_type.elem_type]),
-                                                    (), is_shape_tensor=vi.name in shape_made))
+        produced = {}
         for node in model.graph.node:
             if node.op_type == "Constant":
-                continue
-            out_types = [getattr(dt, ONNX_TO_TRT.get(types.get(o), "FLOAT")) for o in node.output]
+                continue  # the real parser folds constants into weights: no layer, no tensor
+            outs = [(o, getattr(dt, ONNX_TO_TRT.get(types.get(o), "FLOAT"))) for o in node.output]
             kind = {"Conv": "CONVOLUTION", "Gemm": "MATRIX_MULTIPLY", "MatMul": "MATRIX_MULTIPLY", "Cast": "CAST",
                     "Softmax": "SOFTMAX", "QuantizeLinear": "QUANTIZE", "DequantizeLinear": "DEQUANTIZE",
                     "Shape": "SHAPE"}.get(node.op_type, "ELEMENTWISE")
-            layer = FakeLayer(node.name, getattr(trt.LayerType, kind), out_types, f"[ONNX Layer: {node.name}]")
+            layer = FakeLayer(node.name, getattr(trt.LayerType, kind), outs, f"[ONNX Layer: {node.name}]")
             layer.onnx = node
+            produced.update({t.name: t for t in layer._outputs})
             self._network._layers.append(layer)
+        for vi in model.graph.output:
+            tensor = produced.get(vi.name) or FakeTensor(vi.name, getattr(dt, ONNX_TO_TRT[vi.type.tensor_type.elem_type]), ())
+            tensor.is_shape_tensor = vi.name in shape_made
+            self._network.mark_output(tensor)
         self._network.model_bytes = model.SerializeToString()
         return True
 
@@ -292,7 +308,7 @@ class FakeBuilder:
             monitor.phase_finish("Building engine")
         plan = {
             "version": trt.__version__,
-            "model": network.model_bytes.hex(),
+            "model": _with_marked_outputs(network).hex(),
             "inputs": [{"name": t.name, "shape": list(t.shape)} for t in network.inputs],
             "shape_outputs": [t.name for t in network.outputs if t.is_shape_tensor],
             "profiles": [{n: [list(s) for s in r] for n, r in p.shapes.items()} for p in config.profiles],
@@ -302,6 +318,16 @@ class FakeBuilder:
             "version_compatible": trt.BuilderFlag.VERSION_COMPATIBLE in config.flags,
         }
         return FakeHostMemory(PLAN_MAGIC + json.dumps(plan).encode())
+
+
+def _with_marked_outputs(network: FakeNetwork) -> bytes:
+    """The model the engine runs: the parsed one, plus the tensors marked as outputs since."""
+    from trtpipe_runner.model.expose import with_outputs
+
+    model = onnx.load_from_string(network.model_bytes)
+    declared = {o.name for o in model.graph.output}
+    marked = [t.name for t in network.outputs if t.name not in declared]
+    return with_outputs(model, marked)[0].SerializeToString() if marked else network.model_bytes
 
 
 class FakeHostMemory(bytes):

@@ -101,11 +101,11 @@ def test_legacy_flags_follow_the_intents():
 
 def test_legacy_pins_layers_and_obeys_constraints():
     trt = FakeTensorRT("10.13.0.35")
-    conv = FakeLayer("/conv/Conv", trt.LayerType.CONVOLUTION, [trt.float32], "[ONNX Layer: /conv/Conv]")
-    soft = FakeLayer("/Softmax", trt.LayerType.SOFTMAX, [trt.float32], "[ONNX Layer: /Softmax]")
-    cast = FakeLayer("trtpipe/cast/x/to_fp16", trt.LayerType.CAST, [trt.float16])
-    shape = FakeLayer("/Shape", trt.LayerType.SHAPE, [trt.int64], "[ONNX Layer: /Shape]")
-    renamed = FakeLayer("conv2 renamed", trt.LayerType.CONVOLUTION, [trt.float32],
+    conv = FakeLayer("/conv/Conv", trt.LayerType.CONVOLUTION, [("c", trt.float32)], "[ONNX Layer: /conv/Conv]")
+    soft = FakeLayer("/Softmax", trt.LayerType.SOFTMAX, [("s", trt.float32)], "[ONNX Layer: /Softmax]")
+    cast = FakeLayer("trtpipe/cast/x/to_fp16", trt.LayerType.CAST, [("x__fp16", trt.float16)])
+    shape = FakeLayer("/Shape", trt.LayerType.SHAPE, [("shape", trt.int64)], "[ONNX Layer: /Shape]")
+    renamed = FakeLayer("conv2 renamed", trt.LayerType.CONVOLUTION, [("c2", trt.float32)],
                         "[ONNX Layer: /conv2/Conv]\x1f[ONNX Layer: /relu2/Relu]")
     network = FakeNetwork([conv, soft, cast, shape, renamed])
     intents = {"/conv/Conv": "fp16", "/Softmax": "fp32", "trtpipe/cast/x/to_fp16": "fp16", "/Shape": "-",

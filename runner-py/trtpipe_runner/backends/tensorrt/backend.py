@@ -20,7 +20,7 @@ from ...cancel import CancelToken
 from ...errors import UserError
 from ...host_code import require_engine_host_code
 from ...model.tensors import tensor_types
-from ..base import Backend, BuildOutput, ExplainRow, Session
+from ..base import Backend, BuildOutput, Capture, ExplainRow, Session
 from .config import create_config
 from .container import MEDIA_TYPE, EngineArtifact, read_artifact, write_artifact
 from .device import current_identity
@@ -38,6 +38,7 @@ from .loader import (
     make_logger,
     network_from_onnx,
 )
+from .mark import mark_outputs
 from .profiles import NetworkInput, derive_profile
 from .settings import TrtBuildSettings, parse_lock, parse_settings
 from .timing_cache import TimingCacheStore, cache_dir
@@ -54,6 +55,28 @@ class TensorRTBackend(Backend):
     def build(self, model_path: Path, scratch: Path, settings: dict[str, Any], cancel: CancelToken,
               log=None) -> BuildOutput:
         """Strongly typed build of the annotated model (see the module docstring and Backend.build)."""
+        return self._build(model_path, scratch, settings, cancel, log)
+
+    def capture(self, model, scratch: Path, settings: dict[str, Any], tensors: list[str], cancel: CancelToken,
+                log=None) -> Capture:
+        """An engine of `model` that also outputs `tensors`, marked in the parsed network as
+        Polygraphy's `--trt-outputs mark all` does (mark.py): TensorRT then keeps them out of
+        fusions, so this engine may fuse less than the one the build stage made."""
+        path = scratch / "capture" / "model.onnx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(model.SerializeToString())
+        missing: dict[str, str] = {}
+        built = self._build(path, scratch, settings, cancel, log, mark=list(tensors), unmarked=missing)
+        session = self.load(built.engine, settings)
+        returned = set(session.output_names())
+        for t in tensors:
+            if t not in returned and t not in missing:
+                missing[t] = "the engine does not output it"
+        return Capture(session, [t for t in tensors if t in returned], missing,
+                       {"marked": len(tensors) - len(missing), "not_marked": len(missing)})
+
+    def _build(self, model_path: Path, scratch: Path, settings: dict[str, Any], cancel: CancelToken, log=None,
+               mark: list[str] | None = None, unmarked: dict[str, str] | None = None) -> BuildOutput:
         s = parse_settings(settings)
         if s.version_compatible:  # refused before minutes of building, not when the engine first loads
             require_engine_host_code("a version-compatible engine")
@@ -85,6 +108,8 @@ class TensorRTBackend(Backend):
         network, parser = network_from_onnx(trt, builder, logger, model_path,
                                             network_creation_flags(trt, version, s.legacy_weak_typing),
                                             node_names, version.text)
+        if mark:
+            (unmarked if unmarked is not None else {}).update(mark_outputs(trt, network, mark))
         finished("parse")
         inputs = [NetworkInput(t.name, tuple(int(d) for d in t.shape), bool(t.is_shape_tensor))
                   for t in (network.get_input(i) for i in range(network.num_inputs))]
