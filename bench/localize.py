@@ -174,7 +174,7 @@ def top_k_recovery(store, inputs, policy, eval_params, case, added_rank, impact,
     scales = json.loads(store.require(inputs["scales"]).read_text()) if "scales" in inputs else {}
     base = resolve(model, policy_of({**policy, "search_keep": []}), ranges)
     graph = CandidateGraph(model, base, case["precision"], True, scales.get("tensors"), True,
-                           (scales.get("smoothing") or {}).get("factors"))
+                           (scales.get("smoothing") or {}).get("factors"), unquantized="fp32")
     data = load_npz(store.require(inputs["eval_data"]), graph_inputs(model), labels_key=eval_params.get("labels"))
     with np.load(store.require(inputs["reference"])) as z:
         reference = {k: z[k] for k in z.files}

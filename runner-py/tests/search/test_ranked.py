@@ -181,7 +181,7 @@ def test_the_torch_evaluator_measures_the_same_impacts(tmp_path):
 
     model = load_model(EXAMPLES / "overflow" / "model.onnx", with_data=True)
     base = resolve(model, stage_params.policy_of({"default": "fp16", "safety": {"data_max": None}}))
-    graph = CandidateGraph(model, base, "fp16", keep_io=True, amax=None, per_channel=True)
+    graph = CandidateGraph(model, base, "fp16", keep_io=True, amax=None, per_channel=True, unquantized="fp32")
     data = load_npz(EXAMPLES / "overflow" / "eval.npz", graph_inputs(model))
     reference = dict(zip([o.name for o in model.graph.output], _fp32_outputs(model, data)))
     evaluator = CandidateEvaluator(graph, data, reference, "torch", {"device": "cpu"}, tmp_path, tmp_path, "torch-cpu",

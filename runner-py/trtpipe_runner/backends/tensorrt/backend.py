@@ -89,13 +89,13 @@ class TensorRTBackend(Backend):
         # Seconds per phase outside the engine build itself, so a GPU run shows where the stage's
         # wall goes beyond what the raw API spends (bench/gpu_tensorrt.py compares the two).
         phases: dict[str, float] = {}
-        mark = time.perf_counter()
+        phase_start = time.perf_counter()
 
         def finished(name: str) -> None:
-            nonlocal mark
+            nonlocal phase_start
             now = time.perf_counter()
-            phases[f"{name}_seconds"] = now - mark
-            mark = now
+            phases[f"{name}_seconds"] = now - phase_start
+            phase_start = now
 
         model = onnx.load(str(model_path), load_external_data=False)
         identity = current_identity(version.text)
@@ -126,7 +126,7 @@ class TensorRTBackend(Backend):
         plan = engine_from_network(trt, builder, network, config, logger, cancel,
                                    progress=lambda phase: say(f"TensorRT: {phase}"))
         build_seconds = time.perf_counter() - t0
-        mark = time.perf_counter()
+        phase_start = time.perf_counter()
         cache_info = {"enabled": store is not None}
         if store is not None:
             path = store.save(identity, bytes(memoryview(config.get_timing_cache().serialize())))
