@@ -20,11 +20,12 @@ export const DEFAULTS = {
     // beyond the FP16 maximum keep their node in FP32.
     safety: { data_max: 512, init_max: 65504, reduction_depth: null },
     /**
-     * precision.unquantized when a target uses TensorRT (what `trtexec --int8 --fp16` and ModelOpt's
-     * high_precision_dtype=fp16 give: fp32 leftovers keep TensorRT from fusing), else fp32 (ONNX
-     * Runtime's CPU provider has few fp16 kernels).
+     * precision.unquantized: fp32 for every backend. fp16 leftovers (what `trtexec --int8 --fp16`
+     * gives) were to be TensorRT's default, but TensorRT 10.6 refuses to build them on an H200
+     * (ResNet-50: "No supported formats" for an int8 Conv behind fp16-scaled Q/DQ; docs/decisions.md),
+     * and ONNX Runtime's CPU provider has few fp16 kernels. fp16/bf16 stay a choice to make.
      */
-    unquantized: { tensorrt: 'fp16' as const, other: 'fp32' as const },
+    unquantized: 'fp32' as const,
     search: { max_evaluations: 64, evaluator: 'auto' as const, ranking: 'impact' as const, budget: { cosine: 0.999 } },
   },
   synthetic: { seed: 0, low: 0, high: 1, samples: 64 },
@@ -116,7 +117,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
     precision: {
       default: defaultPrecision,
       io: p.io ?? DEFAULTS.precision.io,
-      unquantized: p.unquantized ?? DEFAULTS.precision.unquantized[targets.some((t) => t.backend === 'tensorrt') ? 'tensorrt' : 'other'],
+      unquantized: p.unquantized ?? DEFAULTS.precision.unquantized,
       ...(p.opset !== undefined ? { opset: p.opset } : {}),
       rules,
       safety: { ...DEFAULTS.precision.safety, ...(p.safety ?? {}) },

@@ -40,9 +40,9 @@ test('the quickstart pipeline loads with every default applied', async () => {
   assert.ok(path.isAbsolute(pipeline.model.path));
 });
 
-test('precision.unquantized: fp16 by default where a target uses TensorRT, as written otherwise', async () => {
+test('precision.unquantized: fp32 by default, TensorRT targets included (TensorRT 10.6 did not build fp16 leftovers), as written otherwise', async () => {
   const gpu = await loadPipeline(path.join(ROOT, 'examples', 'digits', 'gpu.yaml'));
-  assert.equal(gpu.pipeline!.precision.unquantized, 'fp16');
+  assert.equal(gpu.pipeline!.precision.unquantized, 'fp32');
   const file = write('unquantized.yaml', valid('precision:\n  unquantized: bf16\n'));
   const { pipeline, diagnostics } = await loadPipeline(file);
   assert.equal(

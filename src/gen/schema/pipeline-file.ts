@@ -150,7 +150,7 @@ export interface PrecisionPolicy {
    */
   io?: 'keep' | 'lower';
   /**
-   * int8/fp8: the float precision of the nodes not quantized (Add, pooling, Softmax, ...) and of the quantized nodes' math behind their DequantizeLinear; safety rules still keep overflow-prone nodes in fp32 (default: fp16 when a target uses the tensorrt backend, else fp32).
+   * int8/fp8: the float precision of the nodes not quantized (Add, pooling, Softmax, ...) and of the quantized nodes' math behind their DequantizeLinear; safety rules still keep overflow-prone nodes in fp32 (default: fp32; TensorRT 10.6 did not build int8 with fp16 leftovers on an H200, see docs/precision.md).
    */
   unquantized?: 'fp32' | 'fp16' | 'bf16';
   /**
