@@ -16,19 +16,10 @@ import { objectsOf } from './stage-result.js';
 import { hashFile } from './hash-file.js';
 import { writeFileAtomic } from './atomic.js';
 import { withFileLock } from './file-lock.js';
+import { CorruptEntryError, isSha256, parseCacheEntry, type CacheEntry } from './cache-entry.js';
 import type { NodeResult } from './stage-result.js';
 
-export interface CacheEntry {
-  key: string;
-  node: string;
-  stage: string;
-  created: string;
-  result: Omit<NodeResult, 'cached' | 'runner'> & { runner: string };
-  /** Each object's modification time when the entry was written: a changed one is re-hashed. */
-  stamps?: Record<string, number>;
-  /** sha256 of the canonical JSON of the fields above. */
-  checksum: string;
-}
+export type { CacheEntry } from './cache-entry.js';
 
 const KEY = /^[0-9a-f]{64}$/;
 
@@ -43,7 +34,9 @@ export class StageCache {
     return path.join(this.root, key, 'entry.json');
   }
 
+  /** Where object `sha` lives; a `sha` that is not a content address is a bug upstream (parseCacheEntry checks them). */
   objectPath(sha: string): string {
+    if (!isSha256(sha)) throw new Error(`not a sha256: '${String(sha).slice(0, 80)}'`);
     return path.join(this.objects, sha.slice(0, 2), sha);
   }
 
@@ -51,7 +44,7 @@ export class StageCache {
   async get(key: string): Promise<CacheEntry | undefined> {
     let entry: CacheEntry;
     try {
-      entry = JSON.parse(await readFile(this.entryPath(key), 'utf8')) as CacheEntry;
+      entry = parseCacheEntry(await readFile(this.entryPath(key), 'utf8'), key);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       await this.evict(key);
@@ -143,11 +136,30 @@ export class StageCache {
     return readdirSync(this.root).filter((d) => KEY.test(d) && existsSync(this.entryPath(d)));
   }
 
+  /** The entry of `key`, or why it cannot be used (missing: neither). */
+  async inspect(key: string): Promise<{ entry?: CacheEntry; problem?: string }> {
+    let text: string;
+    try {
+      text = await readFile(this.entryPath(key), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      return { problem: `unreadable (${(err as Error).message})` };
+    }
+    try {
+      return { entry: parseCacheEntry(text, key) };
+    } catch (err) {
+      if (err instanceof CorruptEntryError) return { problem: err.reason };
+      throw err;
+    }
+  }
+
+  /** The entry of `key` if it exists and is well formed (cache-entry.ts), else undefined. */
   async readEntry(key: string): Promise<CacheEntry | undefined> {
     try {
-      return JSON.parse(await readFile(this.entryPath(key), 'utf8')) as CacheEntry;
-    } catch {
-      return undefined;
+      return parseCacheEntry(await readFile(this.entryPath(key), 'utf8'), key);
+    } catch (err) {
+      if (err instanceof CorruptEntryError || (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
     }
   }
 
