@@ -13,6 +13,7 @@ import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import type { StageGraph } from '../plan/graph.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { hashFile } from '../store/hash-file.js';
+import { checkRegularFile, DATA_FILE_LIMIT } from '../user-files.js';
 import { modelArtifact } from './model-files.js';
 import type { FileArtifact } from './artifact-mover.js';
 
@@ -48,6 +49,7 @@ export async function hashInputFiles(graph: StageGraph, tmpDir: string, opts: { 
 }
 
 async function hashed(file: string, mediaType: string): Promise<FileArtifact> {
+  checkRegularFile(file, 'data file', DATA_FILE_LIMIT);
   try {
     const { sha256, size } = await hashFile(file);
     return { path: file, sha256, size, mediaType };
