@@ -39,7 +39,7 @@ export async function runOnly(pipeline: Pipeline, only: (n: StageNode) => boolea
       ...(opts.searchKeep ? { searchKeep: opts.searchKeep } : {}),
       onEvent: (e) => {
         if (e.type === 'preflight') process.stderr.write(`trtpipe: warning: ${e.finding.cell}: ${e.finding.message}\n`);
-        else if (e.type !== 'planned' && e.type !== 'runners-ready') progress.event(e);
+        else if (e.type !== 'planned' && e.type !== 'runners-ready' && e.type !== 'run-started') progress.event(e);
       },
     });
     if (result.outcome.interrupted) return ExitCode.Interrupted;

@@ -65,9 +65,14 @@ export default async function run(argv: string[]): Promise<number> {
   await prepareLocalRunner(values.python, pipeline);
   const controller = new AbortController();
   let interrupts = 0;
+  let stopRecord: ((reason: unknown) => void) | undefined;
   const onSignal = () => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(ExitCode.Interrupted);
+    if (interrupts > 1) {
+      // Quitting at once: the run record still says the run was interrupted, and how far it got.
+      stopRecord?.(new TrtpipeError('interrupted', 'interrupted twice (Ctrl-C): quit without waiting for the running stages'));
+      process.exit(ExitCode.Interrupted);
+    }
     process.stderr.write('\ntrtpipe: interrupted; cancelling running stages (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
@@ -96,6 +101,8 @@ export default async function run(argv: string[]): Promise<number> {
         } else if (e.type === 'planned') {
           write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
           sink = listrProgress ? listrProgress(e.graph) : plainProgress(write, Boolean(values.verbose));
+        } else if (e.type === 'run-started') {
+          stopRecord = e.stopSync;
         } else if (e.type === 'runners-ready') {
           if (!interactive) write(`runners ready in ${e.seconds.toFixed(2)}s\n`);
         } else sink?.event(e);
