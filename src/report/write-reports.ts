@@ -7,6 +7,7 @@
  */
 import path from 'node:path';
 import type { Pipeline } from '../config/types.js';
+import { maskEnvValues } from '../config/env-values.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import type { Baseline } from '../store/baselines.js';
 import { readHistory } from '../store/history.js';
@@ -59,6 +60,6 @@ export async function renderReports(dir: string, record: RunRecord, history: His
     ['report.html', renderHtml(record, { history: historyFor(record, history) })],
     ['junit.xml', renderJunit(record)],
   ];
-  for (const [name, text] of outputs) await writeFileAtomic(path.join(dir, name), text);
+  for (const [name, text] of outputs) await writeFileAtomic(path.join(dir, name), maskEnvValues(text));
   return outputs.map(([name]) => path.join(dir, name));
 }

@@ -10,14 +10,16 @@ import { mkdir } from 'node:fs/promises';
 import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { RunRecord } from '../gen/schema/run-record.js';
+import { maskEnvValues } from '../config/env-values.js';
 import { writeFileAtomic } from './atomic.js';
 
 export type { RunRecord, StageRecord } from '../gen/schema/run-record.js';
 
 export const RUN_SCHEMA = 'trtpipe.run/1' as const;
 
+/** run.json's text, values taken from the environment masked (config/env-values.ts). */
 function recordText(record: RunRecord): string {
-  return `${JSON.stringify(record, null, 2)}\n`;
+  return maskEnvValues(`${JSON.stringify(record, null, 2)}\n`);
 }
 
 /** Makes runs/<id>/ holding the record as it starts (status `running`); returns the folder. */
@@ -45,6 +47,6 @@ export function writeRunJsonSync(runDir: string, record: RunRecord): void {
 export async function completeRunDir(runDir: string, record: RunRecord, fill: (dir: string) => Promise<void>): Promise<void> {
   await fill(runDir);
   const metrics = Object.fromEntries(record.cells.map((c) => [c.name, { status: c.status, precision: c.precision, target: c.target, accuracy: c.accuracy, latency: c.latency }]));
-  await writeFileAtomic(path.join(runDir, 'metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  await writeFileAtomic(path.join(runDir, 'metrics.json'), maskEnvValues(`${JSON.stringify(metrics, null, 2)}\n`));
   await writeRunJson(runDir, record);
 }
