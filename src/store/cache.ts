@@ -23,6 +23,17 @@ export type { CacheEntry } from './cache-entry.js';
 
 const KEY = /^[0-9a-f]{64}$/;
 
+/**
+ * A cached object whose bytes no longer hash to its name (a disk or a hand changed it, keeping its
+ * size and time): found before it is sent to a runner, removed; the stage that made it runs again.
+ */
+export class CorruptObjectError extends Error {
+  constructor(readonly sha256: string) {
+    super(`cache object ${sha256.slice(0, 12)} failed its hash check (corrupted on disk)`);
+    this.name = 'CorruptObjectError';
+  }
+}
+
 export class StageCache {
   readonly objects: string;
 
@@ -88,6 +99,21 @@ export class StageCache {
 
   async evict(key: string): Promise<void> {
     await rm(path.join(this.root, key), { recursive: true, force: true });
+  }
+
+  /** Removes every entry that lists object `sha` (its stage then runs again), and the object. */
+  async evictUsersOf(sha: string): Promise<void> {
+    for (const key of this.keys()) {
+      const e = await this.readEntry(key);
+      if (
+        e &&
+        Object.values(e.result.outputs)
+          .flatMap(objectsOf)
+          .some((o) => o.sha256 === sha)
+      )
+        await this.evict(key);
+    }
+    await rm(this.objectPath(sha), { force: true });
   }
 
   /** True when the object exists and its bytes hash to its name. */
