@@ -108,9 +108,20 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
         return await attempt();
       } catch (err) {
         if (!(err instanceof CorruptObjectError) || heals >= MAX_HEALS) throw err;
-        const producer = graph.nodes.find((n) => node.deps.includes(n.id) && Object.values(results.get(n.id)?.outputs ?? {}).flatMap(objectsOf).some((o) => o.sha256 === err.sha256));
+        const producer = graph.nodes.find(
+          (n) =>
+            node.deps.includes(n.id) &&
+            Object.values(results.get(n.id)?.outputs ?? {})
+              .flatMap(objectsOf)
+              .some((o) => o.sha256 === err.sha256),
+        );
         if (!producer) throw err;
-        opts.onEvent({ type: 'stage-log', node: node.id, level: 'warning', message: `${err.message}: removed it and the cache entries that list it; running ${producer.id} again` });
+        opts.onEvent({
+          type: 'stage-log',
+          node: node.id,
+          level: 'warning',
+          message: `${err.message}: removed it and the cache entries that list it; running ${producer.id} again`,
+        });
         const t = slots.ticket(producer.target);
         try {
           results.set(producer.id, await healing(producer, () => executor.execute(producer, opts.keys.get(producer.id), t)));
