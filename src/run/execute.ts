@@ -16,6 +16,8 @@ import { hashFile } from '../store/hash-file.js';
 import { completeRunDir, RUN_SCHEMA } from '../store/run-record.js';
 import { appendHistory } from '../store/history.js';
 import { RunJournal } from './run-journal.js';
+import { labelsProblem, readLabels } from '../store/npz-labels.js';
+import type { NodeFailure } from '../store/stage-result.js';
 import { newRunId, stateDir } from '../store/state-dir.js';
 import type { SchedulerEvent } from './events.js';
 import { hashInputs, keysOf, stageGraph } from './keyed-graph.js';
@@ -109,6 +111,8 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
     python: opts.python,
     signal: opts.signal,
   });
+  const evaluation = p.data.evaluation;
+  const labels = evaluation.labels ? await readLabels(evaluation, evaluation.labels) : undefined;
   let uploadSeconds = 0;
   let outcome: SchedulerOutcome;
   try {
@@ -133,6 +137,7 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       onError: opts.onError,
       ...(opts.stageTimeoutMs ? { stageTimeoutMs: opts.stageTimeoutMs } : {}),
       ...(opts.frozen ? { check: frozenCheck(opts.frozen) } : {}),
+      ...(labels ? { accept: labelsCheck(labels) } : {}),
       onEvent: (e) => {
         if (e.type === 'upload') uploadSeconds += e.seconds;
         else if (e.type === 'stage-done') journal?.stage(e.node, 'done', e.result.cached);
@@ -200,6 +205,22 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
     await pool.close();
   }
   }
+}
+
+/**
+ * Labels outside the model's classes make top-1 a silent 0%: once the model is inspected (cached or
+ * not), every label must be an index into the last axis of its first output.
+ */
+function labelsCheck(labels: number[]) {
+  return (node: StageNode, result: { details: Record<string, unknown> }): NodeFailure | undefined => {
+    if (node.stage !== 'inspect') return undefined;
+    const output = (result.details.outputs as { name: string; shape: (number | string)[] }[] | undefined)?.[0];
+    const classes = output?.shape.at(-1);
+    if (typeof classes !== 'number' || classes < 1) return undefined;
+    const problem = labelsProblem(labels, classes);
+    if (!problem) return undefined;
+    return { message: `the evaluation labels are not class indices of output '${output!.name}' ${JSON.stringify(output!.shape)}: ${problem}`, code: 'DATA_LABELS_RANGE', user: true, unavailable: false };
+  };
 }
 
 /** A transform whose lock rows differ from the committed lockfile fails, naming the nodes. */

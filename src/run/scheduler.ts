@@ -40,6 +40,8 @@ export interface SchedulerOptions {
   onError?: 'fail' | 'keep-going';
   /** Checks a finished stage's result (e.g. against the lockfile); a returned failure fails the node. */
   check?: (node: StageNode, result: NodeResult) => NodeFailure | undefined;
+  /** Checks every stage's result, from the cache too (the labels against the model's classes). */
+  accept?: (node: StageNode, result: NodeResult) => NodeFailure | undefined;
   /** Per-stage deadline in milliseconds (undefined: none). */
   stageTimeoutMs?: number;
   /** When a runner is lost (default: 2 retries, health checks at 0.5, 1, 2 s). */
@@ -136,6 +138,8 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
     const key = opts.keys.get(node.id);
     try {
       const result = await healing(node, () => compute(node, key, ticket));
+      const rejected = opts.accept?.(node, result);
+      if (rejected) throw rejected;
       results.set(node.id, result);
       opts.onEvent({ type: 'stage-done', node: node.id, result });
     } catch (err) {

@@ -43,62 +43,64 @@ export async function scanNonfinite(file: string): Promise<NonfiniteFinding[]> {
   return found;
 }
 
-/** Reads one .npy (a member of an npz, or a whole file) and counts its non-finite values. */
-async function scanNpy(file: string, m: NpzMember): Promise<NonfiniteFinding | undefined> {
+/** The bytes of one .npy: a member of an npz (inflated when deflated) or a whole file. */
+export function npyStream(file: string, m: NpzMember): { stream: AsyncIterable<Buffer>; close: () => void } {
   const end = Number.isFinite(m.compressedSize) ? m.offset + m.compressedSize - 1 : undefined;
   const raw = createReadStream(file, { start: m.offset, ...(end !== undefined ? { end } : {}), highWaterMark: 1 << 20 });
-  const stream = m.method === 8 ? raw.pipe(createInflateRaw()) : raw;
+  return { stream: (m.method === 8 ? raw.pipe(createInflateRaw()) : raw) as AsyncIterable<Buffer>, close: () => raw.destroy() };
+}
+
+/** Reads one .npy (a member of an npz, or a whole file) and counts its non-finite values. */
+async function scanNpy(file: string, m: NpzMember): Promise<NonfiniteFinding | undefined> {
+  const { stream, close } = npyStream(file, m);
   let head = Buffer.alloc(0);
   let counter: Counter | undefined;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    for await (const chunk of stream) {
       if (counter) {
         counter.add(chunk);
         continue;
       }
       head = Buffer.concat([head, chunk]);
-      const parsed = parseHeader(head);
+      const parsed = parseNpyHeader(head);
       if (parsed === 'more') continue;
-      if (!parsed) return undefined; // not a float array (or not an .npy this reader knows): nothing to count
-      counter = new Counter(parsed.bytes, parsed.littleEndian, parsed.sampleSize);
+      const dtype = parsed && !parsed.fortran ? FLOAT.exec(parsed.descr) : null;
+      if (!parsed || !dtype) return undefined; // not a float array (or not an .npy this reader knows): nothing to count
+      const sampleSize = parsed.shape.slice(1).reduce((a, x) => a * x, 1) || 1;
+      counter = new Counter(Number(dtype[2]) as 2 | 4 | 8, dtype[1] !== '>', sampleSize);
       counter.add(head.subarray(parsed.dataStart));
     }
   } finally {
-    raw.destroy();
+    close();
   }
   return counter?.count ? { array: m.name, count: counter.count, firstSample: counter.firstSample, samples: counter.samples } : undefined;
 }
 
-interface Header {
+export interface NpyHeader {
   dataStart: number;
-  bytes: 2 | 4 | 8;
-  littleEndian: boolean;
-  /** Values per sample (the product of the shape after the first axis). */
-  sampleSize: number;
+  /** numpy's dtype string, e.g. '<f4', '<i8'. */
+  descr: string;
+  shape: number[];
+  fortran: boolean;
 }
 
-/** The .npy header: 'more' until it is complete, undefined for an array that is not float. */
-function parseHeader(b: Buffer): Header | 'more' | undefined {
+/** The .npy header: 'more' until it is complete, undefined when the bytes are not an .npy. */
+export function parseNpyHeader(b: Buffer): NpyHeader | 'more' | undefined {
   if (b.length < 10) return 'more';
   if (b.readUInt8(0) !== 0x93 || b.toString('latin1', 1, 6) !== 'NUMPY') return undefined;
-  const major = b.readUInt8(6);
-  const lenBytes = major === 1 ? 2 : 4;
+  const lenBytes = b.readUInt8(6) === 1 ? 2 : 4;
   if (b.length < 8 + lenBytes) return 'more';
   const len = lenBytes === 2 ? b.readUInt16LE(8) : b.readUInt32LE(8);
   const dataStart = 8 + lenBytes + len;
   if (b.length < dataStart) return 'more';
   const dict = b.toString('latin1', 8 + lenBytes, dataStart);
   const descr = /'descr':\s*'([^']*)'/.exec(dict)?.[1] ?? '';
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(dict)?.[1] ?? '';
-  const dtype = FLOAT.exec(descr);
-  if (!dtype || /'fortran_order':\s*True/.test(dict)) return undefined;
-  const dims = shape
+  const shape = (/'shape':\s*\(([^)]*)\)/.exec(dict)?.[1] ?? '')
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)
     .map(Number);
-  const sampleSize = dims.slice(1).reduce((a, x) => a * x, 1) || 1;
-  return { dataStart, bytes: Number(dtype[2]) as 2 | 4 | 8, littleEndian: dtype[1] !== '>', sampleSize };
+  return { dataStart, descr, shape, fortran: /'fortran_order':\s*True/.test(dict) };
 }
 
 /** Counts non-finite values in a stream of element bytes, carrying a partial element between chunks. */

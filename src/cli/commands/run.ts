@@ -145,7 +145,7 @@ export default async function run(argv: string[]): Promise<number> {
 /** Names the user's file a model/data error is about (the runner only sees artifacts). */
 function withInputFiles(f: { stage: string; message: string; code: string }, p: Pipeline): string {
   const rel = (file: string) => path.relative(process.cwd(), file) || file;
-  if (f.stage === 'inspect') return `model ${rel(p.model.path)}: ${f.message}`;
+  if (f.stage === 'inspect' && !f.code.startsWith('DATA_')) return `model ${rel(p.model.path)}: ${f.message}`;
   if (f.code.startsWith('DATA_')) {
     const files = [`evaluation data ${rel(p.data.evaluation.npz ?? p.data.evaluation.dir ?? '(synthetic)')}`];
     if (p.data.calibration) files.push(`calibration data ${rel(p.data.calibration.npz ?? p.data.calibration.dir ?? '(synthetic)')}`);
