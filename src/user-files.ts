@@ -10,6 +10,8 @@ import { InputError } from './errors.js';
 
 /** A pipeline file or a base it extends: far more than any real pipeline (they are a few KiB). */
 export const PIPELINE_FILE_LIMIT = 1 << 20;
+/** A JSON file trtpipe wrote and reads back (run.json, a lockfile, a search result, a cache entry). */
+export const RECORD_FILE_LIMIT = 256 * 2 ** 20;
 /** A model or a data file (npz/npy): large models keep their weights in external data files. */
 export const DATA_FILE_LIMIT = 64 * 2 ** 30;
 

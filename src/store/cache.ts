@@ -9,7 +9,9 @@
  * corrupt: it is removed and the stage runs again.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { link, mkdir, readFile, rm, stat, copyFile, rename, readdir } from 'node:fs/promises';
+import { link, mkdir, rm, stat, copyFile, rename, readdir } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import { RECORD_FILE_LIMIT, readUserText } from '../user-files.js';
 import path from 'node:path';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { objectsOf } from './stage-result.js';
@@ -55,7 +57,7 @@ export class StageCache {
   async get(key: string): Promise<CacheEntry | undefined> {
     let entry: CacheEntry;
     try {
-      entry = parseCacheEntry(await readFile(this.entryPath(key), 'utf8'), key);
+      entry = parseCacheEntry(readEntryText(this.entryPath(key)), key);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       await this.evict(key);
@@ -166,7 +168,7 @@ export class StageCache {
   async inspect(key: string): Promise<{ entry?: CacheEntry; problem?: string }> {
     let text: string;
     try {
-      text = await readFile(this.entryPath(key), 'utf8');
+      text = readEntryText(this.entryPath(key));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
       return { problem: `unreadable (${(err as Error).message})` };
@@ -182,7 +184,7 @@ export class StageCache {
   /** The entry of `key` if it exists and is well formed (cache-entry.ts), else undefined. */
   async readEntry(key: string): Promise<CacheEntry | undefined> {
     try {
-      return parseCacheEntry(await readFile(this.entryPath(key), 'utf8'), key);
+      return parseCacheEntry(readEntryText(this.entryPath(key)), key);
     } catch (err) {
       if (err instanceof CorruptEntryError || (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
@@ -209,4 +211,17 @@ export class StageCache {
 
 function checksumOf(e: Pick<CacheEntry, 'key' | 'node' | 'stage' | 'created' | 'result' | 'stamps'>): string {
   return sha256Hex(canonicalJson({ key: e.key, node: e.node, stage: e.stage, created: e.created, result: e.result, stamps: e.stamps }));
+}
+
+/** An entry.json's text: never blocks on a planted FIFO (user-files.ts); a non-regular file is corrupt. */
+function readEntryText(file: string): string {
+  try {
+    return readUserText(file, 'cache entry', RECORD_FILE_LIMIT);
+  } catch (err) {
+    if (err instanceof InputError) {
+      if (/ not found: /.test(err.message)) throw Object.assign(new Error(err.message), { code: 'ENOENT' });
+      throw new CorruptEntryError(err.message.replace(/^cache entry \S+ /, ''));
+    }
+    throw err;
+  }
 }

@@ -2,7 +2,8 @@
  * Finding and reading a run record from what a user types: a run id (or a
  * unique prefix of one), `latest`, a run folder, or a run.json file.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { RECORD_FILE_LIMIT, readUserText } from '../user-files.js';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { suggest } from '../config/suggest.js';
@@ -46,8 +47,9 @@ export async function resolveRun(ref: string, stateRoot: string): Promise<RunLoc
 export async function readRunRecord(file: string): Promise<RunRecord> {
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(file, 'utf8'));
+    value = JSON.parse(readUserText(file, 'run record', RECORD_FILE_LIMIT));
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`${file}: not a readable run record (${(err as Error).message})`);
   }
   const schema = (value as { schema?: unknown } | null)?.schema;

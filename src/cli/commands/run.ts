@@ -8,6 +8,7 @@ import { gateSummary } from '../gate-summary.js';
 import { ExitCode, exitCodeOfFailures } from '../exit-codes.js';
 import { failureKind } from '../../run/failure-kind.js';
 import { loadOrExit } from '../load-or-exit.js';
+import { plaintextTokenWarnings } from '../plaintext-warning.js';
 import { prepareLocalRunner } from '../local-runner-setup.js';
 import { plainProgress } from '../progress/plain.js';
 import type { ProgressSink } from '../progress/sink.js';
@@ -47,6 +48,7 @@ export default async function run(argv: string[]): Promise<number> {
   const stageTimeout = values['stage-timeout'] !== undefined ? Number(values['stage-timeout']) : undefined;
   if (stageTimeout !== undefined && !(stageTimeout > 0)) throw new InputError(`--stage-timeout must be a number of seconds > 0, not '${values['stage-timeout']}'`);
   const pipeline = await loadOrExit(positionals[0]!);
+  for (const w of plaintextTokenWarnings(pipeline)) process.stderr.write(`${w}\n`);
   const stateRoot = stateRootOf(values['state-dir']);
   let frozen: { file: string; lock: Lockfile } | undefined;
   if (values.frozen) {
