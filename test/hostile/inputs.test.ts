@@ -352,6 +352,20 @@ for (const c of cases) {
   });
 }
 
+test('latest passes over a run still going (status running) to the newest finished one', async () => {
+  const s = sandbox();
+  plantRun(s);
+  const going = path.join(s.state, 'runs', '20991231-000000-ffff');
+  mkdirSync(going);
+  const record = JSON.parse(readFileSync(path.join(s.state, 'runs', RUN_ID, 'run.json'), 'utf8'));
+  writeFileSync(path.join(going, 'run.json'), JSON.stringify({ ...record, id: '20991231-000000-ffff', status: 'running', cells: [] }));
+  s.rebase();
+  const r = await s.cli(['report', 'latest']);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, `runs/${RUN_ID}/report.md`);
+  s.assertUntouched();
+});
+
 test('an unreachable runner: run.json exists, failed, with the runner error (the record is written first)', async () => {
   const s = sandbox();
   s.write(
