@@ -4,12 +4,13 @@
  * sample and count, unless allowed; allowed, it never crashes a renderer; a full disk ends with
  * exit 5 and a run.json that says how far the run got; history never names a run without a folder.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { editNpz } from '../helpers/npz.js';
+import { CLI } from '../helpers/paths.js';
 import { assertNoStack, digitsPipeline, sandbox, type Sandbox } from '../helpers/sandbox.js';
 
 /** Every run history.jsonl names has its folder with a run.json. */
@@ -139,5 +140,44 @@ test('item 6: a full disk (a 600 KiB tmpfs as the state folder): exit 5, the mes
     execFileSync('umount', [s.state]);
   }
 });
+
+/** Runs a benchmark that would take minutes and sends SIGINT `times` once it started; returns the exit code and output. */
+async function interrupted(s: Sandbox, times: number): Promise<{ code: number | null; out: string }> {
+  s.write('long.yaml', digitsPipeline('').replace('iterations: 3', 'iterations: 100000000, max_seconds: 600'));
+  const child = spawn(process.execPath, [CLI, 'run', 'long.yaml', '--state-dir', s.state], {
+    cwd: s.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CI: '1' },
+  });
+  let out = '';
+  let sent = false;
+  const on = (t: string) => {
+    out += t;
+    if (sent || !/benchmark@\S+\s+started/.test(out)) return;
+    sent = true;
+    setTimeout(() => {
+      for (let i = 0; i < times; i++) setTimeout(() => child.kill('SIGINT'), i * 20);
+    }, 500);
+  };
+  child.stdout.setEncoding('utf8').on('data', on);
+  child.stderr.setEncoding('utf8').on('data', on);
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  return { code, out };
+}
+
+for (const times of [1, 2]) {
+  test(`Ctrl-C ${times === 1 ? 'once' : 'twice'} mid-stage: exit 130, run.json says interrupted and how far, no history line`, async () => {
+    const s = sandbox();
+    const r = await interrupted(s, times);
+    assert.is(r.code, 130, r.out);
+    assertNoStack(r.out);
+    const [id] = readdirSync(path.join(s.state, 'runs'));
+    const record = JSON.parse(readFileSync(path.join(s.state, 'runs', id!, 'run.json'), 'utf8'));
+    assert.is(record.status, 'interrupted');
+    assert.is(record.stages['build@fp32-cpu'].status, 'done', 'the stages done before Ctrl-C are recorded');
+    if (times === 2) assert.is(record.error.message, 'interrupted twice (Ctrl-C): quit without waiting for the running stages');
+    assert.not.ok(existsSync(path.join(s.state, 'history.jsonl')), 'an interrupted run is not in the trends');
+  });
+}
 
 test.run();
