@@ -80,9 +80,9 @@ const cases: Case[] = [
     message: 'trtpipe: pipeline file /dev/zero is a device, not a regular file',
   },
   {
-    name: '/dev/stdin as the pipeline file',
-    setup: () => '/dev/null',
-    message: 'trtpipe: pipeline file /dev/null is a device, not a regular file',
+    name: '/dev/full as the pipeline file',
+    setup: () => '/dev/full',
+    message: 'trtpipe: pipeline file /dev/full is a device, not a regular file',
   },
   {
     name: 'a symlink to a FIFO as model.path',

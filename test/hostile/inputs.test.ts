@@ -211,11 +211,11 @@ const cases: Case[] = [
     message: 'trtpipe: state folder p.yaml exists and is not a folder; give a folder with --state-dir (or TRTPIPE_STATE_DIR)',
   },
   {
-    name: '--state-dir /dev/null',
-    setup: () => ['cache', 'ls', '--state-dir', '/dev/null'],
+    name: '--state-dir /dev/full',
+    setup: () => ['cache', 'ls', '--state-dir', '/dev/full'],
     noState: true,
     code: 2,
-    message: 'trtpipe: state folder /dev/null exists and is not a folder',
+    message: 'trtpipe: state folder /dev/full exists and is not a folder',
   },
   {
     name: 'TRTPIPE_STATE_DIR naming a FIFO',
