@@ -12,7 +12,7 @@ const src = path.join(root, 'src');
 
 /** Bottom to top; a module may import its own layer and those below, never a peer's folder. */
 export const LAYERS = [
-  ['gen', 'errors.ts', 'version.ts', 'paths.ts'],
+  ['gen', 'errors.ts', 'version.ts', 'paths.ts', 'user-files.ts'],
   ['config'],
   ['plan'],
   ['store'],

@@ -7,9 +7,10 @@
  * - stage: a stage failed on a runner (a build error, no kernel for a precision, ...);
  * - gate: a regression gate or a tolerance failed;
  * - interrupted: Ctrl-C or SIGTERM;
+ * - storage: the state folder could not be written (a full disk, a quota, a read-only file system);
  * - internal: a bug in trtpipe (any other exception is one too).
  */
-export type ErrorKind = 'input' | 'runner' | 'stage' | 'gate' | 'interrupted' | 'internal';
+export type ErrorKind = 'input' | 'runner' | 'stage' | 'gate' | 'interrupted' | 'storage' | 'internal';
 
 /** An error the user can act on: printed as its message alone, without a stack. */
 export class TrtpipeError extends Error {
@@ -36,4 +37,27 @@ export class RunnerUnavailableError extends TrtpipeError {
     super('runner', message);
     this.name = 'RunnerUnavailableError';
   }
+}
+
+/** What a file-system error code says about the machine (not a bug in trtpipe), if it is one. */
+const STORAGE_CODES: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'the disk quota is exceeded',
+  EROFS: 'the file system is read-only',
+};
+
+/**
+ * The error as one of a kind: a TrtpipeError as it is; a full disk, a quota or a read-only file
+ * system (from any layer's write) as a storage error naming the file; anything else unchanged.
+ */
+export function classifyError(err: unknown): unknown {
+  if (err instanceof TrtpipeError) return err;
+  const e = err as NodeJS.ErrnoException | undefined;
+  const what = e?.code ? STORAGE_CODES[e.code] : undefined;
+  if (!what) return err;
+  const where = e!.path ? ` writing ${e!.path}` : '';
+  return new TrtpipeError(
+    'storage',
+    `${what} (${e!.code})${where}: free some space or give another --state-dir; a run that had started keeps its run.json, which says how far it got`,
+  );
 }

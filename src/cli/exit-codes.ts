@@ -15,6 +15,8 @@ export const ExitCode = {
   RunnerUnavailable: 3,
   /** A regression gate failed. */
   GateFailed: 4,
+  /** The state folder could not be written: a full disk, a quota, a read-only file system. */
+  StorageFailed: 5,
   /** A bug in trtpipe. */
   Internal: 70,
   /** Interrupted (Ctrl-C / SIGTERM). */
@@ -31,6 +33,7 @@ export function exitCodeOf(kind: ErrorKind): ExitCodeValue {
     case 'stage': return ExitCode.StageFailed;
     case 'gate': return ExitCode.GateFailed;
     case 'interrupted': return ExitCode.Interrupted;
+    case 'storage': return ExitCode.StorageFailed;
     case 'internal': return ExitCode.Internal;
   }
 }

@@ -5,6 +5,7 @@
 import { ExitCode } from './exit-codes.js';
 import { VERSION } from '../version.js';
 import { HELP } from './help.js';
+import { maskEnvValues } from '../config/env-values.js';
 
 type Command = (args: string[]) => Promise<number>;
 
@@ -25,7 +26,16 @@ const COMMANDS: Record<string, () => Promise<{ default: Command }>> = {
   compare: () => import('./commands/compare.js'),
 };
 
+/** Everything printed goes through maskEnvValues: a value a pipeline took from the environment is shown as its `${NAME}`. */
+function maskOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? maskEnvValues(chunk) : chunk, ...rest)) as typeof stream.write;
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  maskOutput();
   // `trtpipe explain | head`: a closed pipe ends the output, not the process with a stack.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);

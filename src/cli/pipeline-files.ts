@@ -1,5 +1,6 @@
 /** Pipeline files named on a command line: files as given, folders searched for *.yaml / *.yml. */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { PIPELINE_FILE_LIMIT, readUserText } from '../user-files.js';
 import path from 'node:path';
 
 /**
@@ -33,6 +34,11 @@ export function pipelineFiles(args: string[]): string[] {
 }
 
 function looksLikePipeline(file: string): boolean {
-  const text = readFileSync(file, 'utf8');
+  let text: string;
+  try {
+    text = readUserText(file, 'pipeline file', PIPELINE_FILE_LIMIT);
+  } catch {
+    return true; // the loader reports it
+  }
   return /pipeline\.schema\.json/.test(text.split('\n', 1)[0] ?? '') || /^version:/m.test(text);
 }

@@ -1,5 +1,5 @@
 import { ExitCode, exitCodeOf } from './exit-codes.js';
-import { TrtpipeError } from '../errors.js';
+import { classifyError, TrtpipeError } from '../errors.js';
 
 /**
  * Runs a command and turns whatever it throws into an exit code: user errors
@@ -12,7 +12,8 @@ export async function runCommand(
   try {
     const command = await load();
     return await command(args);
-  } catch (err) {
+  } catch (caught) {
+    const err = classifyError(caught);
     if (err instanceof TrtpipeError) {
       process.stderr.write(`trtpipe: ${err.message}\n`);
       return exitCodeOf(err.kind);

@@ -10,6 +10,7 @@ import { executePipeline, type ExecuteResult } from '../run/execute.js';
 import { failureKind } from '../run/failure-kind.js';
 import { ExitCode, exitCodeOfFailures } from './exit-codes.js';
 import { prepareLocalRunner } from './local-runner-setup.js';
+import { plaintextTokenWarnings } from './plaintext-warning.js';
 import { plainProgress } from './progress/plain.js';
 
 export interface RunOnlyOptions {
@@ -23,6 +24,7 @@ export interface RunOnlyOptions {
 
 /** The result, or the exit code to end with (interrupted, or a stage failed: already reported). */
 export async function runOnly(pipeline: Pipeline, only: (n: StageNode) => boolean, opts: RunOnlyOptions): Promise<ExecuteResult | number> {
+  for (const w of plaintextTokenWarnings(pipeline)) process.stderr.write(`${w}\n`);
   await prepareLocalRunner(opts.python, pipeline);
   const controller = new AbortController();
   const onSignal = () => controller.abort();
@@ -39,7 +41,7 @@ export async function runOnly(pipeline: Pipeline, only: (n: StageNode) => boolea
       ...(opts.searchKeep ? { searchKeep: opts.searchKeep } : {}),
       onEvent: (e) => {
         if (e.type === 'preflight') process.stderr.write(`trtpipe: warning: ${e.finding.cell}: ${e.finding.message}\n`);
-        else if (e.type !== 'planned' && e.type !== 'runners-ready') progress.event(e);
+        else if (e.type !== 'planned' && e.type !== 'runners-ready' && e.type !== 'run-started') progress.event(e);
       },
     });
     if (result.outcome.interrupted) return ExitCode.Interrupted;

@@ -4,7 +4,8 @@
  * each file's `${VAR}`s are resolved as it is read, and every value keeps the
  * file it came from. Cycles are rejected with the chain that closes them.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { PIPELINE_FILE_LIMIT, readUserText } from '../user-files.js';
 import path from 'node:path';
 import { type Diagnostic, showPath } from './diagnostics.js';
 import type { Env } from './interpolate.js';
@@ -74,14 +75,10 @@ export function loadChain(text: string, absolute: string, display: string, env: 
     }
     let baseText: string;
     try {
-      if (statSync(base).isDirectory()) return fail(`${baseDisplay} is a folder`, 'name a pipeline .yaml file');
-      baseText = readFileSync(base, 'utf8');
+      if (existsSync(base) && statSync(base).isDirectory()) return fail(`${baseDisplay} is a folder`, 'name a pipeline .yaml file');
+      baseText = readUserText(base, 'base file', PIPELINE_FILE_LIMIT, baseDisplay);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      return fail(
-        e.code === 'ENOENT' ? `base file not found: ${baseDisplay}` : `cannot read ${baseDisplay}: ${e.message}`,
-        'the path is relative to this file',
-      );
+      return fail((err as Error).message, 'the path is relative to this file');
     }
     const baseTree = load(baseText, base, baseDisplay, here);
     return baseTree ? mergeTrees(baseTree, own) : undefined;

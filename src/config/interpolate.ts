@@ -3,7 +3,10 @@
  * default when the variable is unset or empty; `$${` is a literal `${`. An
  * unset variable without a default is an error, never an empty string: a
  * silently empty path or address fails much later and much less clearly.
+ * Only variables named TRTPIPE_* are read (env-values.ts): a pipeline file from
+ * a pull request must not be able to copy CI secrets into uploaded reports.
  */
+import { ENV_PREFIX, noteEnvValue } from './env-values.js';
 
 /** Environment variables, as `process.env` holds them. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -61,7 +64,13 @@ export function interpolate(text: string, env: Env): Interpolated {
     const sep = body.indexOf(':-');
     const name = sep < 0 ? body : body.slice(0, sep);
     const fallback = sep < 0 ? undefined : body.slice(sep + 2);
-    if (!NAME.test(name)) {
+    if (NAME.test(name) && !name.startsWith(ENV_PREFIX)) {
+      errors.push({
+        needle,
+        message: `'${needle}': only environment variables whose names start with ${ENV_PREFIX} are read`,
+        hint: `export ${ENV_PREFIX}${name} and write \${${ENV_PREFIX}${name}} (other variables, CI secrets among them, stay out of pipelines and their reports)`,
+      });
+    } else if (!NAME.test(name)) {
       errors.push({
         needle,
         message: `'${needle}' does not name a variable`,
@@ -69,8 +78,10 @@ export function interpolate(text: string, env: Env): Interpolated {
       });
     } else {
       const value = env[name];
-      if (value !== undefined && (value !== '' || fallback === undefined)) out += value;
-      else if (fallback !== undefined) out += fallback;
+      if (value !== undefined && (value !== '' || fallback === undefined)) {
+        out += value;
+        noteEnvValue(name, value);
+      } else if (fallback !== undefined) out += fallback;
       else {
         errors.push({
           needle,

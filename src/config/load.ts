@@ -3,9 +3,10 @@
  * schema check -> normalize (defaults) -> semantic rules. Errors and warnings
  * come back as data; nothing here prints or exits.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { InputError, TrtpipeError } from '../errors.js';
+import { InputError } from '../errors.js';
+import { PIPELINE_FILE_LIMIT, readUserText } from '../user-files.js';
 import { type Diagnostic, showPath, sortDiagnostics } from './diagnostics.js';
 import { PipelineDocument } from './document.js';
 import { loadChain } from './extends.js';
@@ -38,15 +39,9 @@ export async function loadPipeline(file: string, opts: LoadOptions | string = {}
   const o = typeof opts === 'string' ? { cwd: opts } : opts;
   const cwd = o.cwd ?? process.cwd();
   const absolute = path.resolve(cwd, file);
-  let text: string;
-  try {
-    if (statSync(absolute).isDirectory()) throw new InputError(`${file} is a folder; give a pipeline .yaml file`);
-    text = readFileSync(absolute, 'utf8');
-  } catch (err) {
-    if (err instanceof TrtpipeError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    throw new InputError(e.code === 'ENOENT' ? `pipeline file not found: ${file}` : `cannot read ${file}: ${e.message}`);
-  }
+  if (existsSync(absolute) && statSync(absolute).isDirectory()) throw new InputError(`${file} is a folder; give a pipeline .yaml file`);
+  // Limited before parsing: the YAML parser holds many times the text's size in memory.
+  const text = readUserText(absolute, 'pipeline file', PIPELINE_FILE_LIMIT, file);
   return loadPipelineText(text, absolute, o);
 }
 

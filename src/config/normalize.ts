@@ -29,6 +29,8 @@ export const DEFAULTS = {
     search: { max_evaluations: 64, evaluator: 'auto' as const, ranking: 'impact' as const, budget: { cosine: 0.999 } },
   },
   synthetic: { seed: 0, low: 0, high: 1, samples: 64 },
+  /** data.<set>.allow_nonfinite: data with NaN/Inf is refused unless a pipeline says otherwise. */
+  allowNonfinite: false,
   calibration: { method: 'entropy' as const, percentile: 99.99, per_channel: true },
   /** calibration.smoothing, when given (SmoothQuant's usual strength). */
   smoothing: { alpha: 0.5 },
@@ -73,6 +75,7 @@ export function normalize(raw: File.PipelineFile, doc: PipelineDocument, file: s
       ...(d.samples !== undefined ? { samples: d.samples } : {}),
       ...(d.batch !== undefined ? { batch: d.batch } : {}),
       ...(d.labels !== undefined ? { labels: d.labels } : {}),
+      allow_nonfinite: d.allow_nonfinite ?? DEFAULTS.allowNonfinite,
     };
   };
   const p = raw.precision ?? {};

@@ -3,7 +3,8 @@
  * files exist, data sources are unambiguous, metrics that tolerances and
  * gates name are computed, and what needs labels has them.
  */
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
+import { DATA_FILE_LIMIT, fileProblem } from '../user-files.js';
 import path from 'node:path';
 import { type KeyPath, showPath } from './diagnostics.js';
 import type { SemanticContext } from './semantic.js';
@@ -137,15 +138,22 @@ function checkGates(ctx: SemanticContext) {
 
 /** True when the file exists and is of the expected kind; reports otherwise. */
 function checkFile(ctx: SemanticContext, at: KeyPath, file: string, kind: 'file' | 'dir'): boolean {
-  let isDir: boolean;
+  let st: Stats;
   try {
-    isDir = statSync(file).isDirectory();
+    // stat, never open: opening a FIFO would wait for a writer.
+    st = statSync(file);
   } catch {
     ctx.error(at, 'not-found', `${kind === 'file' ? 'file' : 'folder'} not found: ${shown(ctx, file)}`, 'paths are relative to the file they are written in');
     return false;
   }
+  const isDir = st.isDirectory();
   if (kind === 'file' && isDir) ctx.error(at, 'not-a-file', `is a folder, not a file: ${shown(ctx, file)}`, 'name the file inside it');
   if (kind === 'dir' && !isDir) ctx.error(at, 'not-a-dir', `is a file, not a folder: ${shown(ctx, file)}`, 'use npz: for a single .npz file');
+  const problem = kind === 'file' && !isDir ? fileProblem(st, DATA_FILE_LIMIT) : undefined;
+  if (problem) {
+    ctx.error(at, 'not-a-file', `${problem}: ${shown(ctx, file)}`, 'name a regular file (reading a pipe or a device never ends)');
+    return false;
+  }
   return kind === 'file' ? !isDir : isDir;
 }
 

@@ -55,6 +55,8 @@ export interface DataSource {
   samples?: number;
   batch?: number;
   labels?: string;
+  /** Accept NaN and infinite values in the data (default false: the run refuses such data). */
+  allow_nonfinite: boolean;
 }
 
 export interface Rule {

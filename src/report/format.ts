@@ -1,5 +1,18 @@
 /** Number formatting shared by the text reports. */
 
+/**
+ * A number as the runner writes it in JSON details: a number, or "nan", "inf", "-inf" for the
+ * values JSON cannot hold (runner-py jsonsafe.py); null (what JSON.stringify made of NaN) is NaN.
+ * Anything else is undefined.
+ */
+export function asNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (v === null) return NaN;
+  if (typeof v !== 'string') return undefined;
+  const s = v.toLowerCase();
+  return s === 'nan' ? NaN : s === 'inf' || s === 'infinity' ? Infinity : s === '-inf' || s === '-infinity' ? -Infinity : undefined;
+}
+
 export function fmt(v: number | undefined, digits = 4): string {
   if (v === undefined || v === null) return '–';
   if (Number.isNaN(v)) return 'NaN';

@@ -5,7 +5,7 @@
  * baseline, precision drift by node name, failures, the data used, provenance.
  */
 import { topRegressions } from './compare.js';
-import { bytes, fmt, fmtSimilarity, mdTable, ms, pct, signedPct } from './format.js';
+import { asNumber, bytes, fmt, fmtSimilarity, mdTable, ms, pct, signedPct } from './format.js';
 import { latencyFindings, latencyMarkdown } from './latency-report.js';
 import { isNoisy } from './noise.js';
 import { batchesOf, withRealizedCounts } from './record-view.js';
@@ -154,9 +154,10 @@ function noisyMark(c: CellSummary, batch: string): string {
 export function dataNotesOf(record: RunRecord): string[] {
   const notes: string[] = [];
   for (const [node, key, label] of [['reference', 'eval_data', 'evaluation'], ['ranges', 'calib_data', 'calibration']] as const) {
-    const d = record.stages[node]?.details?.[key] as { samples?: number; synthetic?: boolean; inputs?: Record<string, { min: number; max: number; shape: number[] }> } | undefined;
+    const d = record.stages[node]?.details?.[key] as { samples?: number; synthetic?: boolean; inputs?: Record<string, { min: unknown; max: unknown; shape: number[] }> } | undefined;
     if (!d) continue;
-    const ranges = Object.entries(d.inputs ?? {}).map(([k, v]) => `\`${k}\` ${JSON.stringify(v.shape)} in [${v.min.toPrecision(3)}, ${v.max.toPrecision(3)}]`);
+    // min/max are "nan" or "inf" (runner JSON) for data with non-finite values: shown as such.
+    const ranges = Object.entries(d.inputs ?? {}).map(([k, v]) => `\`${k}\` ${JSON.stringify(v.shape)} in [${fmt(asNumber(v.min), 3)}, ${fmt(asNumber(v.max), 3)}]`);
     notes.push(`${label}: ${d.samples} samples${d.synthetic ? ' (**SYNTHETIC: random data**)' : ''}; ${ranges.join(', ')}`);
   }
   return notes;

@@ -1,15 +1,16 @@
 /**
  * Finishing a run folder: provenance into the record, comparison with the
- * baseline and the gates, then run.json, report.md, report.html and
- * junit.xml, and one line in .trtpipe/history.jsonl. `trtpipe run` calls
+ * baseline and the gates, then report.md, report.html and junit.xml (run.json
+ * and the history line follow, run/execute.ts). `trtpipe run` calls
  * writeReports once the run folder exists; `trtpipe report` calls
  * renderReports to re-render a folder from its run.json.
  */
 import path from 'node:path';
 import type { Pipeline } from '../config/types.js';
+import { maskEnvValues } from '../config/env-values.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import type { Baseline } from '../store/baselines.js';
-import { appendHistory, readHistory } from '../store/history.js';
+import { readHistory } from '../store/history.js';
 import { addProvenance } from '../store/provenance.js';
 import { compareRuns } from './compare.js';
 import { evaluateGates } from './gates.js';
@@ -32,19 +33,24 @@ export interface ReportContext {
 export interface ReportsResult {
   gates: GateReport;
   files: string[];
+  /** The run's line for history.jsonl, appended once the run folder is complete (absent for an interrupted run). */
+  history?: HistoryEntry;
 }
 
+/**
+ * Completes `record` (provenance, baseline comparison, gates) and renders its reports into
+ * `runDir`. run.json is written after this, by the caller (store/run-record.ts completeRunDir),
+ * and history.jsonl last of all, so that history never names a run whose folder is incomplete.
+ */
 export async function writeReports(runDir: string, record: RunRecord, ctx: ReportContext): Promise<ReportsResult> {
   await addProvenance(record, ctx.pipeline, ctx.cwd);
   const { entries } = await readHistory(ctx.stateRoot);
   if (ctx.baseline) record.comparison = compareRuns(ctx.baseline.record, record, ctx.baseline.name, entries);
   record.gates = evaluateGates(ctx.pipeline.gates, record, record.comparison);
-  await writeFileAtomic(path.join(runDir, 'run.json'), `${JSON.stringify(record, null, 2)}\n`);
-  // An interrupted run's numbers are partial: it is reported, not added to the trends.
   const entry = historyEntry(record);
-  if (record.status !== 'interrupted') await appendHistory(ctx.stateRoot, entry);
   const files = await renderReports(runDir, record, [...entries, entry]);
-  return { gates: record.gates, files };
+  // An interrupted run's numbers are partial: it is reported, not added to the trends.
+  return { gates: record.gates, files, ...(record.status !== 'interrupted' ? { history: entry } : {}) };
 }
 
 /** Writes report.md, report.html and junit.xml of `record` into `dir`; returns their paths. */
@@ -54,6 +60,6 @@ export async function renderReports(dir: string, record: RunRecord, history: His
     ['report.html', renderHtml(record, { history: historyFor(record, history) })],
     ['junit.xml', renderJunit(record)],
   ];
-  for (const [name, text] of outputs) await writeFileAtomic(path.join(dir, name), text);
+  for (const [name, text] of outputs) await writeFileAtomic(path.join(dir, name), maskEnvValues(text));
   return outputs.map(([name]) => path.join(dir, name));
 }

@@ -8,7 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { StageCache } from '../store/cache.js';
+import { CorruptObjectError, type StageCache } from '../store/cache.js';
 import type { SchedulerEvent } from './events.js';
 import type { ArtifactRef, OutputRef } from '../store/stage-result.js';
 import type { RunnerHandle } from './pool.js';
@@ -57,6 +57,11 @@ export class ArtifactMover {
       if (!this.cache.hasObject(ref.sha256)) {
         if (!producer?.alive) throw new Error(`artifact ${ref.sha256.slice(0, 12)} is only on a runner that is gone`);
         await this.fetch(producer, ref);
+      } else if (!(await this.cache.objectMatches(ref.sha256))) {
+        // A cache hit checks sizes and times only; bytes are checked before they travel, so a
+        // corrupted object is named as such here rather than as an upload "corrupted in transit".
+        await this.cache.evictUsersOf(ref.sha256);
+        throw new CorruptObjectError(ref.sha256);
       }
       await this.send(h, this.cache.objectPath(ref.sha256), { sha256: ref.sha256, size: ref.size, mediaType: ref.mediaType });
     });

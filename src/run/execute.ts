@@ -13,7 +13,11 @@ import { summarizeCells } from '../report/summary.js';
 import { writeReports, type ReportsResult } from '../report/write-reports.js';
 import type { Baseline } from '../store/baselines.js';
 import { hashFile } from '../store/hash-file.js';
-import { RUN_SCHEMA, writeRunDir } from '../store/run-record.js';
+import { completeRunDir, RUN_SCHEMA } from '../store/run-record.js';
+import { appendHistory } from '../store/history.js';
+import { RunJournal } from './run-journal.js';
+import { labelsProblem, readLabels } from '../store/npz-labels.js';
+import type { NodeFailure } from '../store/stage-result.js';
 import { newRunId, stateDir } from '../store/state-dir.js';
 import type { SchedulerEvent } from './events.js';
 import { hashInputs, keysOf, stageGraph } from './keyed-graph.js';
@@ -32,7 +36,9 @@ export type ExecuteEvent =
   | SchedulerEvent
   | { type: 'planned'; graph: StageGraph }
   | { type: 'runners-ready'; seconds: number }
-  | { type: 'preflight'; finding: PreflightFinding };
+  | { type: 'preflight'; finding: PreflightFinding }
+  /** The run folder exists with a run.json of status running; `stopSync` marks it stopped (a second Ctrl-C). */
+  | { type: 'run-started'; runDir: string; stopSync: (reason: unknown) => void };
 
 export interface ExecuteOptions {
   /** The state folder (.trtpipe). */
@@ -77,12 +83,36 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
   opts.onEvent({ type: 'planned', graph });
   const files = await hashInputs(graph, path.join(opts.stateRoot, 'tmp'));
   const targets = [...new Set(graph.nodes.map((n) => n.target))];
+  const cwd = opts.cwd ?? process.cwd();
+  const base = {
+    schema: RUN_SCHEMA,
+    id: runId,
+    started: started.toISOString(),
+    finished: started.toISOString(),
+    trtpipe: { version: VERSION },
+    pipeline: { name: p.name, file: path.relative(cwd, p.file), sha256: (await hashFile(p.file)).sha256 },
+    inputs: Object.fromEntries([...files].map(([name, f]) => [relName(cwd, name), { path: relName(cwd, name), sha256: f.sha256, size: f.size }])),
+  };
+  // The record is written first (status running) and completed last (run-journal.ts).
+  const journal = opts.writeRun === false ? undefined : await RunJournal.start(dirs.runs, { ...base, runners: {}, timings: { runnerStartSeconds: 0, uploadSeconds: 0, totalSeconds: 0 } }, graph.nodes);
+  if (journal) opts.onEvent({ type: 'run-started', runDir: journal.runDir, stopSync: (reason) => journal.stopSync(reason) });
+  let record: RunRecord | undefined;
+  try {
+    return await runAndRecord();
+  } catch (err) {
+    await journal?.stop(err, opts.signal.aborted, record);
+    throw err;
+  }
+
+  async function runAndRecord(): Promise<ExecuteResult> {
   const pool = new PipelineRunnerPool(p, {
     stateRoot: opts.stateRoot,
     logFile: path.join(dirs.logs, `${runId}.runner.log`),
     python: opts.python,
     signal: opts.signal,
   });
+  const evaluation = p.data.evaluation;
+  const labels = evaluation.labels ? await readLabels(evaluation, evaluation.labels) : undefined;
   let uploadSeconds = 0;
   let outcome: SchedulerOutcome;
   try {
@@ -107,8 +137,12 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       onError: opts.onError,
       ...(opts.stageTimeoutMs ? { stageTimeoutMs: opts.stageTimeoutMs } : {}),
       ...(opts.frozen ? { check: frozenCheck(opts.frozen) } : {}),
+      ...(labels ? { accept: labelsCheck(labels) } : {}),
       onEvent: (e) => {
         if (e.type === 'upload') uploadSeconds += e.seconds;
+        else if (e.type === 'stage-done') journal?.stage(e.node, 'done', e.result.cached);
+        else if (e.type === 'stage-failed') journal?.stage(e.node, 'failed');
+        else if (e.type === 'stage-skipped') journal?.stage(e.node, 'skipped');
         opts.onEvent(e);
       },
     });
@@ -131,16 +165,10 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       };
     }
     const status: RunRecord['status'] = outcome.interrupted ? 'interrupted' : outcome.failures.size ? 'failed' : 'ok';
-    const cwd = opts.cwd ?? process.cwd();
-    const record: RunRecord = {
-      schema: RUN_SCHEMA,
-      id: runId,
+    const full: RunRecord = {
+      ...base,
       status,
-      started: started.toISOString(),
       finished: new Date().toISOString(),
-      trtpipe: { version: VERSION },
-      pipeline: { name: p.name, file: path.relative(cwd, p.file), sha256: (await hashFile(p.file)).sha256 },
-      inputs: Object.fromEntries([...files].map(([name, f]) => [relName(cwd, name), { path: relName(cwd, name), sha256: f.sha256, size: f.size }])),
       runners: Object.fromEntries(
         targets.map((t) => {
           const caps = pool.capabilities.get(t)!;
@@ -161,17 +189,38 @@ export async function executePipeline(p: Pipeline, opts: ExecuteOptions): Promis
       cells: summaries,
       stages,
     };
-    if (opts.writeRun === false) return { record, runDir: '', outcome };
+    record = full;
+    if (!journal) return { record: full, runDir: '', outcome };
+    await journal.finish();
     let reports: ReportsResult | undefined;
-    // Everything the run folder holds is written before it appears under runs/:
-    // provenance, baseline comparison, gates, run.json, reports, junit.xml.
-    const runDir = await writeRunDir(dirs.runs, record, async (tmp) => {
-      reports = await writeReports(tmp, record, { pipeline: p, stateRoot: opts.stateRoot, cwd, baseline: opts.baseline });
+    const final = full;
+    // Provenance, baseline comparison, gates and the reports, then metrics.json and run.json last;
+    // the history line only once the folder is complete.
+    await completeRunDir(journal.runDir, final, async (dir) => {
+      reports = await writeReports(dir, final, { pipeline: p, stateRoot: opts.stateRoot, cwd, baseline: opts.baseline });
     });
-    return { record, runDir, outcome, ...(reports ? { reports } : {}) };
+    if (reports?.history) await appendHistory(opts.stateRoot, reports.history);
+    return { record: final, runDir: journal.runDir, outcome, ...(reports ? { reports } : {}) };
   } finally {
     await pool.close();
   }
+  }
+}
+
+/**
+ * Labels outside the model's classes make top-1 a silent 0%: once the model is inspected (cached or
+ * not), every label must be an index into the last axis of its first output.
+ */
+function labelsCheck(labels: number[]) {
+  return (node: StageNode, result: { details: Record<string, unknown> }): NodeFailure | undefined => {
+    if (node.stage !== 'inspect') return undefined;
+    const output = (result.details.outputs as { name: string; shape: (number | string)[] }[] | undefined)?.[0];
+    const classes = output?.shape.at(-1);
+    if (typeof classes !== 'number' || classes < 1) return undefined;
+    const problem = labelsProblem(labels, classes);
+    if (!problem) return undefined;
+    return { message: `the evaluation labels are not class indices of output '${output!.name}' ${JSON.stringify(output!.shape)}: ${problem}`, code: 'DATA_LABELS_RANGE', user: true, unavailable: false };
+  };
 }
 
 /** A transform whose lock rows differ from the committed lockfile fails, naming the nodes. */

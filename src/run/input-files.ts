@@ -13,6 +13,8 @@ import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import type { StageGraph } from '../plan/graph.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { hashFile } from '../store/hash-file.js';
+import { scanNonfinite } from '../store/nonfinite-scan.js';
+import { checkRegularFile, DATA_FILE_LIMIT } from '../user-files.js';
 import { modelArtifact } from './model-files.js';
 import type { FileArtifact } from './artifact-mover.js';
 
@@ -23,7 +25,7 @@ export const MANIFEST_KIND = 'trtpipe.dataset/1';
  * Every input file of `graph`, hashed, by its graph path. `tolerant` (`trtpipe plan`): a file that
  * cannot be read is left out (its stages cannot be keyed) instead of failing.
  */
-export async function hashInputFiles(graph: StageGraph, tmpDir: string, opts: { tolerant?: boolean } = {}): Promise<Map<string, FileArtifact>> {
+export async function hashInputFiles(graph: StageGraph, tmpDir: string, opts: { tolerant?: boolean; refuseNonfinite?: boolean } = {}): Promise<Map<string, FileArtifact>> {
   const refs = new Map<string, { role: string; data?: DataSource }>();
   for (const n of graph.nodes) {
     for (const i of Object.values(n.inputs)) if (i.kind === 'file') refs.set(i.path, { role: i.role, ...(i.data ? { data: i.data } : {}) });
@@ -44,10 +46,29 @@ export async function hashInputFiles(graph: StageGraph, tmpDir: string, opts: { 
       }
     }),
   );
+  if (opts.refuseNonfinite) {
+    for (const { role, data } of refs.values()) if (data && !data.allow_nonfinite) await refuseNonfinite(data, role === 'calib_data' ? 'calibration' : 'evaluation');
+  }
   return files;
 }
 
+/**
+ * Throws when a data set's float arrays hold NaN or infinite values: every accuracy figure would be
+ * NaN. Names the file, the array, the first sample and the count, and the key that accepts them.
+ */
+async function refuseNonfinite(data: DataSource, set: 'evaluation' | 'calibration'): Promise<void> {
+  const files = data.npz ? [data.npz] : data.dir ? readdirSync(data.dir).filter((n) => /\.(npz|npy)$/.test(n)).sort().map((n) => path.join(data.dir!, n)) : [];
+  for (const file of files) {
+    const found = await scanNonfinite(file);
+    if (!found.length) continue;
+    const shown = path.relative(process.cwd(), file) || file;
+    const arrays = found.map((f) => `array '${f.array}' has ${f.count} NaN or infinite value(s) in ${f.samples} sample(s), the first at sample ${f.firstSample}`);
+    throw new InputError(`${set} data ${shown}: ${arrays.join('; ')}. Clean the data, or set data.${set}.allow_nonfinite: true to measure with it`);
+  }
+}
+
 async function hashed(file: string, mediaType: string): Promise<FileArtifact> {
+  checkRegularFile(file, 'data file', DATA_FILE_LIMIT);
   try {
     const { sha256, size } = await hashFile(file);
     return { path: file, sha256, size, mediaType };

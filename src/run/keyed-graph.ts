@@ -36,7 +36,8 @@ export interface KeyedGraph {
 
 /** Hashes a graph's input files (manifests go to `tmpDir`); `tolerant`: an unreadable file is left out. */
 export function hashInputs(graph: StageGraph, tmpDir: string, tolerant = false): Promise<Map<string, FileArtifact>> {
-  return hashInputFiles(graph, tmpDir, { tolerant });
+  // A run refuses data with NaN/Inf before any stage starts; `plan` (tolerant) only keys the graph.
+  return hashInputFiles(graph, tmpDir, { tolerant, refuseNonfinite: !tolerant });
 }
 
 /** Content keys of a graph whose inputs are hashed, given the identity of each target that has one. */

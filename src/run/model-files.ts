@@ -16,6 +16,7 @@ import { InputError, TrtpipeError } from '../errors.js';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { hashFile } from '../store/hash-file.js';
+import { checkRegularFile, DATA_FILE_LIMIT } from '../user-files.js';
 import type { FileArtifact } from './artifact-mover.js';
 import { externalTensors } from './onnx-external-data.js';
 
@@ -41,7 +42,7 @@ export function externalDataFiles(model: string): string[] {
       throw new InputError(`${where}, which does not exist (looked for ${file})`);
     }
     if (!isInside(realpathSync(folder), real)) throw new InputError(`${where}, which is a link to ${real}, outside the model's folder`);
-    if (!statSync(real).isFile()) throw new InputError(`${where}, which is not a file`);
+    if (!statSync(real).isFile()) throw new InputError(`${where}, which is not a regular file`);
     names.add(name);
   }
   return [...names].sort();
@@ -83,6 +84,7 @@ async function describeModel(model: string): Promise<{ manifest?: { text: string
   let data: string[];
   let onnx: { sha256: string; size: number };
   try {
+    checkRegularFile(model, 'model', DATA_FILE_LIMIT);
     onnx = await hashFile(model);
     data = externalDataFiles(model);
   } catch (err) {

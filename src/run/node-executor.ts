@@ -5,7 +5,7 @@
  */
 import type { StageNode } from '../plan/graph.js';
 import type { StageRunResult } from '../runner-client/stage-run.js';
-import type { StageCache } from '../store/cache.js';
+import { CorruptObjectError, type StageCache } from '../store/cache.js';
 import { objectsOf, type ArtifactRef, type NodeFailure, type NodeResult } from '../store/stage-result.js';
 import { refOf, type ArtifactMover, type FileArtifact } from './artifact-mover.js';
 import type { SchedulerEvent } from './events.js';
@@ -80,7 +80,8 @@ export class NodeExecutor {
           o.pool.members(node.target).length > 0;
         if (!retry) {
           // Before the slot is released (finally): a stage waiting for it must see the stop.
-          if (o.onError === 'fail') o.slots.stop();
+          // A corrupt cached input is healed by the scheduler (its producer runs again): not a failure.
+          if (o.onError === 'fail' && !(err instanceof CorruptObjectError)) o.slots.stop();
           throw err;
         }
         o.onEvent({

@@ -7,7 +7,7 @@
  * a run whose stages are all cached never spawns a runner nor loads gRPC. Owns their lifetime.
  */
 import { lookup } from 'node:dns/promises';
-import { readFileSync } from 'node:fs';
+import { PIPELINE_FILE_LIMIT, readUserText } from '../user-files.js';
 import path from 'node:path';
 import { RunnerUnavailableError } from '../errors.js';
 import type { Pipeline, Target } from '../config/types.js';
@@ -192,9 +192,9 @@ export class PipelineRunnerPool implements RunnerPool {
     }
     const tls = url.protocol === 'grpcs:'
       ? {
-          ...(t.tls?.ca ? { ca: readFileSync(t.tls.ca) } : {}),
-          ...(t.tls?.cert ? { cert: readFileSync(t.tls.cert) } : {}),
-          ...(t.tls?.key ? { key: readFileSync(t.tls.key) } : {}),
+          ...(t.tls?.ca ? { ca: pem(t.tls.ca, 'tls.ca') } : {}),
+          ...(t.tls?.cert ? { cert: pem(t.tls.cert, 'tls.cert') } : {}),
+          ...(t.tls?.key ? { key: pem(t.tls.key, 'tls.key') } : {}),
         }
       : undefined;
     const { RunnerClient } = await import('../runner-client/runner-client.js');
@@ -238,4 +238,9 @@ async function expandPool(spec: string): Promise<string[]> {
   } catch {
     return [`${url.hostname}:${port}`];
   }
+}
+
+/** A PEM file the pipeline names: a regular file under the pipeline-file limit (user-files.ts). */
+function pem(file: string, key: string): Buffer {
+  return Buffer.from(readUserText(file, `target ${key}`, PIPELINE_FILE_LIMIT));
 }

@@ -11,8 +11,8 @@
 import { setMaxListeners } from 'node:events';
 import type { StageGraph, StageNode } from '../plan/graph.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
-import type { StageCache } from '../store/cache.js';
-import type { NodeFailure, NodeResult } from '../store/stage-result.js';
+import { CorruptObjectError, type StageCache } from '../store/cache.js';
+import { objectsOf, type NodeFailure, type NodeResult } from '../store/stage-result.js';
 import { ArtifactMover, type FileArtifact } from './artifact-mover.js';
 import type { SchedulerEvent } from './events.js';
 import { NodeExecutor } from './node-executor.js';
@@ -40,6 +40,8 @@ export interface SchedulerOptions {
   onError?: 'fail' | 'keep-going';
   /** Checks a finished stage's result (e.g. against the lockfile); a returned failure fails the node. */
   check?: (node: StageNode, result: NodeResult) => NodeFailure | undefined;
+  /** Checks every stage's result, from the cache too (the labels against the model's classes). */
+  accept?: (node: StageNode, result: NodeResult) => NodeFailure | undefined;
   /** Per-stage deadline in milliseconds (undefined: none). */
   stageTimeoutMs?: number;
   /** When a runner is lost (default: 2 retries, health checks at 0.5, 1, 2 s). */
@@ -52,6 +54,9 @@ export interface SchedulerOutcome {
   skipped: Map<string, string>;
   interrupted: boolean;
 }
+
+/** Corrupt cached inputs healed for one stage before its failure stands. */
+const MAX_HEALS = 8;
 
 export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome> {
   const { graph, signal, cache } = opts;
@@ -85,20 +90,56 @@ export async function runGraph(opts: SchedulerOptions): Promise<SchedulerOutcome
     return entry ? { ...entry.result, cached: true } : undefined;
   };
 
+  const compute = async (node: StageNode, key: string | undefined, ticket: number): Promise<NodeResult> => {
+    if (!key || !opts.useCache) return executor.execute(node, key, ticket);
+    const cached = await fromCache(key);
+    if (cached) return cached;
+    // Another process may be computing the same key: wait for it, then read its result.
+    const result = await cache.withKeyLock(key, async () => (await fromCache(key)) ?? executor.execute(node, key, ticket), signal);
+    return result ?? (await fromCache(key)) ?? (await executor.execute(node, key, ticket));
+  };
+
+  /**
+   * Runs `attempt` for `node`; when a cached input fails its hash on the way to the runner
+   * (artifact-mover.ts, which evicted its entries), the stage that made it runs again (healing its
+   * own corrupt inputs the same way) and `attempt` is tried again.
+   */
+  const healing = async (node: StageNode, attempt: () => Promise<NodeResult>): Promise<NodeResult> => {
+    for (let heals = 0; ; heals++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!(err instanceof CorruptObjectError) || heals >= MAX_HEALS) throw err;
+        const producer = graph.nodes.find(
+          (n) =>
+            node.deps.includes(n.id) &&
+            Object.values(results.get(n.id)?.outputs ?? {})
+              .flatMap(objectsOf)
+              .some((o) => o.sha256 === err.sha256),
+        );
+        if (!producer) throw err;
+        opts.onEvent({
+          type: 'stage-log',
+          node: node.id,
+          level: 'warning',
+          message: `${err.message}: removed it and the cache entries that list it; running ${producer.id} again`,
+        });
+        const t = slots.ticket(producer.target);
+        try {
+          results.set(producer.id, await healing(producer, () => executor.execute(producer, opts.keys.get(producer.id), t)));
+        } finally {
+          slots.drop(producer.target, t);
+        }
+      }
+    }
+  };
+
   const runNode = async (node: StageNode, ticket: number): Promise<void> => {
     const key = opts.keys.get(node.id);
     try {
-      let result: NodeResult | undefined;
-      if (key && opts.useCache) {
-        result = await fromCache(key);
-        if (!result) {
-          // Another process may be computing the same key: wait for it, then read its result.
-          result = await cache.withKeyLock(key, async () => (await fromCache(key)) ?? executor.execute(node, key, ticket), signal);
-          result ??= (await fromCache(key)) ?? (await executor.execute(node, key, ticket));
-        }
-      } else {
-        result = await executor.execute(node, key, ticket);
-      }
+      const result = await healing(node, () => compute(node, key, ticket));
+      const rejected = opts.accept?.(node, result);
+      if (rejected) throw rejected;
       results.set(node.id, result);
       opts.onEvent({ type: 'stage-done', node: node.id, result });
     } catch (err) {

@@ -12,14 +12,15 @@ export async function writeFileAtomic(file: string, data: string | Uint8Array): 
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'w');
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  try {
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, file);
   } catch (err) {
+    // A write cut short by a full disk leaves nothing behind (and frees what it took).
     await rm(tmp, { force: true });
     throw err;
   }

@@ -9,28 +9,32 @@
  * corrupt: it is removed and the stage runs again.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { link, mkdir, readFile, rm, stat, copyFile, rename, readdir } from 'node:fs/promises';
+import { link, mkdir, rm, stat, copyFile, rename, readdir } from 'node:fs/promises';
+import { InputError } from '../errors.js';
+import { RECORD_FILE_LIMIT, readUserText } from '../user-files.js';
 import path from 'node:path';
 import { canonicalJson, sha256Hex } from '../plan/canonical.js';
 import { objectsOf } from './stage-result.js';
 import { hashFile } from './hash-file.js';
 import { writeFileAtomic } from './atomic.js';
 import { withFileLock } from './file-lock.js';
+import { CorruptEntryError, isSha256, parseCacheEntry, type CacheEntry } from './cache-entry.js';
 import type { NodeResult } from './stage-result.js';
 
-export interface CacheEntry {
-  key: string;
-  node: string;
-  stage: string;
-  created: string;
-  result: Omit<NodeResult, 'cached' | 'runner'> & { runner: string };
-  /** Each object's modification time when the entry was written: a changed one is re-hashed. */
-  stamps?: Record<string, number>;
-  /** sha256 of the canonical JSON of the fields above. */
-  checksum: string;
-}
+export type { CacheEntry } from './cache-entry.js';
 
 const KEY = /^[0-9a-f]{64}$/;
+
+/**
+ * A cached object whose bytes no longer hash to its name (a disk or a hand changed it, keeping its
+ * size and time): found before it is sent to a runner, removed; the stage that made it runs again.
+ */
+export class CorruptObjectError extends Error {
+  constructor(readonly sha256: string) {
+    super(`cache object ${sha256.slice(0, 12)} failed its hash check (corrupted on disk)`);
+    this.name = 'CorruptObjectError';
+  }
+}
 
 export class StageCache {
   readonly objects: string;
@@ -43,7 +47,9 @@ export class StageCache {
     return path.join(this.root, key, 'entry.json');
   }
 
+  /** Where object `sha` lives; a `sha` that is not a content address is a bug upstream (parseCacheEntry checks them). */
   objectPath(sha: string): string {
+    if (!isSha256(sha)) throw new Error(`not a sha256: '${String(sha).slice(0, 80)}'`);
     return path.join(this.objects, sha.slice(0, 2), sha);
   }
 
@@ -51,7 +57,7 @@ export class StageCache {
   async get(key: string): Promise<CacheEntry | undefined> {
     let entry: CacheEntry;
     try {
-      entry = JSON.parse(await readFile(this.entryPath(key), 'utf8')) as CacheEntry;
+      entry = parseCacheEntry(readEntryText(this.entryPath(key)), key);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       await this.evict(key);
@@ -95,6 +101,21 @@ export class StageCache {
 
   async evict(key: string): Promise<void> {
     await rm(path.join(this.root, key), { recursive: true, force: true });
+  }
+
+  /** Removes every entry that lists object `sha` (its stage then runs again), and the object. */
+  async evictUsersOf(sha: string): Promise<void> {
+    for (const key of this.keys()) {
+      const e = await this.readEntry(key);
+      if (
+        e &&
+        Object.values(e.result.outputs)
+          .flatMap(objectsOf)
+          .some((o) => o.sha256 === sha)
+      )
+        await this.evict(key);
+    }
+    await rm(this.objectPath(sha), { force: true });
   }
 
   /** True when the object exists and its bytes hash to its name. */
@@ -143,11 +164,30 @@ export class StageCache {
     return readdirSync(this.root).filter((d) => KEY.test(d) && existsSync(this.entryPath(d)));
   }
 
+  /** The entry of `key`, or why it cannot be used (missing: neither). */
+  async inspect(key: string): Promise<{ entry?: CacheEntry; problem?: string }> {
+    let text: string;
+    try {
+      text = readEntryText(this.entryPath(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+      return { problem: `unreadable (${(err as Error).message})` };
+    }
+    try {
+      return { entry: parseCacheEntry(text, key) };
+    } catch (err) {
+      if (err instanceof CorruptEntryError) return { problem: err.reason };
+      throw err;
+    }
+  }
+
+  /** The entry of `key` if it exists and is well formed (cache-entry.ts), else undefined. */
   async readEntry(key: string): Promise<CacheEntry | undefined> {
     try {
-      return JSON.parse(await readFile(this.entryPath(key), 'utf8')) as CacheEntry;
-    } catch {
-      return undefined;
+      return parseCacheEntry(readEntryText(this.entryPath(key)), key);
+    } catch (err) {
+      if (err instanceof CorruptEntryError || (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
     }
   }
 
@@ -171,4 +211,17 @@ export class StageCache {
 
 function checksumOf(e: Pick<CacheEntry, 'key' | 'node' | 'stage' | 'created' | 'result' | 'stamps'>): string {
   return sha256Hex(canonicalJson({ key: e.key, node: e.node, stage: e.stage, created: e.created, result: e.result, stamps: e.stamps }));
+}
+
+/** An entry.json's text: never blocks on a planted FIFO (user-files.ts); a non-regular file is corrupt. */
+function readEntryText(file: string): string {
+  try {
+    return readUserText(file, 'cache entry', RECORD_FILE_LIMIT);
+  } catch (err) {
+    if (err instanceof InputError) {
+      if (/ not found: /.test(err.message)) throw Object.assign(new Error(err.message), { code: 'ENOENT' });
+      throw new CorruptEntryError(err.message.replace(/^cache entry \S+ /, ''));
+    }
+    throw err;
+  }
 }

@@ -4,7 +4,8 @@
  * trtpipe never blocks the next one.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /**
@@ -14,23 +15,30 @@ import path from 'node:path';
  */
 export async function withFileLock<T>(lockFile: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T | undefined> {
   await mkdir(path.dirname(lockFile), { recursive: true });
-  for (;;) {
-    try {
-      const fh = await open(lockFile, 'wx');
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const owner = Number((await readFile(lockFile, 'utf8').catch(() => '')) || NaN);
-      if (!Number.isFinite(owner) || !alive(owner)) {
-        await unlink(lockFile).catch(() => undefined);
-        continue;
+  // The lock appears with its owner's pid already in it (a hard link of a written file): a lock
+  // created empty and filled afterwards looked ownerless to a process reading it in between, which
+  // took it over, and two runs computed one stage (the concurrent e2e test caught it).
+  const mine = `${lockFile}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  await writeFile(mine, String(process.pid));
+  try {
+    for (;;) {
+      try {
+        await link(mine, lockFile);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const owner = Number((await readFile(lockFile, 'utf8').catch(() => '')) || NaN);
+        if (!Number.isFinite(owner) || !alive(owner)) {
+          await unlink(lockFile).catch(() => undefined);
+          continue;
+        }
+        if (signal?.aborted) return undefined;
+        await new Promise((r) => setTimeout(r, 100));
+        if (!existsSync(lockFile)) return undefined;
       }
-      if (signal?.aborted) return undefined;
-      await new Promise((r) => setTimeout(r, 100));
-      if (!existsSync(lockFile)) return undefined;
     }
+  } finally {
+    await unlink(mine).catch(() => undefined);
   }
   try {
     return await work();

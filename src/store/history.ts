@@ -5,6 +5,7 @@
  */
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { maskEnvValues } from '../config/env-values.js';
 
 export function historyFile(stateRoot: string): string {
   return path.join(stateRoot, 'history.jsonl');
@@ -12,7 +13,7 @@ export function historyFile(stateRoot: string): string {
 
 export async function appendHistory(stateRoot: string, entry: HistoryEntry): Promise<void> {
   await mkdir(stateRoot, { recursive: true });
-  await appendFile(historyFile(stateRoot), `${JSON.stringify(entry)}\n`, { flag: 'a' });
+  await appendFile(historyFile(stateRoot), maskEnvValues(`${JSON.stringify(entry)}\n`), { flag: 'a' });
 }
 
 /** Every readable entry, in file order; `skipped` counts lines that did not parse. */

@@ -5,7 +5,9 @@
  * keep graph order and one row per line, so a review diff shows exactly the
  * nodes that moved.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { InputError } from '../errors.js';
+import { RECORD_FILE_LIMIT, readUserText } from '../user-files.js';
 import path from 'node:path';
 import type { Lockfile, LockRow } from '../gen/schema/lock-file.js';
 import { writeFileAtomic } from './atomic.js';
@@ -19,10 +21,19 @@ export function lockPath(pipelineFile: string): string {
   return pipelineFile.replace(/\.ya?ml$/, '') + '.lock.json';
 }
 
+/** The lockfile, or undefined when there is none; one that cannot be read or parsed is a user error naming it. */
 export function readLockfile(file: string): Lockfile | undefined {
   if (!existsSync(file)) return undefined;
-  const lock = JSON.parse(readFileSync(file, 'utf8')) as Lockfile;
-  if (lock.schema !== LOCK_SCHEMA) throw new Error(`${file}: unknown lockfile schema ${String(lock.schema)}`);
+  let lock: Lockfile;
+  try {
+    lock = JSON.parse(readUserText(file, 'lockfile', RECORD_FILE_LIMIT)) as Lockfile;
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${file}: not a readable lockfile (${(err as Error).message}); run \`trtpipe lock\` again`);
+  }
+  if (lock?.schema !== LOCK_SCHEMA || typeof lock.precisions !== 'object' || lock.precisions === null) {
+    throw new InputError(`${file}: not a trtpipe lockfile (schema ${String(lock?.schema)}, expected ${LOCK_SCHEMA}); run \`trtpipe lock\` again`);
+  }
   return lock;
 }
 

@@ -3,7 +3,8 @@
  * runner was (runner version, backends, GPUs), which `trtpipe plan` needs to
  * compute cache keys without asking the runner.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { RECORD_FILE_LIMIT, readUserText } from '../user-files.js';
 import path from 'node:path';
 import type { RunnerFacts } from '../plan/target-identity.js';
 import type { RunRecord } from '../gen/schema/run-record.js';
@@ -33,7 +34,7 @@ export function lastRunners(runsDir: string, targets: string[]): Map<string, Pas
     if (found.size === targets.length) break;
     let record: Partial<RunRecord>;
     try {
-      record = JSON.parse(readFileSync(path.join(runsDir, id, 'run.json'), 'utf8')) as Partial<RunRecord>;
+      record = JSON.parse(readUserText(path.join(runsDir, id, 'run.json'), 'run record', RECORD_FILE_LIMIT)) as Partial<RunRecord>;
     } catch {
       continue;
     }

@@ -2,7 +2,8 @@
  * Finding and reading a run record from what a user types: a run id (or a
  * unique prefix of one), `latest`, a run folder, or a run.json file.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { RECORD_FILE_LIMIT, readUserText } from '../user-files.js';
 import path from 'node:path';
 import { InputError } from '../errors.js';
 import { suggest } from '../config/suggest.js';
@@ -26,12 +27,27 @@ async function runIds(runsDir: string): Promise<string[]> {
   return names.filter((n) => !n.startsWith('.')).sort();
 }
 
+/**
+ * The newest run that has ended: a run still going (or killed outright) has a run.json of status
+ * `running` (run-record.ts), which `latest` passes over while a finished run exists.
+ */
+function latestFinished(runs: string, ids: string[]): string | undefined {
+  for (const id of [...ids].reverse()) {
+    try {
+      if ((JSON.parse(readUserText(path.join(runs, id, 'run.json'), 'run record', RECORD_FILE_LIMIT)) as { status?: unknown }).status !== 'running') return id;
+    } catch {
+      // unreadable: not a finished run
+    }
+  }
+  return ids.at(-1);
+}
+
 export async function resolveRun(ref: string, stateRoot: string): Promise<RunLocation> {
   if (ref.endsWith('.json') && (await isFile(ref))) return { file: path.resolve(ref), dir: path.dirname(path.resolve(ref)) };
   if (await isFile(path.join(ref, 'run.json'))) return { file: path.resolve(ref, 'run.json'), dir: path.resolve(ref) };
   const runs = stateDir(stateRoot).runs;
   const ids = await runIds(runs);
-  const pick = ref === 'latest' ? ids.at(-1) : ids.includes(ref) ? ref : (() => {
+  const pick = ref === 'latest' ? latestFinished(runs, ids) : ids.includes(ref) ? ref : (() => {
     const matches = ids.filter((id) => id.startsWith(ref));
     if (matches.length > 1) throw new InputError(`run '${ref}' is ambiguous: ${matches.slice(0, 5).join(', ')}${matches.length > 5 ? ', ...' : ''}`);
     return matches[0];
@@ -46,8 +62,9 @@ export async function resolveRun(ref: string, stateRoot: string): Promise<RunLoc
 export async function readRunRecord(file: string): Promise<RunRecord> {
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(file, 'utf8'));
+    value = JSON.parse(readUserText(file, 'run record', RECORD_FILE_LIMIT));
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`${file}: not a readable run record (${(err as Error).message})`);
   }
   const schema = (value as { schema?: unknown } | null)?.schema;

@@ -4,7 +4,8 @@
  * fp32, for which model, policy, precision and budget. `trtpipe run` and
  * `trtpipe lock` use it instead of searching again while it still matches.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { RECORD_FILE_LIMIT, readUserText } from '../user-files.js';
 import { InputError } from '../errors.js';
 import type { Pipeline } from '../config/types.js';
 import { PRECISION_INFO } from '../gen/contract/vocabulary.js';
@@ -41,8 +42,9 @@ export function readSearchResult(file: string): SearchResult | undefined {
   if (!existsSync(file)) return undefined;
   let r: SearchResult;
   try {
-    r = JSON.parse(readFileSync(file, 'utf8')) as SearchResult;
+    r = JSON.parse(readUserText(file, 'search result', RECORD_FILE_LIMIT)) as SearchResult;
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`${file}: not a readable search result (${(err as Error).message}); run \`trtpipe search\` again`);
   }
   if (r?.schema !== SEARCH_SCHEMA)

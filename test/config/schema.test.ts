@@ -95,6 +95,7 @@ test("the schema's default annotations are normalize's DEFAULTS", () => {
     'dataSource.synthetic.low': DEFAULTS.synthetic.low,
     'dataSource.synthetic.high': DEFAULTS.synthetic.high,
     'dataSource.synthetic.samples': DEFAULTS.synthetic.samples,
+    'dataSource.allow_nonfinite': DEFAULTS.allowNonfinite,
     'calibration.method': DEFAULTS.calibration.method,
     'calibration.percentile': DEFAULTS.calibration.percentile,
     'calibration.per_channel': DEFAULTS.calibration.per_channel,

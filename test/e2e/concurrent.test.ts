@@ -19,7 +19,16 @@ test('four concurrent runs share the cache safely', async () => {
     const fp16 = rec.cells.find((c) => c.id === 'fp16-cpu')!.accuracy;
     assert.ok(fp16.top1! > 0.95 && fp16.cosine! > 0.999);
   }
-  // Every shared stage was computed once: the same outputs everywhere.
+  // Every shared stage was computed once (issue 13 item 12): of the four records, exactly one says
+  // it ran each keyed stage (cached: false); the others read its cache entry. Equal outputs alone
+  // would hold even if every run rebuilt everything.
+  const keyed = Object.keys(records[0]!.stages).filter((id) => records[0]!.stages[id]!.key);
+  assert.is(keyed.length, 11);
+  for (const id of keyed) {
+    const computed = records.filter((r) => r.stages[id]!.cached === false).length;
+    assert.is(computed, 1, `${id} was computed by ${computed} of the 4 runs`);
+    assert.is(new Set(records.map((r) => r.stages[id]!.key)).size, 1, `${id} has one content key`);
+  }
   const engines = new Set(records.map((r) => r.stages['build@fp16-cpu']!.outputs!.engine!.sha256));
   assert.is(engines.size, 1);
   const verify = await runCli(['cache', 'verify', '--state-dir', state]);

@@ -60,12 +60,13 @@ async function verify(c: StageCache): Promise<number> {
   const bad: string[] = [];
   const badObjects = new Set<string>();
   for (const key of c.keys()) {
-    const e = await c.readEntry(key);
+    const { entry: e, problem } = await c.inspect(key);
     if (e && (await c.intact(e, key, true))) {
       ok += 1;
       continue;
     }
-    bad.push(`${key.slice(0, 12)} ${e?.node ?? '(unreadable)'}`);
+    // A malformed entry's sha256 values are never used: they could name any file (cache-entry.ts).
+    bad.push(`${key.slice(0, 12)} ${e ? `${e.node} (an object is missing or fails its hash)` : `(${problem ?? 'unreadable'})`}`);
     for (const o of Object.values(e?.result.outputs ?? {}).flatMap(objectsOf)) {
       if (!(await c.objectMatches(o.sha256))) badObjects.add(o.sha256);
     }

@@ -8,6 +8,7 @@ import { gateSummary } from '../gate-summary.js';
 import { ExitCode, exitCodeOfFailures } from '../exit-codes.js';
 import { failureKind } from '../../run/failure-kind.js';
 import { loadOrExit } from '../load-or-exit.js';
+import { plaintextTokenWarnings } from '../plaintext-warning.js';
 import { prepareLocalRunner } from '../local-runner-setup.js';
 import { plainProgress } from '../progress/plain.js';
 import type { ProgressSink } from '../progress/sink.js';
@@ -47,6 +48,7 @@ export default async function run(argv: string[]): Promise<number> {
   const stageTimeout = values['stage-timeout'] !== undefined ? Number(values['stage-timeout']) : undefined;
   if (stageTimeout !== undefined && !(stageTimeout > 0)) throw new InputError(`--stage-timeout must be a number of seconds > 0, not '${values['stage-timeout']}'`);
   const pipeline = await loadOrExit(positionals[0]!);
+  for (const w of plaintextTokenWarnings(pipeline)) process.stderr.write(`${w}\n`);
   const stateRoot = stateRootOf(values['state-dir']);
   let frozen: { file: string; lock: Lockfile } | undefined;
   if (values.frozen) {
@@ -65,9 +67,14 @@ export default async function run(argv: string[]): Promise<number> {
   await prepareLocalRunner(values.python, pipeline);
   const controller = new AbortController();
   let interrupts = 0;
+  let stopRecord: ((reason: unknown) => void) | undefined;
   const onSignal = () => {
     interrupts += 1;
-    if (interrupts > 1) process.exit(ExitCode.Interrupted);
+    if (interrupts > 1) {
+      // Quitting at once: the run record still says the run was interrupted, and how far it got.
+      stopRecord?.(new TrtpipeError('interrupted', 'interrupted twice (Ctrl-C): quit without waiting for the running stages'));
+      process.exit(ExitCode.Interrupted);
+    }
     process.stderr.write('\ntrtpipe: interrupted; cancelling running stages (Ctrl-C again to quit at once)\n');
     controller.abort();
   };
@@ -96,6 +103,8 @@ export default async function run(argv: string[]): Promise<number> {
         } else if (e.type === 'planned') {
           write(`trtpipe: ${pipeline.name}: ${e.graph.cells.length} cell(s) (${e.graph.cells.map((c) => c.id).join(', ')}), ${e.graph.nodes.length} stages\n`);
           sink = listrProgress ? listrProgress(e.graph) : plainProgress(write, Boolean(values.verbose));
+        } else if (e.type === 'run-started') {
+          stopRecord = e.stopSync;
         } else if (e.type === 'runners-ready') {
           if (!interactive) write(`runners ready in ${e.seconds.toFixed(2)}s\n`);
         } else sink?.event(e);
@@ -138,7 +147,7 @@ export default async function run(argv: string[]): Promise<number> {
 /** Names the user's file a model/data error is about (the runner only sees artifacts). */
 function withInputFiles(f: { stage: string; message: string; code: string }, p: Pipeline): string {
   const rel = (file: string) => path.relative(process.cwd(), file) || file;
-  if (f.stage === 'inspect') return `model ${rel(p.model.path)}: ${f.message}`;
+  if (f.stage === 'inspect' && !f.code.startsWith('DATA_')) return `model ${rel(p.model.path)}: ${f.message}`;
   if (f.code.startsWith('DATA_')) {
     const files = [`evaluation data ${rel(p.data.evaluation.npz ?? p.data.evaluation.dir ?? '(synthetic)')}`];
     if (p.data.calibration) files.push(`calibration data ${rel(p.data.calibration.npz ?? p.data.calibration.dir ?? '(synthetic)')}`);

@@ -139,6 +139,10 @@ export interface DataSource {
    * Name of the array of integer class labels (evaluation data; enables top1).
    */
   labels?: string;
+  /**
+   * Accept NaN and infinite values in the data's float arrays (default false: refused before any stage runs, naming the array, the first sample and the count).
+   */
+  allow_nonfinite?: boolean;
 }
 /**
  * What precision every node runs in.

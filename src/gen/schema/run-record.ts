@@ -7,7 +7,11 @@
 export interface RunRecord {
   schema: 'trtpipe.run/1';
   id: string;
-  status: 'ok' | 'failed' | 'interrupted';
+  /**
+   * running: the record written when the run started (and updated as stages finish); a run that ends in any way rewrites it last.
+   */
+  status: 'ok' | 'failed' | 'interrupted' | 'running';
+  error?: RunError;
   /**
    * ISO 8601.
    */
@@ -29,6 +33,16 @@ export interface RunRecord {
   provenance?: RunProvenance;
   comparison?: RunComparison;
   gates?: GateReport;
+}
+/**
+ * Why the run stopped before its end (an exception, a full disk, a second Ctrl-C): the stages say how far it got.
+ */
+export interface RunError {
+  /**
+   * The error kind (src/errors.ts): input, runner, stage, gate, interrupted, internal.
+   */
+  kind: string;
+  message: string;
 }
 export interface TrtpipeVersion {
   version: string;
