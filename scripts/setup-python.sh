@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
-  echo "trtpipe needs Python >= 3.10 for its runner; found: $("$PY" --version 2>&1)" >&2
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "trtpipe needs Python >= 3.11 for its runner (the locked numpy needs it); found: $("$PY" --version 2>&1)" >&2
   exit 2
 fi
 if [ ! -x .venv/bin/python ]; then

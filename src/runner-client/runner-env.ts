@@ -99,9 +99,9 @@ function basePythonVersion(): string {
   const r = spawnSync(base, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' });
   const version = r.status === 0 ? r.stdout.trim() : '';
   const [major, minor] = version.split('.').map(Number);
-  if (!version || major !== 3 || minor! < 10) {
+  if (!version || major !== 3 || minor! < 11) {
     const found = r.error ? `'${base}' was not found` : version ? `'${base}' is Python ${version}` : `'${base}' failed: ${r.stderr.trim()}`;
-    throw new RunnerUnavailableError(`the local runner needs Python 3.10 or newer to make its environment, and ${found}. Install Python 3.10+ (as python3, or name it with TRTPIPE_BASE_PYTHON), or pass --python with a Python that has the runner's dependencies`);
+    throw new RunnerUnavailableError(`the local runner needs Python 3.11 or newer to make its environment, and ${found}. Install Python 3.11+ (as python3, or name it with TRTPIPE_BASE_PYTHON), or pass --python with a Python that has the runner's dependencies`);
   }
   versionMemo = version;
   return version;

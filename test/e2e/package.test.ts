@@ -98,7 +98,7 @@ async function packageRoundTrip(tmp: string): Promise<void> {
   assert.equal(readdirSync(path.join(broken, 'runner')), [`${envName}.setup.log`]);
   const noPython = spawnSync('npx', ['--no', 'trtpipe', 'init', 'models/digits/model.onnx', '-o', 'other.yaml'], { cwd: project, env: { ...env, TRTPIPE_CACHE_DIR: broken, TRTPIPE_BASE_PYTHON: path.join(tmp, 'no-python') }, encoding: 'utf8' });
   assert.is(noPython.status, 3, noPython.stdout + noPython.stderr);
-  assert.match(noPython.stderr, `the local runner needs Python 3.10 or newer to make its environment, and '${path.join(tmp, 'no-python')}' was not found`);
+  assert.match(noPython.stderr, `the local runner needs Python 3.11 or newer to make its environment, and '${path.join(tmp, 'no-python')}' was not found`);
   assert.not.ok(existsSync(path.join(project, 'other.yaml')));
 
   const served = await serve(path.join(cache, 'runner', envName!, 'bin', 'trtpipe-runner'), path.join(tmp, 'remote-store'));
