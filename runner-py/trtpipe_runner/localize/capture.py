@@ -5,8 +5,8 @@ Runtime on the CPU, the torch backend on a CUDA GPU, TF32 off); the low side
 is built by the backend under test with the tensors marked as outputs
 (Backend.capture). Both run the same samples batch by batch and each tensor
 pair is reduced to its statistics (stats.py) before the next batch, so memory
-holds one batch of tensors at a time; after the first batch the batch size is
-cut to what fits in `memory_mib`. Padded positions are left out (padding.py).
+holds one batch of tensors at a time; the first batch is one sample, and the
+batch size after it is what fits in `memory_mib`. Padded positions are left out (padding.py).
 Then the impacts (impact.py) of the chosen nodes, on the samples that carry
 most of the outputs' error: one more run of both graphs on those samples gives
 each node's own error there.
@@ -90,7 +90,9 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
     graph_outputs = {o.name for o in fp32.graph.output}
     sample_error: dict[str, list[np.ndarray]] = {t: [] for t, _ in pairs if t in graph_outputs}
     total = min(samples, dataset.count)
-    done, batches, size = 0, 0, batch
+    # One sample first (a model that takes any batch): its tensors say how many samples fit in
+    # `memory_mib`, before a full batch could overshoot it.
+    done, batches, size = 0, 0, batch if fixed_batch else 1
     whole = None
 
     def run_both(feed):
