@@ -8,9 +8,10 @@
 //                             runner-py/trtpipe_runner/contract/stages.py (dataclasses + parsers,
 //                             scripts/contract-python.mjs; docs/decisions.md says why not a library)
 // Everything is committed; `--check` regenerates in memory and fails on any difference (scripts/test.sh).
-import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './generated-files.mjs';
 import { compile } from 'json-schema-to-typescript';
 import { pythonStages } from './contract-python.mjs';
 
@@ -241,26 +242,4 @@ if (stageNames.length) {
   ]);
 }
 
-if (process.argv.includes('--check')) {
-  let stale = 0;
-  for (const [file, text] of outputs) {
-    let current = '';
-    try {
-      current = readFileSync(file, 'utf8');
-    } catch {
-      // not generated yet: stale
-    }
-    if (current !== text) {
-      stale += 1;
-      console.error(`gen-contract: ${rel(file)} is stale; run 'npm run gen:contract' and commit`);
-    }
-  }
-  if (stale) process.exit(1);
-  console.log(`gen-contract: generated code matches ${rel(contractDir)}`);
-} else {
-  for (const [file, text] of outputs) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-    console.log(`gen-contract: wrote ${rel(file)}`);
-  }
-}
+writeOrCheck({ tool: 'gen-contract', command: 'gen:contract', source: rel(contractDir), root, outputs });

@@ -8,10 +8,11 @@
 //   run.schema.json (run.json, trtpipe.run/1) -> src/gen/schema/run-record.ts
 //   lock.schema.json (<pipeline>.lock.json, trtpipe.lock/1) -> src/gen/schema/lock-file.ts
 // Both are committed; `--check` regenerates in memory and fails if they differ (scripts/test.sh).
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './generated-files.mjs';
 import { compile } from 'json-schema-to-typescript';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -76,26 +77,4 @@ const outputs = [
   [path.join(root, 'src', 'gen', 'schema', 'lock-file.ts'), await recordTypes('lock.schema.json', 'Lockfile')],
 ];
 
-if (process.argv.includes('--check')) {
-  let stale = 0;
-  for (const [file, text] of outputs) {
-    let current = '';
-    try {
-      current = readFileSync(file, 'utf8');
-    } catch {
-      // not generated yet: stale
-    }
-    if (current !== text) {
-      stale += 1;
-      console.error(`gen-schema: ${path.relative(root, file)} is stale; run 'npm run gen:schema' and commit`);
-    }
-  }
-  if (stale) process.exit(1);
-  console.log('gen-schema: generated code matches pipelines/schema/pipeline.schema.json');
-} else {
-  for (const [file, text] of outputs) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-    console.log(`gen-schema: wrote ${path.relative(root, file)}`);
-  }
-}
+writeOrCheck({ tool: 'gen-schema', command: 'gen:schema', source: 'pipelines/schema/pipeline.schema.json', root, outputs });
