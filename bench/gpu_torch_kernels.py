@@ -185,7 +185,26 @@ def quantized_graphs(stages: Stages, model: Path, calib: Path) -> dict[str, Path
     return out
 
 
-def kernels_part(spec, device, quick, workdir, warmup, iterations, log) -> list[dict]:
+def top_kernels(s, feed: dict, runs: int = 5) -> list[dict]:
+    """The GPU kernels one run of the session spends its time in (torch.profiler, eager: a replayed
+    CUDA graph hides its kernels from the profiler), by total device time."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    s.run(feed)
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        for _ in range(runs):
+            s.run(feed)
+        torch.cuda.synchronize()
+    rows = []
+    for e in prof.key_averages():
+        us = getattr(e, "device_time_total", None) or getattr(e, "cuda_time_total", 0)
+        if us:
+            rows.append({"name": e.key, "us": us / runs, "calls": e.count // runs})
+    return sorted(rows, key=lambda r: -r["us"])[:25]
+
+
+def kernels_part(spec, device, quick, workdir, warmup, iterations, log, profile=False) -> list[dict]:
     from trtpipe_runner.evaluation.metrics import compare
 
     module, names, feed, _ = spec
@@ -212,6 +231,10 @@ def kernels_part(spec, device, quick, workdir, warmup, iterations, log) -> list[
                 row.update(_accuracy(compare(output(s, f), ref)))
                 row["ms"] = latency(s, f, warmup, iterations)
                 row["over_fp16"] = row["ms"] / fp16_ms
+                if profile and mode == "real":
+                    row["top_kernels"] = top_kernels(session(graphs[kind], device, cuda_graph=False), f)
+                    log("    top kernels (us per run, calls): " + "; ".join(
+                        f"{k['name'][:60]} {k['us']:.0f} x{k['calls']}" for k in row["top_kernels"][:12]))
             except Exception as exc:  # noqa: BLE001 - e.g. no fp8 kernel on this GPU: keep the other rows
                 traceback.print_exc()
                 row["error"] = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
@@ -257,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small models and batches (a CPU check of the script)")
     parser.add_argument("--iterations", type=int, default=None, help="timed runs per measurement")
     parser.add_argument("--skip", choices=("attention", "kernels"), action="append", default=[])
+    parser.add_argument("--profile", action="store_true", help="print the top GPU kernels of each real-kernel run")
     args = parser.parse_args(argv)
     warmup, iterations = (1, 3) if args.quick else (5, args.iterations or 30)
 
@@ -286,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
                                                    log)
         if "kernels" not in args.skip:
             log("(b) real int8/fp8 kernels: BERT")
-            doc["kernels"] = kernels_part(bert_spec, args.device, args.quick, workdir, warmup, iterations, log)
+            doc["kernels"] = kernels_part(bert_spec, args.device, args.quick, workdir, warmup, iterations, log,
+                                          args.profile and args.device != "cpu")
     doc["seconds"] = round(time.perf_counter() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / "gpu_torch_kernels.json"

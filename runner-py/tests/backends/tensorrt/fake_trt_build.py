@@ -278,6 +278,20 @@ class FakeBuilder:
     def create_optimization_profile(self):
         return FakeProfile()
 
+    def build_engine_with_config(self, network: FakeNetwork, config: FakeConfig):
+        """IBuilder.build_engine_with_config: the built engine itself (None when the build fails),
+        as deserializing the plan build_serialized_network writes would give it."""
+        from .fake_trt_runtime import FakeEngine
+
+        if self._trt.BuilderFlag.VERSION_COMPATIBLE in config.flags:  # as TensorRT 10.6 refuses it
+            log_error(self._logger, self._trt, "IBuilder::buildEngineWithConfig: Error Code 3: API Usage Error "
+                      "(Parameter check failed, condition: !config.getFlag(BuilderFlag::kVERSION_COMPATIBLE). "
+                      "Directly built ICudaEngine is not version compatible, please use buildSerializedNetwork "
+                      "instead.)")
+            return None
+        memory = self.build_serialized_network(network, config)
+        return None if memory is None else FakeEngine(self._trt, read_plan(self._trt, bytes(memory)))
+
     def build_serialized_network(self, network: FakeNetwork, config: FakeConfig):
         trt, opts = self._trt, self._trt._options
         dynamic = [t.name for t in network.inputs if any(d < 0 for d in t.shape)]

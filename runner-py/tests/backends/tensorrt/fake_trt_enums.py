@@ -81,6 +81,7 @@ COMMON = {
     "LayerInformationFormat": {"ONELINE": 0, "JSON": 1},
     "TensorIOMode": {"NONE": 0, "INPUT": 1, "OUTPUT": 2},
     "TensorLocation": {"DEVICE": 0, "HOST": 1},
+    "ExecutionContextAllocationStrategy": {"STATIC": 0, "ON_PROFILE_CHANGE": 1, "USER_MANAGED": 2},
 }
 SEVERITY = {"INTERNAL_ERROR": 0, "ERROR": 1, "WARNING": 2, "INFO": 3, "VERBOSE": 4}
 

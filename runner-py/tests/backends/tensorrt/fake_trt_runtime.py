@@ -140,8 +140,15 @@ class FakeEngine:
         loc = self._trt.TensorLocation
         return loc.HOST if self.is_shape_inference_io(name) else loc.DEVICE
 
-    def create_execution_context(self):
+    def create_execution_context(self, strategy=None):
+        """An execution context; USER_MANAGED (ExecutionContextAllocationStrategy) allocates no
+        activation memory, which the double does not model either way."""
         return FakeContext(self)
+
+    def serialize(self):
+        from .fake_trt_build import PLAN_MAGIC, FakeHostMemory
+
+        return FakeHostMemory(PLAN_MAGIC + json.dumps(self.plan).encode())
 
     def create_engine_inspector(self):
         return FakeInspector(self)

@@ -124,6 +124,16 @@ def test_version_compatible_without_lean_runtime(monkeypatch, store, tmp_path):
     assert exc.value.code == "TRT_LIBRARY_MISSING" and "libnvinfer_lean.so.10" in exc.value.message
 
 
+def test_version_compatible_engine_is_built_serialized(monkeypatch, store, tmp_path):
+    """TensorRT refuses to build a version-compatible engine directly (build_engine_with_config):
+    such a build goes through build_serialized_network and loads its plan for the inspector."""
+    install_fake(monkeypatch, "10.6.0")
+    model, _ = annotated("digits", {"default": "fp16"})
+    with engine_host_code(True):
+        out = build(store, tmp_path, model, precision="fp16", version_compatible=True)
+    assert "VERSION_COMPATIBLE" in out.details["builder_config"]["flags_set"] and out.details["explain_summary"]
+
+
 def test_unreadable_timing_cache_stays_out_of_a_later_build_error(monkeypatch, store, tmp_path):
     install_fake(monkeypatch, "10.6.0", no_kernel_for={"Softmax"})
     model, _ = annotated("digits", {"default": "fp16"})
@@ -168,5 +178,30 @@ def test_build_explains_once_and_times_its_phases(monkeypatch, store, tmp_path):
     assert out.details["explain"] == [{"node": r.node, "realized": r.realized, "reason": r.reason,
                                        "detail": r.detail} for r in again]
     phases = {k for k in out.metrics if k.endswith("_seconds")}
-    assert phases == {"prepare_seconds", "parse_seconds", "configure_seconds", "build_seconds", "inspect_seconds",
-                      "package_seconds", "explain_seconds"}
+    assert phases == {"prepare_seconds", "parse_seconds", "configure_seconds", "build_seconds",
+                      "cache_save_seconds", "load_engine_seconds", "inspect_seconds", "package_seconds",
+                      "explain_seconds"}
+
+
+def test_build_inspects_its_own_engine_and_keeps_an_unchanged_timing_cache(monkeypatch, store, tmp_path):
+    """The engine the builder returns feeds the inspector (the plan is not loaded a second time), and a
+    warm build that timed nothing new leaves the timing cache file as it was."""
+    from trtpipe_runner.backends.tensorrt import timing_cache
+
+    from .fake_trt_runtime import FakeRuntime
+
+    install_fake(monkeypatch, "10.6.0")
+    model, _ = annotated("digits", {"default": "fp16", "io": "keep"})
+    saved: list[bytes] = []
+    save = timing_cache.TimingCacheStore.save
+    monkeypatch.setattr(timing_cache.TimingCacheStore, "save",
+                        lambda self, identity, data: saved.append(data) or save(self, identity, data))
+
+    def no_load(self, data):
+        raise AssertionError("the build deserialized the plan it had just built")
+
+    monkeypatch.setattr(FakeRuntime, "deserialize_cuda_engine", no_load)
+    first = build(store, tmp_path, model, precision="fp16")
+    second = build(store, tmp_path, model, precision="fp16")
+    assert first.details["timing_cache"]["reused"] is False and second.details["timing_cache"]["reused"] is True
+    assert len(saved) == 1 and second.details["explain_summary"] == first.details["explain_summary"]

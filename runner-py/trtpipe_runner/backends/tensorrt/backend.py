@@ -123,19 +123,26 @@ class TensorRTBackend(Backend):
         say(f"building with TensorRT {version} on {identity.gpu} (sm {identity.compute_capability})")
         finished("configure")
         t0 = time.perf_counter()
-        plan = engine_from_network(trt, builder, network, config, logger, cancel,
-                                   progress=lambda phase: say(f"TensorRT: {phase}"))
+        plan, engine = engine_from_network(trt, builder, network, config, logger, cancel,
+                                           progress=lambda phase: say(f"TensorRT: {phase}"),
+                                           version_compatible=s.version_compatible)
         build_seconds = time.perf_counter() - t0
         phase_start = time.perf_counter()
         cache_info = {"enabled": store is not None}
         if store is not None:
-            path = store.save(identity, bytes(memoryview(config.get_timing_cache().serialize())))
+            timings = bytes(memoryview(config.get_timing_cache().serialize()))
+            # A warm build that measured nothing new leaves the cache as it was loaded: no rewrite.
+            path = store.path_for(identity) if timings == cache_bytes else store.save(identity, timings)
             cache_info.update(key=identity.key(), path=str(path), reused=cache_bytes is not None)
-        del parser, network, config, builder
-        runtime, engine = engine_from_bytes(trt, logger, plan, s.version_compatible)
+        finished("cache_save")
+        runtime = None
+        if engine is None:  # this TensorRT cannot hand over the built engine: load the plan
+            runtime, engine = engine_from_bytes(trt, logger, plan, s.version_compatible)
+        finished("load_engine")
         layers_json = inspect_engine(trt, engine, {e.name: e.opt for e in profile})
         engine_layers = engine.num_layers
         del engine, runtime  # in this order: an engine must not outlive its runtime
+        del parser, network, config, builder
         finished("inspect")
         sidecar = {
             "tensorrt_version": version.text,
