@@ -105,14 +105,15 @@ def annotated(workdir: Path, path: Path, precisions) -> dict[str, Path]:
     return {p: _ANNOTATED[(path, p)] for p in precisions}
 
 
-def session(path: Path, device: str, fuse: bool = True, cuda_graph: bool = True):
+def session(path: Path, device: str, fuse: bool = True, cuda_graph: bool = True, compile: bool = False):
     from trtpipe_runner.backends import get_backend
     from trtpipe_runner.cancel import CancelToken
 
     backend = get_backend("torch")
     built = backend.build(path, Path(tempfile.mkdtemp(prefix="kernels-build-")),
-                          {"device": device, "precision": "fp32", "fuse": fuse}, CancelToken())
-    return backend.load(built.engine, {"device": device, "cuda_graph": cuda_graph and device != "cpu", "fuse": fuse})
+                          {"device": device, "precision": "fp32", "fuse": fuse, "compile": compile}, CancelToken())
+    return backend.load(built.engine, {"device": device, "cuda_graph": cuda_graph and device != "cpu", "fuse": fuse,
+                                       "compile": compile})
 
 
 def latency(s, feed: dict, warmup: int, iterations: int) -> float:
@@ -204,7 +205,11 @@ def top_kernels(s, feed: dict, runs: int = 5) -> list[dict]:
     return sorted(rows, key=lambda r: -r["us"])[:25]
 
 
-def kernels_part(spec, device, quick, workdir, warmup, iterations, log, profile=False) -> list[dict]:
+KINDS = ("int8", "int8-fp16rest", "fp8", "fp8-fp16rest")
+
+
+def kernels_part(spec, device, quick, workdir, warmup, iterations, log, profile=False,
+                 compile: bool = False, kinds=KINDS) -> list[dict]:
     from trtpipe_runner.evaluation.metrics import compare
 
     module, names, feed, _ = spec
@@ -222,15 +227,29 @@ def kernels_part(spec, device, quick, workdir, warmup, iterations, log, profile=
     fp16 = session(graphs["fp16"], device)
     fp16_ms = latency(fp16, f, warmup, iterations)
     rows = [{"precision": "fp16", "batch": batch, "ms": fp16_ms, **_accuracy(compare(output(fp16, f), ref))}]
-    for kind in ("int8", "int8-fp16rest", "fp8", "fp8-fp16rest"):
-        for mode, fuse in (("real", True), ("emulated", False)):
+    modes = [("real", True, False), ("emulated", False, False)]
+    if compile:  # TorchInductor (compile: true), the fp16 graph compiled too: ratios of like with like
+        modes.append(("compiled", True, True))
+        t0 = time.perf_counter()
+        fp16c = session(graphs["fp16"], device, compile=True)
+        fp16c_ms = latency(fp16c, f, warmup, iterations)
+        rows.append({"precision": "fp16", "mode": "compiled", "batch": batch, "ms": fp16c_ms,
+                     "over_fp16": fp16c_ms / fp16_ms, "compile_s": time.perf_counter() - t0,
+                     **_accuracy(compare(output(fp16c, f), ref))})
+        log(f"  bert fp16 compiled: {fp16c_ms:.3f} ms ({fp16c_ms / fp16_ms:.3f} of eager fp16)")
+    for kind in kinds:
+        for mode, fuse, comp in modes:
             row = {"precision": kind, "mode": mode, "batch": batch}
             try:
-                s = session(graphs[kind], device, fuse=fuse)
+                t0 = time.perf_counter()
+                s = session(graphs[kind], device, fuse=fuse, compile=comp)
                 row["quantized_gemms"] = s.program.summary()["quantized_gemms"]
                 row.update(_accuracy(compare(output(s, f), ref)))
                 row["ms"] = latency(s, f, warmup, iterations)
                 row["over_fp16"] = row["ms"] / fp16_ms
+                if comp:
+                    row["over_fp16_compiled"] = row["ms"] / fp16c_ms
+                    row["compile_s"] = time.perf_counter() - t0
                 if profile and mode == "real":
                     row["top_kernels"] = top_kernels(session(graphs[kind], device, cuda_graph=False), f)
                     log("    top kernels (us per run, calls): " + "; ".join(
@@ -240,8 +259,9 @@ def kernels_part(spec, device, quick, workdir, warmup, iterations, log, profile=
                 row["error"] = f"{type(exc).__name__}: {str(exc).strip()[:200]}"
             rows.append(row)
             log(f"  bert {kind} {mode}: " + (row.get("error") or
-                f"{row['ms']:.3f} ms ({row['over_fp16']:.3f} of fp16), cosine {row['cosine']:.6f}, "
-                f"{row['quantized_gemms']} GEMMs on the real kernel"))
+                f"{row['ms']:.3f} ms ({row['over_fp16']:.3f} of fp16"
+                + (f", {row['over_fp16_compiled']:.3f} of compiled fp16" if comp else "")
+                + f"), cosine {row['cosine']:.6f}, {row['quantized_gemms']} GEMMs on the real kernel"))
     return rows
 
 
@@ -268,9 +288,10 @@ def print_tables(doc: dict) -> None:
         if "error" in r:
             print(f"{r['precision']:13s} {r.get('mode', ''):9s} error: {r['error'][:90]}")
             continue
+        compiled = f" {r['over_fp16_compiled']:.3f} of compiled fp16" if "over_fp16_compiled" in r else ""
         print(f"{r['precision']:13s} {r.get('mode', '-'):9s} {r['batch']:5d} {r['ms']:9.3f} "
               f"{r.get('over_fp16', 1.0):7.3f} {r['cosine']:12.7f} {r['max_abs']:9.4f} "
-              f"{str(r.get('quantized_gemms', '-')):>10s}")
+              f"{str(r.get('quantized_gemms', '-')):>10s}{compiled}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -281,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=None, help="timed runs per measurement")
     parser.add_argument("--skip", choices=("attention", "kernels"), action="append", default=[])
     parser.add_argument("--profile", action="store_true", help="print the top GPU kernels of each real-kernel run")
+    parser.add_argument("--compile", action="store_true",
+                        help="(b) also with compile: true (TorchInductor), fp16 compiled as the reference")
+    parser.add_argument("--kinds", nargs="*", choices=KINDS, default=list(KINDS), help="(b) the quantized graphs")
     args = parser.parse_args(argv)
     warmup, iterations = (1, 3) if args.quick else (5, args.iterations or 30)
 
@@ -311,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         if "kernels" not in args.skip:
             log("(b) real int8/fp8 kernels: BERT")
             doc["kernels"] = kernels_part(bert_spec, args.device, args.quick, workdir, warmup, iterations, log,
-                                          args.profile and args.device != "cpu")
+                                          args.profile and args.device != "cpu", args.compile, args.kinds)
     doc["seconds"] = round(time.perf_counter() - started, 1)
     args.out.mkdir(parents=True, exist_ok=True)
     out = args.out / "gpu_torch_kernels.json"

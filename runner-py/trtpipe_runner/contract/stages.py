@@ -560,6 +560,7 @@ class BuildParams:
     device: str | None = None
     fuse: bool | None = None
     cuda_graph: bool | None = None
+    compile: bool | None = None
     input_shapes: dict[str, ShapeRange] | None = None
     max_batch: int | None = None
     batch: int | None = None
@@ -570,7 +571,7 @@ class BuildParams:
     @classmethod
     def parse(cls, value: Any, at: str = "") -> "BuildParams":
         """Checks `value` against the schema; UserError naming the key path when it does not fit."""
-        o = _object(value, at, ("backend", "numerics", "precision", "opt_level", "threads"), ("backend", "numerics", "precision", "opt_level", "threads", "workspace_mib", "optimization_level", "hardware_compatibility", "version_compatible", "legacy_weak_typing", "device", "fuse", "cuda_graph", "input_shapes", "max_batch", "batch", "timing_cache", "timing_cache_dir", "lock"))
+        o = _object(value, at, ("backend", "numerics", "precision", "opt_level", "threads"), ("backend", "numerics", "precision", "opt_level", "threads", "workspace_mib", "optimization_level", "hardware_compatibility", "version_compatible", "legacy_weak_typing", "device", "fuse", "cuda_graph", "compile", "input_shapes", "max_batch", "batch", "timing_cache", "timing_cache_dir", "lock"))
         return cls(
             backend=_backend(o["backend"], _at(at, "backend")),
             numerics=_enum(o["numerics"], _at(at, "numerics"), ("native", "emulated")),
@@ -585,6 +586,7 @@ class BuildParams:
             device=_str(o["device"], _at(at, "device")) if o.get("device") is not None else None,
             fuse=_bool(o["fuse"], _at(at, "fuse")) if o.get("fuse") is not None else None,
             cuda_graph=_bool(o["cuda_graph"], _at(at, "cuda_graph")) if o.get("cuda_graph") is not None else None,
+            compile=_bool(o["compile"], _at(at, "compile")) if o.get("compile") is not None else None,
             input_shapes=_shape_ranges(o["input_shapes"], _at(at, "input_shapes")) if o.get("input_shapes") is not None else None,
             max_batch=_int(o["max_batch"], _at(at, "max_batch"), lo=1, gt=None, hi=None) if o.get("max_batch") is not None else None,
             batch=_int(o["batch"], _at(at, "batch"), lo=1, gt=None, hi=None) if o.get("batch") is not None else None,
@@ -617,6 +619,8 @@ class BuildParams:
             out["fuse"] = _json(self.fuse)
         if self.cuda_graph is not None:
             out["cuda_graph"] = _json(self.cuda_graph)
+        if self.compile is not None:
+            out["compile"] = _json(self.compile)
         if self.input_shapes is not None:
             out["input_shapes"] = _json(self.input_shapes)
         if self.max_batch is not None:

@@ -245,6 +245,10 @@ export interface BuildParams {
    * torch (absent: false).
    */
   cuda_graph?: boolean;
+  /**
+   * torch: compile the converted graph with TorchInductor (absent: false).
+   */
+  compile?: boolean;
   input_shapes?: ShapeRanges;
   /**
    * TensorRT: the largest batch evaluate and benchmark run (the orchestrator always sends it for TensorRT).

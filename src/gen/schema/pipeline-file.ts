@@ -364,6 +364,10 @@ export interface Target {
      * torch only: benchmark by replaying a CUDA graph (default false).
      */
     cuda_graph?: boolean;
+    /**
+     * torch only: compile the converted graph with TorchInductor (torch.compile), which fuses the elementwise work around GEMMs and convolutions into Triton kernels as TensorRT fuses layers (default false). Needs Triton and a C compiler on the runner; each input shape compiles once, on its second run (seconds to minutes).
+     */
+    compile?: boolean;
   };
 }
 /**

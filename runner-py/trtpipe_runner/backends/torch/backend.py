@@ -118,7 +118,7 @@ class TorchBackend(Backend):
         model = _load_onnx(engine_path)
         s = self._settings(model, settings)
         check_device(s.device)
-        return TorchSession(Program(model, s.device, s.fuse), s)
+        return TorchSession(Program(model, s.device, s.fuse, s.compile), s)
 
     def explain(self, model_path: Path, engine_path: Path, settings: dict[str, Any]) -> list[ExplainRow]:
         from .explain import explain_model

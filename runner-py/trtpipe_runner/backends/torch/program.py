@@ -46,6 +46,7 @@ class Plan:
     source: str
     run: Callable  # (*feeds) -> (outputs tuple, host frontier tuple)
     frontier: list[str] = field(default_factory=list)
+    compiled: bool = False  # run is the Inductor-compiled function (inductor.py)
 
 
 @dataclass
@@ -88,12 +89,15 @@ class Program:
         model: the (annotated) ONNX model.
         device: a torch device ("cuda", "cuda:1", "cpu").
         fuse_patterns: apply fusion.py's pattern fusions.
+        compile_plans: compile specialized plans with TorchInductor (inductor.py).
     """
 
-    def __init__(self, model: onnx.ModelProto, device: str = "cuda", fuse_patterns: bool = True):
+    def __init__(self, model: onnx.ModelProto, device: str = "cuda", fuse_patterns: bool = True,
+                 compile_plans: bool = False):
         import torch
 
         self.device = torch.device(device)
+        self.compile_plans = compile_plans
         prepared = prepare(model, fuse_patterns, str(self.device))
         self.graph, self.consts, self.folded = prepared.graph, prepared.consts, prepared.folded
         self.fused = prepared.fused
@@ -252,6 +256,10 @@ class Program:
         key = tuple(tuple(f.shape) for f in feeds)
         plan = self._plans.get(key)
         if plan is not None:
+            if self.compile_plans and not plan.compiled:  # its second use: worth compiling (inductor.py)
+                from .inductor import compiled
+
+                plan.run, plan.compiled = compiled(plan.run), True
             return list(plan.run(*feeds)[0])
         outs, frontier = self.generic.run(*feeds)
         if self.specializable:

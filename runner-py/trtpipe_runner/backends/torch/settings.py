@@ -11,13 +11,15 @@ from ...errors import UnsupportedError, UserError
 class TorchSettings:
     """device: "cuda", "cuda:N" or "cpu" (CPU only for testing: slow, and CPU fp16 kernels
     are not the GPU's). fuse: apply the pattern fusions (fusion.py). cuda_graph: time
-    benchmark runs by replaying a CUDA graph (removes Python launch overhead). tf32: TF32
-    math for fp32 MatMul/Conv, on only when the cell's precision is tf32."""
+    benchmark runs by replaying a CUDA graph (removes Python launch overhead). compile:
+    compile the plan with TorchInductor (inductor.py). tf32: TF32 math for fp32
+    MatMul/Conv, on only when the cell's precision is tf32."""
 
     device: str = "cuda"
     fuse: bool = True
     cuda_graph: bool = False
     tf32: bool = False
+    compile: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -37,7 +39,7 @@ def parse_settings(settings: dict[str, Any]) -> TorchSettings:
         raise UserError(f"torch backend setting 'device' must be cuda, cuda:N or cpu, got '{device}'",
                         code="BAD_PARAM")
     return TorchSettings(device, _flag(settings, "fuse", True), _flag(settings, "cuda_graph", False),
-                         settings.get("precision") == "tf32")
+                         settings.get("precision") == "tf32", _flag(settings, "compile", False))
 
 
 def require_torch():
