@@ -73,7 +73,7 @@ class FakePool implements RunnerPool {
       local: false,
       capabilities: capabilitiesFromJson({}),
       alive: true,
-      busy: 0,
+      load: { busy: 0 },
       has: new Set<string>(),
     }));
   }
