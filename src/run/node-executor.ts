@@ -47,8 +47,10 @@ export class NodeExecutor {
       if (attempt > 0) o.slots.requeue(node.target, ticket);
       const h = await o.slots.acquire(node.target, ticket);
       try {
+        const t0 = performance.now();
         const inputs = await this.stageInputs(node, h);
-        o.onEvent({ type: 'stage-start', node: node.id });
+        const t1 = performance.now();
+        o.onEvent({ type: 'stage-start', node: node.id, runner: h.address, inputSeconds: (t1 - t0) / 1000 });
         const res = await h.client.runStage(
           { stage: node.stage, cell: node.cells.join(','), inputs, params: node.params },
           (e) => {
@@ -58,6 +60,7 @@ export class NodeExecutor {
           },
           { signal: o.signal, ...(o.stageTimeoutMs ? { timeoutMs: o.stageTimeoutMs } : {}) },
         );
+        o.onEvent({ type: 'stage-returned', node: node.id, seconds: (performance.now() - t1) / 1000 });
         const result = nodeResult(res, h);
         for (const obj of Object.values(result.outputs).flatMap(objectsOf)) h.has.add(obj.sha256);
         this.producers.set(node.id, h);
