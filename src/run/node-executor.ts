@@ -45,7 +45,7 @@ export class NodeExecutor {
     const { o } = this;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) o.slots.requeue(node.target, ticket);
-      const h = await o.slots.acquire(node.target, ticket);
+      const h = await o.slots.acquire(node.target, ticket, this.heldBytes(node));
       try {
         const t0 = performance.now();
         const inputs = await this.stageInputs(node, h);
@@ -97,6 +97,23 @@ export class NodeExecutor {
         o.slots.release(h);
       }
     }
+  }
+
+  /** How many bytes of `node`'s inputs a runner is known to hold (the slot queue prefers the most). */
+  private heldBytes(node: StageNode): (h: RunnerHandle) => number {
+    const refs: ArtifactRef[] = [];
+    const addFile = (f: FileArtifact): void => {
+      refs.push(refOf(f));
+      f.dependencies?.forEach(addFile);
+    };
+    for (const ref of Object.values(node.inputs)) {
+      if (ref.kind === 'file') addFile(this.o.files.get(ref.path)!);
+      else {
+        const out = this.o.results.get(ref.node)?.outputs[ref.output];
+        if (out) refs.push(...objectsOf(out));
+      }
+    }
+    return (h) => refs.reduce((sum, r) => sum + (h.has.has(r.sha256) ? r.size : 0), 0);
   }
 
   private async stageInputs(node: StageNode, h: RunnerHandle): Promise<Record<string, ArtifactRef>> {

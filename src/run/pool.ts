@@ -31,7 +31,7 @@ export interface RunnerHandle {
   alive: boolean;
   /** Stages running on this runner process, shared by every target's handle on it (slot-queue.ts). */
   load: RunnerLoad;
-  /** Artifacts this runner is known to hold. */
+  /** Artifacts this runner is known to hold (shared like `load`). */
   has: Set<string>;
   /** The local runner's store folder (its outputs can be linked, not downloaded). */
   storeDir?: string;

@@ -34,8 +34,8 @@ export class PipelineRunnerPool implements RunnerPool {
   private readonly localHandles = new Map<LocalPin, Promise<RunnerHandle>>();
   private pinsMemo?: Map<string, LocalPin[]>;
   private readonly starting = new Map<string, Promise<RunnerHandle[]>>();
-  /** Slots per runner process (by address), shared by the handles of every target on it. */
-  private readonly loads = new Map<string, RunnerLoad>();
+  /** Per runner process (by address), shared by the handles of every target on it: its slots and what it holds. */
+  private readonly runners = new Map<string, { load: RunnerLoad; has: Set<string> }>();
   /** Capabilities per target: from a started runner, or remembered for the local one. */
   readonly capabilities = new Map<string, RunnerCapabilities>();
   /** Seconds spent starting and connecting runners. */
@@ -108,11 +108,11 @@ export class PipelineRunnerPool implements RunnerPool {
     return this.members(name).sort((a, b) => a.load.busy - b.load.busy)[0];
   }
 
-  /** The one load of the runner at `address`, whichever targets list it. */
-  private loadOf(address: string): RunnerLoad {
+  /** The one load and artifact set of the runner at `address`, whichever targets list it. */
+  private runner(address: string): { load: RunnerLoad; has: Set<string> } {
     const key = address.toLowerCase();
-    if (!this.loads.has(key)) this.loads.set(key, { busy: 0 });
-    return this.loads.get(key)!;
+    if (!this.runners.has(key)) this.runners.set(key, { load: { busy: 0 }, has: new Set<string>() });
+    return this.runners.get(key)!;
   }
 
   all(): RunnerHandle[] {
@@ -171,7 +171,7 @@ export class PipelineRunnerPool implements RunnerPool {
         });
         const fp = localFingerprint(local.python);
         if (fp) await writeCachedCapabilities(this.identityDir, pinnedFingerprint(fp, pin), capabilities);
-        return { address: localAddress(pin), target: '', client, local: true, capabilities, alive: true, load: this.loadOf(localAddress(pin)), has: new Set<string>(), storeDir: this.storeDir };
+        return { address: localAddress(pin), target: '', client, local: true, capabilities, alive: true, ...this.runner(localAddress(pin)), storeDir: this.storeDir };
       })());
     }
     return this.localHandles.get(pin)!;
@@ -215,7 +215,7 @@ export class PipelineRunnerPool implements RunnerPool {
     });
     try {
       const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 30_000 });
-      return { address, target: t.name, client, local: false, capabilities, alive: true, load: this.loadOf(address), has: new Set<string>() };
+      return { address, target: t.name, client, local: false, capabilities, alive: true, ...this.runner(address) };
     } catch (err) {
       client.close();
       if (incompatible(err)) throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`);

@@ -51,8 +51,12 @@ export class SlotQueue {
     return this.stopped;
   }
 
-  /** A runner of the target's pool with a free slot, once every older ticket has one. */
-  async acquire(target: string, ticket: number): Promise<RunnerHandle> {
+  /**
+   * A runner of the target's pool with a free slot, once every older ticket has one: the least
+   * busy, and of those the one `held` scores highest (the bytes of the stage's inputs it already
+   * holds, so an output is used where it was made instead of travelling between runners).
+   */
+  async acquire(target: string, ticket: number, held: (h: RunnerHandle) => number = () => 0): Promise<RunnerHandle> {
     await this.pool.start(target);
     for (;;) {
       if (this.signal.aborted) throw RunnerCallError.cancelled('RunStage', 'interrupted');
@@ -60,7 +64,7 @@ export class SlotQueue {
       const alive = this.pool.members(target);
       if (!alive.length) throw RunnerCallError.unavailable('RunStage', `no runner of target '${target}' is left`);
       const oldest = Math.min(...(this.tickets.get(target) ?? new Set([ticket])));
-      const free = alive.filter((h) => h.load.busy < this.perRunner).sort((a, b) => a.load.busy - b.load.busy)[0];
+      const free = alive.filter((h) => h.load.busy < this.perRunner).sort((a, b) => a.load.busy - b.load.busy || held(b) - held(a))[0];
       if (free && ticket <= oldest) {
         free.load.busy += 1;
         this.drop(target, ticket);
