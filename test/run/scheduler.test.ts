@@ -197,6 +197,19 @@ test('targets whose handles share a runner share its slots', async () => {
   assert.is(most, 1);
 });
 
+test('stage-start names the runner and the time its inputs took; stage-returned comes between it and stage-done', async () => {
+  const seen: string[] = [];
+  const { run } = schedule([node('a')], new FakePool([new FakeRunner(() => ok())]), {
+    onEvent: (e) => {
+      if (e.type === 'stage-start') seen.push(`start ${e.node} on ${e.runner}, inputs ${e.inputSeconds >= 0 ? 'timed' : 'untimed'}`);
+      if (e.type === 'stage-returned') seen.push(`returned ${e.node} after ${e.seconds > 0 ? 'a while' : 'no time'}`);
+      if (e.type === 'stage-done') seen.push(`done ${e.node}`);
+    },
+  });
+  await run;
+  assert.equal(seen, ['start a on fake-0:50051, inputs timed', 'returned a after a while', 'done a']);
+});
+
 test('a lost runner: the stage is retried on another member of the pool', async () => {
   const dying = new FakeRunner(() => () => Promise.reject(new RunnerCallError('RunStage', status.UNAVAILABLE, 'connection refused')));
   dying.healthyAnswer = false; // it does not come back: dropped from the pool
