@@ -2,11 +2,13 @@
 (importing torch, creating a TensorRT Builder) takes seconds; only free disk is read each time."""
 from __future__ import annotations
 
+import sys
 import threading
 
 from trtpipe_runner import servicer as servicer_module
 from trtpipe_runner.artifacts import ArtifactStore
 from trtpipe_runner.servicer import RunnerServicer
+from trtpipe_runner.stages import STAGES
 
 
 def counting_probe(calls: list[int]):
@@ -37,7 +39,7 @@ def test_warm_up_probes_in_the_background(tmp_path, monkeypatch):
 
     monkeypatch.setattr(servicer_module, "probe_all", signalling)
     s = RunnerServicer(ArtifactStore(tmp_path / "store"))
-    s.warm_capabilities()
+    s.warm_up()
     assert probed.wait(10)
     s.capabilities()
     assert len(calls) == 1
@@ -59,3 +61,16 @@ def test_a_failed_probe_is_not_remembered(tmp_path, monkeypatch):
     except RuntimeError:
         pass
     assert s.capabilities()["backends"] == [] and len(calls) == 2
+
+
+def test_warm_up_imports_every_stage_module(tmp_path, monkeypatch):
+    """The first stage of each kind imported its module (onnx, numpy, ...: up to half a second on a
+    loaded host) inside its RunStage call, where bench/scale counted it as overhead."""
+    monkeypatch.setattr(servicer_module, "probe_all", counting_probe([]))
+    modules = [f"trtpipe_runner.stages.{name}_stage" for name in STAGES]
+    for m in modules:
+        monkeypatch.delitem(sys.modules, m, raising=False)  # restored after the test
+    s = RunnerServicer(ArtifactStore(tmp_path / "store"))
+    s.warm_up()
+    assert s.warmed.wait(60)
+    assert [m for m in modules if m not in sys.modules] == []

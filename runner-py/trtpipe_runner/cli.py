@@ -134,7 +134,7 @@ def _serve(args) -> int:
     print(server.port, flush=True)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     logging.getLogger("trtpipe_runner").info("serving on port %d, store %s", server.port, args.store)
-    server.servicer.warm_capabilities()
+    server.servicer.warm_up()
     # Exit when the parent closes our stdin (the orchestrator died) as well.
     if not sys.stdin.isatty() and os.environ.get("TRTPIPE_RUNNER_WATCH_STDIN") == "1":
         threading.Thread(target=lambda: (sys.stdin.read(), stopping.set()), daemon=True).start()

@@ -28,6 +28,7 @@ from .jsonsafe import dumps
 from .keepalive import heartbeat_seconds
 from .lease.leases import Lease
 from .stages import get_leased_stage, parse_stage_params
+from .stages import import_all as import_all_stages
 from .stages.context import StageContext, StageOutput
 from .transfers import IdleTimeout, TransferGate, TransferLimits, TransferRefused
 from .untrusted import parse_json
@@ -82,6 +83,7 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         self.heartbeat_seconds = heartbeat_seconds()
         self._static_caps: dict | None = None
         self._caps_lock = threading.Lock()
+        self.warmed = threading.Event()
 
     def capabilities(self) -> dict:
         """probe_all, with what cannot change while the runner lives (backends, GPUs, versions) probed
@@ -94,15 +96,20 @@ class RunnerServicer(pb_grpc.RunnerServiceServicer):
         caps["free_disk_bytes"] = shutil.disk_usage(self.store.root).free
         return caps
 
-    def warm_capabilities(self) -> None:
-        """Probes in the background now, so the first client does not wait for it."""
-        def probe() -> None:
+    def warm_up(self) -> None:
+        """Probes in the background now, then imports the stage modules, so that neither the first
+        client nor the first stage of each kind waits for it (`warmed` is set when done)."""
+        def warm() -> None:
             try:
                 self.capabilities()
             except Exception:  # noqa: BLE001 - GetCapabilities probes again and reports the error
                 log.debug("capability warm-up failed", exc_info=True)
+            failed = import_all_stages()
+            if failed:
+                log.debug("stage modules that did not import (their stages will say why): %s", ", ".join(failed))
+            self.warmed.set()
 
-        threading.Thread(target=probe, name="capabilities-warm-up", daemon=True).start()
+        threading.Thread(target=warm, name="warm-up", daemon=True).start()
 
     def cancel_all(self) -> None:
         """Cancels every running stage (server shutdown)."""

@@ -14,6 +14,9 @@ import type { ArtifactRef, OutputRef } from '../store/stage-result.js';
 import type { RunnerHandle } from './pool.js';
 import { TransferSlots } from './transfer-slots.js';
 
+/** Up to this size a remote runner gets a file without being asked first (one 1 MiB PutArtifact chunk). */
+const DIRECT_PUT_BYTES = 1 << 20;
+
 export interface FileArtifact {
   path: string;
   sha256: string;
@@ -39,8 +42,7 @@ export class ArtifactMover {
     return this.once(h, file.sha256, async () => {
       await Promise.all((file.dependencies ?? []).map((d) => this.ensureFile(h, d)));
       const t0 = performance.now();
-      const present = (await h.client.hasArtifacts([file.sha256], { signal: this.signal })).has(file.sha256);
-      if (!present) await this.send(h, file.path, refOf(file));
+      const present = await this.place(h, file.path, refOf(file));
       this.onEvent({ type: 'upload', target: h.target, file: file.path, bytes: file.size, skipped: present, seconds: (performance.now() - t0) / 1000 });
     });
   }
@@ -53,8 +55,12 @@ export class ArtifactMover {
 
   private ensureObject(h: RunnerHandle, ref: ArtifactRef, producer: RunnerHandle | undefined): Promise<void> {
     return this.once(h, ref.sha256, async () => {
-      if ((await h.client.hasArtifacts([ref.sha256], { signal: this.signal })).has(ref.sha256)) return;
-      if (!this.cache.hasObject(ref.sha256)) {
+      // Asked first unless it is here and small: that may save fetching it from its producer, or
+      // hashing a large object before it travels.
+      const here = this.cache.hasObject(ref.sha256);
+      const ask = !here || ref.size > DIRECT_PUT_BYTES;
+      if (ask && (await h.client.hasArtifacts([ref.sha256], { signal: this.signal })).has(ref.sha256)) return;
+      if (!here) {
         if (!producer?.alive) throw new Error(`artifact ${ref.sha256.slice(0, 12)} is only on a runner that is gone`);
         await this.fetch(producer, ref);
       } else if (!(await this.cache.objectMatches(ref.sha256))) {
@@ -67,10 +73,22 @@ export class ArtifactMover {
     });
   }
 
-  /** By path to the local runner, streamed to a remote one. */
-  private async send(h: RunnerHandle, file: string, ref: ArtifactRef): Promise<void> {
-    if (h.local) await h.client.importArtifact(file, ref, { signal: this.signal });
-    else await this.slots.run(h.address, () => h.client.putArtifact(file, ref, { signal: this.signal }), this.signal);
+  /**
+   * Makes a user file present on `h`; whether it already held it. Sent without asking HasArtifacts
+   * first where that costs no more than the question (one round trip instead of two): the local
+   * runner takes files by path and checks its store first, and a file of one chunk costs a remote
+   * runner no more to receive (and drop, when it has it).
+   */
+  private async place(h: RunnerHandle, file: string, ref: ArtifactRef): Promise<boolean> {
+    const ask = !h.local && ref.size > DIRECT_PUT_BYTES;
+    if (ask && (await h.client.hasArtifacts([ref.sha256], { signal: this.signal })).has(ref.sha256)) return true;
+    return this.send(h, file, ref);
+  }
+
+  /** By path to the local runner, streamed to a remote one; whether it already had it. */
+  private send(h: RunnerHandle, file: string, ref: ArtifactRef): Promise<boolean> {
+    if (h.local) return h.client.importArtifact(file, ref, { signal: this.signal });
+    return this.slots.run(h.address, () => h.client.putArtifact(file, ref, { signal: this.signal }), this.signal);
   }
 
   /** Copies a runner's output into the local object store (link for the local runner). */

@@ -45,10 +45,12 @@ export class NodeExecutor {
     const { o } = this;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 0) o.slots.requeue(node.target, ticket);
-      const h = await o.slots.acquire(node.target, ticket);
+      const h = await o.slots.acquire(node.target, ticket, this.heldBytes(node));
       try {
+        const t0 = performance.now();
         const inputs = await this.stageInputs(node, h);
-        o.onEvent({ type: 'stage-start', node: node.id });
+        const t1 = performance.now();
+        o.onEvent({ type: 'stage-start', node: node.id, runner: h.address, inputSeconds: (t1 - t0) / 1000 });
         const res = await h.client.runStage(
           { stage: node.stage, cell: node.cells.join(','), inputs, params: node.params },
           (e) => {
@@ -58,6 +60,7 @@ export class NodeExecutor {
           },
           { signal: o.signal, ...(o.stageTimeoutMs ? { timeoutMs: o.stageTimeoutMs } : {}) },
         );
+        o.onEvent({ type: 'stage-returned', node: node.id, seconds: (performance.now() - t1) / 1000 });
         const result = nodeResult(res, h);
         for (const obj of Object.values(result.outputs).flatMap(objectsOf)) h.has.add(obj.sha256);
         this.producers.set(node.id, h);
@@ -94,6 +97,23 @@ export class NodeExecutor {
         o.slots.release(h);
       }
     }
+  }
+
+  /** How many bytes of `node`'s inputs a runner is known to hold (the slot queue prefers the most). */
+  private heldBytes(node: StageNode): (h: RunnerHandle) => number {
+    const refs: ArtifactRef[] = [];
+    const addFile = (f: FileArtifact): void => {
+      refs.push(refOf(f));
+      f.dependencies?.forEach(addFile);
+    };
+    for (const ref of Object.values(node.inputs)) {
+      if (ref.kind === 'file') addFile(this.o.files.get(ref.path)!);
+      else {
+        const out = this.o.results.get(ref.node)?.outputs[ref.output];
+        if (out) refs.push(...objectsOf(out));
+      }
+    }
+    return (h) => refs.reduce((sum, r) => sum + (h.has.has(r.sha256) ? r.size : 0), 0);
   }
 
   private async stageInputs(node: StageNode, h: RunnerHandle): Promise<Record<string, ArtifactRef>> {

@@ -29,12 +29,22 @@ export interface RunnerHandle {
   local: boolean;
   capabilities: RunnerCapabilities;
   alive: boolean;
-  /** Slots taken (stages running on it). */
-  busy: number;
-  /** Artifacts this runner is known to hold. */
+  /** Stages running on this runner process, shared by every target's handle on it (slot-queue.ts). */
+  load: RunnerLoad;
+  /** Artifacts this runner is known to hold (shared like `load`). */
   has: Set<string>;
   /** The local runner's store folder (its outputs can be linked, not downloaded). */
   storeDir?: string;
+}
+
+/**
+ * The slots of one runner process. Targets that list the same runner get handles of their own
+ * (their own client, token and target name) but one load: counted per handle, two targets on one
+ * runner ran two stages on it at once, and four targets of one pool four, while other runners idled.
+ */
+export interface RunnerLoad {
+  /** Slots taken (stages running on the runner, whichever target sent them). */
+  busy: number;
 }
 
 /** How the local runner process ended. */

@@ -17,7 +17,7 @@ import { resolvePython, spawnLocalRunner, type LocalRunner } from '../runner-cli
 import { IncompatibleRunnerError } from '../runner-client/protocol.js';
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
 import { localAddress, targetPins, threadBudget, type LocalPin } from './local-gpus.js';
-import type { LocalExit, RunnerHandle, RunnerPool } from './pool.js';
+import type { LocalExit, RunnerHandle, RunnerLoad, RunnerPool } from './pool.js';
 import { localFingerprint, readCachedCapabilities, writeCachedCapabilities } from './runner-identity.js';
 
 export interface RunnerPoolOptions {
@@ -34,6 +34,8 @@ export class PipelineRunnerPool implements RunnerPool {
   private readonly localHandles = new Map<LocalPin, Promise<RunnerHandle>>();
   private pinsMemo?: Map<string, LocalPin[]>;
   private readonly starting = new Map<string, Promise<RunnerHandle[]>>();
+  /** Per runner process (by address), shared by the handles of every target on it: its slots and what it holds. */
+  private readonly runners = new Map<string, { load: RunnerLoad; has: Set<string> }>();
   /** Capabilities per target: from a started runner, or remembered for the local one. */
   readonly capabilities = new Map<string, RunnerCapabilities>();
   /** Seconds spent starting and connecting runners. */
@@ -103,7 +105,14 @@ export class PipelineRunnerPool implements RunnerPool {
 
   /** The least busy alive runner of a target, or undefined if none is left. */
   pick(name: string): RunnerHandle | undefined {
-    return this.members(name).sort((a, b) => a.busy - b.busy)[0];
+    return this.members(name).sort((a, b) => a.load.busy - b.load.busy)[0];
+  }
+
+  /** The one load and artifact set of the runner at `address`, whichever targets list it. */
+  private runner(address: string): { load: RunnerLoad; has: Set<string> } {
+    const key = address.toLowerCase();
+    if (!this.runners.has(key)) this.runners.set(key, { load: { busy: 0 }, has: new Set<string>() });
+    return this.runners.get(key)!;
   }
 
   all(): RunnerHandle[] {
@@ -162,7 +171,7 @@ export class PipelineRunnerPool implements RunnerPool {
         });
         const fp = localFingerprint(local.python);
         if (fp) await writeCachedCapabilities(this.identityDir, pinnedFingerprint(fp, pin), capabilities);
-        return { address: localAddress(pin), target: '', client, local: true, capabilities, alive: true, busy: 0, has: new Set<string>(), storeDir: this.storeDir };
+        return { address: localAddress(pin), target: '', client, local: true, capabilities, alive: true, ...this.runner(localAddress(pin)), storeDir: this.storeDir };
       })());
     }
     return this.localHandles.get(pin)!;
@@ -206,7 +215,7 @@ export class PipelineRunnerPool implements RunnerPool {
     });
     try {
       const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 30_000 });
-      return { address, target: t.name, client, local: false, capabilities, alive: true, busy: 0, has: new Set<string>() };
+      return { address, target: t.name, client, local: false, capabilities, alive: true, ...this.runner(address) };
     } catch (err) {
       client.close();
       if (incompatible(err)) throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`);

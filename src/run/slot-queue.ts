@@ -1,7 +1,8 @@
 /**
  * Runner slots, handed out in plan order: each node that may need a runner takes a ticket for
  * its target, and only the oldest ticket of a target may take a free slot (on the least busy
- * alive member, at most `perRunner` stages per runner). So stages start in plan order (evaluate
+ * alive member, at most `perRunner` stages per runner process: its slots are shared by every
+ * target that lists it, pool.ts RunnerLoad). So stages start in plan order (evaluate
  * before benchmark) however long their cache lookups take; a retry keeps its place at the front.
  */
 import { RunnerCallError } from '../runner-client/runner-call-error.js';
@@ -50,8 +51,12 @@ export class SlotQueue {
     return this.stopped;
   }
 
-  /** A runner of the target's pool with a free slot, once every older ticket has one. */
-  async acquire(target: string, ticket: number): Promise<RunnerHandle> {
+  /**
+   * A runner of the target's pool with a free slot, once every older ticket has one: the least
+   * busy, and of those the one `held` scores highest (the bytes of the stage's inputs it already
+   * holds, so an output is used where it was made instead of travelling between runners).
+   */
+  async acquire(target: string, ticket: number, held: (h: RunnerHandle) => number = () => 0): Promise<RunnerHandle> {
     await this.pool.start(target);
     for (;;) {
       if (this.signal.aborted) throw RunnerCallError.cancelled('RunStage', 'interrupted');
@@ -59,9 +64,9 @@ export class SlotQueue {
       const alive = this.pool.members(target);
       if (!alive.length) throw RunnerCallError.unavailable('RunStage', `no runner of target '${target}' is left`);
       const oldest = Math.min(...(this.tickets.get(target) ?? new Set([ticket])));
-      const free = alive.filter((h) => h.busy < this.perRunner).sort((a, b) => a.busy - b.busy)[0];
+      const free = alive.filter((h) => h.load.busy < this.perRunner).sort((a, b) => a.load.busy - b.load.busy || held(b) - held(a))[0];
       if (free && ticket <= oldest) {
-        free.busy += 1;
+        free.load.busy += 1;
         this.drop(target, ticket);
         return free;
       }
@@ -70,7 +75,7 @@ export class SlotQueue {
   }
 
   release(h: RunnerHandle): void {
-    h.busy -= 1;
+    h.load.busy -= 1;
     this.wake();
   }
 

@@ -53,6 +53,36 @@ test('a 3-cell matrix spreads over three runners and all cells complete', async 
   }
 });
 
+test('targets that list the same runners share their slots: never two stages at once on one runner', async () => {
+  const rs = await startRunners(2);
+  try {
+    const dir = tempDir();
+    const state = path.join(dir, 'state');
+    const file = pipeline(dir, rs.map((x) => x.address), 'benchmark: { iterations: 20 }\n');
+    // A second target on the same two runners: its stages and the first target's take the same slots
+    // (--no-cache: the two targets are alike, so their stages would otherwise share cache entries).
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/(  - name: pool\n(?:    .*\n)+)/, (t) => `${t}${t.replace('name: pool', 'name: again')}`));
+    const r = await runCli(['run', file, '--state-dir', state, '--no-cache'], { env: { POOL_TOKEN: POOL_TOKEN } });
+    assert.is(r.code, 0, r.stdout + r.stderr);
+    const rec = record(state);
+    assert.equal(rec.cells.length, 6);
+    assert.ok(rec.cells.every((c) => c.status === 'ok'));
+    // Each stage's device leases span its run on the runner (runner clock): per runner, in order, none overlaps the next.
+    for (const address of rs.map((x) => x.address)) {
+      const spans = Object.entries(rec.stages)
+        .filter(([, s]) => s.runner === address && !s.cached && s.leases?.length)
+        .map(([id, s]) => ({ id, from: Math.min(...s.leases!.map((l) => l.acquiredAt)), to: Math.max(...s.leases!.map((l) => l.releasedAt)) }))
+        .sort((a, b) => a.from - b.from);
+      assert.ok(spans.length >= 2, `runner ${address} ran ${spans.length} stage(s)`);
+      for (let i = 1; i < spans.length; i++) {
+        assert.ok(spans[i]!.from >= spans[i - 1]!.to, `on ${address}, ${spans[i]!.id} started while ${spans[i - 1]!.id} ran`);
+      }
+    }
+  } finally {
+    await stopRunners(rs);
+  }
+});
+
 test('a runner killed mid-stage: its stage is retried on another runner and the run completes', async () => {
   const rs = await startRunners(2);
   try {

@@ -73,7 +73,7 @@ class FakePool implements RunnerPool {
       local: false,
       capabilities: capabilitiesFromJson({}),
       alive: true,
-      busy: 0,
+      load: { busy: 0 },
       has: new Set<string>(),
     }));
   }
@@ -152,6 +152,62 @@ test('two runners share the work, never more than one stage each', async () => {
   assert.is(outcome.results.size, 6);
   assert.is(most, 2);
   assert.ok(a.calls.length >= 2 && b.calls.length >= 2, `${a.calls} / ${b.calls}`);
+});
+
+test('of the free runners, a stage goes to the one that holds its inputs: an output is used where it was made', async () => {
+  const sha = 'ab'.repeat(32);
+  // x's stage leaves an output on its runner; the fake runners cannot send it to another (getArtifact fails).
+  const script = (req: StageRunRequest): Script =>
+    req.cell === 'x'
+      ? async (r, signal) => ({
+          ...(await ok(30)(r, signal)),
+          outputs: { model: { sha256: sha, size: 1000, mediaType: 'application/onnx' } },
+        })
+      : ok(5);
+  const pool = new FakePool([new FakeRunner(script), new FakeRunner(script)]);
+  // a takes fake-0 and x fake-1; b needs x's output and gets a slot when both are free again.
+  const b = { ...node('b', ['a', 'x']), inputs: { model: { kind: 'stage', node: 'x', output: 'model' } } } as StageNode;
+  const { run, events } = schedule([node('a'), node('x'), b], pool);
+  const outcome = await run;
+  assert.is(outcome.failures.size, 0, JSON.stringify([...outcome.failures.values()]));
+  assert.is(outcome.results.get('x')!.runner, 'fake-1:50051');
+  assert.is(outcome.results.get('b')!.runner, 'fake-1:50051');
+  assert.ok(events.indexOf('done a') < events.indexOf('start b'), events.join('\n'));
+});
+
+test('targets whose handles share a runner share its slots', async () => {
+  let running = 0;
+  let most = 0;
+  const script = (): Script => async (req, signal) => {
+    most = Math.max(most, ++running);
+    try {
+      return await ok(10)(req, signal);
+    } finally {
+      running -= 1;
+    }
+  };
+  // One runner process, a handle per target (as PipelineRunnerPool makes them): one load.
+  const pool = new FakePool([new FakeRunner(script)]);
+  const shared = pool.handles[0]!;
+  const handles = ['t1', 't2', 't3'].map((target) => ({ ...shared, target }));
+  pool.members = (target?: string) => handles.filter((h) => h.target === target);
+  const nodes = ['t1', 't2', 't3'].flatMap((target) => ['1', '2'].map((i) => ({ ...node(`${target}-${i}`), target })));
+  const outcome = await schedule(nodes, pool).run;
+  assert.is(outcome.results.size, 6);
+  assert.is(most, 1);
+});
+
+test('stage-start names the runner and the time its inputs took; stage-returned comes between it and stage-done', async () => {
+  const seen: string[] = [];
+  const { run } = schedule([node('a')], new FakePool([new FakeRunner(() => ok())]), {
+    onEvent: (e) => {
+      if (e.type === 'stage-start') seen.push(`start ${e.node} on ${e.runner}, inputs ${e.inputSeconds >= 0 ? 'timed' : 'untimed'}`);
+      if (e.type === 'stage-returned') seen.push(`returned ${e.node} after ${e.seconds > 0 ? 'a while' : 'no time'}`);
+      if (e.type === 'stage-done') seen.push(`done ${e.node}`);
+    },
+  });
+  await run;
+  assert.equal(seen, ['start a on fake-0:50051, inputs timed', 'returned a after a while', 'done a']);
 });
 
 test('a lost runner: the stage is retried on another member of the pool', async () => {
