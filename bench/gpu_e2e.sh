@@ -5,7 +5,9 @@
 # tarfile modules (no xz binary needed). Then, each step under its own time limit, every failure
 # reported without stopping the rest:
 #   1. trtpipe run: the digits CNN on the torch backend (fp32/fp16/bf16/int8, CUDA graphs), timed;
-#      then the same command again (every stage cached: the no-op re-run), timed
+#      then the same command again (every stage cached: the no-op re-run), timed; then the
+#      transformer with a precision search and torchvision's ResNet-50 (fp32/fp16/int8) on torch
+#      (E2E_PIPELINES=0 skips these two)
 #   2. bench/scale_gpu.py: 8 ResNet-50 cells on 1 GPU, then on all GPUs (one local runner per GPU)
 #   3. bench/scale: 12 CPU cells over 1, 2 and 4 loopback runners with the cores split between them
 #   4. bench/latency_consistency: one fp32 MLP on two targets of the one GPU, 5 runs (issue 18)
@@ -166,6 +168,30 @@ if step "trtpipe run digits-torch again (no-op re-run)" 45 digits again; then
   say "    re-run: $(grep -c '(cached)$' "$WORK/digits-again.out") of $(grep -oE '[0-9]+ stages' "$WORK/digits-again.out" | head -1) cached; $(grep -E '^runners ready' "$WORK/digits-again.out" | head -1)"
 fi
 
+# ---- 1b. trtpipe run: the transformer with a search on the torch backend ----------------------
+cat >"$WORK/transformer-search-torch.yaml" <<EOF
+# pipelines/transformer-search.yaml on the torch backend (the search evaluates on the GPU)
+version: 1
+name: transformer-search-torch
+model: { path: $REPO/examples/transformer/model.onnx }
+data:
+  calibration: { npz: $REPO/examples/transformer/calib.npz }
+  evaluation: { npz: $REPO/examples/transformer/eval.npz, labels: labels }
+precision:
+  default: bf16
+  search: { towards: bf16, budget: { cosine: 0.99999 }, max_evaluations: 64 }
+targets:
+  - { name: gpu, runner: local, backend: torch, build: { $build_settings } }
+matrix:
+  precision: [fp32, bf16]
+benchmark: { batch: [1], warmup: 10, iterations: 50 }
+EOF
+transformer() { "$TRTPIPE" run "$WORK/transformer-search-torch.yaml" --state-dir "$WORK/state-transformer" >"$WORK/transformer.out" 2>&1; local rc=$?; cat "$WORK/transformer.out"; return $rc; }
+export -f transformer
+if [ "${E2E_PIPELINES:-1}" = 1 ] && step "trtpipe run transformer-search on torch" 90 transformer; then
+  grep -A3 '^cell ' "$WORK/transformer.out" | tee -a "$SUMMARY"
+fi
+
 # ---- 2. bench/scale_gpu: 8 cells on 1 GPU, then on all --------------------------------------
 if [ "$MODEL" = resnet50 ]; then
   wait "$EXPORT_PID"
@@ -175,6 +201,30 @@ if [ "$MODEL" = resnet50 ]; then
     say "[$(elapsed)s] ResNet-50 export FAILED (rc $(cat "$WORK/export.rc" 2>/dev/null)):"
     tail -n 15 "$WORK/export.log" | sed 's/^/    /' | tee -a "$SUMMARY"
     FAILED=1
+  fi
+fi
+# ResNet-50 (exported above) through the CLI on the torch backend
+if [ "$MODEL" = resnet50 ] && [ "${E2E_PIPELINES:-1}" = 1 ] && [ -s "$WORK/models/resnet50/model.onnx" ]; then
+  cat >"$WORK/resnet50-torch.yaml" <<EOF
+# torchvision ResNet-50 (random weights) on the torch backend: fp32, fp16 and int8 at batch 1 and 64
+version: 1
+name: resnet50-torch
+model: { path: $WORK/models/resnet50/model.onnx }
+data:
+  calibration: { npz: $WORK/models/resnet50/calib.npz }
+  evaluation: { npz: $WORK/models/resnet50/eval.npz }
+precision: { default: fp16, io: keep }
+calibration: { method: minmax }
+targets:
+  - { name: gpu, runner: local, backend: torch, build: { $build_settings } }
+matrix:
+  precision: [fp32, fp16, int8]
+benchmark: { batch: [1, 64], warmup: 10, iterations: 50 }
+EOF
+  resnet() { "$TRTPIPE" run "$WORK/resnet50-torch.yaml" --state-dir "$WORK/state-resnet" >"$WORK/resnet.out" 2>&1; local rc=$?; cat "$WORK/resnet.out"; return $rc; }
+  export -f resnet
+  if step "trtpipe run resnet50-torch" 150 resnet; then
+    grep -A5 '^cell ' "$WORK/resnet.out" | tee -a "$SUMMARY"
   fi
 fi
 if [ "$DEVICE" = cuda ] && [ -z "${TRTPIPE_GPUS:-}" ] && ! command -v nvidia-smi >/dev/null 2>&1; then

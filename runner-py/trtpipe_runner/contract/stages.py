@@ -1746,6 +1746,37 @@ class SearchParams:
 
 
 @dataclass(frozen=True)
+class SearchTrial:
+    """One evaluated set of kept candidates, in the order the search tried them."""
+
+    kept: int
+    passes: bool
+    misses: list[str]
+    cosine: float | None = None
+
+    @classmethod
+    def parse(cls, value: Any, at: str = "") -> "SearchTrial":
+        """Checks `value` against the schema; UserError naming the key path when it does not fit."""
+        o = _object(value, at, ("kept", "passes", "misses"), ("kept", "passes", "misses", "cosine"))
+        return cls(
+            kept=_int(o["kept"], _at(at, "kept"), lo=0, gt=None, hi=None),
+            passes=_bool(o["passes"], _at(at, "passes")),
+            misses=_each(o["misses"], _at(at, "misses"), 0, lambda v, at: _str(v, at)),
+            cosine=_num(o["cosine"], _at(at, "cosine"), lo=None, gt=None, hi=None) if o.get("cosine") is not None else None,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Back to JSON as the contract writes it (absent optional keys left out)."""
+        out: dict[str, Any] = {}
+        out["kept"] = _json(self.kept)
+        out["passes"] = _json(self.passes)
+        out["misses"] = _json(self.misses)
+        if self.cosine is not None:
+            out["cosine"] = _json(self.cosine)
+        return out
+
+
+@dataclass(frozen=True)
 class ImpactLocalization:
     """The localization behind the impact ranking (empty for ranking topological)."""
 
@@ -1817,7 +1848,7 @@ class SearchDetails:
     blanket_metrics: dict[str, float]
     all_high_metrics: dict[str, float]
     sensitivity: dict[str, float]
-    trace: list[dict[str, Any]]
+    trace: list[SearchTrial]
     shares: dict[str, PrecisionShare]
     low_nodes_share: float
     low_flops_share: float
@@ -1848,7 +1879,7 @@ class SearchDetails:
             blanket_metrics=_map(o["blanket_metrics"], _at(at, "blanket_metrics"), 0, lambda v, at: _num(v, at, lo=None, gt=None, hi=None)),
             all_high_metrics=_map(o["all_high_metrics"], _at(at, "all_high_metrics"), 0, lambda v, at: _num(v, at, lo=None, gt=None, hi=None)),
             sensitivity=_map(o["sensitivity"], _at(at, "sensitivity"), 0, lambda v, at: _num(v, at, lo=None, gt=None, hi=None)),
-            trace=_each(o["trace"], _at(at, "trace"), 0, lambda v, at: _dict(v, at, 0)),
+            trace=_each(o["trace"], _at(at, "trace"), 0, lambda v, at: SearchTrial.parse(v, at)),
             shares=_map(o["shares"], _at(at, "shares"), 0, lambda v, at: PrecisionShare.parse(v, at)),
             low_nodes_share=_num(o["low_nodes_share"], _at(at, "low_nodes_share"), lo=None, gt=None, hi=None),
             low_flops_share=_num(o["low_flops_share"], _at(at, "low_flops_share"), lo=None, gt=None, hi=None),

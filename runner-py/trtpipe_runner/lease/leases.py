@@ -160,9 +160,10 @@ def hold(needs: list[DeviceNeed], holder: str, cancel: CancelToken,
                 on_event(lease)
         yield leases
     finally:
+        # Read before unlocking: the next holder's acquired_at must not come before our released_at.
+        now = time.time()
         for lock in reversed(locks):
             lock.close()
-        now = time.time()
         for lease in leases:
             if lease.acquired_at:
                 lease.released_at = now

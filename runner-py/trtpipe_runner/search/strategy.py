@@ -54,6 +54,14 @@ class SearchOutcome:
     strategy: str = "bisection"
 
 
+def trace_row(kept: int, misses: list[str], metrics: dict[str, float]) -> dict:
+    """One trace entry (the contract's SearchTrial): how many candidates stayed fp32 and what missed."""
+    row = {"kept": kept, "passes": not misses, "misses": misses}
+    if metrics.get("cosine") is not None:
+        row["cosine"] = metrics["cosine"]
+    return row
+
+
 class Trials:
     """Every evaluation of one search: the count against the cap, the smallest set that met the
     budget, the failing sets (for the lower bound) and the trace. Sets evaluated before are free."""
@@ -74,7 +82,7 @@ class Trials:
         self.seen.add(kept)
         m = self.evaluate(kept)
         misses = self.budget.misses(m)
-        self.trace.append({"kept": len(kept), "passes": not misses, "misses": misses, "cosine": m.get("cosine")})
+        self.trace.append(trace_row(len(kept), misses, m))
         if misses:
             self.failing.append(kept)
         elif len(kept) < len(self.best):
@@ -104,8 +112,7 @@ def search(evaluate: Callable[[frozenset], dict[str, float]], budget: Budget, ca
             "not a precision problem; check the reference run or loosen the budget", code="BUDGET_UNREACHABLE")
     trials.seen.add(everything)
     blanket = evaluate(frozenset())
-    trials.trace.append({"kept": 0, "passes": budget.holds(blanket), "misses": budget.misses(blanket),
-                         "cosine": blanket.get("cosine")})
+    trials.trace.append(trace_row(0, budget.misses(blanket), blanket))
     trials.seen.add(frozenset())
     if budget.misses(blanket):
         trials.failing.append(frozenset())

@@ -14,6 +14,7 @@ import { parseOrExplain } from '../parse-args.js';
 import { loadOrExit } from '../load-or-exit.js';
 import { runOnly } from '../run-only.js';
 import { InputError } from '../../errors.js';
+import type { SearchDetails } from '../../gen/contract/stages.js';
 import { stateRootOf } from '../state-root.js';
 
 export default async function search(argv: string[]): Promise<number> {
@@ -37,6 +38,7 @@ export default async function search(argv: string[]): Promise<number> {
   });
   if (typeof ran === 'number') return ran;
   const { record } = ran;
+  // The search stage's details, as the contract declares them (search.schema.json).
   const d = record.stages.search!.details as unknown as SearchDetails;
   const result: SearchResult = {
     schema: SEARCH_SCHEMA,
@@ -44,14 +46,14 @@ export default async function search(argv: string[]): Promise<number> {
     model: { sha256: await modelIdentity(pipeline.model.path) },
     policy: { sha256: searchPolicySha(pipeline) },
     towards: d.towards,
-    budget: d.budget,
+    budget: present(d.budget),
     kept: d.kept,
     evaluations: d.evaluations,
     low_nodes_share: d.low_nodes_share,
     low_flops_share: d.low_flops_share,
-    shares: d.shares,
+    shares: present(d.shares),
     ...(d.exhausted ? { capped: { at_least: d.at_least, untried: d.untried } } : {}),
-    sensitivity: d.sensitivity,
+    sensitivity: present(d.sensitivity),
     rules_yaml: d.rules_yaml,
   };
   const file = searchResultPath(pipeline.file, cfg.result);
@@ -64,45 +66,22 @@ export default async function search(argv: string[]): Promise<number> {
   return ExitCode.Ok;
 }
 
-/** What the search stage reports (runner-py/trtpipe_runner/stages/search_stage.py). */
-interface SearchDetails {
-  towards: string;
-  budget: Record<string, number>;
-  kept: string[];
-  kept_candidates: number;
-  candidates: number;
-  fixed: Record<string, number>;
-  evaluations: number;
-  lookups: number;
-  exhausted: boolean;
-  at_least: number;
-  untried: string[];
-  metrics: Record<string, number>;
-  blanket_metrics: Record<string, number>;
-  trace: { passes: boolean }[];
-  sensitivity: Record<string, number>;
-  shares: Record<string, { nodes: number; node_share: number; flops: number }>;
-  low_nodes_share: number;
-  low_flops_share: number;
-  rules_yaml: string;
-  seconds: number;
-  evaluator: string;
-  /** ranked (by measured impact) or bisection (graph order); absent in older records. */
-  strategy?: string;
-  localize?: { seconds?: number; samples?: number; measured?: number; cached?: boolean; error?: string };
+/** A contract map (its values typed possibly undefined) as the plain record it is on the wire. */
+function present<T>(o: { [k: string]: T | undefined }): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).filter((e): e is [string, T] => e[1] !== undefined));
 }
 
 function describeSearch(d: SearchDetails, cap: number): string[] {
-  const cos = (m: Record<string, number>) => `cosine ${fmtSimilarity(m.cosine)}${m.nonfinite ? `, ${m.nonfinite} NaN/Inf` : ''}`;
+  const cos = (m: Record<string, number | undefined>) => `cosine ${fmtSimilarity(m.cosine)}${m.nonfinite ? `, ${m.nonfinite} NaN/Inf` : ''}`;
   const fixed = Object.entries(d.fixed ?? {});
-  const totalNodes = Object.values(d.shares).reduce((s, x) => s + x.nodes, 0);
+  const totalNodes = Object.values(d.shares).reduce((s, x) => s + (x?.nodes ?? 0), 0);
   const out = [
     `search towards ${d.towards}, budget ${Object.entries(d.budget).map(([k, v]) => `${k} ${v}`).join(', ')} (evaluator: ${d.evaluator})`,
     `  every candidate in ${d.towards}: ${cos(d.blanket_metrics)}: ${d.trace[0]?.passes ? 'meets the budget' : 'misses the budget'}`,
     ...(d.strategy === 'ranked' && d.localize?.measured !== undefined
       ? [`  candidates ranked by measured impact (${d.localize.measured} of ${d.candidates} measured on ${d.localize.samples} samples${d.localize.cached ? ', from the cache' : `, ${(d.localize.seconds ?? 0).toFixed(1)} s`})`]
       : d.localize?.error ? [`  no impact ranking (${d.localize.error}): bisection in graph order`] : []),
-    ...(fixed.length ? [`  the policy itself keeps ${fixed.reduce((s, [, n]) => s + n, 0)} more node(s) out of ${d.towards} (${fixed.map(([r, n]) => `${r} ${n}`).join(', ')}); they are not candidates`] : []),
+    ...(fixed.length ? [`  the policy itself keeps ${fixed.reduce((s, [, n]) => s + (n ?? 0), 0)} more node(s) out of ${d.towards} (${fixed.map(([r, n]) => `${r} ${n}`).join(', ')}); they are not candidates`] : []),
     `  kept in fp32: ${d.kept_candidates} of ${d.candidates} candidate nodes${d.kept.length > d.kept_candidates ? ` (and ${d.kept.length - d.kept_candidates} node(s) that only move their values: they follow them)` : ''}`,
     ...d.kept.map((n) => `    ${n}${d.sensitivity[n] !== undefined ? `   (cosine loss if lowered: ${d.sensitivity[n]!.toExponential(2)})` : ''}`),
   ];
@@ -112,7 +91,7 @@ function describeSearch(d: SearchDetails, cap: number): string[] {
   }
   out.push(
     `  result: ${cos(d.metrics)}`,
-    `  what the run builds: ${Object.entries(d.shares).map(([p, x]) => `${p} ${x.nodes}/${totalNodes} nodes (${(100 * x.node_share).toFixed(1)}%), ${(100 * x.flops).toFixed(1)}% of FLOPs`).join('; ')}`,
+    `  what the run builds: ${Object.entries(d.shares).map(([p, x]) => `${p} ${x!.nodes}/${totalNodes} nodes (${(100 * x!.node_share).toFixed(1)}%), ${(100 * x!.flops).toFixed(1)}% of FLOPs`).join('; ')}`,
     `  ${d.evaluations} candidate evaluations (${d.lookups} lookups), ${d.seconds.toFixed(1)} s`,
   );
   return out;

@@ -814,7 +814,10 @@ export interface SearchDetails {
   sensitivity: {
     [k: string]: number | undefined;
   };
-  trace: {}[];
+  /**
+   * Every evaluation, blanket (kept 0) first.
+   */
+  trace: SearchTrial[];
   shares: {
     [k: string]: PrecisionShare | undefined;
   };
@@ -851,6 +854,24 @@ export interface ImpactLocalization {
    * Why none was measured: every candidate lowered meets the budget.
    */
   skipped?: string;
+}
+/**
+ * One evaluated set of kept candidates, in the order the search tried them.
+ */
+export interface SearchTrial {
+  /**
+   * Candidates kept in fp32 in this trial (0: every candidate lowered).
+   */
+  kept: number;
+  passes: boolean;
+  /**
+   * What the trial's metrics miss of the budget (empty when it passes).
+   */
+  misses: string[];
+  /**
+   * Absent when the evaluation has no cosine.
+   */
+  cosine?: number;
 }
 /**
  * One precision's share of the nodes that do float math.

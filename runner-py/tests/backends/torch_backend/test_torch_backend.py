@@ -40,7 +40,7 @@ def test_build_stores_the_annotated_onnx_with_a_build_record(backend, tmp_path):
     stored = onnx.load(str(built.engine))
     record = read_record(stored)
     assert record["format"] == 1 and record["settings"] == {"device": "cpu", "fuse": True, "cuda_graph": True,
-                                                            "tf32": False}
+                                                            "tf32": False, "compile": False}
     assert record["torch"] == torch.__version__
     original = onnx.load(str(src))
     assert [n.name for n in stored.graph.node] == [n.name for n in original.graph.node]
