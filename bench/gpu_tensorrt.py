@@ -38,7 +38,8 @@ import numpy as np  # noqa: E402
 
 from gpu_tensorrt_report import print_tables, ratios  # noqa: E402
 
-PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int8-stemfp16", "int8-fp32rest", "int8-before", "fp8")
+PRECISIONS = ("fp32", "fp16", "bf16", "int8", "int8-stemfp16", "int8-fp16rest-casts", "int8-fp32rest", "int8-before",
+              "fp8")
 # label -> (precision built, policy additions, residual Q/DQ stripped): int8 as it is built now and
 # as it was, so one GPU run measures the placement and precision.unquantized work (issue 23).
 VARIANTS = {
@@ -48,6 +49,9 @@ VARIANTS = {
     # "no supported formats" for an fp16-scaled int8 stem (bench/gpu_trt_qdq_forms.py probes why)
     "int8-stemfp16": ("int8", {"unquantized": "fp16", "rules": [{"match": {"name": ["/conv1/Conv"]}, "use": "fp16"}]},
                       False),
+    # fp16 leftovers, the quantized layers computing in fp32 behind Casts (fp32 scales, opset 17):
+    # single layers of this form build on 10.6 (bench/gpu_trt_qdq_forms.py, fp32-casts)
+    "int8-fp16rest-casts": ("int8", {"unquantized": "fp16", "opset": 17}, False),
     "int8-fp32rest": ("int8", {"unquantized": "fp32"}, False),
     "int8-before": ("int8", {"unquantized": "fp32"}, True),
 }

@@ -18,6 +18,7 @@ def ratios(latency: list[dict], batch: int) -> list[dict]:
                     "int8_over_fp16": q("int8", "fp16"), "bf16_over_fp32": q("bf16", "fp32"),
                     "fp8_over_fp16": q("fp8", "fp16"), "int8_fp32rest_over_fp16": q("int8-fp32rest", "fp16"),
                     "int8_stemfp16_over_fp16": q("int8-stemfp16", "fp16"),
+                    "int8_fp16rest_casts_over_fp16": q("int8-fp16rest-casts", "fp16"),
                     "int8_before_over_fp16": q("int8-before", "fp16")})
     return out
 
@@ -49,7 +50,8 @@ def print_tables(doc: dict) -> None:
               f"{f(r['int8_over_fp16'])}  bf16/fp32 {f(r['bf16_over_fp32'])}  fp8/fp16 {f(r['fp8_over_fp16'])}")
         print(f"{'':9s} {'':5s} int8/fp16 before {f(r.get('int8_before_over_fp16'))}  with fp32 leftovers "
               f"{f(r.get('int8_fp32rest_over_fp16'))}  now {f(r['int8_over_fp16'])}  "
-              f"fp16 leftovers, stem unquantized {f(r.get('int8_stemfp16_over_fp16'))}")
+              f"fp16 leftovers, stem unquantized {f(r.get('int8_stemfp16_over_fp16'))}  "
+              f"fp16 leftovers, fp32 Q/DQ behind Casts {f(r.get('int8_fp16rest_casts_over_fp16'))}")
     print("\n== timing cache (goal: warm build <= 0.5 x cold) ==")
     for r in doc["timing_cache"]:
         print(f"{r['model']:9s} {r['precision']:5s} cold {r['cold_build_s']:6.1f} s  warm {r['warm_build_s']:6.1f} s  "

@@ -158,6 +158,7 @@ def test_replaced_float_weights_leave_the_graph(cnn):
     ({"default": "fp16", "unquantized": "fp16"}, None),
     ({"default": "fp16", "unquantized": "bf16", "rules": [{"match": {"op": ["Conv"]}, "use": "int8"}]}, 19),
     ({"default": "int8", "unquantized": "fp16", "opset": 22}, 22),
+    ({"default": "int8", "unquantized": "fp16", "opset": 17}, 17),  # asked for: fp32 Q/DQ behind Casts
 ])
 def test_working_opset_is_raised_only_for_fp16_qdq(cnn, policy, opset):
     from trtpipe_runner.contract.stages import Policy

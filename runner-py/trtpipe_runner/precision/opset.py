@@ -19,6 +19,9 @@ def working_opset(model: onnx.ModelProto, policy) -> int | None:
     fp16/bf16 (`precision.unquantized`): only from opset 19 can a DequantizeLinear write fp16,
     so that the quantized layers compute in fp16 next to their fp16 neighbours instead of in fp32
     behind Casts (ModelOpt's ONNX quantization and AutoCast take 19 as their minimum likewise).
+    An explicit `precision.opset` below 19 is kept: the quantized layers then compute in fp32
+    behind Casts, with fp32 scales (apply.quantized_float), the form TensorRT 10.6 builds where
+    fp16-scaled int8 convolutions feeding each other fail ("No supported formats"; docs/decisions.md).
 
     Args:
         model: the FP32 model.
@@ -26,6 +29,8 @@ def working_opset(model: onnx.ModelProto, policy) -> int | None:
     """
     quantizes = policy.default in QUANTIZED or any(r.use in QUANTIZED for r in policy.rules)
     if not quantizes or policy.unquantized == "fp32":
+        return policy.opset
+    if policy.opset is not None and policy.opset < FLOAT_SCALE_OPSET:
         return policy.opset
     return max(policy.opset or opset_version(model), FLOAT_SCALE_OPSET)
 
