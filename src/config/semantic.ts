@@ -49,6 +49,10 @@ export function checkSemantics(raw: PipelineFile, p: Pipeline, doc: PipelineDocu
 
 const TENSORRT_BUILD = ['workspace_mib', 'optimization_level', 'hardware_compatibility', 'version_compatible', 'legacy_weak_typing'] as const;
 const ORT_BUILD = ['opt_level', 'threads'] as const;
+const TORCH_BUILD = ['device', 'fuse', 'cuda_graph', 'compile'] as const;
+/** Build settings only one backend reads, by backend (ONNX Runtime's are not flagged on torch, which runs on the CPU too). */
+const OWN_BUILD: Record<string, readonly string[]> = { tensorrt: TENSORRT_BUILD, onnxruntime: ORT_BUILD, torch: TORCH_BUILD };
+const FLAGGED_ON: Record<string, readonly string[]> = { tensorrt: ['onnxruntime', 'torch'], onnxruntime: ['tensorrt', 'torch'], torch: ['tensorrt'] };
 
 function checkTargets(ctx: SemanticContext): boolean {
   const { raw, p } = ctx;
@@ -78,12 +82,11 @@ function checkTargets(ctx: SemanticContext): boolean {
     t.runners.forEach((r, k) => {
       if (t.runners.indexOf(r) !== k) ctx.error(here('runner', k), 'duplicate-item', `runner ${r} is listed twice in the pool`, 'remove one');
     });
-    const build = given.build ?? {};
-    const misplaced = t.backend === 'tensorrt' ? ORT_BUILD.filter((k) => build[k] !== undefined)
-      : t.backend === 'onnxruntime' || t.backend === 'torch' ? TENSORRT_BUILD.filter((k) => build[k] !== undefined) : [];
-    for (const k of misplaced) {
-      ctx.warn(here('build', k), 'ignored', `does not apply to the ${t.backend} backend`,
-        `remove it, or set backend: ${(ORT_BUILD as readonly string[]).includes(k) ? 'onnxruntime' : 'tensorrt'}`, { key: true });
+    const build: Record<string, unknown> = given.build ?? {};
+    for (const owner of FLAGGED_ON[t.backend] ?? []) {
+      for (const k of OWN_BUILD[owner]!.filter((key) => build[key] !== undefined)) {
+        ctx.warn(here('build', k), 'ignored', `does not apply to the ${t.backend} backend`, `remove it, or set backend: ${owner}`, { key: true });
+      }
     }
     checkRequirements(ctx, t, i);
   });
