@@ -161,3 +161,30 @@ def test_memory_stays_bounded_by_cutting_the_batch(tmp_path):
     tight = run("overflow", low, fp32, tmp_path / "b", samples=32, memory_mib=0)
     assert roomy.batches == 1 + 2 and tight.batches == 32  # 1, then 16 + 15; or one sample a batch throughout
     assert [n.rel_error for n in tight.attribution.nodes] == pytest.approx([n.rel_error for n in roomy.attribution.nodes])
+
+
+def test_a_shape_that_depends_on_rounding_is_a_clear_error(tmp_path):
+    """x > 1 picks different elements in fp16 (1.0002 rounds to 1.0) than in FP32: the picked values
+    (GatherND over NonZero) differ in shape, and localize says which tensor and why."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("Greater", ["x", "one"], ["gt"], name="greater"),
+             helper.make_node("NonZero", ["gt"], ["nz"], name="nonzero"),
+             helper.make_node("Transpose", ["nz"], ["idx"], name="transpose", perm=[1, 0]),
+             helper.make_node("GatherND", ["x", "idx"], ["picked"], name="gather"),
+             helper.make_node("ReduceSum", ["picked"], ["y"], name="sum", keepdims=0)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+                              [numpy_helper.from_array(np.array(1.0, np.float32), "one")])
+    fp32 = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    fp32.ir_version = 9
+    decisions = resolve(fp32, stage_params.policy_of({"default": "fp16", "io": "keep"}))
+    low = annotated_model(fp32, decisions, True, None, True)[0]
+    x = np.full((4, 3), 2.0, np.float32)
+    x[0, 0] = 1.0002  # > 1 in FP32, exactly 1 in fp16
+    np.savez(tmp_path / "data.npz", x=x)
+    data = load_npz(tmp_path / "data.npz", graph_inputs(fp32))
+    with pytest.raises(UserError) as exc:
+        localize(fp32, low, "onnxruntime", EMULATED, data, tmp_path, CancelToken(), samples=4, batch=4,
+                 device="cpu")
+    assert exc.value.code == "LOCALIZE_SHAPE_MISMATCH" and "'picked'" in exc.value.message

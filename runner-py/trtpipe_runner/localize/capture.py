@@ -23,12 +23,13 @@ import onnx
 from ..backends import get_backend
 from ..calibration.observe import Observer, pick_device
 from ..cancel import CancelToken
+from ..errors import UserError
 from ..model.tensors import tensor_types
 from .attribution import Attribution, attribute, float_outputs
 from .impact import measure_impacts
 from .padding import DEFAULT_MASK, mask_of, real_positions
 from .shadow import LOW_PREFIX, shadow_inputs, shadow_model
-from .stats import TensorStats
+from .stats import ShapeMismatch, TensorStats
 
 
 @dataclass
@@ -118,8 +119,15 @@ def localize(fp32: onnx.ModelProto, low: onnx.ModelProto, backend: str, settings
                 r = _host(ref[t])
                 a = np.asarray(lowv[lt])
                 held += r.nbytes + 2 * a.nbytes
-                stats[t].add(*real_positions(a, r, keep))
-                stats[t].add_own(*real_positions(a, own[t], keep))
+                try:
+                    stats[t].add(*real_positions(a, r, keep))
+                    stats[t].add_own(*real_positions(a, own[t], keep))
+                except ShapeMismatch as exc:
+                    raise UserError(
+                        f"tensor '{t}' has shape {exc.args[0]} in the low-precision graph but {exc.args[1]} in FP32: "
+                        "a shape that depends on the data (NonZero, TopK, a computed Reshape) came out differently, so "
+                        "the two runs cannot be compared node by node; localize a graph without such ops, or keep "
+                        "the ops that compute the shape in fp32 (precision.rules)", code="LOCALIZE_SHAPE_MISMATCH") from None
                 if t in sample_error:
                     sample_error[t].append(_squared_error_per_sample(a, r))
             del ref, lowv, own  # (`whole` keeps the one batch the impacts reuse)

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
+class ShapeMismatch(ValueError):
+    """The low-precision value and the reference differ in shape (args: low shape, reference shape)."""
+
+
 @dataclass
 class TensorStats:
     """Running sums over the finite pairs (low value, reference value) of one tensor."""
@@ -34,7 +38,7 @@ class TensorStats:
         a = np.asarray(low, dtype=np.float64)
         r = np.asarray(ref, dtype=np.float64)
         if a.shape != r.shape:
-            raise ValueError(f"shape {list(a.shape)} differs from the reference's {list(r.shape)}")
+            raise ShapeMismatch(list(a.shape), list(r.shape))
         ref_ok = np.isfinite(r)
         ok = ref_ok & np.isfinite(a)
         if not ok.all():
