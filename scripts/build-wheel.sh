@@ -14,8 +14,7 @@ trap 'rm -rf runner-py/build runner-py/trtpipe_runner.egg-info' EXIT
 log=$(mktemp)
 "$PY" -m build --wheel --no-isolation --outdir "$out" runner-py >"$log" 2>&1 || { cat "$log" >&2; rm -f "$log"; exit 1; }
 rm -f "$log"
-# A copy without the hashes: it is used as pip constraints next to the wheel (`pip install --constraint
-# requirements.lock trtpipe_runner-*.whl`), and a hash in a constraint makes pip demand one for the
-# wheel too. The versions are the lock's.
-sed -e '/^ *--hash=/d' -e 's/ \\$//' runner-py/requirements.lock > "$out/requirements.lock"
+# The lock with its hashes: the local runner's environment installs it with --require-hashes, then
+# the wheel with --no-deps (src/runner-client/runner-env.ts), as the Dockerfile does.
+cp runner-py/requirements.lock "$out/requirements.lock"
 echo "build-wheel: $(ls "$out"/*.whl)"

@@ -117,7 +117,11 @@ async function createEnv(dir: string, onProgress: (line: string) => void): Promi
   try {
     await run(basePython(), ['-m', 'venv', dir], log, 'python -m venv');
     onProgress('installing trtpipe-runner and its pinned dependencies with pip (about 100 MB to download the first time)');
-    await run(path.join(dir, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '--no-input', '--constraint', wheel.lock, wheel.file], log, 'pip install');
+    // The pinned dependencies with their hashes checked (a tampered or substituted download fails),
+    // then the runner itself, whose dependencies those are: the Dockerfile's two steps.
+    const pip = [path.join(dir, 'bin', 'python'), '-m', 'pip', 'install', '--disable-pip-version-check', '--no-input'] as const;
+    await run(pip[0], [...pip.slice(1), '--require-hashes', '-r', wheel.lock], log, 'pip install --require-hashes');
+    await run(pip[0], [...pip.slice(1), '--no-deps', wheel.file], log, 'pip install (the runner wheel)');
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw err;

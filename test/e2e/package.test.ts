@@ -93,7 +93,7 @@ async function packageRoundTrip(tmp: string): Promise<void> {
   mkdirSync(path.join(tmp, 'no-wheels'));
   const failed = spawnSync('npx', ['--no', 'trtpipe', 'setup'], { cwd: project, env: { ...env, TRTPIPE_CACHE_DIR: broken, PIP_FIND_LINKS: path.join(tmp, 'no-wheels') }, encoding: 'utf8' });
   assert.is(failed.status, 3, failed.stdout + failed.stderr);
-  assert.match(failed.stderr, "trtpipe: could not make the local runner's Python environment: pip install failed (1)");
+  assert.match(failed.stderr, "trtpipe: could not make the local runner's Python environment: pip install --require-hashes failed (1)");
   assert.match(failed.stderr, `Full log: ${path.join(broken, 'runner', envName!)}.setup.log`);
   assert.equal(readdirSync(path.join(broken, 'runner')), [`${envName}.setup.log`]);
   const noPython = spawnSync('npx', ['--no', 'trtpipe', 'init', 'models/digits/model.onnx', '-o', 'other.yaml'], { cwd: project, env: { ...env, TRTPIPE_CACHE_DIR: broken, TRTPIPE_BASE_PYTHON: path.join(tmp, 'no-python') }, encoding: 'utf8' });
