@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
+import { maskEnvValues } from '../config/env-values.js';
 import { RunnerUnavailableError } from '../errors.js';
 import { chooseLocalPython, ensureLocalPython, type LocalPython } from './runner-env.js';
 
@@ -74,15 +75,27 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
     mkdirSync(path.dirname(opts.logFile), { recursive: true });
     log = createWriteStream(opts.logFile, { flags: 'a' });
   }
+  // Whole lines, values taken from the environment masked (config/env-values.ts): the log and the
+  // tail that error messages quote are text trtpipe writes, and CI uploads them.
   const tail: string[] = [];
+  let partial = '';
+  const emit = (text: string) => {
+    const masked = maskEnvValues(text);
+    log?.write(masked);
+    tail.push(...masked.split('\n').filter(Boolean));
+    if (tail.length > 40) tail.splice(0, tail.length - 40);
+  };
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (text: string) => {
-    log?.write(text);
-    tail.push(...text.split('\n').filter(Boolean));
-    if (tail.length > 40) tail.splice(0, tail.length - 40);
+    const all = partial + text;
+    const end = all.lastIndexOf('\n');
+    partial = all.slice(end + 1);
+    if (end >= 0) emit(all.slice(0, end + 1));
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('exit', (code, signal) => {
+      if (partial) emit(partial); // a last line without its newline
+      partial = '';
       log?.end();
       resolve({ code, signal });
     });
