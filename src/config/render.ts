@@ -28,18 +28,26 @@ export function renderDiagnostics(ds: Diagnostic[], cwd = process.cwd()): string
     .join('\n\n');
 }
 
+/** Columns of a source line shown around the caret; longer lines are cut, with … where they are. */
+const FRAME_COLUMNS = 120;
+
 /** The line before (when there is one), the line itself and a caret line. */
 export function frame(text: string, line: number, col: number): string {
   const lines = text.split(/\r?\n/);
   const width = String(line).length;
+  const at = Math.max(0, col - 1);
+  // A window of FRAME_COLUMNS around the column, the same for both lines (they stay aligned).
+  const from = Math.max(0, Math.min(at - FRAME_COLUMNS / 2, (lines[line - 1] ?? '').length - FRAME_COLUMNS));
+  const clip = (l: string) => (from > 0 ? '…' : '') + l.slice(from, from + FRAME_COLUMNS) + (l.length > from + FRAME_COLUMNS ? '…' : '');
   const out: string[] = [];
   for (let n = Math.max(1, line - 1); n <= line; n++) {
     const l = lines[n - 1];
     if (l === undefined || (n < line && !l.trim())) continue;
-    out.push(`  ${String(n).padStart(width)} | ${visible(l)}`);
+    // A line before that ends left of the window is context only: shown whole.
+    out.push(`  ${String(n).padStart(width)} | ${visible(n < line && l.length <= from ? l : clip(l))}`);
   }
   // Tabs in the line stay tabs under it, so the caret lines up in any terminal.
-  const lead = (lines[line - 1] ?? '').slice(0, Math.max(0, col - 1)).replace(/[^\t]/g, ' ');
+  const lead = ((from > 0 ? ' ' : '') + (lines[line - 1] ?? '').slice(from, at)).replace(/[^\t]/g, ' ');
   out.push(`  ${' '.repeat(width)} | ${lead}^`);
   return out.join('\n');
 }

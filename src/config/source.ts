@@ -86,6 +86,8 @@ const MAX_SYNTAX_ERRORS = 3;
 function yamlMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return 'duplicate key: each key may appear once in a mapping';
   if (code === 'MULTIPLE_DOCS') return 'a pipeline file holds one YAML document; this one has more';
+  // The parser recurses per level: thousands of nested [ or { exhaust the stack.
+  if (/Maximum call stack size exceeded/.test(message)) return 'the document nests deeper than the YAML parser can follow';
   // The yaml library appends " at line L, column C" and a code frame; we print our own.
   return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '');
 }
@@ -94,6 +96,7 @@ function yamlMessage(code: string, message: string): string {
 function syntaxHint(code: string, message: string, text: string, offset: number): string | undefined {
   if (text.startsWith('${', offset - 1) || text.startsWith('${', offset)) return 'inside { } and [ ], quote values that use ${VAR}: "${VAR}"';
   if (code === 'TAB_AS_INDENT') return 'indent with spaces';
+  if (/Maximum call stack size exceeded/.test(message)) return 'a pipeline nests a few levels deep; remove the extra [ and {';
   if (code === 'MULTIPLE_DOCS') return 'remove the --- line and what follows it, or move that part to a file of its own';
   if (code === 'BLOCK_AS_IMPLICIT_KEY') return 'quote a value that contains ": ", e.g. name: "a: b"';
   if (/end with a [}\]]/.test(message)) return 'close every { with } and every [ with ] on the line where it opens, or write the mapping as indented lines';
