@@ -60,7 +60,9 @@ for (const n of values.runners.split(',').map(Number)) {
   const pipelineFile = async (model: string, labels: string): Promise<Pipeline> => {
     const file = path.join(dir, `scale-${n}-${path.basename(model)}.yaml`);
     // 4 targets on the same pool x 3 precisions = 12 cells.
-    writeFileSync(file, `version: 1
+    writeFileSync(
+      file,
+      `version: 1
 name: scale
 model: { path: ${model}/model.onnx }
 data:
@@ -69,15 +71,19 @@ data:
 targets:
 ${['a', 'b', 'c', 'd'].map((t) => `  - { name: ${t}, runner: [${pool}], token_env: POOL_TOKEN }`).join('\n')}
 matrix: { precision: [fp32, fp16, int8] }
-`);
+`,
+    );
     const { pipeline, diagnostics } = await loadPipeline(file);
     if (!pipeline) throw new Error(`scale ${n}: ${file}: ${diagnostics.map((d) => `${d.path}: ${d.message}`).join('; ')}`);
     return pipeline;
   };
   for (let w = 0; w < warmups; w++) {
     const { record } = await executePipeline(await pipelineFile(path.join(EXAMPLES, 'digits'), ', labels: labels'), {
-      stateRoot: path.join(dir, `warmup-${n}-${w}`), useCache: false, only: (node) => node.stage !== 'benchmark',
-      signal: new AbortController().signal, onEvent: () => {},
+      stateRoot: path.join(dir, `warmup-${n}-${w}`),
+      useCache: false,
+      only: (node) => node.stage !== 'benchmark',
+      signal: new AbortController().signal,
+      onEvent: () => {},
     });
     if (record.status !== 'ok') throw new Error(`scale ${n}: warm-up run ${record.status}`);
   }
@@ -120,9 +126,15 @@ matrix: { precision: [fp32, fp16, int8] }
   if (record.status !== 'ok') throw new Error(`scale ${n}: ${record.status}`);
   if (!base) base = secs; // speed-up against the first count given
   const ms = (xs: number[], q: number) => (xs.sort((a, b) => a - b)[Math.floor(xs.length * q)]! * 1000).toFixed(1);
-  rows.push(`  ${String(n).padStart(2)} runner(s) x ${String(threads ?? cores).padStart(2)} threads  ${secs.toFixed(2).padStart(6)} s   speed-up ${(base / secs).toFixed(2)}x   overhead per stage: median ${ms(overhead, 0.5)} ms, p90 ${ms(overhead, 0.9)} ms (${overhead.length} stages; medians: call ${ms(call, 0.5)} ms, result ${ms(after, 0.5)} ms; inputs before start ${ms(inputs, 0.5)} ms)`);
+  rows.push(
+    `  ${String(n).padStart(2)} runner(s) x ${String(threads ?? cores).padStart(2)} threads  ${secs.toFixed(2).padStart(6)} s   speed-up ${(base / secs).toFixed(2)}x   overhead per stage: median ${ms(overhead, 0.5)} ms, p90 ${ms(overhead, 0.9)} ms (${overhead.length} stages; medians: call ${ms(call, 0.5)} ms, result ${ms(after, 0.5)} ms; inputs before start ${ms(inputs, 0.5)} ms)`,
+  );
   const total = [...work.values()].reduce((a, b) => a + b, 0);
-  rows.push(`       runners' own stage time ${total.toFixed(2)} s: ${[...work].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; connecting to the runners ${record.timings.runnerStartSeconds.toFixed(2)} s of the wall`);
+  rows.push(
+    `       runners' own stage time ${total.toFixed(2)} s: ${[...work].map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; connecting to the runners ${record.timings.runnerStartSeconds.toFixed(2)} s of the wall`,
+  );
 }
-console.log(`bench/scale: 12 cells (transformer, 4 targets x fp32/fp16/int8; build and evaluate, no benchmark) on one pool of loopback runners, ${cores} CPU cores split between them; ${warmups} warm-up run(s) on the digits model first`);
+console.log(
+  `bench/scale: 12 cells (transformer, 4 targets x fp32/fp16/int8; build and evaluate, no benchmark) on one pool of loopback runners, ${cores} CPU cores split between them; ${warmups} warm-up run(s) on the digits model first`,
+);
 for (const r of rows) console.log(r);

@@ -47,7 +47,10 @@ export function parseSource(text: string, display: string, absolute: string): { 
   const linesWithErrors = new Set<number>();
   let syntaxErrors = 0;
   let firstUnreported: { line: number; col: number } | undefined;
-  for (const [severity, list] of [['error', doc.errors], ['warning', doc.warnings]] as const) {
+  for (const [severity, list] of [
+    ['error', doc.errors],
+    ['warning', doc.warnings],
+  ] as const) {
     for (const e of list) {
       const pos = lines.linePos(e.pos[0]);
       // The parser often reports one mistake several times on its line: keep the first.
@@ -74,8 +77,15 @@ export function parseSource(text: string, display: string, absolute: string): { 
     }
   }
   if (firstUnreported) {
-    errors.push({ severity: 'error', code: 'yaml-syntax-more', file: display, ...firstUnreported, path: '',
-      message: `${syntaxErrors - MAX_SYNTAX_ERRORS} more syntax error(s) from here on`, hint: 'they often disappear once the first is fixed' });
+    errors.push({
+      severity: 'error',
+      code: 'yaml-syntax-more',
+      file: display,
+      ...firstUnreported,
+      path: '',
+      message: `${syntaxErrors - MAX_SYNTAX_ERRORS} more syntax error(s) from here on`,
+      hint: 'they often disappear once the first is fixed',
+    });
   }
   return { source: { display, absolute, text, doc, lines }, errors };
 }
@@ -89,16 +99,21 @@ function yamlMessage(code: string, message: string): string {
   // The parser recurses per level: thousands of nested [ or { exhaust the stack.
   if (/Maximum call stack size exceeded/.test(message)) return 'the document nests deeper than the YAML parser can follow';
   // The yaml library appends " at line L, column C" and a code frame; we print our own.
-  return message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '').replace(/\.$/, '');
+  return message
+    .split('\n')[0]!
+    .replace(/ at line \d+, column \d+:?$/, '')
+    .replace(/\.$/, '');
 }
 
 /** Fixes for the syntax mistakes pipeline authors make most. */
 function syntaxHint(code: string, message: string, text: string, offset: number): string | undefined {
-  if (text.startsWith('${', offset - 1) || text.startsWith('${', offset)) return 'inside { } and [ ], quote values that use ${VAR}: "${VAR}"';
+  if (text.startsWith('${', offset - 1) || text.startsWith('${', offset))
+    return 'inside { } and [ ], quote values that use ${VAR}: "${VAR}"';
   if (code === 'TAB_AS_INDENT') return 'indent with spaces';
   if (/Maximum call stack size exceeded/.test(message)) return 'a pipeline nests a few levels deep; remove the extra [ and {';
   if (code === 'MULTIPLE_DOCS') return 'remove the --- line and what follows it, or move that part to a file of its own';
   if (code === 'BLOCK_AS_IMPLICIT_KEY') return 'quote a value that contains ": ", e.g. name: "a: b"';
-  if (/end with a [}\]]/.test(message)) return 'close every { with } and every [ with ] on the line where it opens, or write the mapping as indented lines';
+  if (/end with a [}\]]/.test(message))
+    return 'close every { with } and every [ with ] on the line where it opens, or write the mapping as indented lines';
   return undefined;
 }

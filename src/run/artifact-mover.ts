@@ -43,7 +43,14 @@ export class ArtifactMover {
       await Promise.all((file.dependencies ?? []).map((d) => this.ensureFile(h, d)));
       const t0 = performance.now();
       const present = await this.place(h, file.path, refOf(file));
-      this.onEvent({ type: 'upload', target: h.target, file: file.path, bytes: file.size, skipped: present, seconds: (performance.now() - t0) / 1000 });
+      this.onEvent({
+        type: 'upload',
+        target: h.target,
+        file: file.path,
+        bytes: file.size,
+        skipped: present,
+        seconds: (performance.now() - t0) / 1000,
+      });
     });
   }
 
@@ -101,7 +108,11 @@ export class ArtifactMover {
         return;
       }
     }
-    await this.slots.run(from.address, () => from.client.getArtifact(ref.sha256, this.cache.objectPath(ref.sha256), { signal: this.signal }), this.signal);
+    await this.slots.run(
+      from.address,
+      () => from.client.getArtifact(ref.sha256, this.cache.objectPath(ref.sha256), { signal: this.signal }),
+      this.signal,
+    );
   }
 
   /** Forgets what a runner holds (it restarted or was replaced). */

@@ -41,7 +41,10 @@ export class PipelineRunnerPool implements RunnerPool {
   /** Seconds spent starting and connecting runners. */
   startSeconds = 0;
 
-  constructor(private readonly p: Pipeline, private readonly opts: RunnerPoolOptions) {}
+  constructor(
+    private readonly p: Pipeline,
+    private readonly opts: RunnerPoolOptions,
+  ) {}
 
   private get storeDir() {
     return path.join(this.opts.stateRoot, 'runner-store');
@@ -88,12 +91,15 @@ export class PipelineRunnerPool implements RunnerPool {
   start(name: string): Promise<RunnerHandle[]> {
     if (!this.starting.has(name)) {
       const t0 = performance.now();
-      this.starting.set(name, this.open(this.target(name)).then((hs) => {
-        this.handles.set(name, hs);
-        this.capabilities.set(name, hs[0]!.capabilities);
-        this.startSeconds += (performance.now() - t0) / 1000;
-        return hs;
-      }));
+      this.starting.set(
+        name,
+        this.open(this.target(name)).then((hs) => {
+          this.handles.set(name, hs);
+          this.capabilities.set(name, hs[0]!.capabilities);
+          this.startSeconds += (performance.now() - t0) / 1000;
+          return hs;
+        }),
+      );
     }
     return this.starting.get(name)!;
   }
@@ -127,7 +133,8 @@ export class PipelineRunnerPool implements RunnerPool {
     for (const [pin, local] of this.locals) {
       if (address !== undefined && localAddress(pin) !== address) continue;
       const proc = local.process;
-      if (proc.exitCode !== null || proc.signalCode !== null) return { code: proc.exitCode, signal: proc.signalCode, tail: local.stderrTail() };
+      if (proc.exitCode !== null || proc.signalCode !== null)
+        return { code: proc.exitCode, signal: proc.signalCode, tail: local.stderrTail() };
     }
     return undefined;
   }
@@ -156,23 +163,40 @@ export class PipelineRunnerPool implements RunnerPool {
   /** The local runner of a pin ('' or a GPU), started once and shared by every local target. */
   private startLocal(pin: LocalPin): Promise<RunnerHandle> {
     if (!this.localHandles.has(pin)) {
-      this.localHandles.set(pin, (async () => {
-        const threads = this.localThreads;
-        const local = await spawnLocalRunner({
-          storeDir: this.storeDir, logFile: this.opts.logFile, python: this.opts.python,
-          ...(threads ? { threads } : {}), ...(pin ? { cudaVisibleDevices: pin } : {}),
-        });
-        this.locals.set(pin, local);
-        const name = pin ? `the local runner for GPU ${pin}` : 'the local runner';
-        const { RunnerClient } = await import('../runner-client/runner-client.js');
-        const client = new RunnerClient(local.address, { token: local.token });
-        const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 }).catch((err: unknown) => {
-          throw incompatible(err) ? new RunnerUnavailableError(`${name} (${local.python}) is incompatible: ${(err as Error).message}`) : err;
-        });
-        const fp = localFingerprint(local.python);
-        if (fp) await writeCachedCapabilities(this.identityDir, pinnedFingerprint(fp, pin), capabilities);
-        return { address: localAddress(pin), target: '', client, local: true, capabilities, alive: true, ...this.runner(localAddress(pin)), storeDir: this.storeDir };
-      })());
+      this.localHandles.set(
+        pin,
+        (async () => {
+          const threads = this.localThreads;
+          const local = await spawnLocalRunner({
+            storeDir: this.storeDir,
+            logFile: this.opts.logFile,
+            python: this.opts.python,
+            ...(threads ? { threads } : {}),
+            ...(pin ? { cudaVisibleDevices: pin } : {}),
+          });
+          this.locals.set(pin, local);
+          const name = pin ? `the local runner for GPU ${pin}` : 'the local runner';
+          const { RunnerClient } = await import('../runner-client/runner-client.js');
+          const client = new RunnerClient(local.address, { token: local.token });
+          const capabilities = await client.getCapabilities({ signal: this.opts.signal, timeoutMs: 60_000 }).catch((err: unknown) => {
+            throw incompatible(err)
+              ? new RunnerUnavailableError(`${name} (${local.python}) is incompatible: ${(err as Error).message}`)
+              : err;
+          });
+          const fp = localFingerprint(local.python);
+          if (fp) await writeCachedCapabilities(this.identityDir, pinnedFingerprint(fp, pin), capabilities);
+          return {
+            address: localAddress(pin),
+            target: '',
+            client,
+            local: true,
+            capabilities,
+            alive: true,
+            ...this.runner(localAddress(pin)),
+            storeDir: this.storeDir,
+          };
+        })(),
+      );
     }
     return this.localHandles.get(pin)!;
   }
@@ -199,13 +223,14 @@ export class PipelineRunnerPool implements RunnerPool {
     if (t.tokenEnv && !token) {
       throw new RunnerUnavailableError(`target '${t.name}': environment variable ${t.tokenEnv} (token_env) is not set`);
     }
-    const tls = url.protocol === 'grpcs:'
-      ? {
-          ...(t.tls?.ca ? { ca: pem(t.tls.ca, 'tls.ca') } : {}),
-          ...(t.tls?.cert ? { cert: pem(t.tls.cert, 'tls.cert') } : {}),
-          ...(t.tls?.key ? { key: pem(t.tls.key, 'tls.key') } : {}),
-        }
-      : undefined;
+    const tls =
+      url.protocol === 'grpcs:'
+        ? {
+            ...(t.tls?.ca ? { ca: pem(t.tls.ca, 'tls.ca') } : {}),
+            ...(t.tls?.cert ? { cert: pem(t.tls.cert, 'tls.cert') } : {}),
+            ...(t.tls?.key ? { key: pem(t.tls.key, 'tls.key') } : {}),
+          }
+        : undefined;
     const { RunnerClient } = await import('../runner-client/runner-client.js');
     const client = new RunnerClient(address, {
       ...(token ? { token } : {}),
@@ -218,7 +243,8 @@ export class PipelineRunnerPool implements RunnerPool {
       return { address, target: t.name, client, local: false, capabilities, alive: true, ...this.runner(address) };
     } catch (err) {
       client.close();
-      if (incompatible(err)) throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`);
+      if (incompatible(err))
+        throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is incompatible: ${(err as Error).message}`);
       const e = err as RunnerCallError;
       const why = e.isUnauthenticated ? `the token in ${t.tokenEnv ?? '(no token_env)'} was refused` : e.message;
       throw new RunnerUnavailableError(`target '${t.name}': runner ${address} is unreachable: ${why}`);

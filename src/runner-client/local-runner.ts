@@ -63,13 +63,24 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
     PYTHONPATH: [choice.pythonPath, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
     ...(opts.cudaVisibleDevices !== undefined ? { CUDA_VISIBLE_DEVICES: opts.cudaVisibleDevices } : {}),
     // Read before the libraries load (OpenMP, BLAS) and by the runner for ONNX Runtime (trtpipe_runner/threads.py).
-    ...(opts.threads ? { TRTPIPE_RUNNER_THREADS: String(opts.threads), OMP_NUM_THREADS: String(opts.threads), MKL_NUM_THREADS: String(opts.threads), OPENBLAS_NUM_THREADS: String(opts.threads) } : {}),
+    ...(opts.threads
+      ? {
+          TRTPIPE_RUNNER_THREADS: String(opts.threads),
+          OMP_NUM_THREADS: String(opts.threads),
+          MKL_NUM_THREADS: String(opts.threads),
+          OPENBLAS_NUM_THREADS: String(opts.threads),
+        }
+      : {}),
   };
   // --accept-paths: on this host, artifacts are taken by path (RunnerClient.importArtifact), not streamed.
-  const child = spawn(python, ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', opts.storeDir, '--accept-paths', '--log-level', 'warning'], {
-    env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    python,
+    ['-m', 'trtpipe_runner', 'serve', '--listen', '127.0.0.1:0', '--store', opts.storeDir, '--accept-paths', '--log-level', 'warning'],
+    {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let log: WriteStream | undefined;
   if (opts.logFile) {
     mkdirSync(path.dirname(opts.logFile), { recursive: true });
@@ -153,16 +164,22 @@ export async function spawnLocalRunner(opts: SpawnOptions): Promise<LocalRunner>
 function startError(choice: LocalPython, why: string, stderr: string): RunnerUnavailableError {
   const missing = /No module named '?(\w+)/.exec(stderr);
   const hint = missing ? `Python module '${missing[1]}' is missing for ${choice.python}: ${remedy(choice)}` : 'its last output follows';
-  return new RunnerUnavailableError(`cannot start the local runner with ${choice.python}: ${why}. ${hint}${stderr ? `\n${indent(stderr)}` : ''}`);
+  return new RunnerUnavailableError(
+    `cannot start the local runner with ${choice.python}: ${why}. ${hint}${stderr ? `\n${indent(stderr)}` : ''}`,
+  );
 }
 
 /** What the user can do about a local runner that does not start, by how its Python was chosen. */
 function remedy(choice: LocalPython): string {
-  if (choice.kind === 'explicit') return "install the runner's dependencies there (pip install -r runner-py/requirements.lock, or the runner wheel), or drop --python / TRTPIPE_PYTHON";
+  if (choice.kind === 'explicit')
+    return "install the runner's dependencies there (pip install -r runner-py/requirements.lock, or the runner wheel), or drop --python / TRTPIPE_PYTHON";
   if (choice.kind === 'checkout') return 'run `npm run setup` in the trtpipe folder';
   return `delete ${choice.envDir} and run \`trtpipe setup\` to make it again, or pass --python`;
 }
 
 function indent(text: string): string {
-  return text.split('\n').map((l) => `    ${l}`).join('\n');
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }

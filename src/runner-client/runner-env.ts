@@ -79,7 +79,9 @@ function managedEnvDir(): string {
   if (envDirMemo) return envDirMemo;
   const wheel = runnerWheel();
   if (!wheel) {
-    throw new RunnerUnavailableError('no Python for the local runner: this trtpipe checkout has no .venv; run `npm run setup` in it, or pass --python (or set TRTPIPE_PYTHON)');
+    throw new RunnerUnavailableError(
+      'no Python for the local runner: this trtpipe checkout has no .venv; run `npm run setup` in it, or pass --python (or set TRTPIPE_PYTHON)',
+    );
   }
   const hash = createHash('sha256').update(readFileSync(wheel.file)).update(readFileSync(wheel.lock)).digest('hex').slice(0, 12);
   envDirMemo = path.join(cacheRoot(), 'runner', `${wheel.version}-py${basePythonVersion()}-${hash}`);
@@ -101,7 +103,9 @@ function basePythonVersion(): string {
   const [major, minor] = version.split('.').map(Number);
   if (!version || major !== 3 || minor! < 11) {
     const found = r.error ? `'${base}' was not found` : version ? `'${base}' is Python ${version}` : `'${base}' failed: ${r.stderr.trim()}`;
-    throw new RunnerUnavailableError(`the local runner needs Python 3.11 or newer to make its environment, and ${found}. Install Python 3.11+ (as python3, or name it with TRTPIPE_BASE_PYTHON), or pass --python with a Python that has the runner's dependencies`);
+    throw new RunnerUnavailableError(
+      `the local runner needs Python 3.11 or newer to make its environment, and ${found}. Install Python 3.11+ (as python3, or name it with TRTPIPE_BASE_PYTHON), or pass --python with a Python that has the runner's dependencies`,
+    );
   }
   versionMemo = version;
   return version;
@@ -113,7 +117,9 @@ async function createEnv(dir: string, onProgress: (line: string) => void): Promi
   const t0 = performance.now();
   await rm(dir, { recursive: true, force: true });
   await rm(log, { force: true });
-  onProgress(`making the local runner's Python environment (first use of trtpipe-runner ${wheel.version} with Python ${basePythonVersion()}): ${dir}`);
+  onProgress(
+    `making the local runner's Python environment (first use of trtpipe-runner ${wheel.version} with Python ${basePythonVersion()}): ${dir}`,
+  );
   try {
     await run(basePython(), ['-m', 'venv', dir], log, 'python -m venv');
     onProgress('installing trtpipe-runner and its pinned dependencies with pip (about 100 MB to download the first time)');
@@ -127,7 +133,10 @@ async function createEnv(dir: string, onProgress: (line: string) => void): Promi
     throw err;
   }
   const seconds = (performance.now() - t0) / 1000;
-  await writeFile(path.join(dir, READY), `${JSON.stringify({ runner: wheel.version, wheel: path.basename(wheel.file), seconds: Number(seconds.toFixed(1)), created: new Date().toISOString() })}\n`);
+  await writeFile(
+    path.join(dir, READY),
+    `${JSON.stringify({ runner: wheel.version, wheel: path.basename(wheel.file), seconds: Number(seconds.toFixed(1)), created: new Date().toISOString() })}\n`,
+  );
   onProgress(`local runner environment ready in ${seconds.toFixed(0)} s`);
 }
 
@@ -143,5 +152,7 @@ async function run(command: string, args: string[], log: string, what: string): 
   if (code === 0) return;
   const tail = readFileSync(log, 'utf8').trimEnd().split('\n').slice(-15).join('\n');
   const hint = /ensurepip is not available/.test(tail) ? ' (Debian and Ubuntu: apt install python3-venv)' : '';
-  throw new RunnerUnavailableError(`could not make the local runner's Python environment: ${what} failed (${code})${hint}:\n${tail}\nFull log: ${log}. Fix the cause and run \`trtpipe setup\` again, or pass --python`);
+  throw new RunnerUnavailableError(
+    `could not make the local runner's Python environment: ${what} failed (${code})${hint}:\n${tail}\nFull log: ${log}. Fix the cause and run \`trtpipe setup\` again, or pass --python`,
+  );
 }

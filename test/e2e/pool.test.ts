@@ -12,10 +12,11 @@ import { runCli } from '../helpers/cli.js';
 import { EXAMPLES, tempDir } from '../helpers/paths.js';
 import { POOL_TOKEN, selfSignedCert, startRunners, startTlsRunner, stopRunners } from '../helpers/runners.js';
 
-
 function pipeline(dir: string, runners: string[], extra = '', scheme = 'grpc', targetExtra = ''): string {
   const file = path.join(dir, 'pool.yaml');
-  writeFileSync(file, `version: 1
+  writeFileSync(
+    file,
+    `version: 1
 name: pool
 model: { path: ${path.join(EXAMPLES, 'digits', 'model.onnx')} }
 data:
@@ -26,7 +27,8 @@ targets:
     runner: [${runners.map((r) => `"${scheme}://${r}"`).join(', ')}]
     token_env: POOL_TOKEN${targetExtra}
 matrix: { precision: [fp32, fp16, int8] }
-${extra}`);
+${extra}`,
+  );
   return file;
 }
 
@@ -40,7 +42,19 @@ test('a 3-cell matrix spreads over three runners and all cells complete', async 
   try {
     const dir = tempDir();
     const state = path.join(dir, 'state');
-    const r = await runCli(['run', pipeline(dir, rs.map((x) => x.address), 'benchmark: { iterations: 20 }\n'), '--state-dir', state], { env: { POOL_TOKEN: POOL_TOKEN } });
+    const r = await runCli(
+      [
+        'run',
+        pipeline(
+          dir,
+          rs.map((x) => x.address),
+          'benchmark: { iterations: 20 }\n',
+        ),
+        '--state-dir',
+        state,
+      ],
+      { env: { POOL_TOKEN: POOL_TOKEN } },
+    );
     assert.is(r.code, 0, r.stdout + r.stderr);
     const rec = record(state);
     assert.ok(rec.cells.every((c) => c.status === 'ok'));
@@ -58,10 +72,17 @@ test('targets that list the same runners share their slots: never two stages at 
   try {
     const dir = tempDir();
     const state = path.join(dir, 'state');
-    const file = pipeline(dir, rs.map((x) => x.address), 'benchmark: { iterations: 20 }\n');
+    const file = pipeline(
+      dir,
+      rs.map((x) => x.address),
+      'benchmark: { iterations: 20 }\n',
+    );
     // A second target on the same two runners: its stages and the first target's take the same slots
     // (--no-cache: the two targets are alike, so their stages would otherwise share cache entries).
-    writeFileSync(file, readFileSync(file, 'utf8').replace(/(  - name: pool\n(?:    .*\n)+)/, (t) => `${t}${t.replace('name: pool', 'name: again')}`));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8').replace(/(  - name: pool\n(?:    .*\n)+)/, (t) => `${t}${t.replace('name: pool', 'name: again')}`),
+    );
     const r = await runCli(['run', file, '--state-dir', state, '--no-cache'], { env: { POOL_TOKEN: POOL_TOKEN } });
     assert.is(r.code, 0, r.stdout + r.stderr);
     const rec = record(state);
@@ -71,7 +92,11 @@ test('targets that list the same runners share their slots: never two stages at 
     for (const address of rs.map((x) => x.address)) {
       const spans = Object.entries(rec.stages)
         .filter(([, s]) => s.runner === address && !s.cached && s.leases?.length)
-        .map(([id, s]) => ({ id, from: Math.min(...s.leases!.map((l) => l.acquiredAt)), to: Math.max(...s.leases!.map((l) => l.releasedAt)) }))
+        .map(([id, s]) => ({
+          id,
+          from: Math.min(...s.leases!.map((l) => l.acquiredAt)),
+          to: Math.max(...s.leases!.map((l) => l.releasedAt)),
+        }))
         .sort((a, b) => a.from - b.from);
       assert.ok(spans.length >= 2, `runner ${address} ran ${spans.length} stage(s)`);
       for (let i = 1; i < spans.length; i++) {
@@ -90,16 +115,29 @@ test('a runner killed mid-stage: its stage is retried on another runner and the 
     const state = path.join(dir, 'state');
     let started = 0;
     let killed = false;
-    const r = await runCli(['run', pipeline(dir, rs.map((x) => x.address), 'benchmark: { warmup: 0, iterations: 100000000, max_seconds: 3 }\n'), '--state-dir', state, '--verbose'], {
-      env: { POOL_TOKEN: POOL_TOKEN },
-      onStdout: (text) => {
-        started += (text.match(/benchmark@\S+\s+started/g) ?? []).length;
-        if (started >= 2 && !killed) {
-          killed = true; // both runners are busy benchmarking: either one is mid-stage
-          execSync(`kill -9 ${rs[0]!.process.pid}`);
-        }
+    const r = await runCli(
+      [
+        'run',
+        pipeline(
+          dir,
+          rs.map((x) => x.address),
+          'benchmark: { warmup: 0, iterations: 100000000, max_seconds: 3 }\n',
+        ),
+        '--state-dir',
+        state,
+        '--verbose',
+      ],
+      {
+        env: { POOL_TOKEN: POOL_TOKEN },
+        onStdout: (text) => {
+          started += (text.match(/benchmark@\S+\s+started/g) ?? []).length;
+          if (started >= 2 && !killed) {
+            killed = true; // both runners are busy benchmarking: either one is mid-stage
+            execSync(`kill -9 ${rs[0]!.process.pid}`);
+          }
+        },
       },
-    });
+    );
     assert.ok(killed, 'two benchmarks never ran at once');
     assert.is(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /runner 127\.0\.0\.1:\d+ lost .*retrying/);
@@ -116,7 +154,9 @@ test('a wrong token is refused before any work, naming the target; the token nev
   const rs = await startRunners(1);
   try {
     const dir = tempDir();
-    const r = await runCli(['run', pipeline(dir, [rs[0]!.address]), '--state-dir', path.join(dir, 's')], { env: { POOL_TOKEN: 'not-the-token' } });
+    const r = await runCli(['run', pipeline(dir, [rs[0]!.address]), '--state-dir', path.join(dir, 's')], {
+      env: { POOL_TOKEN: 'not-the-token' },
+    });
     assert.is(r.code, 3);
     assert.match(r.stderr, /target 'pool': runner 127\.0\.0\.1:\d+ is unreachable: the token in POOL_TOKEN was refused/);
     assert.not.match(r.stdout + r.stderr, 'not-the-token');
@@ -134,19 +174,29 @@ test('grpcs:// with a private CA, and mutual TLS: the client certificate is requ
   const tls = `\n    tls: { ca: ${cert} }`;
   const server = await startTlsRunner(dir, { cert, key });
   try {
-    const ok = await runCli(['run', pipeline(dir, [server.address], 'benchmark: { iterations: 5 }\n', 'grpcs', tls), '--state-dir', path.join(dir, 's1')], { env: { POOL_TOKEN: POOL_TOKEN } });
+    const ok = await runCli(
+      ['run', pipeline(dir, [server.address], 'benchmark: { iterations: 5 }\n', 'grpcs', tls), '--state-dir', path.join(dir, 's1')],
+      { env: { POOL_TOKEN: POOL_TOKEN } },
+    );
     assert.is(ok.code, 0, ok.stdout + ok.stderr);
-    const plain = await runCli(['run', pipeline(dir, [server.address]), '--state-dir', path.join(dir, 's2')], { env: { POOL_TOKEN: POOL_TOKEN } });
+    const plain = await runCli(['run', pipeline(dir, [server.address]), '--state-dir', path.join(dir, 's2')], {
+      env: { POOL_TOKEN: POOL_TOKEN },
+    });
     assert.is(plain.code, 3, 'plaintext against a TLS runner is refused');
   } finally {
     await server.stop();
   }
   const mutual = await startTlsRunner(dir, { cert, key, clientCa: cert });
   try {
-    const without = await runCli(['run', pipeline(dir, [mutual.address], '', 'grpcs', tls), '--state-dir', path.join(dir, 's3')], { env: { POOL_TOKEN: POOL_TOKEN } });
+    const without = await runCli(['run', pipeline(dir, [mutual.address], '', 'grpcs', tls), '--state-dir', path.join(dir, 's3')], {
+      env: { POOL_TOKEN: POOL_TOKEN },
+    });
     assert.is(without.code, 3, 'no client certificate: refused');
     const withCert = `\n    tls: { ca: ${cert}, cert: ${cert}, key: ${key} }`;
-    const ok = await runCli(['run', pipeline(dir, [mutual.address], 'benchmark: { iterations: 5 }\n', 'grpcs', withCert), '--state-dir', path.join(dir, 's4')], { env: { POOL_TOKEN: POOL_TOKEN } });
+    const ok = await runCli(
+      ['run', pipeline(dir, [mutual.address], 'benchmark: { iterations: 5 }\n', 'grpcs', withCert), '--state-dir', path.join(dir, 's4')],
+      { env: { POOL_TOKEN: POOL_TOKEN } },
+    );
     assert.is(ok.code, 0, ok.stdout + ok.stderr);
   } finally {
     await mutual.stop();

@@ -21,7 +21,12 @@ export default async function search(argv: string[]): Promise<number> {
   const { values, positionals } = parseOrExplain({
     args: argv,
     allowPositionals: true,
-    options: { 'state-dir': { type: 'string' }, python: { type: 'string' }, verbose: { type: 'boolean', short: 'v' }, 'no-cache': { type: 'boolean' } },
+    options: {
+      'state-dir': { type: 'string' },
+      python: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      'no-cache': { type: 'boolean' },
+    },
   });
   if (positionals.length !== 1) throw new InputError('usage: trtpipe search <pipeline.yaml>');
   const pipeline = await loadOrExit(positionals[0]!);
@@ -58,11 +63,13 @@ export default async function search(argv: string[]): Promise<number> {
   };
   const file = searchResultPath(pipeline.file, cfg.result);
   await writeSearchResult(file, result);
-  process.stdout.write(`${describeSearch(d, cfg.max_evaluations).join('\n')}\n${[
-    `wrote ${path.relative(process.cwd(), file) || file}: commit it, and \`trtpipe run\` and \`trtpipe lock\` use it without searching again.`,
-    'Or paste this into precision.rules instead:',
-    result.rules_yaml,
-  ].join('\n')}\n`);
+  process.stdout.write(
+    `${describeSearch(d, cfg.max_evaluations).join('\n')}\n${[
+      `wrote ${path.relative(process.cwd(), file) || file}: commit it, and \`trtpipe run\` and \`trtpipe lock\` use it without searching again.`,
+      'Or paste this into precision.rules instead:',
+      result.rules_yaml,
+    ].join('\n')}\n`,
+  );
   return ExitCode.Ok;
 }
 
@@ -72,26 +79,45 @@ function present<T>(o: { [k: string]: T | undefined }): Record<string, T> {
 }
 
 function describeSearch(d: SearchDetails, cap: number): string[] {
-  const cos = (m: Record<string, number | undefined>) => `cosine ${fmtSimilarity(m.cosine)}${m.nonfinite ? `, ${m.nonfinite} NaN/Inf` : ''}`;
+  const cos = (m: Record<string, number | undefined>) =>
+    `cosine ${fmtSimilarity(m.cosine)}${m.nonfinite ? `, ${m.nonfinite} NaN/Inf` : ''}`;
   const fixed = Object.entries(d.fixed ?? {});
   const totalNodes = Object.values(d.shares).reduce((s, x) => s + (x?.nodes ?? 0), 0);
   const out = [
-    `search towards ${d.towards}, budget ${Object.entries(d.budget).map(([k, v]) => `${k} ${v}`).join(', ')} (evaluator: ${d.evaluator})`,
+    `search towards ${d.towards}, budget ${Object.entries(d.budget)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')} (evaluator: ${d.evaluator})`,
     `  every candidate in ${d.towards}: ${cos(d.blanket_metrics)}: ${d.trace[0]?.passes ? 'meets the budget' : 'misses the budget'}`,
     ...(d.strategy === 'ranked' && d.localize?.measured !== undefined
-      ? [`  candidates ranked by measured impact (${d.localize.measured} of ${d.candidates} measured on ${d.localize.samples} samples${d.localize.cached ? ', from the cache' : `, ${(d.localize.seconds ?? 0).toFixed(1)} s`})`]
-      : d.localize?.error ? [`  no impact ranking (${d.localize.error}): bisection in graph order`] : []),
-    ...(fixed.length ? [`  the policy itself keeps ${fixed.reduce((s, [, n]) => s + (n ?? 0), 0)} more node(s) out of ${d.towards} (${fixed.map(([r, n]) => `${r} ${n}`).join(', ')}); they are not candidates`] : []),
+      ? [
+          `  candidates ranked by measured impact (${d.localize.measured} of ${d.candidates} measured on ${d.localize.samples} samples${d.localize.cached ? ', from the cache' : `, ${(d.localize.seconds ?? 0).toFixed(1)} s`})`,
+        ]
+      : d.localize?.error
+        ? [`  no impact ranking (${d.localize.error}): bisection in graph order`]
+        : []),
+    ...(fixed.length
+      ? [
+          `  the policy itself keeps ${fixed.reduce((s, [, n]) => s + (n ?? 0), 0)} more node(s) out of ${d.towards} (${fixed.map(([r, n]) => `${r} ${n}`).join(', ')}); they are not candidates`,
+        ]
+      : []),
     `  kept in fp32: ${d.kept_candidates} of ${d.candidates} candidate nodes${d.kept.length > d.kept_candidates ? ` (and ${d.kept.length - d.kept_candidates} node(s) that only move their values: they follow them)` : ''}`,
-    ...d.kept.map((n) => `    ${n}${d.sensitivity[n] !== undefined ? `   (cosine loss if lowered: ${d.sensitivity[n]!.toExponential(2)})` : ''}`),
+    ...d.kept.map(
+      (n) => `    ${n}${d.sensitivity[n] !== undefined ? `   (cosine loss if lowered: ${d.sensitivity[n]!.toExponential(2)})` : ''}`,
+    ),
   ];
   if (d.exhausted) {
-    out.push(`  evaluation cap (${cap}) reached: this set meets the budget but may not be minimal; a minimal set keeps at least ${d.at_least} node(s)` +
-      `${d.untried.length ? `, and ${d.untried.length} of the kept nodes were not tried in ${d.towards} again` : ''} (raise precision.search.max_evaluations to get closer)`);
+    out.push(
+      `  evaluation cap (${cap}) reached: this set meets the budget but may not be minimal; a minimal set keeps at least ${d.at_least} node(s)` +
+        `${d.untried.length ? `, and ${d.untried.length} of the kept nodes were not tried in ${d.towards} again` : ''} (raise precision.search.max_evaluations to get closer)`,
+    );
   }
   out.push(
     `  result: ${cos(d.metrics)}`,
-    `  what the run builds: ${Object.entries(d.shares).map(([p, x]) => `${p} ${x!.nodes}/${totalNodes} nodes (${(100 * x!.node_share).toFixed(1)}%), ${(100 * x!.flops).toFixed(1)}% of FLOPs`).join('; ')}`,
+    `  what the run builds: ${Object.entries(d.shares)
+      .map(
+        ([p, x]) => `${p} ${x!.nodes}/${totalNodes} nodes (${(100 * x!.node_share).toFixed(1)}%), ${(100 * x!.flops).toFixed(1)}% of FLOPs`,
+      )
+      .join('; ')}`,
     `  ${d.evaluations} candidate evaluations (${d.lookups} lookups), ${d.seconds.toFixed(1)} s`,
   );
   return out;
