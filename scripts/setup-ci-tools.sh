@@ -54,8 +54,9 @@ fi
 
 # The package test installs the runner wheel's dependencies and the npm package's without a network.
 bash scripts/build-wheel.sh >/dev/null
-"$PY" -m pip download "${pip_quiet[@]}" --only-binary=:all: --constraint dist/runner/requirements.lock \
-  -d "$TOOLS/wheelhouse" dist/runner/trtpipe_runner-*.whl
+# The lock carries hashes: pip checks them here and again when the package test installs them.
+"$PY" -m pip download "${pip_quiet[@]}" --only-binary=:all: --require-hashes -r dist/runner/requirements.lock \
+  -d "$TOOLS/wheelhouse"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # shellcheck disable=SC2046 # one argument per dependency
