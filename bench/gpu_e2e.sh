@@ -158,14 +158,15 @@ matrix:
   precision: [fp32, fp16, bf16, int8]
 benchmark: { batch: [1, 64], warmup: 10, iterations: 50 }
 EOF
-digits() { "$TRTPIPE" run "$WORK/digits-torch.yaml" --state-dir "$WORK/state-digits" >"$WORK/digits-$1.out" 2>&1; local rc=$?; cat "$WORK/digits-$1.out"; return $rc; }
+# pipeline NAME TAG: `trtpipe run $WORK/NAME.yaml` with its own state folder; output in NAME-TAG.out.
+pipeline() { "$TRTPIPE" run "$WORK/$1.yaml" --state-dir "$WORK/state-$1" >"$WORK/$1-$2.out" 2>&1; local rc=$?; cat "$WORK/$1-$2.out"; return $rc; }
 export TRTPIPE
-export -f digits
-if step "trtpipe run digits-torch" 120 digits first; then
-  grep -A8 '^cell ' "$WORK/digits-first.out" | tee -a "$SUMMARY"
+export -f pipeline
+if step "trtpipe run digits-torch" 120 pipeline digits-torch first; then
+  grep -A8 '^cell ' "$WORK/digits-torch-first.out" | tee -a "$SUMMARY"
 fi
-if step "trtpipe run digits-torch again (no-op re-run)" 45 digits again; then
-  say "    re-run: $(grep -c '(cached)$' "$WORK/digits-again.out") of $(grep -oE '[0-9]+ stages' "$WORK/digits-again.out" | head -1) cached; $(grep -E '^runners ready' "$WORK/digits-again.out" | head -1)"
+if step "trtpipe run digits-torch again (no-op re-run)" 45 pipeline digits-torch again; then
+  say "    re-run: $(grep -c '(cached)$' "$WORK/digits-torch-again.out") of $(grep -oE '[0-9]+ stages' "$WORK/digits-torch-again.out" | head -1) cached; $(grep -E '^runners ready' "$WORK/digits-torch-again.out" | head -1)"
 fi
 
 # ---- 1b. trtpipe run: the transformer with a search on the torch backend ----------------------
@@ -186,10 +187,8 @@ matrix:
   precision: [fp32, bf16]
 benchmark: { batch: [1], warmup: 10, iterations: 50 }
 EOF
-transformer() { "$TRTPIPE" run "$WORK/transformer-search-torch.yaml" --state-dir "$WORK/state-transformer" >"$WORK/transformer.out" 2>&1; local rc=$?; cat "$WORK/transformer.out"; return $rc; }
-export -f transformer
-if [ "${E2E_PIPELINES:-1}" = 1 ] && step "trtpipe run transformer-search on torch" 90 transformer; then
-  grep -A3 '^cell ' "$WORK/transformer.out" | tee -a "$SUMMARY"
+if [ "${E2E_PIPELINES:-1}" = 1 ] && step "trtpipe run transformer-search on torch" 90 pipeline transformer-search-torch first; then
+  grep -A3 '^cell ' "$WORK/transformer-search-torch-first.out" | tee -a "$SUMMARY"
 fi
 
 # ---- 2. bench/scale_gpu: 8 cells on 1 GPU, then on all --------------------------------------
@@ -221,10 +220,8 @@ matrix:
   precision: [fp32, fp16, int8]
 benchmark: { batch: [1, 64], warmup: 10, iterations: 50 }
 EOF
-  resnet() { "$TRTPIPE" run "$WORK/resnet50-torch.yaml" --state-dir "$WORK/state-resnet" >"$WORK/resnet.out" 2>&1; local rc=$?; cat "$WORK/resnet.out"; return $rc; }
-  export -f resnet
-  if step "trtpipe run resnet50-torch" 150 resnet; then
-    grep -A5 '^cell ' "$WORK/resnet.out" | tee -a "$SUMMARY"
+  if step "trtpipe run resnet50-torch" 150 pipeline resnet50-torch first; then
+    grep -A5 '^cell ' "$WORK/resnet50-torch-first.out" | tee -a "$SUMMARY"
   fi
 fi
 if [ "$DEVICE" = cuda ] && [ -z "${TRTPIPE_GPUS:-}" ] && ! command -v nvidia-smi >/dev/null 2>&1; then
