@@ -71,20 +71,12 @@ class TensorStats:
         """||a - s|| / ||r||: the error this node adds by itself, on the reference's scale."""
         if not self.own_measured:
             return None
-        if self.own_nonfinite:
-            return math.inf
-        if self.sq_ref == 0.0:
-            return 0.0 if self.sq_own == 0.0 else math.inf
-        return math.sqrt(self.sq_own / self.sq_ref)
+        return math.inf if self.own_nonfinite else _norm_ratio(self.sq_own, self.sq_ref)
 
     @property
     def rel_error(self) -> float:
         """||a - r|| / ||r|| over the whole sample; inf where the low value is not finite."""
-        if self.nonfinite:
-            return math.inf
-        if self.sq_ref == 0.0:
-            return 0.0 if self.sq_diff == 0.0 else math.inf
-        return math.sqrt(self.sq_diff / self.sq_ref)
+        return math.inf if self.nonfinite else _norm_ratio(self.sq_diff, self.sq_ref)
 
     @property
     def cosine(self) -> float:
@@ -103,3 +95,10 @@ class TensorStats:
     def to_json(self) -> dict:
         return {"rel_error": self.rel_error, "cosine": self.cosine, "max_abs": self.max_abs,
                 "nonfinite": self.nonfinite, "elements": self.elements, "own_error": self.own_error}
+
+
+def _norm_ratio(sq: float, sq_ref: float) -> float:
+    """sqrt(sq / sq_ref): an error norm on the reference's scale (0 for no error, inf against a zero reference)."""
+    if sq_ref == 0.0:
+        return 0.0 if sq == 0.0 else math.inf
+    return math.sqrt(sq / sq_ref)
