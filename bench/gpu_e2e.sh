@@ -23,7 +23,7 @@
 # rehearsal on a host without GPUs, with TRTPIPE_GPUS=0,1 pretending two), E2E_MODEL (resnet50;
 # digits for a quick rehearsal), E2E_WORK (scratch folder, default a new one under /tmp).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 REPO=$(pwd)
 PACK=$(cd "${1:-.gpu-node}" 2>/dev/null && pwd) || { echo "gpu_e2e: no pack folder ${1:-.gpu-node} (bash bench/gpu_pack_node.sh .gpu-node where node is)" >&2; exit 2; }
 OUT=${OUT:-$REPO/bench/out/gpu-e2e}
