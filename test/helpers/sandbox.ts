@@ -85,14 +85,17 @@ export function sandbox(): Sandbox {
 }
 
 /** A minimal valid pipeline over the sandbox's digits files; `extra` lines are appended. */
-export function digitsPipeline(extra = '', o: { name?: string; model?: string; evalNpz?: string } = {}): string {
+export function digitsPipeline(
+  extra = '',
+  o: { name?: string; model?: string; evalNpz?: string; calibNpz?: string; precision?: string } = {},
+): string {
   return `version: 1
 name: ${o.name ?? 'hostile'}
 model: { path: ${o.model ?? './model.onnx'} }
 data:
-  evaluation: { npz: ${o.evalNpz ?? './eval.npz'}, labels: labels }
+${o.calibNpz ? `  calibration: { npz: ${o.calibNpz} }\n` : ''}  evaluation: { npz: ${o.evalNpz ?? './eval.npz'}, labels: labels }
 targets: [{ name: cpu }]
-matrix: { precision: [fp32] }
+matrix: { precision: [${o.precision ?? 'fp32'}] }
 benchmark: { batch: [1], warmup: 1, iterations: 3 }
 ${extra}`;
 }

@@ -37,9 +37,7 @@ const cases: [string, (s: Sandbox) => string, string][] = [
     'calibration data of the wrong shape',
     (s) => {
       editNpz(path.join(s.dir, 'calib.npz'), path.join(s.dir, 'cwrong.npz'), "z['input'] = z['input'][:, 0]");
-      return digitsPipeline('')
-        .replace('  evaluation:', '  calibration: { npz: ./cwrong.npz }\n  evaluation:')
-        .replace('precision: [fp32]', 'precision: [int8]');
+      return digitsPipeline('', { calibNpz: './cwrong.npz', precision: 'int8' });
     },
     'the model expects rank 4',
   ],

@@ -44,9 +44,7 @@ const refusals: [string, (s: Sandbox) => string, string][] = [
     'item 2: NaN in the calibration data',
     (s) => {
       editNpz(path.join(s.dir, 'calib.npz'), path.join(s.dir, 'cnan.npz'), "z['input'][0, 0, 0, :] = np.nan");
-      return digitsPipeline('')
-        .replace('  evaluation:', '  calibration: { npz: ./cnan.npz }\n  evaluation:')
-        .replace('precision: [fp32]', 'precision: [int8]');
+      return digitsPipeline('', { calibNpz: './cnan.npz', precision: 'int8' });
     },
     "trtpipe: calibration data cnan.npz: array 'input' has 8 NaN or infinite value(s) in 1 sample(s), the first at sample 0. Clean the data, or set data.calibration.allow_nonfinite: true to measure with it\n",
   ],
