@@ -238,8 +238,8 @@ if [[ $DEVICE == cuda* && ${ngpus:-0} -lt 2 && -z ${TRTPIPE_GPUS:-} ]]; then
   say "bench/scale_gpu: skipped, this host has ${ngpus:-0} GPU(s) (1 GPU against all needs two or more)"
 else
   step "bench/scale_gpu (1 GPU, then all)" 240 scale
+  grep -E '^(bench/scale_gpu|\s+1 GPU|\s*all GPUs|\s+each runner|speed-up|exported)' "$WORK/scale.out" 2>/dev/null | sed 's/^/    /' | tee -a "$SUMMARY"
 fi
-grep -E '^(bench/scale_gpu|\s+1 GPU|\s*all GPUs|\s+each runner|speed-up|exported)' "$WORK/scale.out" | sed 's/^/    /' | tee -a "$SUMMARY"
 
 # ---- 3. bench/scale: the scheduler over CPU runners ------------------------------------------
 scale_cpu() { node "$WORK/pkg/node_modules/trtpipe/dist/bench/scale.js" >"$WORK/scale-cpu.out" 2>&1; local rc=$?; cat "$WORK/scale-cpu.out"; return $rc; }

@@ -178,7 +178,7 @@ def test_build_explains_once_and_times_its_phases(monkeypatch, store, tmp_path):
     assert out.details["explain"] == [{"node": r.node, "realized": r.realized, "reason": r.reason,
                                        "detail": r.detail} for r in again]
     phases = {k for k in out.metrics if k.endswith("_seconds")}
-    assert phases == {"prepare_seconds", "parse_seconds", "configure_seconds", "build_seconds",
+    assert phases == {"prepare_seconds", "builder_seconds", "parse_seconds", "configure_seconds", "build_seconds",
                       "cache_save_seconds", "load_engine_seconds", "inspect_seconds", "package_seconds",
                       "explain_seconds"}
 

@@ -21,6 +21,7 @@ from ...errors import UserError
 from ...host_code import require_engine_host_code
 from ...model.tensors import tensor_types
 from ..base import Backend, BuildOutput, Capture, ExplainRow, Session
+from .builder_pool import lent_builder
 from .config import create_config
 from .container import MEDIA_TYPE, EngineArtifact, read_artifact, write_artifact
 from .device import current_identity
@@ -30,7 +31,6 @@ from .inspector import parse_engine_information
 from .intent import intended_precisions
 from .legacy import apply_weak_typing
 from .loader import (
-    create_builder,
     engine_from_bytes,
     engine_from_network,
     import_tensorrt,
@@ -102,48 +102,49 @@ class TensorRTBackend(Backend):
         cc = parse_cc(identity.compute_capability)
         _check_hardware(model, cc, identity.gpu)
         finished("prepare")
-        logger = make_logger(trt, log)
-        builder = create_builder(trt, logger)
         node_names = [n.name for n in model.graph.node]
-        network, parser = network_from_onnx(trt, builder, logger, model_path,
-                                            network_creation_flags(trt, version, s.legacy_weak_typing),
-                                            node_names, version.text)
-        if mark:
-            (unmarked if unmarked is not None else {}).update(mark_outputs(trt, network, mark))
-        finished("parse")
-        inputs = [NetworkInput(t.name, tuple(int(d) for d in t.shape), bool(t.is_shape_tensor))
-                  for t in (network.get_input(i) for i in range(network.num_inputs))]
-        profile = derive_profile(inputs, s)
-        config, report = create_config(trt, builder, s, version, profile)
-        legacy = _apply_legacy(trt, model, network, config, s, report) if s.legacy_weak_typing else None
-        store, cache_bytes = _timing_cache(s, identity)
-        if store is not None:
-            cache_bytes = _attach_timing_cache(config, cache_bytes, say)
-        cancel.check()
-        say(f"building with TensorRT {version} on {identity.gpu} (sm {identity.compute_capability})")
-        finished("configure")
-        t0 = time.perf_counter()
-        plan, engine = engine_from_network(trt, builder, network, config, logger, cancel,
-                                           progress=lambda phase: say(f"TensorRT: {phase}"),
-                                           version_compatible=s.version_compatible)
-        build_seconds = time.perf_counter() - t0
-        phase_start = time.perf_counter()
-        cache_info = {"enabled": store is not None}
-        if store is not None:
-            timings = bytes(memoryview(config.get_timing_cache().serialize()))
-            # A warm build that measured nothing new leaves the cache as it was loaded: no rewrite.
-            path = store.path_for(identity) if timings == cache_bytes else store.save(identity, timings)
-            cache_info.update(key=identity.key(), path=str(path), reused=cache_bytes is not None)
-        finished("cache_save")
-        runtime = None
-        if engine is None:  # this TensorRT cannot hand over the built engine: load the plan
-            runtime, engine = engine_from_bytes(trt, logger, plan, s.version_compatible)
-        finished("load_engine")
-        layers_json = inspect_engine(trt, engine, {e.name: e.opt for e in profile})
-        engine_layers = engine.num_layers
-        del engine, runtime  # in this order: an engine must not outlive its runtime
-        del parser, network, config, builder
-        finished("inspect")
+        # A Builder kept from the last build (or the probe) saves seconds per build (builder_pool.py).
+        with lent_builder(trt, log) as (builder, logger):
+            finished("builder")
+            network, parser = network_from_onnx(trt, builder, logger, model_path,
+                                                network_creation_flags(trt, version, s.legacy_weak_typing),
+                                                node_names, version.text)
+            if mark:
+                (unmarked if unmarked is not None else {}).update(mark_outputs(trt, network, mark))
+            finished("parse")
+            inputs = [NetworkInput(t.name, tuple(int(d) for d in t.shape), bool(t.is_shape_tensor))
+                      for t in (network.get_input(i) for i in range(network.num_inputs))]
+            profile = derive_profile(inputs, s)
+            config, report = create_config(trt, builder, s, version, profile)
+            legacy = _apply_legacy(trt, model, network, config, s, report) if s.legacy_weak_typing else None
+            store, cache_bytes = _timing_cache(s, identity)
+            if store is not None:
+                cache_bytes = _attach_timing_cache(config, cache_bytes, say)
+            cancel.check()
+            say(f"building with TensorRT {version} on {identity.gpu} (sm {identity.compute_capability})")
+            finished("configure")
+            t0 = time.perf_counter()
+            plan, engine = engine_from_network(trt, builder, network, config, logger, cancel,
+                                               progress=lambda phase: say(f"TensorRT: {phase}"),
+                                               version_compatible=s.version_compatible)
+            build_seconds = time.perf_counter() - t0
+            phase_start = time.perf_counter()
+            cache_info = {"enabled": store is not None}
+            if store is not None:
+                timings = bytes(memoryview(config.get_timing_cache().serialize()))
+                # A warm build that measured nothing new leaves the cache as it was loaded: no rewrite.
+                path = store.path_for(identity) if timings == cache_bytes else store.save(identity, timings)
+                cache_info.update(key=identity.key(), path=str(path), reused=cache_bytes is not None)
+            finished("cache_save")
+            runtime = None
+            if engine is None:  # this TensorRT cannot hand over the built engine: load the plan
+                runtime, engine = engine_from_bytes(trt, logger, plan, s.version_compatible)
+            finished("load_engine")
+            layers_json = inspect_engine(trt, engine, {e.name: e.opt for e in profile})
+            engine_layers = engine.num_layers
+            del engine, runtime  # in this order: an engine must not outlive its runtime
+            del parser, network, config
+            finished("inspect")
         sidecar = {
             "tensorrt_version": version.text,
             "strongly_typed": not s.legacy_weak_typing,

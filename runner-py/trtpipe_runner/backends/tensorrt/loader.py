@@ -37,21 +37,25 @@ def make_logger(trt, log=None):
         log: optional callable(message, level) of the stage.
 
     Returns:
-        the logger; its `errors` list holds every error TensorRT reported.
+        the logger; its `errors` list holds every error TensorRT reported, and `forward` (the
+        stage log) may be replaced: a Builder kept between builds keeps its logger
+        (builder_pool.py).
     """
 
     class StageLogger(trt.ILogger):
         def __init__(self):
             trt.ILogger.__init__(self)
             self.errors: list[str] = []
+            self.forward = log
 
         def log(self, severity, msg):
+            forward = self.forward
             if severity in (trt.ILogger.Severity.INTERNAL_ERROR, trt.ILogger.Severity.ERROR):
                 self.errors.append(str(msg))
-                if log:
-                    log(f"TensorRT: {msg}", "error")
-            elif severity == trt.ILogger.Severity.WARNING and log:
-                log(f"TensorRT: {msg}", "warning")
+                if forward:
+                    forward(f"TensorRT: {msg}", "error")
+            elif severity == trt.ILogger.Severity.WARNING and forward:
+                forward(f"TensorRT: {msg}", "warning")
 
     return StageLogger()
 

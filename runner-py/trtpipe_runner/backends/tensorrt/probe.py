@@ -17,6 +17,7 @@ import sys
 from typing import Any, Callable
 
 from ...errors import UnsupportedError
+from .builder_pool import keep
 from .hardware import MIN_TRT_CC, fast_precisions, parse_cc
 from .loader import create_builder, make_logger
 from .version import SUPPORTED_MAJORS, parse_version
@@ -67,7 +68,9 @@ def probe(gpus: Callable[[], list] | None = None, import_trt: Callable[[], Any] 
         return result(False, version, f"tensorrt {version}: no GPU visible to this runner "
                       f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r})")
     try:
-        create_builder(trt, make_logger(trt))
+        logger = make_logger(trt)
+        # Kept for the first build, which then skips the seconds a Builder costs (builder_pool.py).
+        keep(trt, create_builder(trt, logger), logger)
     except UnsupportedError as exc:
         # Names a missing TensorRT library (a builder resource for this GPU, say)
         # when the log says so, else the GPU/driver problem with TensorRT's words.
