@@ -73,14 +73,21 @@ export function checkPrecision(ctx: SemanticContext) {
     }
   }
 
+  // int8/fp8 leftovers in fp16/bf16 for TensorRT: measured not to pay off on TensorRT 10.6 (docs/tensorrt.md, "int8 speed").
+  const quantizes = [...ctx.precisions].some((x) => QUANTIZED.includes(x)) || p.precision.rules.some((r) => QUANTIZED.includes(r.use));
+  if (quantizes && p.precision.unquantized !== 'fp32' && p.targets.some((t) => t.backend === 'tensorrt')) {
+    const form = (p.precision.opset ?? 19) >= 19 ? 'with fp16/bf16-scaled Q/DQ did not build' : 'with fp32 Q/DQ behind Casts ran 2.2x slower than fp16';
+    ctx.warn(['precision', 'unquantized'], 'slow-on-tensorrt', `on TensorRT 10.6, int8 ResNet-50 ${form}`,
+      'keep unquantized: fp32 for TensorRT targets (int8 then ran 0.77 of fp16 there), or measure this model with both', { key: true });
+  }
+
   // Calibration settings that cannot take effect.
   const rc = raw.calibration;
   if (rc?.percentile !== undefined && p.calibration.method !== 'percentile') {
     ctx.warn(['calibration', 'percentile'], 'ignored', `percentile applies to method: percentile only (method is ${p.calibration.method})`,
       'set method: percentile, or remove percentile', { key: true });
   }
-  const quantized = [...ctx.precisions].some((x) => QUANTIZED.includes(x)) || p.precision.rules.some((r) => QUANTIZED.includes(r.use));
-  if (rc !== undefined && !quantized) {
+  if (rc !== undefined && !quantizes) {
     ctx.warn(['calibration'], 'ignored', 'calibration settings only matter for int8 and fp8, which no cell or rule uses', 'remove the calibration section, or add int8 to matrix.precision', { key: true });
   }
 }

@@ -52,6 +52,29 @@ test('precision.unquantized: fp32 by default, TensorRT targets included (TensorR
   assert.equal(pipeline!.precision.unquantized, 'bf16');
 });
 
+test('fp16 leftovers of int8 on a TensorRT target are pointed out with what was measured, and not elsewhere', async () => {
+  const calib = `  calibration: { npz: ${evalNpz} }\n`;
+  const text = (targets: string, opset = '') => `version: 1
+name: t
+model: { path: ${model} }
+data:
+  evaluation: { npz: ${evalNpz}, labels: labels }
+${calib}targets:
+${targets}
+matrix: { precision: [fp16, int8] }
+precision:
+  unquantized: fp16
+${opset}`;
+  const warned = async (file: string) =>
+    (await loadPipeline(file)).diagnostics.filter((d) => d.code === 'slow-on-tensorrt').map((d) => d.message);
+  const trt = '  - { name: gpu, backend: tensorrt }';
+  assert.equal(await warned(write('trt19.yaml', text(trt))), ['on TensorRT 10.6, int8 ResNet-50 with fp16/bf16-scaled Q/DQ did not build']);
+  assert.equal(await warned(write('trt17.yaml', text(trt, '  opset: 17\n'))), [
+    'on TensorRT 10.6, int8 ResNet-50 with fp32 Q/DQ behind Casts ran 2.2x slower than fp16',
+  ]);
+  assert.equal(await warned(write('cpu.yaml', text('  - { name: cpu }'))), []);
+});
+
 test('an unknown key points at the key, with a suggestion', async () => {
   const file = write('unknown.yaml', valid('benchmark:\n  iteratons: 5\n'));
   const { pipeline, diagnostics } = await loadPipeline(file, dir);
