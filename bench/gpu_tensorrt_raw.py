@@ -16,43 +16,52 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def raw_build_seconds(model_path: Path, cache_bytes: bytes, max_batch: int) -> dict:
-    """Seconds for Builder -> parse -> config -> build_serialized_network, for creating the Builder, and
-    for the build call alone."""
+def raw_build(model_path: Path, cache_bytes: bytes, max_batch: int, logger=None) -> tuple[dict, bytes]:
+    """Builder -> parse -> config -> build_serialized_network, each phase timed.
+
+    Returns ({builder_s, parse_s, config_s, build_s, total_s}, the serialized plan); `logger` defaults
+    to TensorRT's own, printing errors only.
+    """
     import tensorrt as trt
 
-    t0 = time.perf_counter()
-    logger = trt.Logger(trt.Logger.ERROR)
-    builder = trt.Builder(logger)
-    t_builder = time.perf_counter()
+    clock = time.perf_counter
+    t = [clock()]
+    builder = trt.Builder(logger or trt.Logger(trt.Logger.ERROR))
+    t.append(clock())
     major = int(trt.__version__.split(".")[0])
-    flags = 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED) if major == 10 else 0
-    network = builder.create_network(flags)
-    parser = trt.OnnxParser(network, logger)
+    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED) if major == 10 else 0)
+    parser = trt.OnnxParser(network, logger or trt.Logger(trt.Logger.ERROR))
     if not parser.parse_from_file(str(model_path)):
         raise RuntimeError(f"raw API: parse failed: {parser.get_error(0).desc()}")
+    t.append(clock())
     config = builder.create_builder_config()
     config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
     config.clear_flag(trt.BuilderFlag.TF32)
     profile = builder.create_optimization_profile()
     for i in range(network.num_inputs):
-        t = network.get_input(i)
-        shape = tuple(t.shape)
+        shape = tuple(network.get_input(i).shape)
         if any(d < 0 for d in shape):
             rest = tuple(shape[1:])
-            profile.set_shape(t.name, (1, *rest), (max_batch, *rest), (max_batch, *rest))
+            profile.set_shape(network.get_input(i).name, (1, *rest), (max_batch, *rest), (max_batch, *rest))
     if config.add_optimization_profile(profile) < 0:
         raise RuntimeError("raw API: profile rejected")
     config.set_timing_cache(config.create_timing_cache(cache_bytes), False)
-    t1 = time.perf_counter()
+    t.append(clock())
     plan = builder.build_serialized_network(network, config)
-    t2 = time.perf_counter()
+    t.append(clock())
     if plan is None:
         raise RuntimeError("raw API: build failed")
+    phases = {f"{n}_s": round(b - a, 3) for n, a, b in zip(("builder", "parse", "config", "build"), t, t[1:])}
+    return {**phases, "total_s": round(t[-1] - t[0], 3)}, bytes(memoryview(plan))
+
+
+def raw_build_seconds(model_path: Path, cache_bytes: bytes, max_batch: int) -> dict:
+    """raw_build's seconds under the names bench/gpu_tensorrt.py reports."""
+    s, _ = raw_build(model_path, cache_bytes, max_batch)
     # A process that builds more than once keeps its Builder, as the runner does (builder_pool.py):
     # raw_kept_builder_s is the raw API's wall without creating one.
-    return {"raw_total_s": t2 - t0, "raw_build_s": t2 - t1, "raw_builder_s": t_builder - t0,
-            "raw_kept_builder_s": t2 - t_builder}
+    return {"raw_total_s": s["total_s"], "raw_build_s": s["build_s"], "raw_builder_s": s["builder_s"],
+            "raw_kept_builder_s": s["total_s"] - s["builder_s"]}
 
 
 def install_test_double() -> None:

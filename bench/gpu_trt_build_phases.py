@@ -24,36 +24,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO / "runner-py"), str(REPO / "bench")]
 
 
-def raw_phases(trt, model: Path, cache_bytes: bytes, max_batch: int, logger) -> tuple[dict, object]:
-    """The raw API's build, each phase timed; returns (seconds per phase, serialized plan)."""
-    clock = time.perf_counter
-    t = [clock()]
-    builder = trt.Builder(logger)
-    t.append(clock())
-    network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse_from_file(str(model)):
-        raise RuntimeError(parser.get_error(0).desc())
-    t.append(clock())
-    config = builder.create_builder_config()
-    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED
-    config.clear_flag(trt.BuilderFlag.TF32)
-    profile = builder.create_optimization_profile()
-    for i in range(network.num_inputs):
-        shape = tuple(network.get_input(i).shape)
-        rest = tuple(shape[1:])
-        profile.set_shape(network.get_input(i).name, (1, *rest), (max_batch, *rest), (max_batch, *rest))
-    config.add_optimization_profile(profile)
-    config.set_timing_cache(config.create_timing_cache(cache_bytes), False)
-    t.append(clock())
-    plan = builder.build_serialized_network(network, config)
-    t.append(clock())
-    names = ("builder", "parse", "config", "build")
-    out = {f"{n}_s": round(b - a, 3) for n, a, b in zip(names, t, t[1:])}
-    out["total_s"] = round(t[-1] - t[0], 3)
-    return out, plan
-
-
 def inspector_cost(trt, plan) -> dict:
     """Deserialize, then the inspector's JSON with a USER_MANAGED context and without one."""
     clock = time.perf_counter
@@ -87,6 +57,7 @@ def main() -> int:
     import tensorrt as trt
     import torch
     from gpu_tensorrt import Bench, annotate, export_models, trt_build
+    from gpu_tensorrt_raw import raw_build
 
     torch.set_grad_enabled(False)
 
@@ -112,10 +83,10 @@ def main() -> int:
             out, wall = trt_build(b, graph, "fp16", lock, cache)
             phases = {k.removesuffix("_seconds"): round(v, 3) for k, v in out.metrics.items() if k.endswith("_seconds")}
             doc["stage"].append({"wall_s": round(wall, 3), **phases})
-            raw, plan = raw_phases(trt, b.path(graph), cache_bytes, 64, trt.Logger(trt.Logger.ERROR))
+            raw, plan = raw_build(b.path(graph), cache_bytes, 64)
             doc["raw"].append(raw)
             counting = Counting()
-            raw_py, _ = raw_phases(trt, b.path(graph), cache_bytes, 64, counting)
+            raw_py, _ = raw_build(b.path(graph), cache_bytes, 64, counting)
             doc["raw_python_logger"].append({**raw_py, "messages": dict(counting.counts)})
             doc["inspector"].append(inspector_cost(trt, plan))
             b.log(json.dumps({k: v[-1] for k, v in doc.items() if isinstance(v, list)}))
