@@ -10,7 +10,9 @@ capability probe's Builder becomes the first build's.
 A Builder serves one build at a time (TensorRT objects are not thread safe): a build that finds
 none idle creates its own, and one idle Builder is kept afterwards. A build that fails gives its
 Builder up rather than lend a possibly broken one to the next. A Builder's logger is fixed when it
-is created, so the logger forwards to whichever build holds the Builder now.
+is created, so the logger forwards to whichever build holds the Builder now. trtpipe sets nothing
+on the Builder itself (every setting lives on each build's own network and config), so nothing
+carries over from one build to the next.
 """
 from __future__ import annotations
 
